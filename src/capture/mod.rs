@@ -1,0 +1,10 @@
+//! Capture: bring documents in from the outside world and hand them to
+//! `workflow::receive_document`, which stores the bytes (once per content
+//! hash) and queues them. Capture never interprets a document.
+//!
+//! Sources: the watched inbox folder (here), HTTP upload (`web`), and the
+//! command line (`cli`). Mailboxes come with the IMAP watcher.
+
+mod folder;
+
+pub use folder::{FolderWatcher, watch_folder};

@@ -1,0 +1,251 @@
+//! Master-data import from JSONL or CSV (by extension). JSONL records are
+//! `vendors: {vendor_id, name, aliases[], vat_id, ibans[], payment_terms,
+//! currency, email_domains[]}`, `pos: {po_number, vendor_id, currency,
+//! status, lines[{line_no, sku, description, quantity, unit, unit_price,
+//! tax_rate}]}`, `receipts: {receipt_id, po_number, received_on,
+//! lines[{line_no, quantity}]}`. CSV has one row per line with the header
+//! fields repeated; list fields are separated by `;`. Decimals may be
+//! strings or numbers. Every error names the file and line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::ImportKind;
+use crate::domain::{GoodsReceipt, PoLine, PoStatus, PurchaseOrder, ReceiptLine, Vendor};
+use crate::store::Store;
+
+pub fn noun(kind: ImportKind) -> &'static str {
+    match kind {
+        ImportKind::Vendors => "vendors",
+        ImportKind::Pos => "purchase orders",
+        ImportKind::Receipts => "goods receipts",
+    }
+}
+
+/// A decimal written as a JSON string or number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Num {
+    Text(String),
+    Number(serde_json::Number),
+    Int(i64),
+}
+
+impl Num {
+    fn decimal(&self, what: &str) -> Result<Decimal> {
+        let s = match self {
+            Num::Text(s) => s.trim().to_string(),
+            Num::Number(n) => n.to_string(),
+            Num::Int(i) => i.to_string(),
+        };
+        s.parse::<Decimal>().or_else(|_| Decimal::from_scientific(&s)).with_context(|| format!("{what}: {s:?} is not a decimal number"))
+    }
+
+    fn integer(&self, what: &str) -> Result<i64> {
+        let d = self.decimal(what)?;
+        if !d.fract().is_zero() {
+            bail!("{what}: {d} is not a whole number");
+        }
+        i64::try_from(d).with_context(|| format!("{what}: {d} is out of range"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct VendorRecord {
+    vendor_id: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    vat_id: Option<String>,
+    #[serde(default)]
+    ibans: Vec<String>,
+    payment_terms: Option<String>,
+    currency: Option<String>,
+    #[serde(default)]
+    email_domains: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PoLineRecord {
+    line_no: Num,
+    sku: Option<String>,
+    description: String,
+    quantity: Num,
+    unit: Option<String>,
+    unit_price: Num,
+    tax_rate: Option<Num>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PoRecord {
+    po_number: String,
+    vendor_id: String,
+    currency: String,
+    #[serde(default = "open")]
+    status: String,
+    lines: Vec<PoLineRecord>,
+}
+
+fn open() -> String {
+    "open".to_string()
+}
+
+#[derive(Debug, Deserialize)]
+struct ReceiptLineRecord {
+    line_no: Num,
+    quantity: Num,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReceiptRecord {
+    receipt_id: String,
+    po_number: String,
+    received_on: String,
+    lines: Vec<ReceiptLineRecord>,
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn vendor(r: VendorRecord) -> Result<Vendor> {
+    if r.vendor_id.trim().is_empty() || r.name.trim().is_empty() {
+        bail!("vendor_id and name are required");
+    }
+    Ok(Vendor {
+        vendor_id: r.vendor_id.trim().to_string(),
+        name: r.name.trim().to_string(),
+        aliases: r.aliases,
+        vat_id: nonempty(r.vat_id).map(|v| v.replace(' ', "").to_uppercase()),
+        ibans: r.ibans.iter().map(|i| i.replace(' ', "").to_uppercase()).collect(),
+        payment_terms: nonempty(r.payment_terms),
+        currency: nonempty(r.currency),
+        email_domains: r.email_domains,
+    })
+}
+
+fn purchase_order(r: PoRecord) -> Result<PurchaseOrder> {
+    let status = PoStatus::parse(&r.status).with_context(|| format!("status {:?} is not open or closed", r.status))?;
+    let lines = r
+        .lines
+        .into_iter()
+        .map(|l| {
+            Ok(PoLine {
+                line_no: l.line_no.integer("line_no")?,
+                sku: nonempty(l.sku),
+                description: l.description,
+                quantity: l.quantity.decimal("quantity")?,
+                unit: nonempty(l.unit),
+                unit_price: l.unit_price.decimal("unit_price")?,
+                tax_rate: l.tax_rate.map(|t| t.decimal("tax_rate")).transpose()?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(PurchaseOrder { po_number: r.po_number.trim().to_string(), vendor_id: r.vendor_id, currency: r.currency, status, lines })
+}
+
+fn goods_receipt(r: ReceiptRecord) -> Result<GoodsReceipt> {
+    let received_on = chrono::NaiveDate::parse_from_str(r.received_on.trim(), "%Y-%m-%d").with_context(|| format!("received_on {:?} is not YYYY-MM-DD", r.received_on))?;
+    let lines = r
+        .lines
+        .into_iter()
+        .map(|l| Ok(ReceiptLine { line_no: l.line_no.integer("line_no")?, quantity: l.quantity.decimal("quantity")? }))
+        .collect::<Result<_>>()?;
+    Ok(GoodsReceipt { receipt_id: r.receipt_id.trim().to_string(), po_number: r.po_number.trim().to_string(), received_on, lines })
+}
+
+/// Imports a file; returns how many records were written.
+pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result<usize> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let records: Vec<(usize, Value)> = if is_csv { csv_records(kind, &text).with_context(|| format!("in {}", path.display()))? } else { jsonl_records(&text, path)? };
+    let mut n = 0;
+    for (line, value) in records {
+        let at = || format!("{}:{line}", path.display());
+        match kind {
+            ImportKind::Vendors => {
+                let v = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(vendor).with_context(at)?;
+                store.upsert_vendor(&v).await?;
+            }
+            ImportKind::Pos => {
+                let po = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(purchase_order).with_context(at)?;
+                store.upsert_purchase_order(&po).await?;
+            }
+            ImportKind::Receipts => {
+                let gr = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(goods_receipt).with_context(at)?;
+                store.upsert_goods_receipt(&gr).await?;
+            }
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn jsonl_records(text: &str, path: &Path) -> Result<Vec<(usize, Value)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| Ok((i + 1, serde_json::from_str(l).with_context(|| format!("{}:{}: not valid JSON", path.display(), i + 1))?)))
+        .collect()
+}
+
+/// Turns CSV rows into the JSON records of the JSONL format, grouping line
+/// rows under their header (PO number or receipt id).
+fn csv_records(kind: ImportKind, text: &str) -> Result<Vec<(usize, Value)>> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader.headers()?.clone();
+    let mut grouped: BTreeMap<String, (usize, serde_json::Map<String, Value>)> = BTreeMap::new();
+    let mut order = Vec::new();
+    let mut out = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row?;
+        let line = i + 2;
+        let get = |k: &str| headers.iter().position(|h| h == k).and_then(|p| row.get(p)).map(str::to_string).filter(|s| !s.is_empty());
+        let list = |k: &str| Value::from(get(k).map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default());
+        let s = |k: &str| get(k).map_or(Value::Null, Value::from);
+        match kind {
+            ImportKind::Vendors => out.push((
+                line,
+                serde_json::json!({"vendor_id": s("vendor_id"), "name": s("name"), "aliases": list("aliases"), "vat_id": s("vat_id"), "ibans": list("ibans"), "payment_terms": s("payment_terms"), "currency": s("currency"), "email_domains": list("email_domains")}),
+            )),
+            ImportKind::Pos | ImportKind::Receipts => {
+                let (key_field, head_fields, line_fields): (&str, &[&str], &[&str]) = match kind {
+                    ImportKind::Pos => ("po_number", &["po_number", "vendor_id", "currency", "status"], &["line_no", "sku", "description", "quantity", "unit", "unit_price", "tax_rate"]),
+                    _ => ("receipt_id", &["receipt_id", "po_number", "received_on"], &["line_no", "quantity"]),
+                };
+                let key = get(key_field).with_context(|| format!("line {line}: {key_field} is empty"))?;
+                let entry = grouped.entry(key.clone()).or_insert_with(|| {
+                    order.push(key.clone());
+                    let mut m = serde_json::Map::new();
+                    for f in head_fields {
+                        if let Some(v) = get(f) {
+                            m.insert((*f).to_string(), Value::from(v));
+                        }
+                    }
+                    m.insert("lines".into(), Value::Array(Vec::new()));
+                    (line, m)
+                });
+                let mut l = serde_json::Map::new();
+                for f in line_fields {
+                    if let Some(v) = get(f) {
+                        l.insert((*f).to_string(), Value::from(v));
+                    }
+                }
+                if let Some(Value::Array(lines)) = entry.1.get_mut("lines") {
+                    lines.push(Value::Object(l));
+                }
+            }
+        }
+    }
+    for key in order {
+        if let Some((line, m)) = grouped.remove(&key) {
+            out.push((line, Value::Object(m)));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,251 @@
+//! The `apflow` command line. Thin: parses arguments, loads settings, calls
+//! the stages, prints. `anyhow` lives here and in `main` only.
+
+mod eval;
+mod import;
+mod output;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Settings;
+use crate::domain::{RawDocument, Source};
+use crate::store::Store;
+use crate::{capture, extract, read, web, workflow};
+
+#[derive(Debug, Parser)]
+#[command(name = "apflow", version, about = "Self-hosted accounts-payable invoice processing")]
+pub struct Cli {
+    /// Configuration file (default: ./apflow.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL, overriding the configuration (sqlite://PATH or postgres://...).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read and extract one document and print the invoice (no database).
+    Extract {
+        file: PathBuf,
+        /// Print one JSON object (field names as in the corpus truth files).
+        #[arg(long)]
+        json: bool,
+        /// Ignore embedded e-invoice XML; read what a person sees.
+        #[arg(long)]
+        visual_only: bool,
+    },
+    /// Import master data (CSV or JSONL, chosen by file extension).
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: PathBuf,
+    },
+    /// Run the whole pipeline on files and print each outcome.
+    Ingest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the web app and API, watch the inbox folder, run workers.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Load the sample data, process the sample invoices, then serve.
+    Demo {
+        /// Folder with vendors.jsonl, pos.jsonl, receipts.jsonl and invoices/.
+        #[arg(long, default_value = "samples")]
+        samples: PathBuf,
+        #[arg(long)]
+        bind: Option<String>,
+        /// Load and process, print the outcome, but do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Per-field extraction accuracy against a folder's truth.jsonl.
+    Eval {
+        dir: PathBuf,
+        /// Ignore embedded e-invoice XML.
+        #[arg(long)]
+        visual_only: bool,
+        /// Rules only, without the learned model (the model is not shipped
+        /// yet, so both modes currently measure the rules).
+        #[arg(long)]
+        no_model: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ImportKind {
+    Vendors,
+    Pos,
+    Receipts,
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        settings.database_url = url;
+    }
+    match cli.command {
+        Command::Extract { file, json, visual_only } => extract_cmd(&file, json, visual_only, &settings).await,
+        Command::Import { kind, file } => {
+            let store = Store::connect(&settings.database_url).await?;
+            let n = import::import_file(&store, kind, &file).await?;
+            println!("imported {n} {} from {}", import::noun(kind), file.display());
+            Ok(0)
+        }
+        Command::Ingest { files, json } => {
+            let store = Store::connect(&settings.database_url).await?;
+            ingest(&store, &settings, &files, json).await
+        }
+        Command::Serve { bind } => {
+            if let Some(b) = bind {
+                settings.bind = b;
+            }
+            let store = Store::connect(&settings.database_url).await?;
+            serve(store, settings).await?;
+            Ok(0)
+        }
+        Command::Demo { samples, bind, no_serve } => {
+            if let Some(b) = bind {
+                settings.bind = b;
+            }
+            let store = Store::connect(&settings.database_url).await?;
+            for (kind, name) in [(ImportKind::Vendors, "vendors.jsonl"), (ImportKind::Pos, "pos.jsonl"), (ImportKind::Receipts, "receipts.jsonl")] {
+                let n = import::import_file(&store, kind, &samples.join(name)).await?;
+                println!("imported {n} {}", import::noun(kind));
+            }
+            let mut files: Vec<PathBuf> = std::fs::read_dir(samples.join("invoices"))
+                .with_context(|| format!("cannot list {}", samples.join("invoices").display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("xml")))
+                .collect();
+            files.sort();
+            ingest(&store, &settings, &files, false).await?;
+            if no_serve {
+                return Ok(0);
+            }
+            println!("\nOpen http://{} to work the queue (Ctrl-C to stop).", settings.bind);
+            serve(store, settings).await?;
+            Ok(0)
+        }
+        Command::Eval { dir, visual_only, no_model: _, json } => eval::run(&dir, visual_only, json, &settings).await,
+    }
+}
+
+async fn extract_cmd(file: &PathBuf, json: bool, visual_only: bool, settings: &Settings) -> Result<i32> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = read::ReadOptions { visual_only };
+    match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
+        Ok(doc) => {
+            let inv = extract::extract(&doc);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&output::invoice_json(&inv))?);
+            } else {
+                print!("{}", output::invoice_text(&inv));
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
+            Ok(2)
+        }
+    }
+}
+
+/// Stores the files, runs workers until they are processed, prints outcomes.
+/// Exit code 1 if any file was rejected.
+async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: bool) -> Result<i32> {
+    let mut received = Vec::new();
+    let mut failed = false;
+    for path in files {
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                let filename = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let raw = RawDocument { filename, bytes, source: Source::Cli { path: path.display().to_string() } };
+                let r = workflow::receive_document(store, &raw, settings).await?;
+                received.push((path.clone(), r));
+            }
+            Err(e) => {
+                eprintln!("error: {}: cannot read: {e}", path.display());
+                failed = true;
+            }
+        }
+    }
+    let ids: Vec<_> = received.iter().map(|(_, r)| r.document_id).collect();
+    workflow::drain(store, settings, &ids).await?;
+    for (path, r) in &received {
+        let outcome = output::Outcome::load(store, r.document_id).await?;
+        failed |= outcome.status == "rejected";
+        if json {
+            println!("{}", serde_json::to_string(&outcome.json(path, !r.new))?);
+        } else {
+            println!("{}", outcome.line(path, !r.new));
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Web app, inbox watcher and workers until Ctrl-C or SIGTERM.
+async fn serve(store: Store, settings: Settings) -> Result<()> {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let metrics = Arc::new(workflow::Metrics::default());
+    workflow::run_workers(&store, &settings, &metrics, &token, &tracker);
+    tracker.spawn(capture::watch_folder(store.clone(), settings.clone(), token.child_token()));
+    let state = web::AppState { store: store.clone(), settings: settings.clone(), metrics };
+    let web_token = token.child_token();
+    let bind = settings.bind.clone();
+    let server = tracker.spawn(async move { web::serve(state, &bind, web_token).await });
+    tracker.close();
+    let shutdown = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight jobs");
+        shutdown.cancel();
+    });
+    let served = server.await.context("web server task failed")?;
+    token.cancel();
+    tracker.wait().await;
+    store.close().await;
+    if let Err(e) = served {
+        bail!("cannot serve on {}: {e}", settings.bind);
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

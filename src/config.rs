@@ -1,0 +1,181 @@
+//! Settings: defaults, then `apflow.toml` (or `--config FILE`), then
+//! `APFLOW_*` environment variables, then command-line flags. The raw file
+//! is parsed into `RawSettings` and checked into `Settings`, naming the bad
+//! key when a value is wrong. This is the only module that reads the
+//! environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::matching::Tolerances;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read the configuration file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file {path}")]
+    Parse {
+        path: String,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid value for {key}: {value:?} ({expected})")]
+    Invalid { key: String, value: String, expected: &'static str },
+}
+
+/// The file as written; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    database_url: Option<String>,
+    bind: Option<String>,
+    inbox: Option<PathBuf>,
+    workers: Option<usize>,
+    poll_interval_secs: Option<u64>,
+    job_lease_secs: Option<u64>,
+    max_attempts: Option<i64>,
+    read_timeout_secs: Option<u64>,
+    price_tolerance_pct: Option<String>,
+}
+
+/// Validated settings the rest of apflow uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `sqlite://./data/apflow.db` (default) or `postgres://...`.
+    pub database_url: String,
+    pub bind: String,
+    /// Folder watched for new documents; `processed/` and `failed/` live in it.
+    pub inbox: PathBuf,
+    /// Pipeline workers in this process.
+    pub workers: usize,
+    pub poll_interval: Duration,
+    /// How long a claimed job stays leased before another worker may take it.
+    pub job_lease: Duration,
+    /// Attempts before a job goes to the dead-letter state.
+    pub max_attempts: i64,
+    /// Upper bound on reading one document.
+    pub read_timeout: Duration,
+    pub tolerances: Tolerances,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://./data/apflow.db".to_string(),
+            bind: "127.0.0.1:8080".to_string(),
+            inbox: PathBuf::from("./inbox"),
+            workers: 2,
+            poll_interval: Duration::from_secs(2),
+            job_lease: Duration::from_secs(300),
+            max_attempts: 5,
+            read_timeout: Duration::from_secs(120),
+            tolerances: Tolerances::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from `file` (or `./apflow.toml` if it exists) and the
+    /// process environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Error> {
+        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("APFLOW_")).collect();
+        Settings::from_sources(file, &env)
+    }
+
+    /// As [`Settings::load`], with the environment given (for tests).
+    pub fn from_sources(file: Option<&Path>, env: &[(String, String)]) -> Result<Settings, Error> {
+        let default_file = Path::new("apflow.toml");
+        let path = file.or(default_file.exists().then_some(default_file));
+        let mut raw = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| Error::Read { path: p.display().to_string(), source })?;
+                toml::from_str(&text).map_err(|source| Error::Parse { path: p.display().to_string(), source: Box::new(source) })?
+            }
+            None => RawSettings::default(),
+        };
+        for (key, value) in env {
+            let parse_num = |expected| value.trim().parse::<u64>().map_err(|_| Error::Invalid { key: key.clone(), value: value.clone(), expected });
+            match key.as_str() {
+                "APFLOW_DATABASE_URL" => raw.database_url = Some(value.clone()),
+                "APFLOW_BIND" => raw.bind = Some(value.clone()),
+                "APFLOW_INBOX" => raw.inbox = Some(PathBuf::from(value)),
+                "APFLOW_WORKERS" => raw.workers = Some(usize::try_from(parse_num("a whole number")?).unwrap_or(usize::MAX)),
+                "APFLOW_POLL_INTERVAL_SECS" => raw.poll_interval_secs = Some(parse_num("seconds")?),
+                "APFLOW_JOB_LEASE_SECS" => raw.job_lease_secs = Some(parse_num("seconds")?),
+                "APFLOW_MAX_ATTEMPTS" => raw.max_attempts = Some(i64::try_from(parse_num("a whole number")?).unwrap_or(i64::MAX)),
+                "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
+                "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
+                _ => {}
+            }
+        }
+        let mut s = Settings::default();
+        if let Some(v) = raw.database_url {
+            s.database_url = v;
+        }
+        if let Some(v) = raw.bind {
+            s.bind = v;
+        }
+        if let Some(v) = raw.inbox {
+            s.inbox = v;
+        }
+        if let Some(v) = raw.workers {
+            if v == 0 || v > 64 {
+                return Err(Error::Invalid { key: "workers".into(), value: v.to_string(), expected: "1 to 64" });
+            }
+            s.workers = v;
+        }
+        if let Some(v) = raw.poll_interval_secs {
+            s.poll_interval = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = raw.job_lease_secs {
+            s.job_lease = Duration::from_secs(v.max(5));
+        }
+        if let Some(v) = raw.max_attempts {
+            if v < 1 {
+                return Err(Error::Invalid { key: "max_attempts".into(), value: v.to_string(), expected: "at least 1" });
+            }
+            s.max_attempts = v;
+        }
+        if let Some(v) = raw.read_timeout_secs {
+            s.read_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = raw.price_tolerance_pct {
+            s.tolerances.price_pct = v
+                .trim()
+                .parse::<Decimal>()
+                .ok()
+                .filter(|d| !d.is_sign_negative())
+                .ok_or(Error::Invalid { key: "price_tolerance_pct".into(), value: v.clone(), expected: "a percentage such as 2.5" })?;
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("apflow.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nworkers = 4\n").unwrap();
+        let env = vec![("APFLOW_WORKERS".to_string(), "3".to_string()), ("APFLOW_DATABASE_URL".to_string(), "postgres://x/y".to_string())];
+        let s = Settings::from_sources(Some(&file), &env).unwrap();
+        assert_eq!(s.bind, "0.0.0.0:9000");
+        assert_eq!(s.workers, 3);
+        assert_eq!(s.database_url, "postgres://x/y");
+        let bad = vec![("APFLOW_WORKERS".to_string(), "many".to_string())];
+        let err = Settings::from_sources(Some(&file), &bad).unwrap_err().to_string();
+        assert!(err.contains("APFLOW_WORKERS"), "{err}");
+        std::fs::write(&file, "colour = 1\n").unwrap();
+        assert!(Settings::from_sources(Some(&file), &[]).is_err());
+    }
+}

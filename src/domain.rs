@@ -1,0 +1,546 @@
+//! The plain data that the pipeline stages hand to each other.
+//!
+//! Every stage takes one of these values and returns the next one; none of
+//! them knows about SQL, HTTP or JSON. That keeps each stage testable on its
+//! own with values built in the test, and it keeps the flow of one invoice
+//! readable: `RawDocument` → `ReadDocument` → `ExtractedInvoice` →
+//! `Validation` + `MatchResult` → `Decision`.
+//!
+//! Money is always `rust_decimal::Decimal`: a float cannot hold 0.10 exactly,
+//! and an AP tool that is off by a cent loses its users' trust.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+/// Database id of a stored document (the original bytes as received).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId(pub i64);
+
+/// Database id of an invoice extracted from a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InvoiceId(pub i64);
+
+impl std::fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::fmt::Display for InvoiceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Where a document came from; travels with it as provenance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Dropped into a watched folder.
+    Folder { path: String },
+    /// Uploaded through `POST /api/documents`.
+    Upload,
+    /// Named on the command line (`apflow ingest`, `apflow demo`).
+    Cli { path: String },
+}
+
+impl Source {
+    /// Short label stored with the document.
+    pub fn label(&self) -> String {
+        match self {
+            Source::Folder { path } => format!("folder:{path}"),
+            Source::Upload => "upload".to_string(),
+            Source::Cli { path } => format!("cli:{path}"),
+        }
+    }
+}
+
+/// A document exactly as it arrived, before anything interpreted it.
+#[derive(Debug, Clone)]
+pub struct RawDocument {
+    pub filename: String,
+    pub bytes: Vec<u8>,
+    pub source: Source,
+}
+
+/// What the bytes of a document are, decided by sniffing them, never by the
+/// file name or a declared MIME type (vendors' mailers get both wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    Pdf,
+    Png,
+    Jpeg,
+    Tiff,
+    Xml,
+}
+
+impl DocumentKind {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            DocumentKind::Pdf => "application/pdf",
+            DocumentKind::Png => "image/png",
+            DocumentKind::Jpeg => "image/jpeg",
+            DocumentKind::Tiff => "image/tiff",
+            DocumentKind::Xml => "application/xml",
+        }
+    }
+}
+
+/// A rectangle on a page in PDF points, origin top-left, y growing downwards
+/// (the convention of images and of the review UI that draws on them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBox {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl BBox {
+    /// The smallest box holding both.
+    pub fn union(self, other: BBox) -> BBox {
+        BBox {
+            x0: self.x0.min(other.x0),
+            y0: self.y0.min(other.y0),
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+        }
+    }
+}
+
+/// One word on a page with where it is and how sure the reader is of it
+/// (1.0 for a text layer, the OCR confidence for a scan).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub bbox: BBox,
+    pub confidence: f32,
+}
+
+/// Words that share a baseline, left to right. Large horizontal gaps are kept
+/// as separate `segments` so that table columns never glue together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub words: Vec<Word>,
+}
+
+impl Line {
+    pub fn text(&self) -> String {
+        self.words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn bbox(&self) -> Option<BBox> {
+        self.words.iter().map(|w| w.bbox).reduce(BBox::union)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// 1-based page number.
+    pub number: u32,
+    pub width: f32,
+    pub height: f32,
+    /// Lines in reading order.
+    pub lines: Vec<Line>,
+}
+
+/// A document turned into what extraction needs: positioned words, and the
+/// embedded e-invoice if there was one.
+#[derive(Debug, Clone)]
+pub struct ReadDocument {
+    pub kind: DocumentKind,
+    pub pages: Vec<Page>,
+    /// The invoice carried as structured XML (Factur-X/ZUGFeRD, XRechnung,
+    /// UBL), exact by construction.
+    pub einvoice: Option<ExtractedInvoice>,
+}
+
+/// An extracted value with how sure we are and where on the page it was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field<T> {
+    pub value: T,
+    /// 0.0..=1.0; 1.0 for values read from e-invoice XML.
+    pub confidence: f32,
+    /// 1-based page number and box, when the value came from a page.
+    pub location: Option<(u32, BBox)>,
+}
+
+impl<T> Field<T> {
+    /// A value read from structured data: certain, and on no page.
+    pub fn exact(value: T) -> Self {
+        Field {
+            value,
+            confidence: 1.0,
+            location: None,
+        }
+    }
+}
+
+/// Where an invoice's values came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtractionSource {
+    /// Embedded or standalone e-invoice XML.
+    EInvoice,
+    /// The PDF's text layer (or OCR), read by rules and the model.
+    Visual,
+}
+
+impl ExtractionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExtractionSource::EInvoice => "einvoice",
+            ExtractionSource::Visual => "visual",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LineItem {
+    pub description: Option<String>,
+    pub sku: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub unit: Option<String>,
+    pub unit_price: Option<Decimal>,
+    /// Percent, e.g. 19 for 19 %.
+    pub tax_rate: Option<Decimal>,
+    pub amount: Option<Decimal>,
+    pub confidence: f32,
+    pub location: Option<(u32, BBox)>,
+}
+
+/// Everything extraction found on one invoice. Every field is optional:
+/// extraction reports what it saw and validation decides what is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractedInvoice {
+    pub source: ExtractionSource,
+    pub invoice_number: Option<Field<String>>,
+    pub invoice_date: Option<Field<NaiveDate>>,
+    pub due_date: Option<Field<NaiveDate>>,
+    pub vendor_name: Option<Field<String>>,
+    pub vendor_vat_id: Option<Field<String>>,
+    /// ISO 4217 code.
+    pub currency: Option<Field<String>>,
+    pub net_amount: Option<Field<Decimal>>,
+    pub tax_amount: Option<Field<Decimal>>,
+    pub total_amount: Option<Field<Decimal>>,
+    pub po_number: Option<Field<String>>,
+    pub iban: Option<Field<String>>,
+    pub payment_terms: Option<Field<String>>,
+    pub line_items: Vec<LineItem>,
+}
+
+impl ExtractedInvoice {
+    pub fn empty(source: ExtractionSource) -> Self {
+        ExtractedInvoice {
+            source,
+            invoice_number: None,
+            invoice_date: None,
+            due_date: None,
+            vendor_name: None,
+            vendor_vat_id: None,
+            currency: None,
+            net_amount: None,
+            tax_amount: None,
+            total_amount: None,
+            po_number: None,
+            iban: None,
+            payment_terms: None,
+            line_items: Vec::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Master data: what the invoice is checked against.
+// ---------------------------------------------------------------------------
+
+/// A supplier as the finance team knows it. `ibans` are the verified bank
+/// accounts: an invoice asking to be paid elsewhere is held (fraud check).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vendor {
+    pub vendor_id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub vat_id: Option<String>,
+    pub ibans: Vec<String>,
+    pub payment_terms: Option<String>,
+    pub currency: Option<String>,
+    pub email_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoStatus {
+    Open,
+    Closed,
+}
+
+impl PoStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoStatus::Open => "open",
+            PoStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PoStatus> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "open" => Some(PoStatus::Open),
+            "closed" => Some(PoStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoLine {
+    pub line_no: i64,
+    pub sku: Option<String>,
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit: Option<String>,
+    pub unit_price: Decimal,
+    /// Percent.
+    pub tax_rate: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurchaseOrder {
+    pub po_number: String,
+    pub vendor_id: String,
+    pub currency: String,
+    pub status: PoStatus,
+    pub lines: Vec<PoLine>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiptLine {
+    pub line_no: i64,
+    pub quantity: Decimal,
+}
+
+/// Goods received against a purchase order: what 3-way matching compares the
+/// invoiced quantities with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoodsReceipt {
+    pub receipt_id: String,
+    pub po_number: String,
+    pub received_on: NaiveDate,
+    pub lines: Vec<ReceiptLine>,
+}
+
+// ---------------------------------------------------------------------------
+// Findings and decisions: what validation and matching report.
+// ---------------------------------------------------------------------------
+
+/// Why an invoice cannot go through untouched. Codes are stable snake_case
+/// strings: they are stored, shown to clerks and matched on by scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReasonCode {
+    MissingField,
+    TotalsMismatch,
+    LineSumMismatch,
+    InvalidIban,
+    DueBeforeIssue,
+    LowConfidence,
+    VendorUnknown,
+    VendorAmbiguous,
+    BankDetailsChanged,
+    DuplicateInvoice,
+    MissingPoNumber,
+    PoNotFound,
+    PoClosed,
+    VendorMismatch,
+    CurrencyMismatch,
+    UnmatchedLine,
+    PriceVariance,
+    QuantityExceedsOrdered,
+    QuantityExceedsReceived,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::MissingField => "missing_field",
+            ReasonCode::TotalsMismatch => "totals_mismatch",
+            ReasonCode::LineSumMismatch => "line_sum_mismatch",
+            ReasonCode::InvalidIban => "invalid_iban",
+            ReasonCode::DueBeforeIssue => "due_before_issue",
+            ReasonCode::LowConfidence => "low_confidence",
+            ReasonCode::VendorUnknown => "vendor_unknown",
+            ReasonCode::VendorAmbiguous => "vendor_ambiguous",
+            ReasonCode::BankDetailsChanged => "bank_details_changed",
+            ReasonCode::DuplicateInvoice => "duplicate_invoice",
+            ReasonCode::MissingPoNumber => "missing_po_number",
+            ReasonCode::PoNotFound => "po_not_found",
+            ReasonCode::PoClosed => "po_closed",
+            ReasonCode::VendorMismatch => "vendor_mismatch",
+            ReasonCode::CurrencyMismatch => "currency_mismatch",
+            ReasonCode::UnmatchedLine => "unmatched_line",
+            ReasonCode::PriceVariance => "price_variance",
+            ReasonCode::QuantityExceedsOrdered => "quantity_exceeds_ordered",
+            ReasonCode::QuantityExceedsReceived => "quantity_exceeds_received",
+        }
+    }
+}
+
+/// One reason, with the field it concerns and a sentence a clerk can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub code: ReasonCode,
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(code: ReasonCode, field: Option<&'static str>, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where an invoice ends up after the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    /// Extracted, waiting for validation and matching.
+    Pending,
+    /// Clean: planned for payment without a human.
+    Scheduled,
+    /// On the review queue with reasons.
+    NeedsReview,
+    /// Same invoice seen before; linked to the original, never paid.
+    Duplicate,
+    /// Not an invoice we can process (unreadable, wrong type).
+    Rejected,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Pending => "pending",
+            InvoiceStatus::Scheduled => "scheduled",
+            InvoiceStatus::NeedsReview => "needs_review",
+            InvoiceStatus::Duplicate => "duplicate",
+            InvoiceStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InvoiceStatus> {
+        [
+            InvoiceStatus::Pending,
+            InvoiceStatus::Scheduled,
+            InvoiceStatus::NeedsReview,
+            InvoiceStatus::Duplicate,
+            InvoiceStatus::Rejected,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// Which PO line an invoice line was assigned to, and how it compared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineMatch {
+    /// 0-based index into the invoice's line items.
+    pub invoice_line: usize,
+    pub po_line_no: i64,
+    pub ordered_quantity: Decimal,
+    pub received_quantity: Decimal,
+    pub po_unit_price: Decimal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// Every line agrees with the PO (and receipts) within tolerance.
+    Matched,
+    /// A PO was found but something disagrees.
+    Mismatch,
+    /// No PO to match against.
+    NoPurchaseOrder,
+}
+
+impl MatchOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOutcome::Matched => "matched",
+            MatchOutcome::Mismatch => "mismatch",
+            MatchOutcome::NoPurchaseOrder => "no_purchase_order",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatchResult {
+    pub po_number: Option<String>,
+    pub outcome: MatchOutcome,
+    pub lines: Vec<LineMatch>,
+    pub findings: Vec<Finding>,
+}
+
+/// A payment the scheduler will make, created only by the `payment` stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedPayment {
+    pub amount: Decimal,
+    pub currency: String,
+    pub planned_on: NaiveDate,
+    /// One invoice, one key: the unique constraint on it is what makes a
+    /// re-run unable to pay twice.
+    pub idempotency_key: String,
+}
+
+/// The routing decision for one invoice, with every reason behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub status: InvoiceStatus,
+    pub vendor_id: Option<String>,
+    pub duplicate_of: Option<InvoiceId>,
+    pub findings: Vec<Finding>,
+    pub matching: MatchResult,
+    pub payment: Option<PlannedPayment>,
+}
+
+/// The form of an invoice number used to recognise the same invoice sent
+/// twice: `INV-001`, `inv 001` and `001` are one number. Letters and
+/// separators in front of the first digit are decoration vendors add and
+/// drop freely; leading zeros likewise.
+pub fn invoice_number_key(number: &str) -> String {
+    let alnum: String = number
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect();
+    let from_first_digit = match alnum.find(|c: char| c.is_ascii_digit()) {
+        Some(i) => &alnum[i..],
+        None => alnum.as_str(),
+    };
+    let trimmed = from_first_digit.trim_start_matches('0');
+    if trimmed.is_empty() {
+        from_first_digit.to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::invoice_number_key;
+
+    #[test]
+    fn invoice_number_key_folds_decoration() {
+        for (a, b) in [
+            ("INV-001", "inv 001"),
+            ("INV-001", "001"),
+            ("RE-2026-00412", "2026/00412"),
+            ("F2026-0193", "f 2026 0193"),
+        ] {
+            assert_eq!(invoice_number_key(a), invoice_number_key(b), "{a} vs {b}");
+        }
+        assert_ne!(invoice_number_key("INV-001"), invoice_number_key("INV-002"));
+        assert_eq!(invoice_number_key("ABC"), "ABC");
+    }
+}

@@ -1,0 +1,510 @@
+//! Label-driven rules over positioned words.
+//!
+//! A line is cut into *cells* where words are far apart, so that a label in
+//! one column never runs into a value of the next. A value is looked for in
+//! the rest of the label's cell, then in the next cells of the same line,
+//! then in the cell right below the label.
+
+use chrono::NaiveDate;
+use regex::Regex;
+use rust_decimal::Decimal;
+use std::sync::LazyLock;
+
+use super::normalize::{
+    DecimalStyle, currency_code, guess_decimal_style, parse_amount, parse_date, parse_iban,
+};
+use super::table;
+use crate::domain::{BBox, ExtractedInvoice, ExtractionSource, Field, Line, Page};
+
+/// A run of words on one line with no large gap inside.
+#[derive(Debug, Clone)]
+pub(super) struct Cell {
+    pub page: u32,
+    pub text: String,
+    pub bbox: BBox,
+}
+
+/// Splits each line into cells at gaps wider than about two spaces.
+pub(super) fn cells_of(page: &Page) -> Vec<Vec<Cell>> {
+    page.lines
+        .iter()
+        .map(|line| split_cells(page.number, line))
+        .collect()
+}
+
+fn split_cells(page: u32, line: &Line) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = Vec::new();
+    for w in &line.words {
+        let height = (w.bbox.y1 - w.bbox.y0).max(1.0);
+        match cells.last_mut() {
+            Some(c) if w.bbox.x0 - c.bbox.x1 < 0.9 * height => {
+                c.text.push(' ');
+                c.text.push_str(&w.text);
+                c.bbox = c.bbox.union(w.bbox);
+            }
+            _ => cells.push(Cell { page, text: w.text.clone(), bbox: w.bbox }),
+        }
+    }
+    cells
+}
+
+struct Label {
+    re: Regex,
+}
+
+fn labels(patterns: &[&str]) -> Vec<Label> {
+    patterns
+        .iter()
+        .map(|p| Label {
+            re: Regex::new(&format!(r"(?i)^\s*(?:{p})\s*(?:[:#.]|n[°o]\.?|nr\.?|no\.?)*\s*")).expect("label patterns are constants"),
+        })
+        .collect()
+}
+
+static INVOICE_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"rechnungs?\s*-?\s*(?:nummer|nr)",
+        r"rechnung\s+(?:nr|nummer)",
+        r"re\.?\s*-?\s*nr",
+        r"invoice\s*(?:number|no|num|#|id)",
+        r"invoice",
+        r"n[°o]\s*(?:de\s+)?facture",
+        r"num[ée]ro\s+de\s+facture",
+        r"facture\s*n[°o]",
+        r"factuur\s*(?:nummer|nr)",
+        r"n[úu]mero\s+de\s+factura",
+        r"factura\s*n",
+        r"fattura\s*n",
+        r"belegnummer",
+        r"gutschrift\s*(?:nummer|nr)",
+        r"credit\s+note\s+(?:number|no)",
+    ])
+});
+static INVOICE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"rechnungsdatum",
+        r"invoice\s+date",
+        r"date\s+(?:de\s+)?(?:la\s+)?facture",
+        r"date\s+d'?émission",
+        r"factuurdatum",
+        r"fecha\s+(?:de\s+)?factura",
+        r"data\s+fattura",
+        r"belegdatum",
+        r"datum",
+        r"date",
+        r"fecha",
+        r"data",
+    ])
+});
+static DUE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"f[äa]llig(?:keitsdatum|\s+am|\s+bis)?",
+        r"zahlbar\s+bis(?:\s+zum)?",
+        r"zahlungsziel",
+        r"due\s+date",
+        r"payment\s+due(?:\s+date)?",
+        r"due",
+        r"date\s+d'?[ée]ch[ée]ance",
+        r"[ée]ch[ée]ance",
+        r"[àa]\s+payer\s+avant\s+le",
+        r"vervaldatum",
+        r"fecha\s+de\s+vencimiento",
+        r"scadenza",
+    ])
+});
+static PO_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"bestell\s*-?\s*(?:nummer|nr)",
+        r"ihre\s+bestell(?:ung|nummer)",
+        r"bestellung",
+        r"p\.?\s*o\.?\s*(?:number|no|#)?",
+        r"purchase\s+order(?:\s+(?:number|no))?",
+        r"your\s+order(?:\s+(?:number|no))?",
+        r"order\s+(?:number|no|ref(?:erence)?)",
+        r"bon\s+de\s+commande",
+        r"n[°o]\s*(?:de\s+)?commande",
+        r"votre\s+commande",
+        r"bestelnummer",
+        r"pedido",
+        r"ordine",
+    ])
+});
+static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"nettobetrag",
+        r"summe\s+netto",
+        r"gesamt\s*netto",
+        r"netto\s*summe",
+        r"nettosumme",
+        r"gesamtsumme\s+netto",
+        r"warenwert",
+        r"total\s+ht",
+        r"montant\s+ht",
+        r"total\s+hors\s+taxes?",
+        r"sub\s*-?total",
+        r"net\s+(?:amount|total)",
+        r"total\s+net",
+        r"zwischensumme",
+        r"netto",
+        r"totaal\s+excl",
+        r"base\s+imponible",
+        r"imponibile",
+    ])
+});
+static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"(?:summe\s+)?(?:mwst|ust|umsatzsteuer|mehrwertsteuer)",
+        r"(?:total\s+)?tva",
+        r"(?:total\s+)?vat",
+        r"sales\s+tax",
+        r"tax",
+        r"btw",
+        r"iva",
+    ])
+});
+static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"gesamtbetrag",
+        r"rechnungsbetrag",
+        r"zahlbetrag",
+        r"endbetrag",
+        r"bruttobetrag",
+        r"gesamtsumme(?:\s+brutto)?",
+        r"summe\s+brutto",
+        r"total\s+ttc",
+        r"montant\s+ttc",
+        r"net\s+[àa]\s+payer",
+        r"total\s+due",
+        r"amount\s+due",
+        r"balance\s+due",
+        r"grand\s+total",
+        r"invoice\s+total",
+        r"total\s+amount",
+        r"totaal",
+        r"total",
+        r"gesamt",
+        r"brutto",
+    ])
+});
+
+static VAT_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:ATU\d{8}|BE0?\d{9,10}|DE\d{9}|DK\d{8}|ES[A-Z0-9]\d{7}[A-Z0-9]|FR[A-Z0-9]{2}\d{9}|GB\d{9}(?:\d{3})?|IT\d{11}|NL\d{9}B\d{2}|LU\d{8}|PL\d{10}|SE\d{12}|CHE[\d.]{9,12}|IE\d{7}[A-Z]{1,2}|PT\d{9}|FI\d{8}|CZ\d{8,10})\b")
+        .expect("constant regex")
+});
+static IBAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b").expect("constant regex")
+});
+static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
+        .expect("constant regex")
+});
+static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:bill\s+to|ship\s+to|invoice\s+to|sold\s+to|customer|kunde|rechnungsempf[äa]nger|lieferanschrift|an:|client|factur[ée]\s+[àa]|destinataire|adresse\s+de\s+livraison)")
+        .expect("constant regex")
+});
+
+/// What the document's numbers and dates look like.
+struct Style {
+    decimals: Option<DecimalStyle>,
+    day_first: bool,
+}
+
+pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
+    let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
+    let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
+    let all_words = || pages.iter().flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()));
+    let decimals = guess_decimal_style(all_words().map(|w| w.text.as_str()));
+    let text: String = all_words().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    // US notation writes month first; everyone else day first.
+    let day_first = !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")));
+    let style = Style { decimals, day_first };
+
+    inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, |v| invoice_number_value(v));
+    inv.invoice_date = find_labelled(&grid, &INVOICE_DATE, |v| date_value(v, &style))
+        .or_else(|| first_match(&grid, |v| date_value(v, &style)).map(|f| with_confidence(f, 0.4)));
+    inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style));
+    inv.po_number = find_labelled(&grid, &PO_NUMBER, |v| reference_value(v));
+    inv.net_amount = find_amount(&grid, &NET, &style);
+    inv.tax_amount = find_amount(&grid, &TAX, &style);
+    inv.total_amount = find_amount(&grid, &TOTAL, &style);
+    reconcile_totals(&mut inv);
+    inv.iban = first_match(&grid, |v| {
+        IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
+    });
+    inv.vendor_vat_id = first_match(&grid, |v| {
+        VAT_ID.find(&v.replace(' ', "")).map(|m| m.as_str().to_string())
+    });
+    inv.vendor_name = vendor_name(&grid);
+    inv.currency = currency(&text).map(|c| Field { value: c.to_string(), confidence: 0.8, location: None });
+    inv.line_items = table::line_items(pages, &grid, style.decimals);
+    inv
+}
+
+fn with_confidence<T>(mut f: Field<T>, c: f32) -> Field<T> {
+    f.confidence = c;
+    f
+}
+
+/// For each label, in order of preference, the value next to or below it.
+fn find_labelled<T>(
+    grid: &[Vec<Vec<Cell>>],
+    labels: &[Label],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<Field<T>> {
+    for label in labels {
+        for page in grid {
+            for (li, line) in page.iter().enumerate() {
+                for (ci, cell) in line.iter().enumerate() {
+                    let Some(m) = label.re.find(&cell.text) else { continue };
+                    let rest = cell.text[m.end()..].trim();
+                    if !rest.is_empty() {
+                        if let Some(v) = parse(rest) {
+                            return Some(field(v, 0.9, cell));
+                        }
+                        // The label's own cell continues with something
+                        // else: it was a word in a sentence, not a label.
+                        if rest.len() > 3 {
+                            continue;
+                        }
+                    }
+                    if let Some(next) = line.get(ci + 1) {
+                        if let Some(v) = parse(next.text.trim()) {
+                            return Some(field(v, 0.85, next));
+                        }
+                    }
+                    if let Some(below) = cell_below(page, li, cell) {
+                        if let Some(v) = parse(below.text.trim()) {
+                            return Some(field(v, 0.7, below));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The cell on the next line or two that overlaps `cell` horizontally.
+fn cell_below<'a>(page: &'a [Vec<Cell>], line: usize, cell: &Cell) -> Option<&'a Cell> {
+    page.iter().skip(line + 1).take(2).find_map(|l| {
+        l.iter().find(|c| c.bbox.x0 < cell.bbox.x1 && c.bbox.x1 > cell.bbox.x0 && c.bbox.y0 - cell.bbox.y1 < 3.0 * (cell.bbox.y1 - cell.bbox.y0))
+    })
+}
+
+fn first_match<T>(grid: &[Vec<Vec<Cell>>], parse: impl Fn(&str) -> Option<T>) -> Option<Field<T>> {
+    grid.iter().flatten().flatten().find_map(|c| parse(&c.text).map(|v| field(v, 0.6, c)))
+}
+
+fn field<T>(value: T, confidence: f32, cell: &Cell) -> Field<T> {
+    Field { value, confidence, location: Some((cell.page, cell.bbox)) }
+}
+
+/// The amount for a totals label: the rightmost amount on its line, which
+/// skips the rate and base printed in `MwSt. 19 % auf 100,00`.
+fn find_amount(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Option<Field<Decimal>> {
+    for label in labels {
+        // Bottom-most occurrence first: the summary block sits below the
+        // table, where the same words may appear as column headers.
+        for page in grid.iter().rev() {
+            for line in page.iter().rev() {
+                let Some(ci) = line.iter().position(|c| label.re.is_match(&c.text)) else { continue };
+                let candidates = line[ci..].iter().rev();
+                for (k, cell) in candidates.enumerate() {
+                    let text = if k == line.len() - ci - 1 {
+                        label.re.find(&cell.text).map_or("", |m| &cell.text[m.end()..])
+                    } else {
+                        cell.text.as_str()
+                    };
+                    if let Some(v) = amount_value(text, style) {
+                        return Some(field(v, 0.8, cell));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// When the labelled amounts do not close (net + tax = total), a missing
+/// one is derived only if the other two are present: a derived value is
+/// marked with lower confidence and no box.
+fn reconcile_totals(inv: &mut ExtractedInvoice) {
+    let get = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value);
+    match (get(&inv.net_amount), get(&inv.tax_amount), get(&inv.total_amount)) {
+        (Some(n), Some(t), None) => inv.total_amount = Some(Field { value: n + t, confidence: 0.5, location: None }),
+        (Some(n), None, Some(g)) if g >= n => inv.tax_amount = Some(Field { value: g - n, confidence: 0.5, location: None }),
+        (None, Some(t), Some(g)) if g >= t => inv.net_amount = Some(Field { value: g - t, confidence: 0.5, location: None }),
+        (Some(n), Some(t), Some(g)) if n + t != g => {
+            for f in [&mut inv.net_amount, &mut inv.tax_amount, &mut inv.total_amount].into_iter().flatten() {
+                f.confidence = f.confidence.min(0.5);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
+    // The last amount-looking token of the text (after "19 %" and the like).
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    for i in (0..tokens.len()).rev() {
+        let tok = tokens[i];
+        if tok.ends_with('%') || tokens.get(i + 1).is_some_and(|n| *n == "%") {
+            continue;
+        }
+        // Re-join "1 234,56" written with a space as thousands separator.
+        let joined = if i > 0 && tokens[i - 1].len() <= 3 && tokens[i - 1].chars().all(|c| c.is_ascii_digit()) && tok.len() >= 6 {
+            format!("{}{}", tokens[i - 1], tok)
+        } else {
+            tok.to_string()
+        };
+        if !tok.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Some(v) = parse_amount(&joined, style.decimals).or_else(|| parse_amount(tok, style.decimals)) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    // A date is one token (05.03.2026) or three (5. März 2026, Mar 5, 2026).
+    for window in [1usize, 3] {
+        for start in 0..tokens.len() {
+            let Some(slice) = tokens.get(start..start + window) else { break };
+            if let Some(d) = parse_date(&slice.join(" "), style.day_first) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+/// An invoice or order number: the first token holding a digit, not a date.
+fn reference_value(text: &str) -> Option<String> {
+    let token = text
+        .split_whitespace()
+        .map(|t| t.trim_matches(|c: char| matches!(c, ':' | ',' | ';' | '(' | ')')))
+        .find(|t| t.chars().any(|c| c.is_ascii_digit()))?;
+    if parse_date(token, true).is_some() || token.len() > 40 {
+        return None;
+    }
+    Some(token.to_string())
+}
+
+fn invoice_number_value(text: &str) -> Option<String> {
+    reference_value(text)
+}
+
+/// The issuer: the first company-looking cell outside the buyer's address
+/// block, else the first line of the first page.
+fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    let page = grid.first()?;
+    let mut buyer_block: Option<(usize, f32, f32)> = None;
+    for (li, line) in page.iter().enumerate() {
+        for cell in line {
+            if BUYER_LABEL.is_match(&cell.text) {
+                buyer_block = Some((li, cell.bbox.x0 - 5.0, cell.bbox.x1 + 150.0));
+            }
+            let in_buyer = buyer_block.is_some_and(|(bl, x0, x1)| li > bl && li <= bl + 5 && cell.bbox.x0 >= x0 && cell.bbox.x0 <= x1);
+            if in_buyer || BUYER_LABEL.is_match(&cell.text) {
+                continue;
+            }
+            if let Some(m) = COMPANY.find(&cell.text) {
+                // "Lieferant GmbH · Straße 1 · 12345 Ort": keep the name part.
+                let name = cell.text[..m.end()].split(['·', '|', ',']).next().unwrap_or_default().trim();
+                let name = name.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.');
+                if name.len() >= 3 {
+                    return Some(field(name.to_string(), 0.7, cell));
+                }
+            }
+        }
+    }
+    page.first()?.first().map(|c| field(c.text.clone(), 0.3, c))
+}
+
+fn currency(text: &str) -> Option<&'static str> {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    for tok in text.split_whitespace() {
+        let found = currency_code(tok).or_else(|| {
+            ["€", "$", "£"].iter().find(|s| tok.contains(**s)).and_then(|s| currency_code(s))
+        });
+        if let Some(code) = found {
+            match counts.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((code, 1)),
+            }
+        }
+    }
+    counts.into_iter().max_by_key(|&(_, n)| n).map(|(c, _)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Word;
+
+    /// Builds a page from lines of `(x, text)` cells; each line 12 pt below
+    /// the last, words 5 pt per character.
+    fn page(lines: &[&[(f32, &str)]]) -> Page {
+        let lines = lines
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| {
+                let y = 50.0 + 12.0 * i as f32;
+                let mut words = Vec::new();
+                for (x, text) in cells.iter() {
+                    let mut x = *x;
+                    for w in text.split(' ') {
+                        let width = 5.0 * w.chars().count() as f32;
+                        words.push(Word { text: w.to_string(), bbox: BBox { x0: x, y0: y - 8.0, x1: x + width, y1: y + 2.0 }, confidence: 1.0 });
+                        x += width + 2.5;
+                    }
+                }
+                Line { words }
+            })
+            .collect();
+        Page { number: 1, width: 595.0, height: 842.0, lines }
+    }
+
+    #[test]
+    fn german_invoice() {
+        let p = page(&[
+            &[(40.0, "Nordlicht Bürobedarf GmbH"), (350.0, "Rechnung")],
+            &[(40.0, "Hafenstraße 5, 20457 Hamburg"), (350.0, "Rechnungsnummer:"), (450.0, "RE-2026-00412")],
+            &[(40.0, "USt-IdNr. DE123456789"), (350.0, "Rechnungsdatum:"), (450.0, "05.03.2026")],
+            &[(350.0, "Bestellnummer:"), (450.0, "PO-2026-0101")],
+            &[(350.0, "Fällig am:"), (450.0, "04.04.2026")],
+            &[(300.0, "Nettobetrag"), (480.0, "1.000,00 €")],
+            &[(300.0, "USt. 19 %"), (480.0, "190,00 €")],
+            &[(300.0, "Gesamtbetrag"), (480.0, "1.190,00 €")],
+            &[(40.0, "IBAN DE89 3704 0044 0532 0130 00")],
+        ]);
+        let inv = extract_visual(&[p]);
+        let v = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone());
+        assert_eq!(v(&inv.invoice_number).as_deref(), Some("RE-2026-00412"));
+        assert_eq!(v(&inv.po_number).as_deref(), Some("PO-2026-0101"));
+        assert_eq!(v(&inv.vendor_name).as_deref(), Some("Nordlicht Bürobedarf GmbH"));
+        assert_eq!(v(&inv.vendor_vat_id).as_deref(), Some("DE123456789"));
+        assert_eq!(v(&inv.iban).as_deref(), Some("DE89370400440532013000"));
+        assert_eq!(v(&inv.currency).as_deref(), Some("EUR"));
+        assert_eq!(inv.invoice_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(inv.due_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 4, 4));
+        let amt = |f: Option<Field<Decimal>>| f.map(|f| f.value.to_string());
+        assert_eq!(amt(inv.net_amount).as_deref(), Some("1000.00"));
+        assert_eq!(amt(inv.tax_amount).as_deref(), Some("190.00"));
+        assert_eq!(amt(inv.total_amount).as_deref(), Some("1190.00"));
+    }
+
+    #[test]
+    fn label_above_value() {
+        let p = page(&[
+            &[(40.0, "Invoice No."), (200.0, "Invoice Date")],
+            &[(40.0, "INV-10457"), (200.0, "March 5, 2026")],
+        ]);
+        let inv = extract_visual(&[p]);
+        assert_eq!(inv.invoice_number.map(|f| f.value).as_deref(), Some("INV-10457"));
+        assert_eq!(inv.invoice_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 3, 5));
+    }
+}

@@ -1,0 +1,257 @@
+//! The durable work queue: one row per pipeline step of one document.
+//!
+//! A worker *claims* a ready job by setting a lease; while the lease runs no
+//! other worker takes it. If the worker dies, the lease expires and the job is
+//! claimed again. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so
+//! any number of `apflow serve` processes share one queue without blocking
+//! each other; SQLite serialises writers, so the same statement without the
+//! locking clause is already atomic there.
+//!
+//! A step's result and its job's completion are written in one transaction
+//! (see `invoices.rs`), guarded by the lease: a worker whose lease was taken
+//! over cannot commit a second result.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Backend, Error, QueryContext, Result, Store, now_ms};
+use crate::domain::DocumentId;
+
+/// The pipeline steps that run as jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Read the document and extract the invoice.
+    Extract,
+    /// Validate, match and route the extracted invoice.
+    Decide,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Extract => "extract",
+            JobKind::Decide => "decide",
+        }
+    }
+
+    fn parse(s: &str) -> Option<JobKind> {
+        match s {
+            "extract" => Some(JobKind::Extract),
+            "decide" => Some(JobKind::Decide),
+            _ => None,
+        }
+    }
+}
+
+/// A claimed job: the worker owns it until `lease_until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    pub document_id: DocumentId,
+    /// Including this one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub worker: String,
+}
+
+/// Queue depth by state and job kind, for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub rows: Vec<(String, String, i64)>,
+}
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
+     worker = $2, started_at = $3 \
+     WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
+                 OR (state = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1) \
+     RETURNING id, kind, document_id, attempts, max_attempts";
+
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
+     worker = $2, started_at = $3 \
+     WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
+                 OR (state = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, document_id, attempts, max_attempts";
+
+pub(crate) async fn enqueue<'c, E>(
+    executor: E,
+    document: DocumentId,
+    kind: JobKind,
+    max_attempts: i64,
+) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let now = now_ms();
+    // The unique (document_id, kind) makes enqueueing idempotent: a re-run
+    // of the step before cannot queue the next step twice.
+    sqlx::query(
+        "INSERT INTO jobs (kind, document_id, state, attempts, max_attempts, run_after, created_at) \
+         VALUES ($1, $2, 'queued', 0, $3, $4, $4) ON CONFLICT (document_id, kind) DO NOTHING",
+    )
+    .bind(kind.as_str())
+    .bind(document.0)
+    .bind(max_attempts)
+    .bind(now)
+    .execute(executor)
+    .await
+    .ctx("enqueue a job")?;
+    Ok(())
+}
+
+/// Marks the job done if, and only if, this worker still holds its lease.
+pub(crate) async fn complete<'c, E>(executor: E, job: &Job) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'done', lease_until = NULL, finished_at = $1, last_error = NULL \
+         WHERE id = $2 AND worker = $3 AND state = 'running' AND attempts = $4",
+    )
+    .bind(now_ms())
+    .bind(job.id)
+    .bind(job.worker.clone())
+    .bind(job.attempts)
+    .execute(executor)
+    .await
+    .ctx("complete a job")?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::LeaseLost { job_id: job.id })
+    }
+}
+
+impl Store {
+    /// Claims the next ready job for `worker`, leasing it for `lease_ms`.
+    pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_ms();
+        let sql = match self.backend() {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let row = sqlx::query(sql)
+            .bind(now + lease_ms)
+            .bind(worker.to_string())
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .ctx("claim a job")?;
+        row.map(|r| job_from_row(&r, worker)).transpose()
+    }
+
+    /// Records a failed attempt: back to the queue after `backoff_ms`, or to
+    /// the dead-letter state once attempts are used up. Returns whether the
+    /// job is now dead.
+    pub async fn fail_job(&self, job: &Job, error: &str, backoff_ms: i64) -> Result<bool> {
+        let dead = job.attempts >= job.max_attempts;
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET state = $1, lease_until = NULL, run_after = $2, last_error = $3, \
+             finished_at = $4 WHERE id = $5 AND worker = $6 AND state = 'running'",
+        )
+        .bind(if dead { "dead" } else { "queued" })
+        .bind(now + backoff_ms)
+        .bind(truncate(error, 2000))
+        .bind(if dead { Some(now) } else { None })
+        .bind(job.id)
+        .bind(job.worker.clone())
+        .execute(self.pool())
+        .await
+        .ctx("record a failed job")?;
+        Ok(dead)
+    }
+
+    /// Gives a job back untouched (graceful shutdown): the attempt does not
+    /// count against it.
+    pub async fn release_job(&self, job: &Job) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, \
+             attempts = attempts - 1 WHERE id = $1 AND worker = $2 AND state = 'running'",
+        )
+        .bind(job.id)
+        .bind(job.worker.clone())
+        .execute(self.pool())
+        .await
+        .ctx("release a job")?;
+        Ok(())
+    }
+
+    /// Number of jobs not yet finished (queued or running) for these
+    /// documents; `apflow ingest` waits for it to reach zero.
+    pub async fn unfinished_jobs(&self, documents: &[DocumentId]) -> Result<i64> {
+        let mut total = 0;
+        for d in documents {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE document_id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(d.0)
+            .fetch_one(self.pool())
+            .await
+            .ctx("count unfinished jobs")?;
+            total += n;
+        }
+        Ok(total)
+    }
+
+    /// Last error of a dead job of this document, if any.
+    pub async fn dead_job_error(&self, document: DocumentId) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT last_error FROM jobs WHERE document_id = $1 AND state = 'dead' ORDER BY id LIMIT 1",
+        )
+        .bind(document.0)
+        .fetch_optional(self.pool())
+        .await
+        .ctx("read a dead job")?;
+        Ok(match row {
+            Some(r) => r.try_get("last_error").ctx("decode job")?,
+            None => None,
+        })
+    }
+
+    pub async fn queue_stats(&self) -> Result<QueueStats> {
+        let rows = sqlx::query("SELECT kind, state, COUNT(*) AS n FROM jobs GROUP BY kind, state ORDER BY kind, state")
+            .fetch_all(self.pool())
+            .await
+            .ctx("count jobs")?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("kind").ctx("decode job stats")?,
+                    r.try_get("state").ctx("decode job stats")?,
+                    r.try_get("n").ctx("decode job stats")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        Ok(QueueStats { rows })
+    }
+}
+
+fn job_from_row(r: &AnyRow, worker: &str) -> Result<Job> {
+    let kind: String = r.try_get("kind").ctx("decode job")?;
+    Ok(Job {
+        id: r.try_get("id").ctx("decode job")?,
+        kind: JobKind::parse(&kind).ok_or(Error::Corrupt {
+            column: "jobs.kind",
+            value: kind.clone(),
+        })?,
+        document_id: DocumentId(r.try_get("document_id").ctx("decode job")?),
+        attempts: r.try_get("attempts").ctx("decode job")?,
+        max_attempts: r.try_get("max_attempts").ctx("decode job")?,
+        worker: worker.to_string(),
+    })
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}

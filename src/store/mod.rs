@@ -1,0 +1,291 @@
+//! Persistence: the only module that contains SQL.
+//!
+//! One `Store` type runs on SQLite (the embedded default) and PostgreSQL (the
+//! scale path: several `apflow serve` processes on several machines) through
+//! sqlx's `Any` driver. We chose `Any` over a trait with one implementation
+//! per database because the schema and nearly every statement are the same
+//! SQL on both; two implementations would double the code that must stay in
+//! step. The price is that `Any` knows only integers, floats, text and bytes,
+//! so money is stored as exact decimal text, dates as ISO-8601 text and
+//! instants as Unix milliseconds; the few statements that differ (claiming a
+//! job with `FOR UPDATE SKIP LOCKED`) are chosen by [`Backend`].
+//!
+//! SQLite runs with a single pooled connection: SQLite serialises writers
+//! anyway, and one connection rules out `SQLITE_BUSY` on deferred
+//! transactions. PostgreSQL gets a normal pool.
+
+mod invoices;
+mod jobs;
+mod masterdata;
+
+pub use invoices::{DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow};
+pub use jobs::{Job, JobKind, QueueStats};
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+/// Which database engine the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unsupported database URL {url:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl { url: String },
+    #[error("cannot create the database directory {path}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("database error while trying to {action}")]
+    Query {
+        action: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored value of {column} is corrupt: {value:?}")]
+    Corrupt { column: &'static str, value: String },
+    #[error("job {job_id} is no longer leased by this worker (lease expired and it was taken over)")]
+    LeaseLost { job_id: i64 },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches what we were doing to a sqlx error.
+pub(crate) trait QueryContext<T> {
+    fn ctx(self, action: &'static str) -> Result<T>;
+}
+
+impl<T> QueryContext<T> for std::result::Result<T, sqlx::Error> {
+    fn ctx(self, action: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Query { action, source })
+    }
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`), creating the
+    /// SQLite file and its directory if needed, and brings the schema up to
+    /// date.
+    pub async fn connect(url: &str) -> Result<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::UnsupportedUrl {
+                url: url.to_string(),
+            });
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let url = sqlite_url_with_create(url)?;
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await
+            }
+        }
+        .map_err(Error::Connect)?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(Error::Migrate)?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Cheap liveness probe for `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .ctx("ping the database")?;
+        Ok(())
+    }
+}
+
+/// Makes sure the SQLite file's directory exists and asks SQLite to create
+/// the file (`mode=rwc`), so a first run needs no setup step.
+fn sqlite_url_with_create(url: &str) -> Result<String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => url.to_string(),
+        Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    })
+}
+
+/// Current time in Unix milliseconds: the store's instant representation.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// One append-only audit record. Built by `workflow`, which is the only module
+/// that decides what is worth auditing; written here inside the transaction
+/// that makes the change, so the log cannot disagree with the data.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub action: &'static str,
+    pub entity: &'static str,
+    pub entity_id: String,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub detail: String,
+}
+
+pub(crate) async fn append_audit<'c, E>(executor: E, entry: &AuditEntry) -> Result<()>
+where
+    E: Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_ms())
+    .bind(entry.actor.clone())
+    .bind(entry.action)
+    .bind(entry.entity)
+    .bind(entry.entity_id.clone())
+    .bind(entry.detail.to_string())
+    .execute(executor)
+    .await
+    .ctx("append to the audit log")?;
+    Ok(())
+}
+
+impl Store {
+    /// Writes an audit record outside of any other change (e.g. a login).
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        append_audit(&self.pool, entry).await
+    }
+
+    /// Audit records about one entity, oldest first.
+    pub async fn audit_trail(&self, entity: &str, entity_id: &str) -> Result<Vec<AuditRow>> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, entity, entity_id, detail FROM audit_log \
+             WHERE entity = $1 AND entity_id = $2 ORDER BY id",
+        )
+        .bind(entity.to_string())
+        .bind(entity_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .ctx("read the audit log")?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    id: r.try_get("id").ctx("decode audit row")?,
+                    at: r.try_get("at").ctx("decode audit row")?,
+                    actor: r.try_get("actor").ctx("decode audit row")?,
+                    action: r.try_get("action").ctx("decode audit row")?,
+                    entity: r.try_get("entity").ctx("decode audit row")?,
+                    entity_id: r.try_get("entity_id").ctx("decode audit row")?,
+                    detail: r.try_get("detail").ctx("decode audit row")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Parses a decimal column; a bad value is corruption, not user error.
+pub(crate) fn parse_decimal(column: &'static str, s: &str) -> Result<rust_decimal::Decimal> {
+    s.parse().map_err(|_| Error::Corrupt {
+        column,
+        value: s.to_string(),
+    })
+}
+
+pub(crate) fn parse_opt_decimal(
+    column: &'static str,
+    s: Option<String>,
+) -> Result<Option<rust_decimal::Decimal>> {
+    s.map(|s| parse_decimal(column, &s)).transpose()
+}
+
+pub(crate) fn parse_date(column: &'static str, s: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| Error::Corrupt {
+        column,
+        value: s.to_string(),
+    })
+}
+
+pub(crate) fn parse_json_list(column: &'static str, s: &str) -> Result<Vec<String>> {
+    serde_json::from_str(s).map_err(|_| Error::Corrupt {
+        column,
+        value: s.to_string(),
+    })
+}

@@ -1,0 +1,161 @@
+//! JSON API and operations endpoints.
+
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState};
+use crate::domain::{DocumentId, InvoiceId, InvoiceStatus, RawDocument, Source};
+use crate::store::{InvoiceDetail, InvoiceSummary};
+use crate::workflow;
+
+#[derive(Serialize)]
+pub struct UploadResponse {
+    pub document_id: i64,
+    /// True when these exact bytes were received before.
+    pub duplicate: bool,
+}
+
+/// `POST /api/documents` (multipart, one or more `file` parts).
+pub async fn upload_document(State(state): State<AppState>, mut form: Multipart) -> Result<(StatusCode, Json<Vec<UploadResponse>>), ApiError> {
+    let mut out = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        let filename = field.file_name().unwrap_or("upload").to_string();
+        let bytes = field.bytes().await.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(e.body_text()) })?;
+        if bytes.is_empty() {
+            return Err(ApiError::BadRequest(format!("{filename} is empty")));
+        }
+        let raw = RawDocument { filename, bytes: bytes.to_vec(), source: Source::Upload };
+        let r = workflow::receive_document(&state.store, &raw, &state.settings).await?;
+        out.push(UploadResponse { document_id: r.document_id.0, duplicate: !r.new });
+    }
+    if out.is_empty() {
+        return Err(ApiError::BadRequest("no file in the upload".to_string()));
+    }
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+}
+
+/// One invoice as the API shows it.
+#[derive(Serialize)]
+pub struct InvoiceJson {
+    pub id: i64,
+    pub document_id: i64,
+    pub filename: String,
+    pub status: &'static str,
+    pub vendor_id: Option<String>,
+    pub vendor_name: Option<String>,
+    pub invoice_number: Option<String>,
+    pub invoice_date: Option<String>,
+    pub due_date: Option<String>,
+    pub currency: Option<String>,
+    pub total_amount: Option<String>,
+    pub po_number: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub reasons: Vec<String>,
+}
+
+impl From<InvoiceSummary> for InvoiceJson {
+    fn from(s: InvoiceSummary) -> Self {
+        InvoiceJson {
+            id: s.id.0,
+            document_id: s.document_id.0,
+            filename: s.filename,
+            status: s.status.as_str(),
+            vendor_id: s.vendor_id,
+            vendor_name: s.vendor_name,
+            invoice_number: s.invoice_number,
+            invoice_date: s.invoice_date,
+            due_date: s.due_date,
+            currency: s.currency,
+            total_amount: s.total_amount,
+            po_number: s.po_number,
+            duplicate_of: s.duplicate_of.map(|d| d.0),
+            reasons: s.reasons,
+        }
+    }
+}
+
+pub fn parse_status(s: Option<&str>) -> Result<Option<InvoiceStatus>, ApiError> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => InvoiceStatus::parse(s).map(Some).ok_or_else(|| ApiError::BadRequest(format!("unknown status {s:?}"))),
+    }
+}
+
+pub async fn list_invoices(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
+    let status = parse_status(q.status.as_deref())?;
+    let rows = state.store.list_invoices(status).await?;
+    Ok(Json(rows.into_iter().map(InvoiceJson::from).collect()))
+}
+
+pub async fn invoice_detail(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
+    let d = state.store.invoice_detail(InvoiceId(id)).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(detail_json(d)))
+}
+
+fn detail_json(d: InvoiceDetail) -> serde_json::Value {
+    serde_json::json!({
+        "invoice": InvoiceJson::from(d.summary),
+        "extraction_source": d.extraction_source,
+        "fields": d.fields.iter().map(|f| serde_json::json!({
+            "field": f.field, "value": f.value, "confidence": f.confidence, "page": f.page, "box": f.bbox,
+        })).collect::<Vec<_>>(),
+        "line_items": d.lines.iter().map(|l| serde_json::json!({
+            "line_no": l.line_no, "description": l.description, "sku": l.sku, "quantity": l.quantity,
+            "unit": l.unit, "unit_price": l.unit_price, "tax_rate": l.tax_rate, "amount": l.amount, "confidence": l.confidence,
+        })).collect::<Vec<_>>(),
+        "discrepancies": d.discrepancies.iter().map(|x| serde_json::json!({ "code": x.code, "field": x.field, "message": x.message })).collect::<Vec<_>>(),
+        "match": d.match_outcome,
+        "planned_payment": d.planned_payment.map(|(amount, currency, on)| serde_json::json!({ "amount": amount, "currency": currency, "planned_on": on })),
+    })
+}
+
+/// The original bytes exactly as received, for the review screen.
+pub async fn original_document(State(state): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
+    let doc = state.store.document(DocumentId(id)).await?.ok_or(ApiError::NotFound)?;
+    let media = doc.meta.media_type.clone().unwrap_or_else(|| "application/octet-stream".to_string());
+    let safe_name: String = doc.meta.filename.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, media),
+            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{safe_name}\"")),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        doc.content,
+    ))
+}
+
+pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await?;
+    Ok("ok\n")
+}
+
+/// Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP apflow_documents Documents by pipeline stage.");
+    let _ = writeln!(out, "# TYPE apflow_documents gauge");
+    for (status, n) in state.store.document_status_counts().await? {
+        let _ = writeln!(out, "apflow_documents{{stage=\"{status}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP apflow_invoices Invoices by status.");
+    let _ = writeln!(out, "# TYPE apflow_invoices gauge");
+    for (status, n) in state.store.invoice_status_counts().await? {
+        let _ = writeln!(out, "apflow_invoices{{status=\"{status}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP apflow_jobs Jobs in the queue by kind and state (queue depth: state=\"queued\").");
+    let _ = writeln!(out, "# TYPE apflow_jobs gauge");
+    for (kind, st, n) in state.store.queue_stats().await?.rows {
+        let _ = writeln!(out, "apflow_jobs{{kind=\"{kind}\",state=\"{st}\"}} {n}");
+    }
+    state.metrics.render(&mut out);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}

@@ -1,0 +1,73 @@
+//! Web: the HTTP API, the review web app, and the operations endpoints.
+//!
+//! Only this module defines JSON shapes for the API; it turns store rows
+//! into them. Pages are rendered on the server as plain HTML (no build step
+//! and no JavaScript needed to read the queue). Every error goes through
+//! [`ApiError`], which maps it to a stable code and status and keeps the
+//! cause chain for the log.
+
+mod api;
+mod error;
+mod pages;
+
+pub use error::ApiError;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::store::Store;
+use crate::workflow::Metrics;
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Settings,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Uploads larger than this are refused before they are read.
+pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::queue))
+        .route("/invoices/{id}", get(pages::invoice))
+        .route("/documents/{id}/original", get(api::original_document))
+        .route("/api/documents", post(api::upload_document))
+        .route("/api/invoices", get(api::list_invoices))
+        .route("/api/invoices/{id}", get(api::invoice_detail))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .with_state(state)
+}
+
+/// Serves the app on `bind` until `token` is cancelled.
+pub async fn serve(state: AppState, bind: &str, token: CancellationToken) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    tracing::info!(addr = %listener.local_addr()?, "web app listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .await
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! Server-rendered pages: the queue by status, and one invoice with its
+//! fields, reasons, lines and the original document beside them.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+
+use super::api::{ListQuery, parse_status};
+use super::{ApiError, AppState, esc};
+use crate::domain::{InvoiceId, InvoiceStatus};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330}\
+header{background:#1d2330;color:#fff;padding:.8rem 1.5rem}header a{color:#fff;text-decoration:none;font-weight:600}\
+main{padding:1rem 1.5rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #e3e6ec;vertical-align:top}\
+th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-weight:700;text-decoration:underline}\
+.status{padding:.1rem .45rem;border-radius:.3rem;font-size:.85em}.scheduled{background:#d9f2e1}.needs_review{background:#fde9c8}\
+.duplicate{background:#e6e1f5}.rejected{background:#f8d7da}.pending{background:#e3e6ec}.reason{font-family:monospace;font-size:.85em;color:#8a3b00}\
+.cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}iframe{width:100%;height:80vh;border:1px solid #ccd}.num{text-align:right}\
+.low{color:#a40000}";
+
+fn layout(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} · apflow</title><style>{STYLE}</style></head>\
+         <body><header><a href=\"/\">apflow</a> · accounts payable</header><main>{body}</main></body></html>",
+        esc(title)
+    ))
+}
+
+fn opt(s: &Option<String>) -> String {
+    esc(s.as_deref().unwrap_or("—"))
+}
+
+/// `GET /?status=needs_review`
+pub async fn queue(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Html<String>, ApiError> {
+    let status = parse_status(q.status.as_deref())?;
+    let counts = state.store.invoice_status_counts().await?;
+    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let mut tabs = format!("<p class=tabs><a href=\"/\" class=\"{}\">All ({total})</a>", if status.is_none() { "on" } else { "" });
+    for st in [InvoiceStatus::NeedsReview, InvoiceStatus::Scheduled, InvoiceStatus::Duplicate, InvoiceStatus::Pending] {
+        let on = if status == Some(st) { "on" } else { "" };
+        tabs.push_str(&format!("<a href=\"/?status={0}\" class=\"{on}\">{0} ({1})</a>", st.as_str(), count(st.as_str())));
+    }
+    tabs.push_str("</p>");
+    let rows = state.store.list_invoices(status).await?;
+    let mut body = format!("<h1>Invoices</h1>{tabs}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th></tr></thead><tbody>");
+    for r in &rows {
+        let reasons: Vec<String> = r.reasons.iter().map(|c| format!("<span class=reason>{}</span>", esc(c))).collect();
+        body.push_str(&format!(
+            "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td></tr>",
+            id = r.id.0,
+            st = r.status.as_str(),
+            vendor = opt(&r.vendor_name),
+            num = opt(&r.invoice_number),
+            date = opt(&r.invoice_date),
+            due = opt(&r.due_date),
+            total = opt(&r.total_amount),
+            cur = esc(r.currency.as_deref().unwrap_or("")),
+            po = opt(&r.po_number),
+            reasons = reasons.join(" "),
+        ));
+    }
+    if rows.is_empty() {
+        body.push_str("<tr><td colspan=9>No invoices here. Drop a PDF into the inbox folder or POST it to /api/documents.</td></tr>");
+    }
+    body.push_str("</tbody></table>");
+    Ok(layout("Invoices", &body))
+}
+
+/// `GET /invoices/{id}`
+pub async fn invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, ApiError> {
+    let d = state.store.invoice_detail(InvoiceId(id)).await?.ok_or(ApiError::NotFound)?;
+    let s = &d.summary;
+    let mut body = format!(
+        "<h1>Invoice {} <span class=\"status {st}\">{st}</span></h1><p>From {} · document <a href=\"/documents/{doc}/original\">{}</a> · read from {} · match: {}</p>",
+        opt(&s.invoice_number),
+        opt(&s.vendor_name),
+        esc(&s.filename),
+        esc(&d.extraction_source),
+        esc(d.match_outcome.as_deref().unwrap_or("—")),
+        st = s.status.as_str(),
+        doc = s.document_id.0,
+    );
+    if let Some(orig) = s.duplicate_of {
+        body.push_str(&format!("<p>Duplicate of <a href=\"/invoices/{0}\">invoice #{0}</a>; it will not be paid.</p>", orig.0));
+    }
+    if let Some((amount, cur, on)) = &d.planned_payment {
+        body.push_str(&format!("<p>Payment planned: <b>{} {}</b> on {}</p>", esc(amount), esc(cur), esc(on)));
+    }
+    if !d.discrepancies.is_empty() {
+        body.push_str("<h2>Why it needs review</h2><ul>");
+        for x in &d.discrepancies {
+            body.push_str(&format!("<li><span class=reason>{}</span> {}</li>", esc(&x.code), esc(&x.message)));
+        }
+        body.push_str("</ul>");
+    }
+    body.push_str("<div class=cols><section><h2>Fields</h2><table><thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Where</th></tr></thead><tbody>");
+    for f in &d.fields {
+        let place = match (f.page, f.bbox) {
+            (Some(p), Some([x0, y0, x1, y1])) => format!("p.{p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})"),
+            _ => "structured data".to_string(),
+        };
+        let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) { " class=low" } else { "" };
+        body.push_str(&format!("<tr><td>{}</td><td>{}</td><td{low}>{:.2}</td><td>{}</td></tr>", esc(&f.field), esc(&f.value), f.confidence, esc(&place)));
+    }
+    body.push_str("</tbody></table><h2>Line items</h2><table><thead><tr><th>#</th><th>Description</th><th class=num>Qty</th><th class=num>Unit price</th><th class=num>Amount</th></tr></thead><tbody>");
+    for l in &d.lines {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+            l.line_no,
+            opt(&l.description),
+            opt(&l.quantity),
+            opt(&l.unit_price),
+            opt(&l.amount)
+        ));
+    }
+    body.push_str(&format!(
+        "</tbody></table></section><section><h2>Original</h2><iframe src=\"/documents/{}/original\" title=\"original document\"></iframe></section></div>",
+        s.document_id.0
+    ));
+    Ok(layout(&format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")), &body))
+}

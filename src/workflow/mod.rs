@@ -1,0 +1,197 @@
+//! Workflow: chains the stages for one document and routes the result.
+//!
+//! This is the one place that knows the order of the pipeline:
+//! `read` → `extract` (job `extract`), then `validate` + duplicate check +
+//! `matching` → route → `payment` plan (job `decide`). Each job's result is
+//! committed together with the job's completion, so a crash repeats a step
+//! but never half-applies it. Workflow is also the only writer of the audit
+//! log: every decision records who (or which worker) made it and why.
+
+mod metrics;
+mod worker;
+
+pub use metrics::Metrics;
+pub use worker::{drain, error_chain, run_workers};
+
+/// An error with its causes, on one line.
+pub fn error_text(e: &Error) -> String {
+    error_chain(e)
+}
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use tracing::{info, instrument, warn};
+
+use crate::config::Settings;
+use crate::domain::{
+    Decision, DocumentId, ExtractedInvoice, Finding, InvoiceId, InvoiceStatus, RawDocument,
+    ReasonCode, invoice_number_key,
+};
+use crate::store::{self, AuditEntry, Job, JobKind, Store};
+use crate::{extract, matching, payment, read, validate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error("document {0} vanished from the store")]
+    MissingDocument(DocumentId),
+    #[error("document {0} has no extracted invoice")]
+    MissingInvoice(DocumentId),
+}
+
+/// A document accepted by capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub document_id: DocumentId,
+    /// False when the same bytes were stored before (a duplicate sighting).
+    pub new: bool,
+}
+
+/// Stores a captured document and queues it for processing. Identical bytes
+/// are stored once.
+pub async fn receive_document(store: &Store, raw: &RawDocument, settings: &Settings) -> Result<Received, Error> {
+    let sha = hex(&Sha256::digest(&raw.bytes));
+    let kind = read::sniff(&raw.bytes);
+    let source = raw.source.label();
+    let audit = AuditEntry {
+        actor: "capture".to_string(),
+        action: "document.received",
+        entity: "document",
+        entity_id: String::new(),
+        detail: serde_json::json!({ "filename": raw.filename, "sha256": sha, "source": source, "bytes": raw.bytes.len() }),
+    };
+    let (document_id, new) = store
+        .insert_document(&raw.filename, &raw.bytes, &sha, kind.map(|k| k.media_type()), &source, settings.max_attempts, &audit)
+        .await?;
+    if new {
+        info!(document_id = document_id.0, filename = %raw.filename, "document received");
+    } else {
+        info!(document_id = document_id.0, filename = %raw.filename, "same document received again");
+    }
+    Ok(Received { document_id, new })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs one claimed job to completion. Input problems (an unreadable file)
+/// end as a rejected document, not as an error; `Err` means the machine
+/// failed (database, lease) and the job will be retried.
+#[instrument(skip_all, fields(job_id = job.id, kind = job.kind.as_str(), document_id = job.document_id.0))]
+pub async fn run_job(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {
+    match job.kind {
+        JobKind::Extract => extract_step(store, job, settings).await,
+        JobKind::Decide => decide_step(store, job, settings).await,
+    }
+}
+
+async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {
+    let doc = store.document(job.document_id).await?.ok_or(Error::MissingDocument(job.document_id))?;
+    let filename = doc.meta.filename.clone();
+    match read::read_document(Arc::new(doc.content), read::ReadOptions::default(), settings.read_timeout).await {
+        Err(e) => {
+            let reason = e.to_string();
+            warn!(%reason, "document rejected");
+            let audit = audit("document.rejected", "document", job.document_id.to_string(), &job.worker, serde_json::json!({ "reason": reason, "filename": filename }));
+            store.reject_document(job, &reason, &audit).await?;
+        }
+        Ok(read_doc) => {
+            let invoice = extract::extract(&read_doc);
+            let audit = audit("invoice.extracted", "invoice", String::new(), &job.worker, serde_json::json!({
+                "document_id": job.document_id.0,
+                "source": invoice.source.as_str(),
+                "fields_found": field_count(&invoice),
+                "line_items": invoice.line_items.len(),
+            }));
+            let id = store.save_extraction(job, &invoice, &audit).await?;
+            info!(invoice_id = id.0, "invoice extracted");
+        }
+    }
+    Ok(())
+}
+
+async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {
+    let invoice_id = store.invoice_for_document(job.document_id).await?.ok_or(Error::MissingInvoice(job.document_id))?;
+    let inv = store.load_extraction(invoice_id).await?;
+    let vendors = store.vendors().await?;
+    let validation = validate::validate(&inv, &vendors, today());
+    let vendor_id = validation.vendor.as_ref().map(|v| v.vendor_id.clone());
+    let duplicate_of = match (&vendor_id, &inv.invoice_number) {
+        (Some(v), Some(n)) => store.earlier_invoices_with_number(v, &invoice_number_key(&n.value), invoice_id).await?.first().copied(),
+        _ => None,
+    };
+    let po = match &inv.po_number {
+        Some(n) => store.purchase_order(&n.value).await?,
+        None => None,
+    };
+    let received = match &po {
+        Some(po) => store.received_quantities(&po.po_number).await?,
+        None => Default::default(),
+    };
+    let matching = matching::match_invoice(&inv, vendor_id.as_deref(), po.as_ref(), &received, &settings.tolerances);
+    let terms = validation.vendor.as_ref().and_then(|v| v.payment_terms.clone());
+    let decision = route(invoice_id, &inv, vendor_id, validation.findings, duplicate_of, matching, terms.as_deref());
+    let audit = audit("invoice.routed", "invoice", invoice_id.to_string(), &job.worker, serde_json::json!({
+        "status": decision.status.as_str(),
+        "reasons": decision.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+        "duplicate_of": decision.duplicate_of.map(|d| d.0),
+        "po_number": decision.matching.po_number,
+        "match": decision.matching.outcome.as_str(),
+    }));
+    store.save_decision(job, invoice_id, &decision, &audit).await?;
+    info!(invoice_id = invoice_id.0, status = decision.status.as_str(), reasons = decision.findings.len(), "invoice routed");
+    Ok(())
+}
+
+/// The routing rule: a duplicate is never paid; anything with a finding
+/// goes to a clerk; only a clean, matched invoice is scheduled for payment.
+pub fn route(
+    invoice_id: InvoiceId,
+    inv: &ExtractedInvoice,
+    vendor_id: Option<String>,
+    mut findings: Vec<Finding>,
+    duplicate_of: Option<InvoiceId>,
+    matching: crate::domain::MatchResult,
+    vendor_terms: Option<&str>,
+) -> Decision {
+    if let Some(original) = duplicate_of {
+        let number = inv.invoice_number.as_ref().map_or("", |f| f.value.as_str());
+        let dup = Finding::new(ReasonCode::DuplicateInvoice, Some("invoice_number"), format!("invoice {number} was already received as invoice #{original}"));
+        return Decision { status: InvoiceStatus::Duplicate, vendor_id, duplicate_of, findings: vec![dup], matching, payment: None };
+    }
+    findings.extend(matching.findings.iter().cloned());
+    let payment = if findings.is_empty() { payment::plan(invoice_id, inv, vendor_terms) } else { None };
+    let status = if payment.is_some() { InvoiceStatus::Scheduled } else { InvoiceStatus::NeedsReview };
+    Decision { status, vendor_id, duplicate_of: None, findings, matching, payment }
+}
+
+fn audit(action: &'static str, entity: &'static str, entity_id: String, worker: &str, detail: serde_json::Value) -> AuditEntry {
+    AuditEntry { actor: format!("worker:{worker}"), action, entity, entity_id, detail }
+}
+
+fn field_count(inv: &ExtractedInvoice) -> usize {
+    [
+        inv.invoice_number.is_some(),
+        inv.invoice_date.is_some(),
+        inv.due_date.is_some(),
+        inv.vendor_name.is_some(),
+        inv.vendor_vat_id.is_some(),
+        inv.currency.is_some(),
+        inv.net_amount.is_some(),
+        inv.tax_amount.is_some(),
+        inv.total_amount.is_some(),
+        inv.po_number.is_some(),
+        inv.iban.is_some(),
+    ]
+    .into_iter()
+    .filter(|b| *b)
+    .count()
+}
+
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}

@@ -1,0 +1,131 @@
+//! Workers: claim a job, run it, record the outcome; repeat until told to
+//! stop. Shutdown takes no new job, lets the running one finish within a
+//! grace period, and otherwise hands it back to the queue so another worker
+//! (or the next start) picks it up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use super::{Metrics, run_job};
+use crate::config::Settings;
+use crate::domain::DocumentId;
+use crate::store::{Job, Store};
+
+/// How long a running job may take to finish once shutdown began.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Idle wait between polls of an empty queue.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+/// Backoff before retry `attempt` (1-based): 2 s, 4 s, 8 s, ... capped at
+/// ten minutes.
+pub fn backoff(attempt: i64) -> Duration {
+    let exp = u32::try_from(attempt.clamp(1, 9)).unwrap_or(9);
+    Duration::from_secs(2u64.pow(exp)).min(Duration::from_secs(600))
+}
+
+/// Starts `settings.workers` workers on `tracker`; they stop when `token`
+/// is cancelled.
+pub fn run_workers(store: &Store, settings: &Settings, metrics: &Arc<Metrics>, token: &CancellationToken, tracker: &TaskTracker) {
+    // Lease ownership is checked by name, so names must be unique across
+    // processes and machines sharing one database: pid plus start instant.
+    let started = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    for i in 0..settings.workers {
+        let name = format!("w{}-{started:x}-{i}", std::process::id());
+        let (store, settings, metrics, token) = (store.clone(), settings.clone(), metrics.clone(), token.child_token());
+        tracker.spawn(async move { worker_loop(store, settings, metrics, token, name).await });
+    }
+}
+
+async fn worker_loop(store: Store, settings: Settings, metrics: Arc<Metrics>, token: CancellationToken, name: String) {
+    let lease_ms = i64::try_from(settings.job_lease.as_millis()).unwrap_or(i64::MAX);
+    while !token.is_cancelled() {
+        let job = match store.claim_job(&name, lease_ms).await {
+            Ok(Some(job)) => job,
+            Ok(None) => {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(IDLE_POLL) => continue,
+                }
+            }
+            Err(e) => {
+                error!(worker = %name, error = %error_chain(&e), "cannot claim a job; retrying");
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                }
+            }
+        };
+        run_one(&store, &settings, &metrics, &token, job).await;
+    }
+    info!(worker = %name, "worker stopped");
+}
+
+async fn run_one(store: &Store, settings: &Settings, metrics: &Metrics, token: &CancellationToken, job: Job) {
+    let started = Instant::now();
+    let work = run_job(store, &job, settings);
+    tokio::pin!(work);
+    let outcome = tokio::select! {
+        r = &mut work => Some(r),
+        _ = token.cancelled() => None,
+    };
+    let outcome = match outcome {
+        Some(r) => r,
+        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await {
+            Ok(r) => r,
+            Err(_) => {
+                warn!(job_id = job.id, "shutdown: job did not finish in time; releasing it");
+                if let Err(e) = store.release_job(&job).await {
+                    error!(job_id = job.id, error = %error_chain(&e), "cannot release job; its lease will expire");
+                }
+                return;
+            }
+        },
+    };
+    metrics.observe_job(started.elapsed(), outcome.is_ok());
+    if let Err(e) = outcome {
+        let msg = error_chain(&e);
+        let wait = backoff(job.attempts);
+        match store.fail_job(&job, &msg, i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)).await {
+            Ok(true) => error!(job_id = job.id, error = %msg, "job failed for the last time; dead-lettered"),
+            Ok(false) => warn!(job_id = job.id, error = %msg, retry_in = ?wait, "job failed; will retry"),
+            Err(e2) => error!(job_id = job.id, error = %error_chain(&e2), "cannot record job failure; its lease will expire"),
+        }
+    }
+}
+
+/// Runs workers until every job of `documents` has finished (done or dead),
+/// then stops them. Used by `apflow ingest` and `apflow demo`.
+pub async fn drain(store: &Store, settings: &Settings, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let metrics = Arc::new(Metrics::default());
+    run_workers(store, settings, &metrics, &token, &tracker);
+    tracker.close();
+    let result = loop {
+        match store.unfinished_jobs(documents).await {
+            Ok(0) => break Ok(()),
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => break Err(e),
+        }
+    };
+    token.cancel();
+    tracker.wait().await;
+    result
+}
+
+/// `error: cause: cause` on one line, for logs and the jobs table.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
