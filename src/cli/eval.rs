@@ -63,7 +63,7 @@ fn line_eq(want: &Value, got: &Value) -> bool {
     })
 }
 
-pub async fn run(dir: &Path, visual_only: bool, json: bool, settings: &Settings) -> Result<i32> {
+pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, settings: &Settings) -> Result<i32> {
     let truth_path = dir.join("truth.jsonl");
     let text = std::fs::read_to_string(&truth_path).with_context(|| format!("cannot read {}", truth_path.display()))?;
     let mut tallies: BTreeMap<&str, Tally> = FIELDS.iter().map(|f| (*f, Tally::default())).collect();
@@ -94,11 +94,14 @@ pub async fn run(dir: &Path, visual_only: bool, json: bool, settings: &Settings)
             let Some(want) = truth.get(*f).and_then(Value::as_str) else { continue };
             let t = tallies.entry(f).or_default();
             t.labelled += 1;
-            if let Some(g) = got.get(*f).and_then(Value::as_str) {
+            let g = got.get(*f).and_then(Value::as_str);
+            if g.is_some() {
                 t.found += 1;
-                if field_eq(f, want, g) {
-                    t.correct += 1;
-                }
+            }
+            if g.is_some_and(|g| field_eq(f, want, g)) {
+                t.correct += 1;
+            } else if verbose {
+                eprintln!("{file}: {f}: want {want:?}, got {g:?}");
             }
         }
         if let Some(want_lines) = truth.get("line_items").and_then(Value::as_array) {

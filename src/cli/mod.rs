@@ -42,6 +42,10 @@ pub enum Command {
         /// Ignore embedded e-invoice XML; read what a person sees.
         #[arg(long)]
         visual_only: bool,
+        /// Also print the text lines as read (words with x positions), to
+        /// see what the extraction rules saw.
+        #[arg(long)]
+        lines: bool,
     },
     /// Import master data (CSV or JSONL, chosen by file extension).
     Import {
@@ -85,6 +89,9 @@ pub enum Command {
         no_model: bool,
         #[arg(long)]
         json: bool,
+        /// Print every wrong or missing field to stderr.
+        #[arg(long)]
+        verbose: bool,
     },
 }
 
@@ -102,7 +109,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         settings.database_url = url;
     }
     match cli.command {
-        Command::Extract { file, json, visual_only } => extract_cmd(&file, json, visual_only, &settings).await,
+        Command::Extract { file, json, visual_only, lines } => extract_cmd(&file, json, visual_only, lines, &settings).await,
         Command::Import { kind, file } => {
             let store = Store::connect(&settings.database_url).await?;
             let n = import::import_file(&store, kind, &file).await?;
@@ -144,15 +151,23 @@ pub async fn run(cli: Cli) -> Result<i32> {
             serve(store, settings).await?;
             Ok(0)
         }
-        Command::Eval { dir, visual_only, no_model: _, json } => eval::run(&dir, visual_only, json, &settings).await,
+        Command::Eval { dir, visual_only, no_model: _, json, verbose } => eval::run(&dir, visual_only, json, verbose, &settings).await,
     }
 }
 
-async fn extract_cmd(file: &PathBuf, json: bool, visual_only: bool, settings: &Settings) -> Result<i32> {
+async fn extract_cmd(file: &PathBuf, json: bool, visual_only: bool, lines: bool, settings: &Settings) -> Result<i32> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let options = read::ReadOptions { visual_only };
     match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
         Ok(doc) => {
+            if lines {
+                for page in &doc.pages {
+                    for line in &page.lines {
+                        let words: Vec<String> = line.words.iter().map(|w| format!("{}@{:.0}", w.text, w.bbox.x0)).collect();
+                        eprintln!("p{} y={:.0}: {}", page.number, line.bbox().map_or(0.0, |b| b.y1), words.join(" "));
+                    }
+                }
+            }
             let inv = extract::extract(&doc);
             if json {
                 println!("{}", serde_json::to_string_pretty(&output::invoice_json(&inv))?);

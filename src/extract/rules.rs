@@ -56,13 +56,18 @@ fn labels(patterns: &[&str]) -> Vec<Label> {
     patterns
         .iter()
         .map(|p| Label {
-            re: Regex::new(&format!(r"(?i)^\s*(?:{p})\s*(?:[:#.]|n[°o]\.?|nr\.?|no\.?)*\s*")).expect("label patterns are constants"),
+            // The label must end at a separator: `PO-2026-0101` is a value
+            // starting with "PO", not the label "PO" followed by a value.
+            re: Regex::new(&format!(r"(?i)^\s*(?:{p})(?:\s*[:#.]+\s*|\s+|$)")).expect("label patterns are constants"),
         })
         .collect()
 }
 
 static INVOICE_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        // "Handelsrechnung (380) Nr.", "Gutschrift (Selbst ausgestellte
+        // Rechnung) (389) Nr.", "Invoice No.", "Facture n°".
+        r"[\wäöü-]*(?:rechnung|gutschrift|invoice|credit\s+note|facture|avoir|factuur)[\wäöü-]*(?:\s*\([^)]*\))*\s*(?:nr|no|n°|number|num[ée]ro|#)",
         r"rechnungs?\s*-?\s*(?:nummer|nr)",
         r"rechnung\s+(?:nr|nummer)",
         r"re\.?\s*-?\s*nr",
@@ -98,7 +103,8 @@ static INVOICE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static DUE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
-        r"f[äa]llig(?:keitsdatum|\s+am|\s+bis)?",
+        r"f[äa]lligkeit(?:sdatum)?",
+        r"f[äa]llig(?:\s+am|\s+bis)?",
         r"zahlbar\s+bis(?:\s+zum)?",
         r"zahlungsziel",
         r"due\s+date",
@@ -131,6 +137,9 @@ static PO_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        r"rechnungssumme\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
+        r"summe\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
+        r"total\s+(?:excl(?:uding)?|without|before)\.?\s+(?:vat|tax)",
         r"nettobetrag",
         r"summe\s+netto",
         r"gesamt\s*netto",
@@ -153,6 +162,9 @@ static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        r"steuerbetrag",
+        r"(?:ust|mwst|umsatzsteuer)\.?\s*-?\s*betrag",
+        r"total\s+(?:vat|tax)",
         r"(?:summe\s+)?(?:mwst|ust|umsatzsteuer|mehrwertsteuer)",
         r"(?:total\s+)?tva",
         r"(?:total\s+)?vat",
@@ -164,13 +176,14 @@ static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
-        r"gesamtbetrag",
+        r"gesamtbetrag(?:\s+brutto)?",
         r"rechnungsbetrag",
-        r"zahlbetrag",
-        r"endbetrag",
+        r"bruttosumme",
         r"bruttobetrag",
+        r"rechnungssumme\s+(?:mit|inkl\.?)\s+(?:ust|mwst|umsatzsteuer)\.?",
         r"gesamtsumme(?:\s+brutto)?",
         r"summe\s+brutto",
+        r"endbetrag",
         r"total\s+ttc",
         r"montant\s+ttc",
         r"net\s+[àa]\s+payer",
@@ -181,6 +194,9 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"invoice\s+total",
         r"total\s+amount",
         r"totaal",
+        // What is left to pay after prepayments: the gross total only when
+        // nothing more specific is printed.
+        r"zahlbetrag",
         r"total",
         r"gesamt",
         r"brutto",
@@ -221,16 +237,15 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
 
     inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, |v| invoice_number_value(v));
     inv.invoice_date = find_labelled(&grid, &INVOICE_DATE, |v| date_value(v, &style))
+        .or_else(|| inv.invoice_number.as_ref().and_then(|n| date_beside_number(&grid, n, &style)))
         .or_else(|| first_match(&grid, |v| date_value(v, &style)).map(|f| with_confidence(f, 0.4)));
-    inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style));
+    inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style)).or_else(|| due_in_terms(&grid, &style));
     inv.po_number = find_labelled(&grid, &PO_NUMBER, |v| reference_value(v));
     inv.net_amount = find_amount(&grid, &NET, &style);
-    inv.tax_amount = find_amount(&grid, &TAX, &style);
     inv.total_amount = find_amount(&grid, &TOTAL, &style);
+    inv.tax_amount = tax_amount(&grid, &style, &inv);
     reconcile_totals(&mut inv);
-    inv.iban = first_match(&grid, |v| {
-        IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
-    });
+    inv.iban = labelled_iban(&grid).or_else(|| first_match(&grid, |v| IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))));
     inv.vendor_vat_id = first_match(&grid, |v| {
         VAT_ID.find(&v.replace(' ', "")).map(|m| m.as_str().to_string())
     });
@@ -238,6 +253,49 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     inv.currency = currency(&text).map(|c| Field { value: c.to_string(), confidence: 0.8, location: None });
     inv.line_items = table::line_items(pages, &grid, style.decimals);
     inv
+}
+
+static IBAN_LABEL: LazyLock<Vec<Label>> = LazyLock::new(|| labels(&[r"iban"]));
+static IBAN_SHAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$").expect("constant regex"));
+
+/// The value printed after "IBAN", even when its checksum fails: a clerk
+/// must see a wrong IBAN (validation flags it), not silently lose it.
+fn labelled_iban(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    find_labelled(grid, &IBAN_LABEL, |v| {
+        let compact: String = v.split(|c: char| c == ',' || c == ';').next()?.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let compact = compact.split("BIC").next().unwrap_or_default().to_string();
+        IBAN_SHAPE.is_match(&compact).then_some(compact)
+    })
+    .map(|f| {
+        let ok = parse_iban(&f.value).is_some();
+        with_confidence(f, if ok { 0.9 } else { 0.4 })
+    })
+}
+
+static DATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(?:vom|du|dated|of|from|le)\s+(.{6,20})$").expect("constant regex"));
+
+/// "Rechnung Nr. 471102 vom 05.06.2018": the date in the number's own cell.
+fn date_beside_number(grid: &[Vec<Vec<Cell>>], number: &Field<String>, style: &Style) -> Option<Field<NaiveDate>> {
+    let (page, bbox) = number.location?;
+    let cell = grid.get(usize::try_from(page).ok()?.checked_sub(1)?)?.iter().flatten().find(|c| c.bbox == bbox)?;
+    let after = cell.text.split_once(number.value.as_str())?.1;
+    let m = DATED.captures(after.trim())?;
+    date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell))
+}
+
+static DUE_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:zahlbar|netto|f[äa]llig)[^,;]*?\bbis(?:\s+zum)?\s+(\S+)|(?:pay(?:able)?|due)\s+(?:by|before|until|on)\s+([\w ,.]{6,20})|[àa]\s+(?:r[ée]gler|payer)\s+avant\s+le\s+(\S+)")
+        .expect("constant regex")
+});
+
+/// "Zahlbar innerhalb 30 Tagen netto bis 04.07.2018": a due date inside a
+/// sentence of the payment terms.
+fn due_in_terms(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<Field<NaiveDate>> {
+    grid.iter().flatten().flatten().find_map(|c| {
+        let caps = DUE_SENTENCE.captures(&c.text)?;
+        let text = caps.iter().skip(1).flatten().next()?.as_str();
+        date_value(text, style).map(|d| field(d, 0.6, c))
+    })
 }
 
 fn with_confidence<T>(mut f: Field<T>, c: f32) -> Field<T> {
@@ -255,11 +313,22 @@ fn find_labelled<T>(
         for page in grid {
             for (li, line) in page.iter().enumerate() {
                 for (ci, cell) in line.iter().enumerate() {
-                    let Some(m) = label.re.find(&cell.text) else { continue };
-                    let rest = cell.text[m.end()..].trim();
+                    // A label may be spread over several cells when a PDF
+                    // spaces its words widely ("Rechnung   Nr.   4711"):
+                    // match on the rest of the line, then find the cell
+                    // where the label ends.
+                    let (joined, ends) = join_from(&line[ci..]);
+                    let Some(m) = label.re.find(&joined) else { continue };
+                    // The separator the label ends with may be the space
+                    // that joined two cells: the label ends before it.
+                    let end = m.start() + m.as_str().trim_end().len();
+                    let Some(k) = ends.iter().position(|&e| end <= e) else { continue };
+                    let last = &line[ci + k];
+                    let start_in_last = end.saturating_sub(ends[k] - last.text.len());
+                    let rest = last.text.get(start_in_last..).unwrap_or_default().trim();
                     if !rest.is_empty() {
                         if let Some(v) = parse(rest) {
-                            return Some(field(v, 0.9, cell));
+                            return Some(field(v, 0.9, last));
                         }
                         // The label's own cell continues with something
                         // else: it was a word in a sentence, not a label.
@@ -267,7 +336,7 @@ fn find_labelled<T>(
                             continue;
                         }
                     }
-                    if let Some(next) = line.get(ci + 1) {
+                    if let Some(next) = line.get(ci + k + 1) {
                         if let Some(v) = parse(next.text.trim()) {
                             return Some(field(v, 0.85, next));
                         }
@@ -282,6 +351,20 @@ fn find_labelled<T>(
         }
     }
     None
+}
+
+/// The cells' texts joined by single spaces, with the end offset of each.
+fn join_from(cells: &[Cell]) -> (String, Vec<usize>) {
+    let mut joined = String::new();
+    let mut ends = Vec::with_capacity(cells.len());
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(&c.text);
+        ends.push(joined.len());
+    }
+    (joined, ends)
 }
 
 /// The cell on the next line or two that overlaps `cell` horizontally.
@@ -299,30 +382,51 @@ fn field<T>(value: T, confidence: f32, cell: &Cell) -> Field<T> {
     Field { value, confidence, location: Some((cell.page, cell.bbox)) }
 }
 
-/// The amount for a totals label: the rightmost amount on its line, which
-/// skips the rate and base printed in `MwSt. 19 % auf 100,00`.
+/// The amount for a totals label: the amount at the end of the label's
+/// cell (`MwSt. 19 % 190,00`), else the first following cell that is an
+/// amount and nothing else.
 fn find_amount(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Option<Field<Decimal>> {
+    amounts_for(grid, labels, style).into_iter().next()
+}
+
+/// Every labelled amount, for each label in order of preference, bottom-most
+/// first: the summary block sits below the table, where the same words may
+/// appear as column headers.
+fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<Field<Decimal>> {
+    let mut out: Vec<Field<Decimal>> = Vec::new();
     for label in labels {
-        // Bottom-most occurrence first: the summary block sits below the
-        // table, where the same words may appear as column headers.
         for page in grid.iter().rev() {
             for line in page.iter().rev() {
                 let Some(ci) = line.iter().position(|c| label.re.is_match(&c.text)) else { continue };
-                let candidates = line[ci..].iter().rev();
-                for (k, cell) in candidates.enumerate() {
-                    let text = if k == line.len() - ci - 1 {
-                        label.re.find(&cell.text).map_or("", |m| &cell.text[m.end()..])
-                    } else {
-                        cell.text.as_str()
-                    };
-                    if let Some(v) = amount_value(text, style) {
-                        return Some(field(v, 0.8, cell));
+                let cell = &line[ci];
+                let rest = label.re.find(&cell.text).map_or("", |m| &cell.text[m.end()..]);
+                let rest_amount = amount_value(rest, style);
+                // "Gesamtbetrag der Zuschläge": the label word begins a
+                // different label.
+                if rest_amount.is_none() && rest.chars().filter(|c| c.is_alphabetic()).count() > 3 {
+                    continue;
+                }
+                let found = rest_amount
+                    .map(|v| field(v, 0.8, cell))
+                    .or_else(|| line[ci + 1..].iter().find_map(|c| amount_cell(&c.text, style).map(|v| field(v, 0.8, c))));
+                if let Some(f) = found {
+                    if !out.iter().any(|o| o.location == f.location) {
+                        out.push(f);
                     }
                 }
             }
         }
     }
-    None
+    out
+}
+
+/// A cell that holds one amount, optionally with a currency sign or code.
+fn amount_cell(text: &str, style: &Style) -> Option<Decimal> {
+    let t = text.trim();
+    if !t.chars().any(|c| c.is_ascii_digit()) || t.chars().any(|c| c.is_alphabetic() && !"EURSDGBPCHF".contains(c)) {
+        return None;
+    }
+    parse_amount(t, style.decimals)
 }
 
 /// When the labelled amounts do not close (net + tax = total), a missing
@@ -341,6 +445,22 @@ fn reconcile_totals(inv: &mut ExtractedInvoice) {
         }
         _ => {}
     }
+}
+
+/// The tax amount; with several rates (`7 %` and `19 %` lines), their sum
+/// when that sum closes net + tax = total.
+fn tax_amount(grid: &[Vec<Vec<Cell>>], style: &Style, inv: &ExtractedInvoice) -> Option<Field<Decimal>> {
+    let found = amounts_for(grid, &TAX, style);
+    let (net, total) = (inv.net_amount.as_ref().map(|f| f.value), inv.total_amount.as_ref().map(|f| f.value));
+    if let (Some(net), Some(total), Some(first)) = (net, total, found.first()) {
+        if net + first.value != total && found.len() > 1 {
+            let sum: Decimal = found.iter().map(|f| f.value).sum();
+            if net + sum == total {
+                return Some(Field { value: sum, confidence: 0.75, location: first.location });
+            }
+        }
+    }
+    found.into_iter().next()
 }
 
 fn amount_value(text: &str, style: &Style) -> Option<Decimal> {

@@ -157,37 +157,33 @@ fn build_lines(mut glyphs: Vec<Glyph>) -> Vec<Line> {
         .collect()
 }
 
+/// Splits a row into words by the gaps between glyphs. Space glyphs are
+/// ignored: some producers draw them on top of the next glyph, so only the
+/// geometry is trusted.
 fn build_words(row: &[Glyph]) -> Vec<Word> {
     let mut words = Vec::new();
     let mut current: Option<(String, BBox)> = None;
     let mut last_end = f32::NEG_INFINITY;
-    for g in row {
-        let blank = g.text.trim().is_empty();
-        let gap = g.x - last_end;
-        if blank || gap > 0.18 * g.size {
+    for g in row.iter().filter(|g| !g.text.trim().is_empty()) {
+        if g.x - last_end > 0.15 * g.size {
             if let Some((text, bbox)) = current.take() {
                 words.push(Word { text, bbox, confidence: 1.0 });
             }
         }
-        if !blank {
-            let gb = BBox {
-                x0: g.x,
-                y0: g.baseline - 0.8 * g.size,
-                x1: g.x + g.advance,
-                y1: g.baseline + 0.2 * g.size,
-            };
-            match current.as_mut() {
-                Some((text, bbox)) => {
-                    text.push_str(&g.text);
-                    *bbox = bbox.union(gb);
-                }
-                None => current = Some((g.text.clone(), gb)),
+        let gb = BBox {
+            x0: g.x,
+            y0: g.baseline - 0.8 * g.size,
+            x1: g.x + g.advance,
+            y1: g.baseline + 0.2 * g.size,
+        };
+        match current.as_mut() {
+            Some((text, bbox)) => {
+                text.push_str(&g.text);
+                *bbox = bbox.union(gb);
             }
+            None => current = Some((g.text.clone(), gb)),
         }
         last_end = last_end.max(g.x + g.advance);
-        if blank {
-            last_end = g.x + g.advance;
-        }
     }
     if let Some((text, bbox)) = current {
         words.push(Word { text, bbox, confidence: 1.0 });
