@@ -27,7 +27,11 @@ pub enum Error {
         source: Box<toml::de::Error>,
     },
     #[error("invalid value for {key}: {value:?} ({expected})")]
-    Invalid { key: String, value: String, expected: &'static str },
+    Invalid {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// The file as written; every key optional.
@@ -85,7 +89,9 @@ impl Settings {
     /// Loads settings from `file` (or `./apflow.toml` if it exists) and the
     /// process environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, Error> {
-        let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("APFLOW_")).collect();
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("APFLOW_"))
+            .collect();
         Settings::from_sources(file, &env)
     }
 
@@ -95,21 +101,39 @@ impl Settings {
         let path = file.or(default_file.exists().then_some(default_file));
         let mut raw = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| Error::Read { path: p.display().to_string(), source })?;
-                toml::from_str(&text).map_err(|source| Error::Parse { path: p.display().to_string(), source: Box::new(source) })?
+                let text = std::fs::read_to_string(p).map_err(|source| Error::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| Error::Parse {
+                    path: p.display().to_string(),
+                    source: Box::new(source),
+                })?
             }
             None => RawSettings::default(),
         };
         for (key, value) in env {
-            let parse_num = |expected| value.trim().parse::<u64>().map_err(|_| Error::Invalid { key: key.clone(), value: value.clone(), expected });
+            let parse_num = |expected| {
+                value.trim().parse::<u64>().map_err(|_| Error::Invalid {
+                    key: key.clone(),
+                    value: value.clone(),
+                    expected,
+                })
+            };
             match key.as_str() {
                 "APFLOW_DATABASE_URL" => raw.database_url = Some(value.clone()),
                 "APFLOW_BIND" => raw.bind = Some(value.clone()),
                 "APFLOW_INBOX" => raw.inbox = Some(PathBuf::from(value)),
-                "APFLOW_WORKERS" => raw.workers = Some(usize::try_from(parse_num("a whole number")?).unwrap_or(usize::MAX)),
+                "APFLOW_WORKERS" => {
+                    raw.workers =
+                        Some(usize::try_from(parse_num("a whole number")?).unwrap_or(usize::MAX))
+                }
                 "APFLOW_POLL_INTERVAL_SECS" => raw.poll_interval_secs = Some(parse_num("seconds")?),
                 "APFLOW_JOB_LEASE_SECS" => raw.job_lease_secs = Some(parse_num("seconds")?),
-                "APFLOW_MAX_ATTEMPTS" => raw.max_attempts = Some(i64::try_from(parse_num("a whole number")?).unwrap_or(i64::MAX)),
+                "APFLOW_MAX_ATTEMPTS" => {
+                    raw.max_attempts =
+                        Some(i64::try_from(parse_num("a whole number")?).unwrap_or(i64::MAX))
+                }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
                 _ => {}
@@ -127,7 +151,11 @@ impl Settings {
         }
         if let Some(v) = raw.workers {
             if v == 0 || v > 64 {
-                return Err(Error::Invalid { key: "workers".into(), value: v.to_string(), expected: "1 to 64" });
+                return Err(Error::Invalid {
+                    key: "workers".into(),
+                    value: v.to_string(),
+                    expected: "1 to 64",
+                });
             }
             s.workers = v;
         }
@@ -139,7 +167,11 @@ impl Settings {
         }
         if let Some(v) = raw.max_attempts {
             if v < 1 {
-                return Err(Error::Invalid { key: "max_attempts".into(), value: v.to_string(), expected: "at least 1" });
+                return Err(Error::Invalid {
+                    key: "max_attempts".into(),
+                    value: v.to_string(),
+                    expected: "at least 1",
+                });
             }
             s.max_attempts = v;
         }
@@ -152,7 +184,11 @@ impl Settings {
                 .parse::<Decimal>()
                 .ok()
                 .filter(|d| !d.is_sign_negative())
-                .ok_or(Error::Invalid { key: "price_tolerance_pct".into(), value: v.clone(), expected: "a percentage such as 2.5" })?;
+                .ok_or(Error::Invalid {
+                    key: "price_tolerance_pct".into(),
+                    value: v.clone(),
+                    expected: "a percentage such as 2.5",
+                })?;
         }
         Ok(s)
     }
@@ -167,13 +203,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("apflow.toml");
         std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nworkers = 4\n").unwrap();
-        let env = vec![("APFLOW_WORKERS".to_string(), "3".to_string()), ("APFLOW_DATABASE_URL".to_string(), "postgres://x/y".to_string())];
+        let env = vec![
+            ("APFLOW_WORKERS".to_string(), "3".to_string()),
+            (
+                "APFLOW_DATABASE_URL".to_string(),
+                "postgres://x/y".to_string(),
+            ),
+        ];
         let s = Settings::from_sources(Some(&file), &env).unwrap();
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.workers, 3);
         assert_eq!(s.database_url, "postgres://x/y");
         let bad = vec![("APFLOW_WORKERS".to_string(), "many".to_string())];
-        let err = Settings::from_sources(Some(&file), &bad).unwrap_err().to_string();
+        let err = Settings::from_sources(Some(&file), &bad)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("APFLOW_WORKERS"), "{err}");
         std::fs::write(&file, "colour = 1\n").unwrap();
         assert!(Settings::from_sources(Some(&file), &[]).is_err());

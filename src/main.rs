@@ -4,8 +4,12 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() {
     // pdf-extract logs every glyph at warn level; keep it quiet unless asked.
-    let filter = EnvFilter::try_from_env("APFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("info,pdf_extract=off,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_env("APFLOW_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,pdf_extract=off,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = apflow::cli::Cli::parse();
     let code = match apflow::cli::run(cli).await {
         Ok(code) => code,

@@ -31,7 +31,10 @@ impl FolderWatcher {
         for sub in ["processed", "failed"] {
             std::fs::create_dir_all(dir.join(sub))?;
         }
-        Ok(FolderWatcher { dir, seen: HashMap::new() })
+        Ok(FolderWatcher {
+            dir,
+            seen: HashMap::new(),
+        })
     }
 
     /// One poll: returns the files that are ready (size unchanged since the
@@ -64,12 +67,28 @@ impl FolderWatcher {
     }
 
     /// Stores one ready file and moves it out of the inbox.
-    pub async fn take(&self, store: &Store, settings: &Settings, path: &Path) -> Result<Received, String> {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    pub async fn take(
+        &self,
+        store: &Store,
+        settings: &Settings,
+        path: &Path,
+    ) -> Result<Received, String> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let outcome = match tokio::fs::read(path).await {
             Ok(bytes) => {
-                let raw = RawDocument { filename: name.clone(), bytes, source: Source::Folder { path: path.display().to_string() } };
-                workflow::receive_document(store, &raw, settings).await.map_err(|e| workflow::error_text(&e))
+                let raw = RawDocument {
+                    filename: name.clone(),
+                    bytes,
+                    source: Source::Folder {
+                        path: path.display().to_string(),
+                    },
+                };
+                workflow::receive_document(store, &raw, settings)
+                    .await
+                    .map_err(|e| workflow::error_text(&e))
             }
             Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         };
@@ -95,8 +114,14 @@ fn unique(target: &Path) -> PathBuf {
     if !target.exists() {
         return target.to_path_buf();
     }
-    let stem = target.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let ext = target.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    let stem = target
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = target
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     (1..)
         .map(|i| target.with_file_name(format!("{stem}.{i}{ext}")))
         .find(|p| !p.exists())
@@ -118,12 +143,16 @@ pub async fn watch_folder(store: Store, settings: Settings, token: CancellationT
             Ok(ready) => {
                 for path in ready {
                     match watcher.take(&store, &settings, &path).await {
-                        Ok(r) => info!(path = %path.display(), document_id = r.document_id.0, new = r.new, "captured from inbox"),
+                        Ok(r) => {
+                            info!(path = %path.display(), document_id = r.document_id.0, new = r.new, "captured from inbox")
+                        }
                         Err(reason) => warn!(path = %path.display(), %reason, "inbox file failed"),
                     }
                 }
             }
-            Err(e) => warn!(dir = %settings.inbox.display(), error = %e, "cannot list the inbox folder"),
+            Err(e) => {
+                warn!(dir = %settings.inbox.display(), error = %e, "cannot list the inbox folder")
+            }
         }
         tokio::select! {
             _ = token.cancelled() => break,

@@ -19,8 +19,17 @@ use crate::config::Settings;
 use crate::{extract, read};
 
 const FIELDS: &[&str] = &[
-    "invoice_number", "invoice_date", "due_date", "vendor_name", "vendor_vat_id", "currency",
-    "total_amount", "net_amount", "tax_amount", "po_number", "iban",
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "vendor_name",
+    "vendor_vat_id",
+    "currency",
+    "total_amount",
+    "net_amount",
+    "tax_amount",
+    "po_number",
+    "iban",
 ];
 
 #[derive(Default, Clone, Copy)]
@@ -31,7 +40,10 @@ struct Tally {
 }
 
 fn fold(s: &str) -> String {
-    s.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect()
+    s.to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 fn amount_eq(a: &str, b: &str) -> bool {
@@ -43,40 +55,70 @@ fn amount_eq(a: &str, b: &str) -> bool {
 
 fn fuzzy_eq(a: &str, b: &str) -> bool {
     let (a, b) = (fold(a), fold(b));
-    !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a) || strsim::normalized_levenshtein(&a, &b) >= 0.85)
+    !a.is_empty()
+        && !b.is_empty()
+        && (a.contains(&b) || b.contains(&a) || strsim::normalized_levenshtein(&a, &b) >= 0.85)
 }
 
 fn field_eq(field: &str, want: &str, got: &str) -> bool {
     match field {
-        "total_amount" | "net_amount" | "tax_amount" | "quantity" | "unit_price" | "amount" => amount_eq(want, got),
+        "total_amount" | "net_amount" | "tax_amount" | "quantity" | "unit_price" | "amount" => {
+            amount_eq(want, got)
+        }
         "vendor_name" | "description" => fuzzy_eq(want, got),
         "invoice_date" | "due_date" | "currency" => want == got,
-        _ => want.replace(' ', "").eq_ignore_ascii_case(&got.replace(' ', "")),
+        _ => want
+            .replace(' ', "")
+            .eq_ignore_ascii_case(&got.replace(' ', "")),
     }
 }
 
 fn line_eq(want: &Value, got: &Value) -> bool {
     let Value::Object(w) = want else { return false };
-    w.iter().all(|(k, v)| match (v.as_str(), got.get(k).and_then(Value::as_str)) {
-        (Some(wv), Some(gv)) => field_eq(k, wv, gv),
-        _ => false,
-    })
+    w.iter().all(
+        |(k, v)| match (v.as_str(), got.get(k).and_then(Value::as_str)) {
+            (Some(wv), Some(gv)) => field_eq(k, wv, gv),
+            _ => false,
+        },
+    )
 }
 
-pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, settings: &Settings) -> Result<i32> {
+pub async fn run(
+    dir: &Path,
+    visual_only: bool,
+    json: bool,
+    verbose: bool,
+    settings: &Settings,
+) -> Result<i32> {
     let truth_path = dir.join("truth.jsonl");
-    let text = std::fs::read_to_string(&truth_path).with_context(|| format!("cannot read {}", truth_path.display()))?;
-    let mut tallies: BTreeMap<&str, Tally> = FIELDS.iter().map(|f| (*f, Tally::default())).collect();
+    let text = std::fs::read_to_string(&truth_path)
+        .with_context(|| format!("cannot read {}", truth_path.display()))?;
+    let mut tallies: BTreeMap<&str, Tally> =
+        FIELDS.iter().map(|f| (*f, Tally::default())).collect();
     let mut lines = Tally::default();
     let (mut docs, mut errors) = (0usize, 0usize);
     let started = Instant::now();
-    for (i, row) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let rec: Value = serde_json::from_str(row).with_context(|| format!("{}:{}", truth_path.display(), i + 1))?;
-        let file = rec.get("file").and_then(Value::as_str).with_context(|| format!("{}:{}: no \"file\"", truth_path.display(), i + 1))?;
+    for (i, row) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let rec: Value = serde_json::from_str(row)
+            .with_context(|| format!("{}:{}", truth_path.display(), i + 1))?;
+        let file = rec
+            .get("file")
+            .and_then(Value::as_str)
+            .with_context(|| format!("{}:{}: no \"file\"", truth_path.display(), i + 1))?;
         let truth = rec.get("fields").cloned().unwrap_or(Value::Null);
         docs += 1;
         let got = match std::fs::read(dir.join(file)) {
-            Ok(bytes) => match read::read_document(Arc::new(bytes), read::ReadOptions { visual_only }, settings.read_timeout).await {
+            Ok(bytes) => match read::read_document(
+                Arc::new(bytes),
+                read::ReadOptions { visual_only },
+                settings.read_timeout,
+            )
+            .await
+            {
                 Ok(doc) => invoice_json(&extract::extract(&doc)),
                 Err(e) => {
                     errors += 1;
@@ -91,7 +133,9 @@ pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, setti
             }
         };
         for f in FIELDS {
-            let Some(want) = truth.get(*f).and_then(Value::as_str) else { continue };
+            let Some(want) = truth.get(*f).and_then(Value::as_str) else {
+                continue;
+            };
             let t = tallies.entry(f).or_default();
             t.labelled += 1;
             let g = got.get(*f).and_then(Value::as_str);
@@ -105,12 +149,18 @@ pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, setti
             }
         }
         if let Some(want_lines) = truth.get("line_items").and_then(Value::as_array) {
-            let got_lines = got.get("line_items").and_then(Value::as_array).cloned().unwrap_or_default();
+            let got_lines = got
+                .get("line_items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             lines.labelled += want_lines.len();
             lines.found += got_lines.len().min(want_lines.len());
             let mut used = vec![false; got_lines.len()];
             for w in want_lines {
-                if let Some(j) = (0..got_lines.len()).find(|&j| !used[j] && line_eq(w, &got_lines[j])) {
+                if let Some(j) =
+                    (0..got_lines.len()).find(|&j| !used[j] && line_eq(w, &got_lines[j]))
+                {
                     used[j] = true;
                     lines.correct += 1;
                 }
@@ -118,18 +168,40 @@ pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, setti
         }
     }
     let elapsed = started.elapsed();
-    let pct = |t: &Tally| if t.labelled == 0 { 0.0 } else { 100.0 * t.correct as f64 / t.labelled as f64 };
+    let pct = |t: &Tally| {
+        if t.labelled == 0 {
+            0.0
+        } else {
+            100.0 * t.correct as f64 / t.labelled as f64
+        }
+    };
     if json {
         let fields: serde_json::Map<String, Value> = tallies
             .iter()
             .map(|(k, t)| ((*k).to_string(), serde_json::json!({"labelled": t.labelled, "found": t.found, "correct": t.correct, "accuracy": pct(t)})))
             .collect();
-        println!("{}", serde_json::json!({"documents": docs, "errors": errors, "visual_only": visual_only, "fields": fields,
-            "line_items": {"labelled": lines.labelled, "correct": lines.correct, "accuracy": pct(&lines)}, "seconds": elapsed.as_secs_f64()}));
+        println!(
+            "{}",
+            serde_json::json!({"documents": docs, "errors": errors, "visual_only": visual_only, "fields": fields,
+            "line_items": {"labelled": lines.labelled, "correct": lines.correct, "accuracy": pct(&lines)}, "seconds": elapsed.as_secs_f64()})
+        );
         return Ok(0);
     }
-    println!("{} documents from {} ({}), {errors} unreadable, {:.1}s", docs, dir.display(), if visual_only { "visual only" } else { "e-invoice XML first" }, elapsed.as_secs_f64());
-    println!("{:<16} {:>9} {:>7} {:>8} {:>9}", "field", "labelled", "found", "correct", "accuracy");
+    println!(
+        "{} documents from {} ({}), {errors} unreadable, {:.1}s",
+        docs,
+        dir.display(),
+        if visual_only {
+            "visual only"
+        } else {
+            "e-invoice XML first"
+        },
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "{:<16} {:>9} {:>7} {:>8} {:>9}",
+        "field", "labelled", "found", "correct", "accuracy"
+    );
     let (mut all_l, mut all_c) = (0, 0);
     for (k, t) in &tallies {
         if t.labelled == 0 {
@@ -137,10 +209,34 @@ pub async fn run(dir: &Path, visual_only: bool, json: bool, verbose: bool, setti
         }
         all_l += t.labelled;
         all_c += t.correct;
-        println!("{k:<16} {:>9} {:>7} {:>8} {:>8.1}%", t.labelled, t.found, t.correct, pct(t));
+        println!(
+            "{k:<16} {:>9} {:>7} {:>8} {:>8.1}%",
+            t.labelled,
+            t.found,
+            t.correct,
+            pct(t)
+        );
     }
-    println!("{:<16} {:>9} {:>7} {:>8} {:>8.1}%", "line_items", lines.labelled, lines.found, lines.correct, pct(&lines));
-    let overall = Tally { labelled: all_l, found: 0, correct: all_c };
-    println!("{:<16} {:>9} {:>7} {:>8} {:>8.1}%", "all header fields", all_l, "", all_c, pct(&overall));
+    println!(
+        "{:<16} {:>9} {:>7} {:>8} {:>8.1}%",
+        "line_items",
+        lines.labelled,
+        lines.found,
+        lines.correct,
+        pct(&lines)
+    );
+    let overall = Tally {
+        labelled: all_l,
+        found: 0,
+        correct: all_c,
+    };
+    println!(
+        "{:<16} {:>9} {:>7} {:>8} {:>8.1}%",
+        "all header fields",
+        all_l,
+        "",
+        all_c,
+        pct(&overall)
+    );
     Ok(0)
 }

@@ -43,7 +43,9 @@ impl Num {
             Num::Number(n) => n.to_string(),
             Num::Int(i) => i.to_string(),
         };
-        s.parse::<Decimal>().or_else(|_| Decimal::from_scientific(&s)).with_context(|| format!("{what}: {s:?} is not a decimal number"))
+        s.parse::<Decimal>()
+            .or_else(|_| Decimal::from_scientific(&s))
+            .with_context(|| format!("{what}: {s:?} is not a decimal number"))
     }
 
     fn integer(&self, what: &str) -> Result<i64> {
@@ -122,7 +124,11 @@ fn vendor(r: VendorRecord) -> Result<Vendor> {
         name: r.name.trim().to_string(),
         aliases: r.aliases,
         vat_id: nonempty(r.vat_id).map(|v| v.replace(' ', "").to_uppercase()),
-        ibans: r.ibans.iter().map(|i| i.replace(' ', "").to_uppercase()).collect(),
+        ibans: r
+            .ibans
+            .iter()
+            .map(|i| i.replace(' ', "").to_uppercase())
+            .collect(),
         payment_terms: nonempty(r.payment_terms),
         currency: nonempty(r.currency),
         email_domains: r.email_domains,
@@ -130,7 +136,8 @@ fn vendor(r: VendorRecord) -> Result<Vendor> {
 }
 
 fn purchase_order(r: PoRecord) -> Result<PurchaseOrder> {
-    let status = PoStatus::parse(&r.status).with_context(|| format!("status {:?} is not open or closed", r.status))?;
+    let status = PoStatus::parse(&r.status)
+        .with_context(|| format!("status {:?} is not open or closed", r.status))?;
     let lines = r
         .lines
         .into_iter()
@@ -146,38 +153,71 @@ fn purchase_order(r: PoRecord) -> Result<PurchaseOrder> {
             })
         })
         .collect::<Result<_>>()?;
-    Ok(PurchaseOrder { po_number: r.po_number.trim().to_string(), vendor_id: r.vendor_id, currency: r.currency, status, lines })
+    Ok(PurchaseOrder {
+        po_number: r.po_number.trim().to_string(),
+        vendor_id: r.vendor_id,
+        currency: r.currency,
+        status,
+        lines,
+    })
 }
 
 fn goods_receipt(r: ReceiptRecord) -> Result<GoodsReceipt> {
-    let received_on = chrono::NaiveDate::parse_from_str(r.received_on.trim(), "%Y-%m-%d").with_context(|| format!("received_on {:?} is not YYYY-MM-DD", r.received_on))?;
+    let received_on = chrono::NaiveDate::parse_from_str(r.received_on.trim(), "%Y-%m-%d")
+        .with_context(|| format!("received_on {:?} is not YYYY-MM-DD", r.received_on))?;
     let lines = r
         .lines
         .into_iter()
-        .map(|l| Ok(ReceiptLine { line_no: l.line_no.integer("line_no")?, quantity: l.quantity.decimal("quantity")? }))
+        .map(|l| {
+            Ok(ReceiptLine {
+                line_no: l.line_no.integer("line_no")?,
+                quantity: l.quantity.decimal("quantity")?,
+            })
+        })
         .collect::<Result<_>>()?;
-    Ok(GoodsReceipt { receipt_id: r.receipt_id.trim().to_string(), po_number: r.po_number.trim().to_string(), received_on, lines })
+    Ok(GoodsReceipt {
+        receipt_id: r.receipt_id.trim().to_string(),
+        po_number: r.po_number.trim().to_string(),
+        received_on,
+        lines,
+    })
 }
 
 /// Imports a file; returns how many records were written.
 pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result<usize> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let records: Vec<(usize, Value)> = if is_csv { csv_records(kind, &text).with_context(|| format!("in {}", path.display()))? } else { jsonl_records(&text, path)? };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let records: Vec<(usize, Value)> = if is_csv {
+        csv_records(kind, &text).with_context(|| format!("in {}", path.display()))?
+    } else {
+        jsonl_records(&text, path)?
+    };
     let mut n = 0;
     for (line, value) in records {
         let at = || format!("{}:{line}", path.display());
         match kind {
             ImportKind::Vendors => {
-                let v = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(vendor).with_context(at)?;
+                let v = serde_json::from_value(value)
+                    .map_err(anyhow::Error::from)
+                    .and_then(vendor)
+                    .with_context(at)?;
                 store.upsert_vendor(&v).await?;
             }
             ImportKind::Pos => {
-                let po = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(purchase_order).with_context(at)?;
+                let po = serde_json::from_value(value)
+                    .map_err(anyhow::Error::from)
+                    .and_then(purchase_order)
+                    .with_context(at)?;
                 store.upsert_purchase_order(&po).await?;
             }
             ImportKind::Receipts => {
-                let gr = serde_json::from_value(value).map_err(anyhow::Error::from).and_then(goods_receipt).with_context(at)?;
+                let gr = serde_json::from_value(value)
+                    .map_err(anyhow::Error::from)
+                    .and_then(goods_receipt)
+                    .with_context(at)?;
                 store.upsert_goods_receipt(&gr).await?;
             }
         }
@@ -190,14 +230,22 @@ fn jsonl_records(text: &str, path: &Path) -> Result<Vec<(usize, Value)>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Ok((i + 1, serde_json::from_str(l).with_context(|| format!("{}:{}: not valid JSON", path.display(), i + 1))?)))
+        .map(|(i, l)| {
+            Ok((
+                i + 1,
+                serde_json::from_str(l)
+                    .with_context(|| format!("{}:{}: not valid JSON", path.display(), i + 1))?,
+            ))
+        })
         .collect()
 }
 
 /// Turns CSV rows into the JSON records of the JSONL format, grouping line
 /// rows under their header (PO number or receipt id).
 fn csv_records(kind: ImportKind, text: &str) -> Result<Vec<(usize, Value)>> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = reader.headers()?.clone();
     let mut grouped: BTreeMap<String, (usize, serde_json::Map<String, Value>)> = BTreeMap::new();
     let mut order = Vec::new();
@@ -205,8 +253,26 @@ fn csv_records(kind: ImportKind, text: &str) -> Result<Vec<(usize, Value)>> {
     for (i, row) in reader.records().enumerate() {
         let row = row?;
         let line = i + 2;
-        let get = |k: &str| headers.iter().position(|h| h == k).and_then(|p| row.get(p)).map(str::to_string).filter(|s| !s.is_empty());
-        let list = |k: &str| Value::from(get(k).map(|s| s.split(';').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect::<Vec<_>>()).unwrap_or_default());
+        let get = |k: &str| {
+            headers
+                .iter()
+                .position(|h| h == k)
+                .and_then(|p| row.get(p))
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+        };
+        let list = |k: &str| {
+            Value::from(
+                get(k)
+                    .map(|s| {
+                        s.split(';')
+                            .map(|x| x.trim().to_string())
+                            .filter(|x| !x.is_empty())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            )
+        };
         let s = |k: &str| get(k).map_or(Value::Null, Value::from);
         match kind {
             ImportKind::Vendors => out.push((

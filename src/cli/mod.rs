@@ -5,6 +5,8 @@ mod eval;
 mod import;
 mod output;
 
+pub use import::import_file;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -19,7 +21,11 @@ use crate::store::Store;
 use crate::{capture, extract, read, web, workflow};
 
 #[derive(Debug, Parser)]
-#[command(name = "apflow", version, about = "Self-hosted accounts-payable invoice processing")]
+#[command(
+    name = "apflow",
+    version,
+    about = "Self-hosted accounts-payable invoice processing"
+)]
 pub struct Cli {
     /// Configuration file (default: ./apflow.toml when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -109,11 +115,20 @@ pub async fn run(cli: Cli) -> Result<i32> {
         settings.database_url = url;
     }
     match cli.command {
-        Command::Extract { file, json, visual_only, lines } => extract_cmd(&file, json, visual_only, lines, &settings).await,
+        Command::Extract {
+            file,
+            json,
+            visual_only,
+            lines,
+        } => extract_cmd(&file, json, visual_only, lines, &settings).await,
         Command::Import { kind, file } => {
             let store = Store::connect(&settings.database_url).await?;
             let n = import::import_file(&store, kind, &file).await?;
-            println!("imported {n} {} from {}", import::noun(kind), file.display());
+            println!(
+                "imported {n} {} from {}",
+                import::noun(kind),
+                file.display()
+            );
             Ok(0)
         }
         Command::Ingest { files, json } => {
@@ -128,34 +143,61 @@ pub async fn run(cli: Cli) -> Result<i32> {
             serve(store, settings).await?;
             Ok(0)
         }
-        Command::Demo { samples, bind, no_serve } => {
+        Command::Demo {
+            samples,
+            bind,
+            no_serve,
+        } => {
             if let Some(b) = bind {
                 settings.bind = b;
             }
             let store = Store::connect(&settings.database_url).await?;
-            for (kind, name) in [(ImportKind::Vendors, "vendors.jsonl"), (ImportKind::Pos, "pos.jsonl"), (ImportKind::Receipts, "receipts.jsonl")] {
+            for (kind, name) in [
+                (ImportKind::Vendors, "vendors.jsonl"),
+                (ImportKind::Pos, "pos.jsonl"),
+                (ImportKind::Receipts, "receipts.jsonl"),
+            ] {
                 let n = import::import_file(&store, kind, &samples.join(name)).await?;
                 println!("imported {n} {}", import::noun(kind));
             }
             let mut files: Vec<PathBuf> = std::fs::read_dir(samples.join("invoices"))
                 .with_context(|| format!("cannot list {}", samples.join("invoices").display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("xml")))
+                .filter(|p| {
+                    p.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("pdf") || e.eq_ignore_ascii_case("xml")
+                    })
+                })
                 .collect();
             files.sort();
             ingest(&store, &settings, &files, false).await?;
             if no_serve {
                 return Ok(0);
             }
-            println!("\nOpen http://{} to work the queue (Ctrl-C to stop).", settings.bind);
+            println!(
+                "\nOpen http://{} to work the queue (Ctrl-C to stop).",
+                settings.bind
+            );
             serve(store, settings).await?;
             Ok(0)
         }
-        Command::Eval { dir, visual_only, no_model: _, json, verbose } => eval::run(&dir, visual_only, json, verbose, &settings).await,
+        Command::Eval {
+            dir,
+            visual_only,
+            no_model: _,
+            json,
+            verbose,
+        } => eval::run(&dir, visual_only, json, verbose, &settings).await,
     }
 }
 
-async fn extract_cmd(file: &PathBuf, json: bool, visual_only: bool, lines: bool, settings: &Settings) -> Result<i32> {
+async fn extract_cmd(
+    file: &PathBuf,
+    json: bool,
+    visual_only: bool,
+    lines: bool,
+    settings: &Settings,
+) -> Result<i32> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let options = read::ReadOptions { visual_only };
     match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
@@ -163,14 +205,26 @@ async fn extract_cmd(file: &PathBuf, json: bool, visual_only: bool, lines: bool,
             if lines {
                 for page in &doc.pages {
                     for line in &page.lines {
-                        let words: Vec<String> = line.words.iter().map(|w| format!("{}@{:.0}", w.text, w.bbox.x0)).collect();
-                        eprintln!("p{} y={:.0}: {}", page.number, line.bbox().map_or(0.0, |b| b.y1), words.join(" "));
+                        let words: Vec<String> = line
+                            .words
+                            .iter()
+                            .map(|w| format!("{}@{:.0}", w.text, w.bbox.x0))
+                            .collect();
+                        eprintln!(
+                            "p{} y={:.0}: {}",
+                            page.number,
+                            line.bbox().map_or(0.0, |b| b.y1),
+                            words.join(" ")
+                        );
                     }
                 }
             }
             let inv = extract::extract(&doc);
             if json {
-                println!("{}", serde_json::to_string_pretty(&output::invoice_json(&inv))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::invoice_json(&inv))?
+                );
             } else {
                 print!("{}", output::invoice_text(&inv));
             }
@@ -191,8 +245,17 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
     for path in files {
         match std::fs::read(path) {
             Ok(bytes) => {
-                let filename = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let raw = RawDocument { filename, bytes, source: Source::Cli { path: path.display().to_string() } };
+                let filename = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let raw = RawDocument {
+                    filename,
+                    bytes,
+                    source: Source::Cli {
+                        path: path.display().to_string(),
+                    },
+                };
                 let r = workflow::receive_document(store, &raw, settings).await?;
                 received.push((path.clone(), r));
             }
@@ -222,8 +285,16 @@ async fn serve(store: Store, settings: Settings) -> Result<()> {
     let tracker = TaskTracker::new();
     let metrics = Arc::new(workflow::Metrics::default());
     workflow::run_workers(&store, &settings, &metrics, &token, &tracker);
-    tracker.spawn(capture::watch_folder(store.clone(), settings.clone(), token.child_token()));
-    let state = web::AppState { store: store.clone(), settings: settings.clone(), metrics };
+    tracker.spawn(capture::watch_folder(
+        store.clone(),
+        settings.clone(),
+        token.child_token(),
+    ));
+    let state = web::AppState {
+        store: store.clone(),
+        settings: settings.clone(),
+        metrics,
+    };
     let web_token = token.child_token();
     let bind = settings.bind.clone();
     let server = tracker.spawn(async move { web::serve(state, &bind, web_token).await });

@@ -9,10 +9,19 @@ use serde_json::{Map, Value, json};
 use crate::domain::{DocumentId, ExtractedInvoice, Field};
 use crate::store::Store;
 
-fn put<T>(obj: &mut Map<String, Value>, conf: &mut Map<String, Value>, name: &str, f: &Option<Field<T>>, show: impl Fn(&T) -> String) {
+fn put<T>(
+    obj: &mut Map<String, Value>,
+    conf: &mut Map<String, Value>,
+    name: &str,
+    f: &Option<Field<T>>,
+    show: impl Fn(&T) -> String,
+) {
     if let Some(f) = f {
         obj.insert(name.to_string(), Value::String(show(&f.value)));
-        conf.insert(name.to_string(), json!((f.confidence * 100.0).round() / 100.0));
+        conf.insert(
+            name.to_string(),
+            json!((f.confidence * 100.0).round() / 100.0),
+        );
     }
 }
 
@@ -26,18 +35,42 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
     let mut o = Map::new();
     let mut c = Map::new();
     let date = |d: &chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
-    put(&mut o, &mut c, "invoice_number", &inv.invoice_number, String::clone);
+    put(
+        &mut o,
+        &mut c,
+        "invoice_number",
+        &inv.invoice_number,
+        String::clone,
+    );
     put(&mut o, &mut c, "invoice_date", &inv.invoice_date, date);
     put(&mut o, &mut c, "due_date", &inv.due_date, date);
-    put(&mut o, &mut c, "vendor_name", &inv.vendor_name, String::clone);
-    put(&mut o, &mut c, "vendor_vat_id", &inv.vendor_vat_id, String::clone);
+    put(
+        &mut o,
+        &mut c,
+        "vendor_name",
+        &inv.vendor_name,
+        String::clone,
+    );
+    put(
+        &mut o,
+        &mut c,
+        "vendor_vat_id",
+        &inv.vendor_vat_id,
+        String::clone,
+    );
     put(&mut o, &mut c, "currency", &inv.currency, String::clone);
     put(&mut o, &mut c, "total_amount", &inv.total_amount, dec);
     put(&mut o, &mut c, "net_amount", &inv.net_amount, dec);
     put(&mut o, &mut c, "tax_amount", &inv.tax_amount, dec);
     put(&mut o, &mut c, "po_number", &inv.po_number, String::clone);
     put(&mut o, &mut c, "iban", &inv.iban, String::clone);
-    put(&mut o, &mut c, "payment_terms", &inv.payment_terms, String::clone);
+    put(
+        &mut o,
+        &mut c,
+        "payment_terms",
+        &inv.payment_terms,
+        String::clone,
+    );
     let lines: Vec<Value> = inv
         .line_items
         .iter()
@@ -46,12 +79,19 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
             if let Some(d) = &l.description {
                 m.insert("description".into(), json!(d));
             }
-            for (k, v) in [("quantity", l.quantity), ("unit_price", l.unit_price), ("amount", l.amount)] {
+            for (k, v) in [
+                ("quantity", l.quantity),
+                ("unit_price", l.unit_price),
+                ("amount", l.amount),
+            ] {
                 if let Some(v) = v {
                     m.insert(k.into(), json!(v.to_string()));
                 }
             }
-            m.insert("confidence".into(), json!((l.confidence * 100.0).round() / 100.0));
+            m.insert(
+                "confidence".into(),
+                json!((l.confidence * 100.0).round() / 100.0),
+            );
             Value::Object(m)
         })
         .collect();
@@ -68,7 +108,11 @@ pub fn invoice_text(inv: &ExtractedInvoice) -> String {
     if let Value::Object(m) = &v {
         for (k, val) in m {
             if let Value::String(s) = val {
-                let c = conf.get(k).and_then(Value::as_f64).map(|c| format!("  ({c:.2})")).unwrap_or_default();
+                let c = conf
+                    .get(k)
+                    .and_then(Value::as_f64)
+                    .map(|c| format!("  ({c:.2})"))
+                    .unwrap_or_default();
                 out.push_str(&format!("{k:<16} {s}{c}\n"));
             }
         }
@@ -98,23 +142,59 @@ pub struct Outcome {
 
 impl Outcome {
     pub async fn load(store: &Store, document: DocumentId) -> anyhow::Result<Outcome> {
-        let meta = store.document_meta(document).await?.ok_or_else(|| anyhow::anyhow!("document {document} disappeared"))?;
+        let meta = store
+            .document_meta(document)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("document {document} disappeared"))?;
         if meta.status == "rejected" {
-            return Ok(Outcome { document_id: document, invoice_id: None, status: "rejected".into(), reasons: vec!["unreadable".into()], detail: meta.reason });
+            return Ok(Outcome {
+                document_id: document,
+                invoice_id: None,
+                status: "rejected".into(),
+                reasons: vec!["unreadable".into()],
+                detail: meta.reason,
+            });
         }
         if let Some(err) = store.dead_job_error(document).await? {
-            return Ok(Outcome { document_id: document, invoice_id: None, status: "failed".into(), reasons: vec!["processing_failed".into()], detail: Some(err) });
+            return Ok(Outcome {
+                document_id: document,
+                invoice_id: None,
+                status: "failed".into(),
+                reasons: vec!["processing_failed".into()],
+                detail: Some(err),
+            });
         }
         let Some(id) = store.invoice_for_document(document).await? else {
-            return Ok(Outcome { document_id: document, invoice_id: None, status: meta.status, reasons: vec![], detail: None });
+            return Ok(Outcome {
+                document_id: document,
+                invoice_id: None,
+                status: meta.status,
+                reasons: vec![],
+                detail: None,
+            });
         };
-        let s = store.invoice_summary(id).await?.ok_or_else(|| anyhow::anyhow!("invoice {id} disappeared"))?;
-        Ok(Outcome { document_id: document, invoice_id: Some(id.0), status: s.status.as_str().to_string(), reasons: s.reasons, detail: None })
+        let s = store
+            .invoice_summary(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("invoice {id} disappeared"))?;
+        Ok(Outcome {
+            document_id: document,
+            invoice_id: Some(id.0),
+            status: s.status.as_str().to_string(),
+            reasons: s.reasons,
+            detail: None,
+        })
     }
 
     pub fn line(&self, path: &Path, seen_before: bool) -> String {
-        let id = self.invoice_id.map_or("-".to_string(), |i| format!("invoice {i}"));
-        let again = if seen_before { " (same file received before)" } else { "" };
+        let id = self
+            .invoice_id
+            .map_or("-".to_string(), |i| format!("invoice {i}"));
+        let again = if seen_before {
+            " (same file received before)"
+        } else {
+            ""
+        };
         let mut s = format!("{}: {id} {}{again}", path.display(), self.status);
         if !self.reasons.is_empty() {
             s.push_str(&format!(" [{}]", self.reasons.join(", ")));

@@ -43,7 +43,11 @@ pub fn parse_amount(s: &str, style: Option<DecimalStyle>) -> Option<Decimal> {
     if let Some(rest) = t.strip_prefix('+') {
         t = rest.to_string();
     }
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return None;
     }
     if !t.starts_with(|c: char| c.is_ascii_digit()) {
@@ -62,7 +66,9 @@ pub fn parse_amount(s: &str, style: Option<DecimalStyle>) -> Option<Decimal> {
                 None
             } else if digits_after == 3 {
                 match (style, sep) {
-                    (Some(DecimalStyle::Comma), ',') | (Some(DecimalStyle::Point), '.') => Some(sep),
+                    (Some(DecimalStyle::Comma), ',') | (Some(DecimalStyle::Point), '.') => {
+                        Some(sep)
+                    }
                     _ => None,
                 }
             } else {
@@ -91,10 +97,12 @@ pub fn guess_decimal_style<'a>(tokens: impl Iterator<Item = &'a str>) -> Option<
     let (mut comma, mut point) = (0, 0);
     for t in tokens {
         let b = t.as_bytes();
-        if b.len() >= 4 && b[b.len() - 3] == b',' && b[b.len() - 2..].iter().all(u8::is_ascii_digit) {
+        if b.len() >= 4 && b[b.len() - 3] == b',' && b[b.len() - 2..].iter().all(u8::is_ascii_digit)
+        {
             comma += 1;
         }
-        if b.len() >= 4 && b[b.len() - 3] == b'.' && b[b.len() - 2..].iter().all(u8::is_ascii_digit) {
+        if b.len() >= 4 && b[b.len() - 3] == b'.' && b[b.len() - 2..].iter().all(u8::is_ascii_digit)
+        {
             point += 1;
         }
     }
@@ -106,18 +114,87 @@ pub fn guess_decimal_style<'a>(tokens: impl Iterator<Item = &'a str>) -> Option<
 }
 
 const MONTHS: &[(&str, u32)] = &[
-    ("january", 1), ("jan", 1), ("januar", 1), ("janvier", 1), ("janv", 1), ("januari", 1), ("enero", 1), ("gennaio", 1), ("jänner", 1),
-    ("february", 2), ("feb", 2), ("februar", 2), ("février", 2), ("fevrier", 2), ("févr", 2), ("februari", 2), ("febrero", 2), ("febbraio", 2),
-    ("march", 3), ("mar", 3), ("märz", 3), ("maerz", 3), ("mars", 3), ("maart", 3), ("marzo", 3), ("mrz", 3),
-    ("april", 4), ("apr", 4), ("avril", 4), ("abril", 4), ("aprile", 4),
-    ("may", 5), ("mai", 5), ("mei", 5), ("mayo", 5), ("maggio", 5),
-    ("june", 6), ("jun", 6), ("juni", 6), ("juin", 6), ("junio", 6), ("giugno", 6),
-    ("july", 7), ("jul", 7), ("juli", 7), ("juillet", 7), ("juil", 7), ("julio", 7), ("luglio", 7),
-    ("august", 8), ("aug", 8), ("août", 8), ("aout", 8), ("augustus", 8), ("agosto", 8),
-    ("september", 9), ("sep", 9), ("sept", 9), ("septembre", 9), ("septiembre", 9), ("settembre", 9),
-    ("october", 10), ("oct", 10), ("oktober", 10), ("okt", 10), ("octobre", 10), ("octubre", 10), ("ottobre", 10),
-    ("november", 11), ("nov", 11), ("novembre", 11), ("noviembre", 11),
-    ("december", 12), ("dec", 12), ("dezember", 12), ("dez", 12), ("décembre", 12), ("decembre", 12), ("déc", 12), ("diciembre", 12), ("dicembre", 12),
+    ("january", 1),
+    ("jan", 1),
+    ("januar", 1),
+    ("janvier", 1),
+    ("janv", 1),
+    ("januari", 1),
+    ("enero", 1),
+    ("gennaio", 1),
+    ("jänner", 1),
+    ("february", 2),
+    ("feb", 2),
+    ("februar", 2),
+    ("février", 2),
+    ("fevrier", 2),
+    ("févr", 2),
+    ("februari", 2),
+    ("febrero", 2),
+    ("febbraio", 2),
+    ("march", 3),
+    ("mar", 3),
+    ("märz", 3),
+    ("maerz", 3),
+    ("mars", 3),
+    ("maart", 3),
+    ("marzo", 3),
+    ("mrz", 3),
+    ("april", 4),
+    ("apr", 4),
+    ("avril", 4),
+    ("abril", 4),
+    ("aprile", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("mei", 5),
+    ("mayo", 5),
+    ("maggio", 5),
+    ("june", 6),
+    ("jun", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("giugno", 6),
+    ("july", 7),
+    ("jul", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("juil", 7),
+    ("julio", 7),
+    ("luglio", 7),
+    ("august", 8),
+    ("aug", 8),
+    ("août", 8),
+    ("aout", 8),
+    ("augustus", 8),
+    ("agosto", 8),
+    ("september", 9),
+    ("sep", 9),
+    ("sept", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("settembre", 9),
+    ("october", 10),
+    ("oct", 10),
+    ("oktober", 10),
+    ("okt", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("ottobre", 10),
+    ("november", 11),
+    ("nov", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("december", 12),
+    ("dec", 12),
+    ("dezember", 12),
+    ("dez", 12),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("déc", 12),
+    ("diciembre", 12),
+    ("dicembre", 12),
 ];
 
 fn month_number(word: &str) -> Option<u32> {
@@ -141,7 +218,11 @@ pub fn parse_date(s: &str, day_first: bool) -> Option<NaiveDate> {
     if parts.len() != 3 {
         return None;
     }
-    let num = |p: &str| p.parse::<i32>().ok().filter(|_| p.chars().all(|c| c.is_ascii_digit()));
+    let num = |p: &str| {
+        p.parse::<i32>()
+            .ok()
+            .filter(|_| p.chars().all(|c| c.is_ascii_digit()))
+    };
     let (y, m, d) = match (num(parts[0]), num(parts[1]), num(parts[2])) {
         (Some(a), Some(b), Some(c)) if parts[0].len() == 4 => (a, b, c),
         (Some(a), Some(b), Some(c)) if parts[2].len() == 4 || parts[2].len() == 2 => {
@@ -168,7 +249,11 @@ pub fn parse_date(s: &str, day_first: bool) -> Option<NaiveDate> {
 
 /// An IBAN with spaces removed, upper-cased, if its mod-97 checksum holds.
 pub fn parse_iban(s: &str) -> Option<String> {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    let compact: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
     iban_is_valid(&compact).then_some(compact)
 }
 
@@ -184,8 +269,16 @@ pub fn iban_is_valid(iban: &str) -> bool {
     }
     let mut rem: u32 = 0;
     for &c in b[4..].iter().chain(&b[..4]) {
-        let v = if c.is_ascii_digit() { u32::from(c - b'0') } else { u32::from(c.to_ascii_uppercase() - b'A') + 10 };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        let v = if c.is_ascii_digit() {
+            u32::from(c - b'0')
+        } else {
+            u32::from(c.to_ascii_uppercase() - b'A') + 10
+        };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -265,9 +358,15 @@ mod tests {
 
     #[test]
     fn ibans() {
-        assert_eq!(parse_iban("DE89 3704 0044 0532 0130 00").as_deref(), Some("DE89370400440532013000"));
+        assert_eq!(
+            parse_iban("DE89 3704 0044 0532 0130 00").as_deref(),
+            Some("DE89370400440532013000")
+        );
         assert_eq!(parse_iban("DE89 3704 0044 0532 0130 01"), None);
-        assert_eq!(parse_iban("GB82WEST12345698765432").as_deref(), Some("GB82WEST12345698765432"));
+        assert_eq!(
+            parse_iban("GB82WEST12345698765432").as_deref(),
+            Some("GB82WEST12345698765432")
+        );
         assert_eq!(parse_iban("XX"), None);
     }
 }

@@ -42,7 +42,11 @@ fn split_cells(page: u32, line: &Line) -> Vec<Cell> {
                 c.text.push_str(&w.text);
                 c.bbox = c.bbox.union(w.bbox);
             }
-            _ => cells.push(Cell { page, text: w.text.clone(), bbox: w.bbox }),
+            _ => cells.push(Cell {
+                page,
+                text: w.text.clone(),
+                bbox: w.bbox,
+            }),
         }
     }
     cells
@@ -58,7 +62,8 @@ fn labels(patterns: &[&str]) -> Vec<Label> {
         .map(|p| Label {
             // The label must end at a separator: `PO-2026-0101` is a value
             // starting with "PO", not the label "PO" followed by a value.
-            re: Regex::new(&format!(r"(?i)^\s*(?:{p})(?:\s*[:#.]+\s*|\s+|$)")).expect("label patterns are constants"),
+            re: Regex::new(&format!(r"(?i)^\s*(?:{p})(?:\s*[:#.]+\s*|\s+|$)"))
+                .expect("label patterns are constants"),
         })
         .collect()
 }
@@ -208,7 +213,8 @@ static VAT_ID: LazyLock<Regex> = LazyLock::new(|| {
         .expect("constant regex")
 });
 static IBAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b").expect("constant regex")
+    Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+        .expect("constant regex")
 });
 static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
@@ -228,41 +234,74 @@ struct Style {
 pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
     let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
-    let all_words = || pages.iter().flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()));
+    let all_words = || {
+        pages
+            .iter()
+            .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
+    };
     let decimals = guess_decimal_style(all_words().map(|w| w.text.as_str()));
-    let text: String = all_words().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    let text: String = all_words()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     // US notation writes month first; everyone else day first.
-    let day_first = !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")));
-    let style = Style { decimals, day_first };
+    let day_first =
+        !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")));
+    let style = Style {
+        decimals,
+        day_first,
+    };
 
-    inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, |v| invoice_number_value(v));
+    inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, invoice_number_value);
     inv.invoice_date = find_labelled(&grid, &INVOICE_DATE, |v| date_value(v, &style))
-        .or_else(|| inv.invoice_number.as_ref().and_then(|n| date_beside_number(&grid, n, &style)))
+        .or_else(|| {
+            inv.invoice_number
+                .as_ref()
+                .and_then(|n| date_beside_number(&grid, n, &style))
+        })
         .or_else(|| first_match(&grid, |v| date_value(v, &style)).map(|f| with_confidence(f, 0.4)));
-    inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style)).or_else(|| due_in_terms(&grid, &style));
-    inv.po_number = find_labelled(&grid, &PO_NUMBER, |v| reference_value(v));
+    inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style))
+        .or_else(|| due_in_terms(&grid, &style));
+    inv.po_number = find_labelled(&grid, &PO_NUMBER, reference_value);
     inv.net_amount = find_amount(&grid, &NET, &style);
     inv.total_amount = find_amount(&grid, &TOTAL, &style);
     inv.tax_amount = tax_amount(&grid, &style, &inv);
     reconcile_totals(&mut inv);
-    inv.iban = labelled_iban(&grid).or_else(|| first_match(&grid, |v| IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))));
+    inv.iban = labelled_iban(&grid).or_else(|| {
+        first_match(&grid, |v| {
+            IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
+        })
+    });
     inv.vendor_vat_id = first_match(&grid, |v| {
-        VAT_ID.find(&v.replace(' ', "")).map(|m| m.as_str().to_string())
+        VAT_ID
+            .find(&v.replace(' ', ""))
+            .map(|m| m.as_str().to_string())
     });
     inv.vendor_name = vendor_name(&grid);
-    inv.currency = currency(&text).map(|c| Field { value: c.to_string(), confidence: 0.8, location: None });
+    inv.currency = currency(&text).map(|c| Field {
+        value: c.to_string(),
+        confidence: 0.8,
+        location: None,
+    });
     inv.line_items = table::line_items(pages, &grid, style.decimals);
     inv
 }
 
 static IBAN_LABEL: LazyLock<Vec<Label>> = LazyLock::new(|| labels(&[r"iban"]));
-static IBAN_SHAPE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$").expect("constant regex"));
+static IBAN_SHAPE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$").expect("constant regex"));
 
 /// The value printed after "IBAN", even when its checksum fails: a clerk
 /// must see a wrong IBAN (validation flags it), not silently lose it.
 fn labelled_iban(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
     find_labelled(grid, &IBAN_LABEL, |v| {
-        let compact: String = v.split(|c: char| c == ',' || c == ';').next()?.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let compact: String = v
+            .split([',', ';'])
+            .next()?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
         let compact = compact.split("BIC").next().unwrap_or_default().to_string();
         IBAN_SHAPE.is_match(&compact).then_some(compact)
     })
@@ -272,12 +311,22 @@ fn labelled_iban(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
     })
 }
 
-static DATED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)\b(?:vom|du|dated|of|from|le)\s+(.{6,20})$").expect("constant regex"));
+static DATED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:vom|du|dated|of|from|le)\s+(.{6,20})$").expect("constant regex")
+});
 
 /// "Rechnung Nr. 471102 vom 05.06.2018": the date in the number's own cell.
-fn date_beside_number(grid: &[Vec<Vec<Cell>>], number: &Field<String>, style: &Style) -> Option<Field<NaiveDate>> {
+fn date_beside_number(
+    grid: &[Vec<Vec<Cell>>],
+    number: &Field<String>,
+    style: &Style,
+) -> Option<Field<NaiveDate>> {
     let (page, bbox) = number.location?;
-    let cell = grid.get(usize::try_from(page).ok()?.checked_sub(1)?)?.iter().flatten().find(|c| c.bbox == bbox)?;
+    let cell = grid
+        .get(usize::try_from(page).ok()?.checked_sub(1)?)?
+        .iter()
+        .flatten()
+        .find(|c| c.bbox == bbox)?;
     let after = cell.text.split_once(number.value.as_str())?.1;
     let m = DATED.captures(after.trim())?;
     date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell))
@@ -318,11 +367,15 @@ fn find_labelled<T>(
                     // match on the rest of the line, then find the cell
                     // where the label ends.
                     let (joined, ends) = join_from(&line[ci..]);
-                    let Some(m) = label.re.find(&joined) else { continue };
+                    let Some(m) = label.re.find(&joined) else {
+                        continue;
+                    };
                     // The separator the label ends with may be the space
                     // that joined two cells: the label ends before it.
                     let end = m.start() + m.as_str().trim_end().len();
-                    let Some(k) = ends.iter().position(|&e| end <= e) else { continue };
+                    let Some(k) = ends.iter().position(|&e| end <= e) else {
+                        continue;
+                    };
                     let last = &line[ci + k];
                     let start_in_last = end.saturating_sub(ends[k] - last.text.len());
                     let rest = last.text.get(start_in_last..).unwrap_or_default().trim();
@@ -336,15 +389,15 @@ fn find_labelled<T>(
                             continue;
                         }
                     }
-                    if let Some(next) = line.get(ci + k + 1) {
-                        if let Some(v) = parse(next.text.trim()) {
-                            return Some(field(v, 0.85, next));
-                        }
+                    if let Some(next) = line.get(ci + k + 1)
+                        && let Some(v) = parse(next.text.trim())
+                    {
+                        return Some(field(v, 0.85, next));
                     }
-                    if let Some(below) = cell_below(page, li, cell) {
-                        if let Some(v) = parse(below.text.trim()) {
-                            return Some(field(v, 0.7, below));
-                        }
+                    if let Some(below) = cell_below(page, li, cell)
+                        && let Some(v) = parse(below.text.trim())
+                    {
+                        return Some(field(v, 0.7, below));
                     }
                 }
             }
@@ -370,16 +423,27 @@ fn join_from(cells: &[Cell]) -> (String, Vec<usize>) {
 /// The cell on the next line or two that overlaps `cell` horizontally.
 fn cell_below<'a>(page: &'a [Vec<Cell>], line: usize, cell: &Cell) -> Option<&'a Cell> {
     page.iter().skip(line + 1).take(2).find_map(|l| {
-        l.iter().find(|c| c.bbox.x0 < cell.bbox.x1 && c.bbox.x1 > cell.bbox.x0 && c.bbox.y0 - cell.bbox.y1 < 3.0 * (cell.bbox.y1 - cell.bbox.y0))
+        l.iter().find(|c| {
+            c.bbox.x0 < cell.bbox.x1
+                && c.bbox.x1 > cell.bbox.x0
+                && c.bbox.y0 - cell.bbox.y1 < 3.0 * (cell.bbox.y1 - cell.bbox.y0)
+        })
     })
 }
 
 fn first_match<T>(grid: &[Vec<Vec<Cell>>], parse: impl Fn(&str) -> Option<T>) -> Option<Field<T>> {
-    grid.iter().flatten().flatten().find_map(|c| parse(&c.text).map(|v| field(v, 0.6, c)))
+    grid.iter()
+        .flatten()
+        .flatten()
+        .find_map(|c| parse(&c.text).map(|v| field(v, 0.6, c)))
 }
 
 fn field<T>(value: T, confidence: f32, cell: &Cell) -> Field<T> {
-    Field { value, confidence, location: Some((cell.page, cell.bbox)) }
+    Field {
+        value,
+        confidence,
+        location: Some((cell.page, cell.bbox)),
+    }
 }
 
 /// The amount for a totals label: the amount at the end of the label's
@@ -397,22 +461,29 @@ fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<
     for label in labels {
         for page in grid.iter().rev() {
             for line in page.iter().rev() {
-                let Some(ci) = line.iter().position(|c| label.re.is_match(&c.text)) else { continue };
+                let Some(ci) = line.iter().position(|c| label.re.is_match(&c.text)) else {
+                    continue;
+                };
                 let cell = &line[ci];
-                let rest = label.re.find(&cell.text).map_or("", |m| &cell.text[m.end()..]);
+                let rest = label
+                    .re
+                    .find(&cell.text)
+                    .map_or("", |m| &cell.text[m.end()..]);
                 let rest_amount = amount_value(rest, style);
                 // "Gesamtbetrag der Zuschläge": the label word begins a
                 // different label.
                 if rest_amount.is_none() && rest.chars().filter(|c| c.is_alphabetic()).count() > 3 {
                     continue;
                 }
-                let found = rest_amount
-                    .map(|v| field(v, 0.8, cell))
-                    .or_else(|| line[ci + 1..].iter().find_map(|c| amount_cell(&c.text, style).map(|v| field(v, 0.8, c))));
-                if let Some(f) = found {
-                    if !out.iter().any(|o| o.location == f.location) {
-                        out.push(f);
-                    }
+                let found = rest_amount.map(|v| field(v, 0.8, cell)).or_else(|| {
+                    line[ci + 1..]
+                        .iter()
+                        .find_map(|c| amount_cell(&c.text, style).map(|v| field(v, 0.8, c)))
+                });
+                if let Some(f) = found
+                    && !out.iter().any(|o| o.location == f.location)
+                {
+                    out.push(f);
                 }
             }
         }
@@ -423,7 +494,10 @@ fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<
 /// A cell that holds one amount, optionally with a currency sign or code.
 fn amount_cell(text: &str, style: &Style) -> Option<Decimal> {
     let t = text.trim();
-    if !t.chars().any(|c| c.is_ascii_digit()) || t.chars().any(|c| c.is_alphabetic() && !"EURSDGBPCHF".contains(c)) {
+    if !t.chars().any(|c| c.is_ascii_digit())
+        || t.chars()
+            .any(|c| c.is_alphabetic() && !"EURSDGBPCHF".contains(c))
+    {
         return None;
     }
     parse_amount(t, style.decimals)
@@ -434,12 +508,41 @@ fn amount_cell(text: &str, style: &Style) -> Option<Decimal> {
 /// marked with lower confidence and no box.
 fn reconcile_totals(inv: &mut ExtractedInvoice) {
     let get = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value);
-    match (get(&inv.net_amount), get(&inv.tax_amount), get(&inv.total_amount)) {
-        (Some(n), Some(t), None) => inv.total_amount = Some(Field { value: n + t, confidence: 0.5, location: None }),
-        (Some(n), None, Some(g)) if g >= n => inv.tax_amount = Some(Field { value: g - n, confidence: 0.5, location: None }),
-        (None, Some(t), Some(g)) if g >= t => inv.net_amount = Some(Field { value: g - t, confidence: 0.5, location: None }),
+    match (
+        get(&inv.net_amount),
+        get(&inv.tax_amount),
+        get(&inv.total_amount),
+    ) {
+        (Some(n), Some(t), None) => {
+            inv.total_amount = Some(Field {
+                value: n + t,
+                confidence: 0.5,
+                location: None,
+            })
+        }
+        (Some(n), None, Some(g)) if g >= n => {
+            inv.tax_amount = Some(Field {
+                value: g - n,
+                confidence: 0.5,
+                location: None,
+            })
+        }
+        (None, Some(t), Some(g)) if g >= t => {
+            inv.net_amount = Some(Field {
+                value: g - t,
+                confidence: 0.5,
+                location: None,
+            })
+        }
         (Some(n), Some(t), Some(g)) if n + t != g => {
-            for f in [&mut inv.net_amount, &mut inv.tax_amount, &mut inv.total_amount].into_iter().flatten() {
+            for f in [
+                &mut inv.net_amount,
+                &mut inv.tax_amount,
+                &mut inv.total_amount,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 f.confidence = f.confidence.min(0.5);
             }
         }
@@ -449,15 +552,27 @@ fn reconcile_totals(inv: &mut ExtractedInvoice) {
 
 /// The tax amount; with several rates (`7 %` and `19 %` lines), their sum
 /// when that sum closes net + tax = total.
-fn tax_amount(grid: &[Vec<Vec<Cell>>], style: &Style, inv: &ExtractedInvoice) -> Option<Field<Decimal>> {
+fn tax_amount(
+    grid: &[Vec<Vec<Cell>>],
+    style: &Style,
+    inv: &ExtractedInvoice,
+) -> Option<Field<Decimal>> {
     let found = amounts_for(grid, &TAX, style);
-    let (net, total) = (inv.net_amount.as_ref().map(|f| f.value), inv.total_amount.as_ref().map(|f| f.value));
-    if let (Some(net), Some(total), Some(first)) = (net, total, found.first()) {
-        if net + first.value != total && found.len() > 1 {
-            let sum: Decimal = found.iter().map(|f| f.value).sum();
-            if net + sum == total {
-                return Some(Field { value: sum, confidence: 0.75, location: first.location });
-            }
+    let (net, total) = (
+        inv.net_amount.as_ref().map(|f| f.value),
+        inv.total_amount.as_ref().map(|f| f.value),
+    );
+    if let (Some(net), Some(total), Some(first)) = (net, total, found.first())
+        && net + first.value != total
+        && found.len() > 1
+    {
+        let sum: Decimal = found.iter().map(|f| f.value).sum();
+        if net + sum == total {
+            return Some(Field {
+                value: sum,
+                confidence: 0.75,
+                location: first.location,
+            });
         }
     }
     found.into_iter().next()
@@ -472,7 +587,11 @@ fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
             continue;
         }
         // Re-join "1 234,56" written with a space as thousands separator.
-        let joined = if i > 0 && tokens[i - 1].len() <= 3 && tokens[i - 1].chars().all(|c| c.is_ascii_digit()) && tok.len() >= 6 {
+        let joined = if i > 0
+            && tokens[i - 1].len() <= 3
+            && tokens[i - 1].chars().all(|c| c.is_ascii_digit())
+            && tok.len() >= 6
+        {
             format!("{}{}", tokens[i - 1], tok)
         } else {
             tok.to_string()
@@ -480,7 +599,9 @@ fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
         if !tok.chars().any(|c| c.is_ascii_digit()) {
             continue;
         }
-        if let Some(v) = parse_amount(&joined, style.decimals).or_else(|| parse_amount(tok, style.decimals)) {
+        if let Some(v) =
+            parse_amount(&joined, style.decimals).or_else(|| parse_amount(tok, style.decimals))
+        {
             return Some(v);
         }
     }
@@ -492,7 +613,9 @@ fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
     // A date is one token (05.03.2026) or three (5. März 2026, Mar 5, 2026).
     for window in [1usize, 3] {
         for start in 0..tokens.len() {
-            let Some(slice) = tokens.get(start..start + window) else { break };
+            let Some(slice) = tokens.get(start..start + window) else {
+                break;
+            };
             if let Some(d) = parse_date(&slice.join(" "), style.day_first) {
                 return Some(d);
             }
@@ -527,13 +650,19 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             if BUYER_LABEL.is_match(&cell.text) {
                 buyer_block = Some((li, cell.bbox.x0 - 5.0, cell.bbox.x1 + 150.0));
             }
-            let in_buyer = buyer_block.is_some_and(|(bl, x0, x1)| li > bl && li <= bl + 5 && cell.bbox.x0 >= x0 && cell.bbox.x0 <= x1);
+            let in_buyer = buyer_block.is_some_and(|(bl, x0, x1)| {
+                li > bl && li <= bl + 5 && cell.bbox.x0 >= x0 && cell.bbox.x0 <= x1
+            });
             if in_buyer || BUYER_LABEL.is_match(&cell.text) {
                 continue;
             }
             if let Some(m) = COMPANY.find(&cell.text) {
                 // "Lieferant GmbH · Straße 1 · 12345 Ort": keep the name part.
-                let name = cell.text[..m.end()].split(['·', '|', ',']).next().unwrap_or_default().trim();
+                let name = cell.text[..m.end()]
+                    .split(['·', '|', ','])
+                    .next()
+                    .unwrap_or_default()
+                    .trim();
                 let name = name.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.');
                 if name.len() >= 3 {
                     return Some(field(name.to_string(), 0.7, cell));
@@ -548,7 +677,10 @@ fn currency(text: &str) -> Option<&'static str> {
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for tok in text.split_whitespace() {
         let found = currency_code(tok).or_else(|| {
-            ["€", "$", "£"].iter().find(|s| tok.contains(**s)).and_then(|s| currency_code(s))
+            ["€", "$", "£"]
+                .iter()
+                .find(|s| tok.contains(**s))
+                .and_then(|s| currency_code(s))
         });
         if let Some(code) = found {
             match counts.iter_mut().find(|(c, _)| *c == code) {
@@ -578,22 +710,44 @@ mod tests {
                     let mut x = *x;
                     for w in text.split(' ') {
                         let width = 5.0 * w.chars().count() as f32;
-                        words.push(Word { text: w.to_string(), bbox: BBox { x0: x, y0: y - 8.0, x1: x + width, y1: y + 2.0 }, confidence: 1.0 });
+                        words.push(Word {
+                            text: w.to_string(),
+                            bbox: BBox {
+                                x0: x,
+                                y0: y - 8.0,
+                                x1: x + width,
+                                y1: y + 2.0,
+                            },
+                            confidence: 1.0,
+                        });
                         x += width + 2.5;
                     }
                 }
                 Line { words }
             })
             .collect();
-        Page { number: 1, width: 595.0, height: 842.0, lines }
+        Page {
+            number: 1,
+            width: 595.0,
+            height: 842.0,
+            lines,
+        }
     }
 
     #[test]
     fn german_invoice() {
         let p = page(&[
             &[(40.0, "Nordlicht Bürobedarf GmbH"), (350.0, "Rechnung")],
-            &[(40.0, "Hafenstraße 5, 20457 Hamburg"), (350.0, "Rechnungsnummer:"), (450.0, "RE-2026-00412")],
-            &[(40.0, "USt-IdNr. DE123456789"), (350.0, "Rechnungsdatum:"), (450.0, "05.03.2026")],
+            &[
+                (40.0, "Hafenstraße 5, 20457 Hamburg"),
+                (350.0, "Rechnungsnummer:"),
+                (450.0, "RE-2026-00412"),
+            ],
+            &[
+                (40.0, "USt-IdNr. DE123456789"),
+                (350.0, "Rechnungsdatum:"),
+                (450.0, "05.03.2026"),
+            ],
             &[(350.0, "Bestellnummer:"), (450.0, "PO-2026-0101")],
             &[(350.0, "Fällig am:"), (450.0, "04.04.2026")],
             &[(300.0, "Nettobetrag"), (480.0, "1.000,00 €")],
@@ -605,12 +759,21 @@ mod tests {
         let v = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone());
         assert_eq!(v(&inv.invoice_number).as_deref(), Some("RE-2026-00412"));
         assert_eq!(v(&inv.po_number).as_deref(), Some("PO-2026-0101"));
-        assert_eq!(v(&inv.vendor_name).as_deref(), Some("Nordlicht Bürobedarf GmbH"));
+        assert_eq!(
+            v(&inv.vendor_name).as_deref(),
+            Some("Nordlicht Bürobedarf GmbH")
+        );
         assert_eq!(v(&inv.vendor_vat_id).as_deref(), Some("DE123456789"));
         assert_eq!(v(&inv.iban).as_deref(), Some("DE89370400440532013000"));
         assert_eq!(v(&inv.currency).as_deref(), Some("EUR"));
-        assert_eq!(inv.invoice_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 3, 5));
-        assert_eq!(inv.due_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 4, 4));
+        assert_eq!(
+            inv.invoice_date.map(|f| f.value),
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+        );
+        assert_eq!(
+            inv.due_date.map(|f| f.value),
+            NaiveDate::from_ymd_opt(2026, 4, 4)
+        );
         let amt = |f: Option<Field<Decimal>>| f.map(|f| f.value.to_string());
         assert_eq!(amt(inv.net_amount).as_deref(), Some("1000.00"));
         assert_eq!(amt(inv.tax_amount).as_deref(), Some("190.00"));
@@ -624,7 +787,13 @@ mod tests {
             &[(40.0, "INV-10457"), (200.0, "March 5, 2026")],
         ]);
         let inv = extract_visual(&[p]);
-        assert_eq!(inv.invoice_number.map(|f| f.value).as_deref(), Some("INV-10457"));
-        assert_eq!(inv.invoice_date.map(|f| f.value), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(
+            inv.invoice_number.map(|f| f.value).as_deref(),
+            Some("INV-10457")
+        );
+        assert_eq!(
+            inv.invoice_date.map(|f| f.value),
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+        );
     }
 }

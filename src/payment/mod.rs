@@ -42,7 +42,11 @@ pub fn due_on(inv: &ExtractedInvoice, vendor_terms: Option<&str>) -> Option<Naiv
 
 /// Plans the payment of a clean invoice; `None` if it lacks the amount,
 /// currency or a date to pay on (then it is not clean).
-pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor_terms: Option<&str>) -> Option<PlannedPayment> {
+pub fn plan(
+    invoice: InvoiceId,
+    inv: &ExtractedInvoice,
+    vendor_terms: Option<&str>,
+) -> Option<PlannedPayment> {
     Some(PlannedPayment {
         amount: inv.total_amount.as_ref()?.value,
         currency: inv.currency.as_ref()?.value.clone(),
@@ -57,7 +61,14 @@ mod tests {
 
     #[test]
     fn terms() {
-        for (t, want) in [("net 30", Some(30)), ("2/10 net 30", Some(30)), ("30 Tage netto", Some(30)), ("Zahlbar innerhalb von 14 Tagen", Some(14)), ("à 45 jours", Some(45)), ("sofort", None)] {
+        for (t, want) in [
+            ("net 30", Some(30)),
+            ("2/10 net 30", Some(30)),
+            ("30 Tage netto", Some(30)),
+            ("Zahlbar innerhalb von 14 Tagen", Some(14)),
+            ("à 45 jours", Some(45)),
+            ("sofort", None),
+        ] {
             assert_eq!(term_days(t), want, "{t}");
         }
     }

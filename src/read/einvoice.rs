@@ -596,10 +596,10 @@ fn name_tree_leaves<'d>(
             let Ok((id, kid)) = pdf.dereference(kid) else {
                 continue;
             };
-            if let Some(id) = id {
-                if !visited.insert(id) {
-                    continue;
-                }
+            if let Some(id) = id
+                && !visited.insert(id)
+            {
+                continue;
             }
             if let Ok(kid) = kid.as_dict() {
                 name_tree_leaves(pdf, kid, depth + 1, visited, out);
@@ -620,10 +620,10 @@ fn read_filespec<'d>(
     let file = files.get(b"UF").or_else(|_| files.get(b"F")).ok()?;
     let (id, file) = pdf.dereference(file).ok()?;
     let stream = file.as_stream().ok()?;
-    if let Some(id) = id {
-        if !seen_streams.insert(id) {
-            return None; // listed both in the name tree and in /AF
-        }
+    if let Some(id) = id
+        && !seen_streams.insert(id)
+    {
+        return None; // listed both in the name tree and in /AF
     }
     let name = [b"UF".as_slice(), b"F".as_slice()]
         .into_iter()
@@ -645,7 +645,7 @@ fn read_filespec<'d>(
 
 fn rank(name: &str, xml_subtype: bool) -> usize {
     let file = name
-        .rsplit(|c: char| c == '/' || c == '\\')
+        .rsplit(['/', '\\'])
         .next()
         .unwrap_or(name)
         .trim()

@@ -102,7 +102,9 @@ pub fn read(bytes: &[u8], options: ReadOptions) -> Result<ReadDocument, Error> {
                 einvoice: Some(invoice),
             })
         }
-        DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => Err(Error::NeedsOcr { kind }),
+        DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
+            Err(Error::NeedsOcr { kind })
+        }
     }
 }
 

@@ -20,16 +20,19 @@ pub(super) fn read_pdf(bytes: &[u8], options: ReadOptions) -> Result<ReadDocumen
     let einvoice = if options.visual_only {
         None
     } else {
-        einvoice::embedded_xml(&doc).ok().flatten().and_then(|xml| einvoice::parse(&xml).ok())
+        einvoice::embedded_xml(&doc)
+            .ok()
+            .flatten()
+            .and_then(|xml| einvoice::parse(&xml).ok())
     };
     let mut collector = WordCollector::default();
     let text_layer = pdf_extract::output_doc(&doc, &mut collector);
     // A hybrid e-invoice whose visible layer cannot be read is still an
     // invoice; without XML the text layer is all we have.
-    if let Err(e) = text_layer {
-        if einvoice.is_none() {
-            return Err(Error::MalformedPdf(output_error_text(&e)));
-        }
+    if let Err(e) = text_layer
+        && einvoice.is_none()
+    {
+        return Err(Error::MalformedPdf(output_error_text(&e)));
     }
     Ok(ReadDocument {
         kind: DocumentKind::Pdf,
@@ -139,9 +142,9 @@ fn build_lines(mut glyphs: Vec<Glyph>) -> Vec<Line> {
     for g in glyphs {
         match rows.last_mut() {
             Some(row)
-                if row
-                    .first()
-                    .is_some_and(|first| (g.baseline - first.baseline).abs() <= 0.4 * first.size.min(g.size)) =>
+                if row.first().is_some_and(|first| {
+                    (g.baseline - first.baseline).abs() <= 0.4 * first.size.min(g.size)
+                }) =>
             {
                 row.push(g)
             }
@@ -165,10 +168,14 @@ fn build_words(row: &[Glyph]) -> Vec<Word> {
     let mut current: Option<(String, BBox)> = None;
     let mut last_end = f32::NEG_INFINITY;
     for g in row.iter().filter(|g| !g.text.trim().is_empty()) {
-        if g.x - last_end > 0.15 * g.size {
-            if let Some((text, bbox)) = current.take() {
-                words.push(Word { text, bbox, confidence: 1.0 });
-            }
+        if g.x - last_end > 0.15 * g.size
+            && let Some((text, bbox)) = current.take()
+        {
+            words.push(Word {
+                text,
+                bbox,
+                confidence: 1.0,
+            });
         }
         let gb = BBox {
             x0: g.x,
@@ -186,7 +193,11 @@ fn build_words(row: &[Glyph]) -> Vec<Word> {
         last_end = last_end.max(g.x + g.advance);
     }
     if let Some((text, bbox)) = current {
-        words.push(Word { text, bbox, confidence: 1.0 });
+        words.push(Word {
+            text,
+            bbox,
+            confidence: 1.0,
+        });
     }
     words
 }

@@ -46,7 +46,10 @@ mod tests {
             (b"\x89PNG\r\n\x1a\n....", Some(DocumentKind::Png)),
             (&[0xFF, 0xD8, 0xFF, 0xE0], Some(DocumentKind::Jpeg)),
             (b"II*\0abcd", Some(DocumentKind::Tiff)),
-            (b"\xEF\xBB\xBF<?xml version='1.0'?>", Some(DocumentKind::Xml)),
+            (
+                b"\xEF\xBB\xBF<?xml version='1.0'?>",
+                Some(DocumentKind::Xml),
+            ),
             (b"  <Invoice/>", Some(DocumentKind::Xml)),
             (b"hello world", None),
             (b"", None),

@@ -30,9 +30,17 @@ macro_rules! summary_select {
 }
 
 async fn count_by(store: &Store, sql: &'static str) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query(sql).fetch_all(store.pool()).await.ctx("count rows")?;
+    let rows = sqlx::query(sql)
+        .fetch_all(store.pool())
+        .await
+        .ctx("count rows")?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0).ctx("decode count")?, r.try_get(1).ctx("decode count")?)))
+        .map(|r| {
+            Ok((
+                r.try_get(0).ctx("decode count")?,
+                r.try_get(1).ctx("decode count")?,
+            ))
+        })
         .collect()
 }
 
@@ -73,6 +81,18 @@ fn split_location(location: Option<(u32, BBox)>) -> (Option<i64>, Option<BBox>) 
         Some((page, b)) => (Some(i64::from(page)), Some(b)),
         None => (None, None),
     }
+}
+
+/// A document about to be stored.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDocument<'a> {
+    pub filename: &'a str,
+    pub content: &'a [u8],
+    /// Hex SHA-256 of `content`: the deduplication key.
+    pub sha256: &'a str,
+    pub media_type: Option<&'a str>,
+    /// Provenance label (`upload`, `folder:PATH`, ...).
+    pub source: &'a str,
 }
 
 /// A stored document without its bytes.
@@ -163,14 +183,17 @@ impl Store {
     /// arriving again return the first document's id.
     pub async fn insert_document(
         &self,
-        filename: &str,
-        content: &[u8],
-        sha256: &str,
-        media_type: Option<&str>,
-        source: &str,
+        doc: &NewDocument<'_>,
         max_attempts: i64,
         audit: &AuditEntry,
     ) -> Result<(DocumentId, bool)> {
+        let NewDocument {
+            filename,
+            content,
+            sha256,
+            media_type,
+            source,
+        } = *doc;
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO documents (sha256, filename, media_type, source, size_bytes, content, status, received_at) \
@@ -236,12 +259,7 @@ impl Store {
     }
 
     /// Marks a document as not processable, finishing its job.
-    pub async fn reject_document(
-        &self,
-        job: &Job,
-        reason: &str,
-        audit: &AuditEntry,
-    ) -> Result<()> {
+    pub async fn reject_document(&self, job: &Job, reason: &str, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         sqlx::query("UPDATE documents SET status = 'rejected', reason = $1 WHERE id = $2")
             .bind(jobs::truncate(reason, 2000))
@@ -356,11 +374,12 @@ impl Store {
 
     /// Rebuilds the extraction result saved by [`Store::save_extraction`].
     pub async fn load_extraction(&self, invoice: InvoiceId) -> Result<ExtractedInvoice> {
-        let source: String = sqlx::query_scalar("SELECT extraction_source FROM invoices WHERE id = $1")
-            .bind(invoice.0)
-            .fetch_one(self.pool())
-            .await
-            .ctx("read an invoice")?;
+        let source: String =
+            sqlx::query_scalar("SELECT extraction_source FROM invoices WHERE id = $1")
+                .bind(invoice.0)
+                .fetch_one(self.pool())
+                .await
+                .ctx("read an invoice")?;
         let mut out = ExtractedInvoice::empty(if source == "einvoice" {
             ExtractionSource::EInvoice
         } else {
@@ -370,12 +389,23 @@ impl Store {
             let location = match (f.page, f.bbox) {
                 (Some(p), Some([x0, y0, x1, y1])) => Some((
                     u32::try_from(p).unwrap_or(0),
-                    BBox { x0: x0 as f32, y0: y0 as f32, x1: x1 as f32, y1: y1 as f32 },
+                    BBox {
+                        x0: x0 as f32,
+                        y0: y0 as f32,
+                        x1: x1 as f32,
+                        y1: y1 as f32,
+                    },
                 )),
                 _ => None,
             };
             let conf = f.confidence as f32;
-            let text = |v: &str| Some(Field { value: v.to_string(), confidence: conf, location });
+            let text = |v: &str| {
+                Some(Field {
+                    value: v.to_string(),
+                    confidence: conf,
+                    location,
+                })
+            };
             let money = |v: &str| -> Result<Option<Field<Decimal>>> {
                 Ok(Some(Field {
                     value: super::parse_decimal("invoice_fields.value", v)?,
@@ -384,7 +414,11 @@ impl Store {
                 }))
             };
             let date = |v: &str| -> Result<Option<Field<NaiveDate>>> {
-                Ok(Some(Field { value: parse_date("invoice_fields.value", v)?, confidence: conf, location }))
+                Ok(Some(Field {
+                    value: parse_date("invoice_fields.value", v)?,
+                    confidence: conf,
+                    location,
+                }))
             };
             match f.field.as_str() {
                 "invoice_number" => out.invoice_number = text(&f.value),
@@ -400,15 +434,19 @@ impl Store {
                 "iban" => out.iban = text(&f.value),
                 "payment_terms" => out.payment_terms = text(&f.value),
                 other => {
-                    return Err(Error::Corrupt { column: "invoice_fields.field", value: other.to_string() });
+                    return Err(Error::Corrupt {
+                        column: "invoice_fields.field",
+                        value: other.to_string(),
+                    });
                 }
             }
         }
-        let rows = sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
-            .bind(invoice.0)
-            .fetch_all(self.pool())
-            .await
-            .ctx("read invoice lines")?;
+        let rows =
+            sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+                .bind(invoice.0)
+                .fetch_all(self.pool())
+                .await
+                .ctx("read invoice lines")?;
         for r in &rows {
             let l = line_from_row(r)?;
             let dec = |column, v: Option<String>| super::parse_opt_decimal(column, v);
@@ -577,13 +615,19 @@ impl Store {
     }
 
     /// Invoices for the queue, newest first, optionally of one status.
-    pub async fn list_invoices(&self, status: Option<InvoiceStatus>) -> Result<Vec<InvoiceSummary>> {
+    pub async fn list_invoices(
+        &self,
+        status: Option<InvoiceStatus>,
+    ) -> Result<Vec<InvoiceSummary>> {
         let rows = match status {
             Some(s) => {
-                sqlx::query(concat!(summary_select!(), " WHERE i.status = $1 ORDER BY i.id DESC"))
-                    .bind(s.as_str())
-                    .fetch_all(self.pool())
-                    .await
+                sqlx::query(concat!(
+                    summary_select!(),
+                    " WHERE i.status = $1 ORDER BY i.id DESC"
+                ))
+                .bind(s.as_str())
+                .fetch_all(self.pool())
+                .await
             }
             None => {
                 sqlx::query(concat!(summary_select!(), " ORDER BY i.id DESC"))
@@ -615,33 +659,37 @@ impl Store {
         let Some(summary) = self.invoice_summary(id).await? else {
             return Ok(None);
         };
-        let extraction_source: String = sqlx::query_scalar("SELECT extraction_source FROM invoices WHERE id = $1")
-            .bind(id.0)
-            .fetch_one(self.pool())
-            .await
-            .ctx("read an invoice")?;
-        let lines = sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
-            .bind(id.0)
-            .fetch_all(self.pool())
-            .await
-            .ctx("read invoice lines")?
-            .iter()
-            .map(line_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let discrepancies = sqlx::query("SELECT code, field, message FROM discrepancies WHERE invoice_id = $1 ORDER BY id")
-            .bind(id.0)
-            .fetch_all(self.pool())
-            .await
-            .ctx("read discrepancies")?
-            .iter()
-            .map(|r| {
-                Ok(DiscrepancyRow {
-                    code: r.try_get("code").ctx("decode discrepancy")?,
-                    field: r.try_get("field").ctx("decode discrepancy")?,
-                    message: r.try_get("message").ctx("decode discrepancy")?,
-                })
+        let extraction_source: String =
+            sqlx::query_scalar("SELECT extraction_source FROM invoices WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(self.pool())
+                .await
+                .ctx("read an invoice")?;
+        let lines =
+            sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+                .bind(id.0)
+                .fetch_all(self.pool())
+                .await
+                .ctx("read invoice lines")?
+                .iter()
+                .map(line_from_row)
+                .collect::<Result<Vec<_>>>()?;
+        let discrepancies = sqlx::query(
+            "SELECT code, field, message FROM discrepancies WHERE invoice_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("read discrepancies")?
+        .iter()
+        .map(|r| {
+            Ok(DiscrepancyRow {
+                code: r.try_get("code").ctx("decode discrepancy")?,
+                field: r.try_get("field").ctx("decode discrepancy")?,
+                message: r.try_get("message").ctx("decode discrepancy")?,
             })
-            .collect::<Result<Vec<_>>>()?;
+        })
+        .collect::<Result<Vec<_>>>()?;
         let match_outcome: Option<String> = sqlx::query_scalar(
             "SELECT outcome FROM match_results WHERE invoice_id = $1 ORDER BY id DESC LIMIT 1",
         )
@@ -649,19 +697,20 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .ctx("read a match result")?;
-        let payment = sqlx::query("SELECT amount, currency, planned_on FROM payments WHERE invoice_id = $1")
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .ctx("read a payment")?
-            .map(|r| -> Result<(String, String, String)> {
-                Ok((
-                    r.try_get("amount").ctx("decode payment")?,
-                    r.try_get("currency").ctx("decode payment")?,
-                    r.try_get("planned_on").ctx("decode payment")?,
-                ))
-            })
-            .transpose()?;
+        let payment =
+            sqlx::query("SELECT amount, currency, planned_on FROM payments WHERE invoice_id = $1")
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .ctx("read a payment")?
+                .map(|r| -> Result<(String, String, String)> {
+                    Ok((
+                        r.try_get("amount").ctx("decode payment")?,
+                        r.try_get("currency").ctx("decode payment")?,
+                        r.try_get("planned_on").ctx("decode payment")?,
+                    ))
+                })
+                .transpose()?;
         Ok(Some(InvoiceDetail {
             summary,
             extraction_source,
@@ -675,12 +724,20 @@ impl Store {
 
     /// Invoice counts per status, for the queue tabs and `/metrics`.
     pub async fn invoice_status_counts(&self) -> Result<Vec<(String, i64)>> {
-        count_by(self, "SELECT status, COUNT(*) AS n FROM invoices GROUP BY status ORDER BY status").await
+        count_by(
+            self,
+            "SELECT status, COUNT(*) AS n FROM invoices GROUP BY status ORDER BY status",
+        )
+        .await
     }
 
     /// Document counts per stage status, for `/metrics`.
     pub async fn document_status_counts(&self) -> Result<Vec<(String, i64)>> {
-        count_by(self, "SELECT status, COUNT(*) AS n FROM documents GROUP BY status ORDER BY status").await
+        count_by(
+            self,
+            "SELECT status, COUNT(*) AS n FROM documents GROUP BY status ORDER BY status",
+        )
+        .await
     }
 
     /// Planned payments, for checks and the payment stage.
@@ -695,11 +752,12 @@ impl Store {
     async fn summary_from_row(&self, r: &AnyRow) -> Result<InvoiceSummary> {
         let id: i64 = r.try_get("id").ctx("decode invoice")?;
         let status: String = r.try_get("status").ctx("decode invoice")?;
-        let reasons: Vec<String> = sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await
-            .ctx("read discrepancies")?;
+        let reasons: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(self.pool())
+                .await
+                .ctx("read discrepancies")?;
         let dup: Option<i64> = r.try_get("duplicate_of").ctx("decode invoice")?;
         Ok(InvoiceSummary {
             id: InvoiceId(id),
@@ -723,19 +781,28 @@ impl Store {
     }
 }
 
-
 type FieldValue = (&'static str, String, f32, Option<(u32, BBox)>);
 
 /// The header fields of an extraction as (name, text value, confidence,
 /// location), under the field names of the ground-truth files.
 fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
-    fn push<T>(out: &mut Vec<FieldValue>, name: &'static str, f: &Option<Field<T>>, show: impl Fn(&T) -> String) {
+    fn push<T>(
+        out: &mut Vec<FieldValue>,
+        name: &'static str,
+        f: &Option<Field<T>>,
+        show: impl Fn(&T) -> String,
+    ) {
         if let Some(f) = f {
             out.push((name, show(&f.value), f.confidence, f.location));
         }
     }
     let mut out = Vec::new();
-    push(&mut out, "invoice_number", &inv.invoice_number, String::clone);
+    push(
+        &mut out,
+        "invoice_number",
+        &inv.invoice_number,
+        String::clone,
+    );
     push(&mut out, "invoice_date", &inv.invoice_date, |d| iso(*d));
     push(&mut out, "due_date", &inv.due_date, |d| iso(*d));
     push(&mut out, "vendor_name", &inv.vendor_name, String::clone);
@@ -743,7 +810,12 @@ fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
     push(&mut out, "currency", &inv.currency, String::clone);
     push(&mut out, "net_amount", &inv.net_amount, Decimal::to_string);
     push(&mut out, "tax_amount", &inv.tax_amount, Decimal::to_string);
-    push(&mut out, "total_amount", &inv.total_amount, Decimal::to_string);
+    push(
+        &mut out,
+        "total_amount",
+        &inv.total_amount,
+        Decimal::to_string,
+    );
     push(&mut out, "po_number", &inv.po_number, String::clone);
     push(&mut out, "iban", &inv.iban, String::clone);
     push(&mut out, "payment_terms", &inv.payment_terms, String::clone);

@@ -211,10 +211,12 @@ impl Store {
     }
 
     pub async fn queue_stats(&self) -> Result<QueueStats> {
-        let rows = sqlx::query("SELECT kind, state, COUNT(*) AS n FROM jobs GROUP BY kind, state ORDER BY kind, state")
-            .fetch_all(self.pool())
-            .await
-            .ctx("count jobs")?;
+        let rows = sqlx::query(
+            "SELECT kind, state, COUNT(*) AS n FROM jobs GROUP BY kind, state ORDER BY kind, state",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("count jobs")?;
         let rows = rows
             .iter()
             .map(|r| {

@@ -137,13 +137,15 @@ impl Store {
             .await
             .ctx("replace goods receipt lines")?;
         for line in &gr.lines {
-            sqlx::query("INSERT INTO receipt_lines (receipt_id, line_no, quantity) VALUES ($1, $2, $3)")
-                .bind(gr.receipt_id.clone())
-                .bind(line.line_no)
-                .bind(line.quantity.to_string())
-                .execute(&mut *tx)
-                .await
-                .ctx("insert a goods receipt line")?;
+            sqlx::query(
+                "INSERT INTO receipt_lines (receipt_id, line_no, quantity) VALUES ($1, $2, $3)",
+            )
+            .bind(gr.receipt_id.clone())
+            .bind(line.line_no)
+            .bind(line.quantity.to_string())
+            .execute(&mut *tx)
+            .await
+            .ctx("insert a goods receipt line")?;
         }
         tx.commit().await.ctx("commit a goods receipt")?;
         Ok(())
@@ -171,11 +173,13 @@ impl Store {
 
     /// Receipt dates per PO, for display.
     pub async fn goods_receipt_dates(&self, po_number: &str) -> Result<Vec<chrono::NaiveDate>> {
-        let rows = sqlx::query("SELECT received_on FROM goods_receipts WHERE po_number = $1 ORDER BY received_on")
-            .bind(po_number.to_string())
-            .fetch_all(self.pool())
-            .await
-            .ctx("read goods receipts")?;
+        let rows = sqlx::query(
+            "SELECT received_on FROM goods_receipts WHERE po_number = $1 ORDER BY received_on",
+        )
+        .bind(po_number.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read goods receipts")?;
         rows.iter()
             .map(|r| {
                 let s: String = r.try_get("received_on").ctx("decode goods receipt")?;

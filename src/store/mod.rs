@@ -18,7 +18,9 @@ mod invoices;
 mod jobs;
 mod masterdata;
 
-pub use invoices::{DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow};
+pub use invoices::{
+    DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow, NewDocument,
+};
 pub use jobs::{Job, JobKind, QueueStats};
 
 use std::path::Path;
@@ -56,7 +58,9 @@ pub enum Error {
     },
     #[error("stored value of {column} is corrupt: {value:?}")]
     Corrupt { column: &'static str, value: String },
-    #[error("job {job_id} is no longer leased by this worker (lease expired and it was taken over)")]
+    #[error(
+        "job {job_id} is no longer leased by this worker (lease expired and it was taken over)"
+    )]
     LeaseLost { job_id: i64 },
 }
 
@@ -164,13 +168,16 @@ fn sqlite_url_with_create(url: &str) -> Result<String> {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+    if path != ":memory:"
+        && !path.is_empty()
+        && let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     Ok(match query {
         Some(q) if q.contains("mode=") => url.to_string(),

@@ -35,10 +35,14 @@ pub fn validate(inv: &ExtractedInvoice, vendors: &[Vendor], today: NaiveDate) ->
     arithmetic(inv, &mut findings);
     dates(inv, today, &mut findings);
     confidence(inv, &mut findings);
-    if let Some(iban) = &inv.iban {
-        if !iban_is_valid(&iban.value) {
-            findings.push(Finding::new(ReasonCode::InvalidIban, Some("iban"), format!("IBAN {} fails its checksum", mask_iban(&iban.value))));
-        }
+    if let Some(iban) = &inv.iban
+        && !iban_is_valid(&iban.value)
+    {
+        findings.push(Finding::new(
+            ReasonCode::InvalidIban,
+            Some("iban"),
+            format!("IBAN {} fails its checksum", mask_iban(&iban.value)),
+        ));
     }
     let vendor = match resolve_vendor(inv, vendors) {
         VendorMatch::One(v) => Some(v.clone()),
@@ -46,24 +50,37 @@ pub fn validate(inv: &ExtractedInvoice, vendors: &[Vendor], today: NaiveDate) ->
             findings.push(Finding::new(
                 ReasonCode::VendorAmbiguous,
                 Some("vendor_name"),
-                format!("the invoice fits several vendors ({}); pick one", ids.join(", ")),
+                format!(
+                    "the invoice fits several vendors ({}); pick one",
+                    ids.join(", ")
+                ),
             ));
             None
         }
         VendorMatch::None => {
-            let name = inv.vendor_name.as_ref().map_or("(no name found)", |f| f.value.as_str());
-            findings.push(Finding::new(ReasonCode::VendorUnknown, Some("vendor_name"), format!("no vendor in the master data matches {name:?} (by VAT id, IBAN or name)")));
+            let name = inv
+                .vendor_name
+                .as_ref()
+                .map_or("(no name found)", |f| f.value.as_str());
+            findings.push(Finding::new(
+                ReasonCode::VendorUnknown,
+                Some("vendor_name"),
+                format!("no vendor in the master data matches {name:?} (by VAT id, IBAN or name)"),
+            ));
             None
         }
     };
-    if let (Some(v), Some(iban)) = (&vendor, &inv.iban) {
-        if !v.ibans.iter().any(|known| known.replace(' ', "").eq_ignore_ascii_case(&iban.value)) {
-            findings.push(Finding::new(
+    if let (Some(v), Some(iban)) = (&vendor, &inv.iban)
+        && !v
+            .ibans
+            .iter()
+            .any(|known| known.replace(' ', "").eq_ignore_ascii_case(&iban.value))
+    {
+        findings.push(Finding::new(
                 ReasonCode::BankDetailsChanged,
                 Some("iban"),
                 format!("IBAN {} is not a verified account of {}; a second person must verify it before payment", mask_iban(&iban.value), v.name),
             ));
-        }
     }
     Validation { vendor, findings }
 }
@@ -89,17 +106,29 @@ fn required_fields(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
     ];
     for (name, absent) in missing {
         if absent {
-            findings.push(Finding::new(ReasonCode::MissingField, Some(name), format!("{name} was not found on the invoice")));
+            findings.push(Finding::new(
+                ReasonCode::MissingField,
+                Some(name),
+                format!("{name} was not found on the invoice"),
+            ));
         }
     }
 }
 
 fn arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
     let v = |f: &Option<crate::domain::Field<Decimal>>| f.as_ref().map(|f| f.value);
-    if let (Some(net), Some(tax), Some(total)) = (v(&inv.net_amount), v(&inv.tax_amount), v(&inv.total_amount)) {
-        if (net + tax - total).abs() > cent() {
-            findings.push(Finding::new(ReasonCode::TotalsMismatch, Some("total_amount"), format!("net {net} + tax {tax} = {} but the total says {total}", net + tax)));
-        }
+    if let (Some(net), Some(tax), Some(total)) =
+        (v(&inv.net_amount), v(&inv.tax_amount), v(&inv.total_amount))
+        && (net + tax - total).abs() > cent()
+    {
+        findings.push(Finding::new(
+            ReasonCode::TotalsMismatch,
+            Some("total_amount"),
+            format!(
+                "net {net} + tax {tax} = {} but the total says {total}",
+                net + tax
+            ),
+        ));
     }
     let amounts: Option<Vec<Decimal>> = inv.line_items.iter().map(|l| l.amount).collect();
     if let (Some(net), Some(amounts)) = (v(&inv.net_amount), amounts.filter(|a| !a.is_empty())) {
@@ -107,40 +136,76 @@ fn arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
         // Allowances and charges on document level are not read yet, so
         // only flag a clear difference.
         if (sum - net).abs() > cent() * Decimal::from(amounts.len()) {
-            findings.push(Finding::new(ReasonCode::LineSumMismatch, Some("net_amount"), format!("the lines add up to {sum} but the net amount is {net}")));
+            findings.push(Finding::new(
+                ReasonCode::LineSumMismatch,
+                Some("net_amount"),
+                format!("the lines add up to {sum} but the net amount is {net}"),
+            ));
         }
     }
     for (i, l) in inv.line_items.iter().enumerate() {
-        if let (Some(q), Some(p), Some(a)) = (l.quantity, l.unit_price, l.amount) {
-            if ((q * p).round_dp(2) - a).abs() > cent() {
-                findings.push(Finding::new(ReasonCode::LineSumMismatch, Some("line_items"), format!("line {}: {q} × {p} = {} but the line says {a}", i + 1, (q * p).round_dp(2))));
-            }
+        if let (Some(q), Some(p), Some(a)) = (l.quantity, l.unit_price, l.amount)
+            && ((q * p).round_dp(2) - a).abs() > cent()
+        {
+            findings.push(Finding::new(
+                ReasonCode::LineSumMismatch,
+                Some("line_items"),
+                format!(
+                    "line {}: {q} × {p} = {} but the line says {a}",
+                    i + 1,
+                    (q * p).round_dp(2)
+                ),
+            ));
         }
     }
 }
 
 fn dates(inv: &ExtractedInvoice, today: NaiveDate, findings: &mut Vec<Finding>) {
-    if let (Some(issued), Some(due)) = (&inv.invoice_date, &inv.due_date) {
-        if due.value < issued.value {
-            findings.push(Finding::new(ReasonCode::DueBeforeIssue, Some("due_date"), format!("due {} is before the invoice date {}", due.value, issued.value)));
-        }
+    if let (Some(issued), Some(due)) = (&inv.invoice_date, &inv.due_date)
+        && due.value < issued.value
+    {
+        findings.push(Finding::new(
+            ReasonCode::DueBeforeIssue,
+            Some("due_date"),
+            format!(
+                "due {} is before the invoice date {}",
+                due.value, issued.value
+            ),
+        ));
     }
-    if let Some(issued) = &inv.invoice_date {
-        if issued.value > today + chrono::Days::new(31) {
-            findings.push(Finding::new(ReasonCode::DueBeforeIssue, Some("invoice_date"), format!("invoice date {} is in the future", issued.value)));
-        }
+    if let Some(issued) = &inv.invoice_date
+        && issued.value > today + chrono::Days::new(31)
+    {
+        findings.push(Finding::new(
+            ReasonCode::DueBeforeIssue,
+            Some("invoice_date"),
+            format!("invoice date {} is in the future", issued.value),
+        ));
     }
 }
 
 fn confidence(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
     let key_fields = [
-        ("invoice_number", inv.invoice_number.as_ref().map(|f| f.confidence)),
-        ("invoice_date", inv.invoice_date.as_ref().map(|f| f.confidence)),
-        ("total_amount", inv.total_amount.as_ref().map(|f| f.confidence)),
+        (
+            "invoice_number",
+            inv.invoice_number.as_ref().map(|f| f.confidence),
+        ),
+        (
+            "invoice_date",
+            inv.invoice_date.as_ref().map(|f| f.confidence),
+        ),
+        (
+            "total_amount",
+            inv.total_amount.as_ref().map(|f| f.confidence),
+        ),
     ];
     for (name, c) in key_fields {
         if let Some(c) = c.filter(|c| *c < MIN_CONFIDENCE) {
-            findings.push(Finding::new(ReasonCode::LowConfidence, Some(name), format!("{name} was read with low confidence ({c:.2}); please check it")));
+            findings.push(Finding::new(
+                ReasonCode::LowConfidence,
+                Some(name),
+                format!("{name} was read with low confidence ({c:.2}); please check it"),
+            ));
         }
     }
 }
@@ -190,9 +255,18 @@ mod tests {
         let ok_iban = "DE89370400440532013000";
         let cases: &[(ExtractedInvoice, &[&str])] = &[
             (invoice("100.00", "19.00", "119.00", ok_iban), &[]),
-            (invoice("100.00", "19.00", "120.00", ok_iban), &["totals_mismatch"]),
-            (invoice("100.00", "19.00", "119.00", "DE89370400440532013001"), &["invalid_iban", "bank_details_changed"]),
-            (invoice("100.00", "19.00", "119.00", "GB82WEST12345698765432"), &["bank_details_changed"]),
+            (
+                invoice("100.00", "19.00", "120.00", ok_iban),
+                &["totals_mismatch"],
+            ),
+            (
+                invoice("100.00", "19.00", "119.00", "DE89370400440532013001"),
+                &["invalid_iban", "bank_details_changed"],
+            ),
+            (
+                invoice("100.00", "19.00", "119.00", "GB82WEST12345698765432"),
+                &["bank_details_changed"],
+            ),
         ];
         for (inv, want) in cases {
             let v = validate(inv, &[vendor()], today);
@@ -201,7 +275,10 @@ mod tests {
         let mut unknown = invoice("100.00", "19.00", "119.00", ok_iban);
         unknown.vendor_vat_id = None;
         unknown.iban = None;
-        assert_eq!(codes(&validate(&unknown, &[vendor()], today)), ["vendor_unknown"]);
+        assert_eq!(
+            codes(&validate(&unknown, &[vendor()], today)),
+            ["vendor_unknown"]
+        );
         assert_eq!(mask_iban(ok_iban), "DE89…3000");
     }
 }

@@ -16,13 +16,19 @@ pub enum VendorMatch<'a> {
 }
 
 fn compact(s: &str) -> String {
-    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
 }
 
 /// Lower-cased words without punctuation or legal-form suffixes, which
 /// vendors write inconsistently (`GmbH`, `G.m.b.H.`, omitted).
 fn fold_name(s: &str) -> String {
-    const FORMS: &[&str] = &["gmbh", "ag", "kg", "sarl", "sas", "sa", "ltd", "limited", "llc", "inc", "bv", "nv", "sl", "srl", "spa", "plc", "co"];
+    const FORMS: &[&str] = &[
+        "gmbh", "ag", "kg", "sarl", "sas", "sa", "ltd", "limited", "llc", "inc", "bv", "nv", "sl",
+        "srl", "spa", "plc", "co",
+    ];
     s.to_lowercase()
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty() && !FORMS.contains(w))
@@ -35,19 +41,27 @@ pub fn resolve_vendor<'a>(inv: &ExtractedInvoice, vendors: &'a [Vendor]) -> Vend
         match found.as_slice() {
             [] => None,
             [one] => Some(VendorMatch::One(one)),
-            many => Some(VendorMatch::Ambiguous(many.iter().map(|v| v.vendor_id.clone()).collect())),
+            many => Some(VendorMatch::Ambiguous(
+                many.iter().map(|v| v.vendor_id.clone()).collect(),
+            )),
         }
     };
     if let Some(vat) = &inv.vendor_vat_id {
         let key = compact(&vat.value);
-        let found = vendors.iter().filter(|v| v.vat_id.as_deref().map(compact).as_deref() == Some(key.as_str())).collect();
+        let found = vendors
+            .iter()
+            .filter(|v| v.vat_id.as_deref().map(compact).as_deref() == Some(key.as_str()))
+            .collect();
         if let Some(m) = pick(found) {
             return m;
         }
     }
     if let Some(iban) = &inv.iban {
         let key = compact(&iban.value);
-        let found = vendors.iter().filter(|v| v.ibans.iter().any(|i| compact(i) == key)).collect();
+        let found = vendors
+            .iter()
+            .filter(|v| v.ibans.iter().any(|i| compact(i) == key))
+            .collect();
         if let Some(m) = pick(found) {
             return m;
         }
@@ -60,7 +74,8 @@ pub fn resolve_vendor<'a>(inv: &ExtractedInvoice, vendors: &'a [Vendor]) -> Vend
                 .filter(|v| {
                     std::iter::once(&v.name).chain(&v.aliases).any(|n| {
                         let n = fold_name(n);
-                        !n.is_empty() && (n == folded || strsim::jaro_winkler(&n, &folded) >= NAME_THRESHOLD)
+                        !n.is_empty()
+                            && (n == folded || strsim::jaro_winkler(&n, &folded) >= NAME_THRESHOLD)
                     })
                 })
                 .collect();

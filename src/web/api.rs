@@ -19,17 +19,37 @@ pub struct UploadResponse {
 }
 
 /// `POST /api/documents` (multipart, one or more `file` parts).
-pub async fn upload_document(State(state): State<AppState>, mut form: Multipart) -> Result<(StatusCode, Json<Vec<UploadResponse>>), ApiError> {
+pub async fn upload_document(
+    State(state): State<AppState>,
+    mut form: Multipart,
+) -> Result<(StatusCode, Json<Vec<UploadResponse>>), ApiError> {
     let mut out = Vec::new();
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| ApiError::BadRequest(e.body_text()))?
+    {
         let filename = field.file_name().unwrap_or("upload").to_string();
-        let bytes = field.bytes().await.map_err(|e| if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(e.body_text()) })?;
+        let bytes = field.bytes().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
         if bytes.is_empty() {
             return Err(ApiError::BadRequest(format!("{filename} is empty")));
         }
-        let raw = RawDocument { filename, bytes: bytes.to_vec(), source: Source::Upload };
+        let raw = RawDocument {
+            filename,
+            bytes: bytes.to_vec(),
+            source: Source::Upload,
+        };
         let r = workflow::receive_document(&state.store, &raw, &state.settings).await?;
-        out.push(UploadResponse { document_id: r.document_id.0, duplicate: !r.new });
+        out.push(UploadResponse {
+            document_id: r.document_id.0,
+            duplicate: !r.new,
+        });
     }
     if out.is_empty() {
         return Err(ApiError::BadRequest("no file in the upload".to_string()));
@@ -85,18 +105,30 @@ impl From<InvoiceSummary> for InvoiceJson {
 pub fn parse_status(s: Option<&str>) -> Result<Option<InvoiceStatus>, ApiError> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => InvoiceStatus::parse(s).map(Some).ok_or_else(|| ApiError::BadRequest(format!("unknown status {s:?}"))),
+        Some(s) => InvoiceStatus::parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown status {s:?}"))),
     }
 }
 
-pub async fn list_invoices(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
+pub async fn list_invoices(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
     let status = parse_status(q.status.as_deref())?;
     let rows = state.store.list_invoices(status).await?;
     Ok(Json(rows.into_iter().map(InvoiceJson::from).collect()))
 }
 
-pub async fn invoice_detail(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, ApiError> {
-    let d = state.store.invoice_detail(InvoiceId(id)).await?.ok_or(ApiError::NotFound)?;
+pub async fn invoice_detail(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let d = state
+        .store
+        .invoice_detail(InvoiceId(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(detail_json(d)))
 }
 
@@ -118,14 +150,33 @@ fn detail_json(d: InvoiceDetail) -> serde_json::Value {
 }
 
 /// The original bytes exactly as received, for the review screen.
-pub async fn original_document(State(state): State<AppState>, Path(id): Path<i64>) -> Result<impl IntoResponse, ApiError> {
-    let doc = state.store.document(DocumentId(id)).await?.ok_or(ApiError::NotFound)?;
-    let media = doc.meta.media_type.clone().unwrap_or_else(|| "application/octet-stream".to_string());
-    let safe_name: String = doc.meta.filename.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+pub async fn original_document(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let doc = state
+        .store
+        .document(DocumentId(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let media = doc
+        .meta
+        .media_type
+        .clone()
+        .unwrap_or_else(|| "application/octet-stream".to_string());
+    let safe_name: String = doc
+        .meta
+        .filename
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, media),
-            (header::CONTENT_DISPOSITION, format!("inline; filename=\"{safe_name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{safe_name}\""),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         doc.content,
@@ -151,7 +202,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     for (status, n) in state.store.invoice_status_counts().await? {
         let _ = writeln!(out, "apflow_invoices{{status=\"{status}\"}} {n}");
     }
-    let _ = writeln!(out, "# HELP apflow_jobs Jobs in the queue by kind and state (queue depth: state=\"queued\").");
+    let _ = writeln!(
+        out,
+        "# HELP apflow_jobs Jobs in the queue by kind and state (queue depth: state=\"queued\")."
+    );
     let _ = writeln!(out, "# TYPE apflow_jobs gauge");
     for (kind, st, n) in state.store.queue_stats().await?.rows {
         let _ = writeln!(out, "apflow_jobs{{kind=\"{kind}\",state=\"{st}\"}} {n}");

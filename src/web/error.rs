@@ -46,6 +46,10 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %crate::workflow::error_chain(cause.as_ref()), "request failed");
         }
-        (status, Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": { "code": code, "message": self.to_string() } })),
+        )
+            .into_response()
     }
 }

@@ -57,7 +57,7 @@ pub async fn serve(state: AppState, bind: &str, token: CancellationToken) -> std
 }
 
 /// Escapes text for HTML element content and attribute values.
-pub(crate) fn esc(s: &str) -> String {
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

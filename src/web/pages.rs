@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 
 use super::api::{ListQuery, parse_status};
-use super::{ApiError, AppState, esc};
+use super::{ApiError, AppState, escape_html as esc};
 use crate::domain::{InvoiceId, InvoiceStatus};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330}\
@@ -30,21 +30,42 @@ fn opt(s: &Option<String>) -> String {
 }
 
 /// `GET /?status=needs_review`
-pub async fn queue(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Result<Html<String>, ApiError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, ApiError> {
     let status = parse_status(q.status.as_deref())?;
     let counts = state.store.invoice_status_counts().await?;
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let total: i64 = counts.iter().map(|(_, n)| n).sum();
-    let mut tabs = format!("<p class=tabs><a href=\"/\" class=\"{}\">All ({total})</a>", if status.is_none() { "on" } else { "" });
-    for st in [InvoiceStatus::NeedsReview, InvoiceStatus::Scheduled, InvoiceStatus::Duplicate, InvoiceStatus::Pending] {
+    let mut tabs = format!(
+        "<p class=tabs><a href=\"/\" class=\"{}\">All ({total})</a>",
+        if status.is_none() { "on" } else { "" }
+    );
+    for st in [
+        InvoiceStatus::NeedsReview,
+        InvoiceStatus::Scheduled,
+        InvoiceStatus::Duplicate,
+        InvoiceStatus::Pending,
+    ] {
         let on = if status == Some(st) { "on" } else { "" };
-        tabs.push_str(&format!("<a href=\"/?status={0}\" class=\"{on}\">{0} ({1})</a>", st.as_str(), count(st.as_str())));
+        tabs.push_str(&format!(
+            "<a href=\"/?status={0}\" class=\"{on}\">{0} ({1})</a>",
+            st.as_str(),
+            count(st.as_str())
+        ));
     }
     tabs.push_str("</p>");
     let rows = state.store.list_invoices(status).await?;
-    let mut body = format!("<h1>Invoices</h1>{tabs}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th></tr></thead><tbody>");
+    let mut body = format!(
+        "<h1>Invoices</h1>{tabs}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th></tr></thead><tbody>"
+    );
     for r in &rows {
-        let reasons: Vec<String> = r.reasons.iter().map(|c| format!("<span class=reason>{}</span>", esc(c))).collect();
+        let reasons: Vec<String> = r
+            .reasons
+            .iter()
+            .map(|c| format!("<span class=reason>{}</span>", esc(c)))
+            .collect();
         body.push_str(&format!(
             "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td></tr>",
             id = r.id.0,
@@ -67,8 +88,15 @@ pub async fn queue(State(state): State<AppState>, Query(q): Query<ListQuery>) ->
 }
 
 /// `GET /invoices/{id}`
-pub async fn invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Html<String>, ApiError> {
-    let d = state.store.invoice_detail(InvoiceId(id)).await?.ok_or(ApiError::NotFound)?;
+pub async fn invoice(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, ApiError> {
+    let d = state
+        .store
+        .invoice_detail(InvoiceId(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let s = &d.summary;
     let mut body = format!(
         "<h1>Invoice {} <span class=\"status {st}\">{st}</span></h1><p>From {} · document <a href=\"/documents/{doc}/original\">{}</a> · read from {} · match: {}</p>",
@@ -81,26 +109,50 @@ pub async fn invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
         doc = s.document_id.0,
     );
     if let Some(orig) = s.duplicate_of {
-        body.push_str(&format!("<p>Duplicate of <a href=\"/invoices/{0}\">invoice #{0}</a>; it will not be paid.</p>", orig.0));
+        body.push_str(&format!(
+            "<p>Duplicate of <a href=\"/invoices/{0}\">invoice #{0}</a>; it will not be paid.</p>",
+            orig.0
+        ));
     }
     if let Some((amount, cur, on)) = &d.planned_payment {
-        body.push_str(&format!("<p>Payment planned: <b>{} {}</b> on {}</p>", esc(amount), esc(cur), esc(on)));
+        body.push_str(&format!(
+            "<p>Payment planned: <b>{} {}</b> on {}</p>",
+            esc(amount),
+            esc(cur),
+            esc(on)
+        ));
     }
     if !d.discrepancies.is_empty() {
         body.push_str("<h2>Why it needs review</h2><ul>");
         for x in &d.discrepancies {
-            body.push_str(&format!("<li><span class=reason>{}</span> {}</li>", esc(&x.code), esc(&x.message)));
+            body.push_str(&format!(
+                "<li><span class=reason>{}</span> {}</li>",
+                esc(&x.code),
+                esc(&x.message)
+            ));
         }
         body.push_str("</ul>");
     }
     body.push_str("<div class=cols><section><h2>Fields</h2><table><thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Where</th></tr></thead><tbody>");
     for f in &d.fields {
         let place = match (f.page, f.bbox) {
-            (Some(p), Some([x0, y0, x1, y1])) => format!("p.{p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})"),
+            (Some(p), Some([x0, y0, x1, y1])) => {
+                format!("p.{p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})")
+            }
             _ => "structured data".to_string(),
         };
-        let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) { " class=low" } else { "" };
-        body.push_str(&format!("<tr><td>{}</td><td>{}</td><td{low}>{:.2}</td><td>{}</td></tr>", esc(&f.field), esc(&f.value), f.confidence, esc(&place)));
+        let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) {
+            " class=low"
+        } else {
+            ""
+        };
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td{low}>{:.2}</td><td>{}</td></tr>",
+            esc(&f.field),
+            esc(&f.value),
+            f.confidence,
+            esc(&place)
+        ));
     }
     body.push_str("</tbody></table><h2>Line items</h2><table><thead><tr><th>#</th><th>Description</th><th class=num>Qty</th><th class=num>Unit price</th><th class=num>Amount</th></tr></thead><tbody>");
     for l in &d.lines {
@@ -117,5 +169,8 @@ pub async fn invoice(State(state): State<AppState>, Path(id): Path<i64>) -> Resu
         "</tbody></table></section><section><h2>Original</h2><iframe src=\"/documents/{}/original\" title=\"original document\"></iframe></section></div>",
         s.document_id.0
     ));
-    Ok(layout(&format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")), &body))
+    Ok(layout(
+        &format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")),
+        &body,
+    ))
 }

@@ -25,7 +25,10 @@ impl Metrics {
             }
         }
         self.buckets[BUCKETS.len()].fetch_add(1, Ordering::Relaxed);
-        self.sum_micros.fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         if !ok {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
@@ -34,17 +37,38 @@ impl Metrics {
     /// Renders the histogram and failure counter in Prometheus text format.
     pub fn render(&self, out: &mut String) {
         use std::fmt::Write;
-        let _ = writeln!(out, "# HELP apflow_job_duration_seconds Time to run one pipeline job.");
+        let _ = writeln!(
+            out,
+            "# HELP apflow_job_duration_seconds Time to run one pipeline job."
+        );
         let _ = writeln!(out, "# TYPE apflow_job_duration_seconds histogram");
         for (i, bound) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "apflow_job_duration_seconds_bucket{{le=\"{bound}\"}} {}", self.buckets[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "apflow_job_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
         }
         let count = self.buckets[BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "apflow_job_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "apflow_job_duration_seconds_sum {}", self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "apflow_job_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "apflow_job_duration_seconds_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "apflow_job_duration_seconds_count {count}");
-        let _ = writeln!(out, "# HELP apflow_job_failures_total Job attempts that failed and will be retried or dead-lettered.");
+        let _ = writeln!(
+            out,
+            "# HELP apflow_job_failures_total Job attempts that failed and will be retried or dead-lettered."
+        );
         let _ = writeln!(out, "# TYPE apflow_job_failures_total counter");
-        let _ = writeln!(out, "apflow_job_failures_total {}", self.failures.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "apflow_job_failures_total {}",
+            self.failures.load(Ordering::Relaxed)
+        );
     }
 }

@@ -29,7 +29,7 @@ use crate::domain::{
     Decision, DocumentId, ExtractedInvoice, Finding, InvoiceId, InvoiceStatus, RawDocument,
     ReasonCode, invoice_number_key,
 };
-use crate::store::{self, AuditEntry, Job, JobKind, Store};
+use crate::store::{self, AuditEntry, Job, JobKind, NewDocument, Store};
 use crate::{extract, matching, payment, read, validate};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,11 @@ pub struct Received {
 
 /// Stores a captured document and queues it for processing. Identical bytes
 /// are stored once.
-pub async fn receive_document(store: &Store, raw: &RawDocument, settings: &Settings) -> Result<Received, Error> {
+pub async fn receive_document(
+    store: &Store,
+    raw: &RawDocument,
+    settings: &Settings,
+) -> Result<Received, Error> {
     let sha = hex(&Sha256::digest(&raw.bytes));
     let kind = read::sniff(&raw.bytes);
     let source = raw.source.label();
@@ -63,8 +67,15 @@ pub async fn receive_document(store: &Store, raw: &RawDocument, settings: &Setti
         entity_id: String::new(),
         detail: serde_json::json!({ "filename": raw.filename, "sha256": sha, "source": source, "bytes": raw.bytes.len() }),
     };
+    let doc = NewDocument {
+        filename: &raw.filename,
+        content: &raw.bytes,
+        sha256: &sha,
+        media_type: kind.map(|k| k.media_type()),
+        source: &source,
+    };
     let (document_id, new) = store
-        .insert_document(&raw.filename, &raw.bytes, &sha, kind.map(|k| k.media_type()), &source, settings.max_attempts, &audit)
+        .insert_document(&doc, settings.max_attempts, &audit)
         .await?;
     if new {
         info!(document_id = document_id.0, filename = %raw.filename, "document received");
@@ -90,23 +101,44 @@ pub async fn run_job(store: &Store, job: &Job, settings: &Settings) -> Result<()
 }
 
 async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {
-    let doc = store.document(job.document_id).await?.ok_or(Error::MissingDocument(job.document_id))?;
+    let doc = store
+        .document(job.document_id)
+        .await?
+        .ok_or(Error::MissingDocument(job.document_id))?;
     let filename = doc.meta.filename.clone();
-    match read::read_document(Arc::new(doc.content), read::ReadOptions::default(), settings.read_timeout).await {
+    match read::read_document(
+        Arc::new(doc.content),
+        read::ReadOptions::default(),
+        settings.read_timeout,
+    )
+    .await
+    {
         Err(e) => {
             let reason = e.to_string();
             warn!(%reason, "document rejected");
-            let audit = audit("document.rejected", "document", job.document_id.to_string(), &job.worker, serde_json::json!({ "reason": reason, "filename": filename }));
+            let audit = audit(
+                "document.rejected",
+                "document",
+                job.document_id.to_string(),
+                &job.worker,
+                serde_json::json!({ "reason": reason, "filename": filename }),
+            );
             store.reject_document(job, &reason, &audit).await?;
         }
         Ok(read_doc) => {
             let invoice = extract::extract(&read_doc);
-            let audit = audit("invoice.extracted", "invoice", String::new(), &job.worker, serde_json::json!({
-                "document_id": job.document_id.0,
-                "source": invoice.source.as_str(),
-                "fields_found": field_count(&invoice),
-                "line_items": invoice.line_items.len(),
-            }));
+            let audit = audit(
+                "invoice.extracted",
+                "invoice",
+                String::new(),
+                &job.worker,
+                serde_json::json!({
+                    "document_id": job.document_id.0,
+                    "source": invoice.source.as_str(),
+                    "fields_found": field_count(&invoice),
+                    "line_items": invoice.line_items.len(),
+                }),
+            );
             let id = store.save_extraction(job, &invoice, &audit).await?;
             info!(invoice_id = id.0, "invoice extracted");
         }
@@ -115,13 +147,20 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
 }
 
 async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {
-    let invoice_id = store.invoice_for_document(job.document_id).await?.ok_or(Error::MissingInvoice(job.document_id))?;
+    let invoice_id = store
+        .invoice_for_document(job.document_id)
+        .await?
+        .ok_or(Error::MissingInvoice(job.document_id))?;
     let inv = store.load_extraction(invoice_id).await?;
     let vendors = store.vendors().await?;
     let validation = validate::validate(&inv, &vendors, today());
     let vendor_id = validation.vendor.as_ref().map(|v| v.vendor_id.clone());
     let duplicate_of = match (&vendor_id, &inv.invoice_number) {
-        (Some(v), Some(n)) => store.earlier_invoices_with_number(v, &invoice_number_key(&n.value), invoice_id).await?.first().copied(),
+        (Some(v), Some(n)) => store
+            .earlier_invoices_with_number(v, &invoice_number_key(&n.value), invoice_id)
+            .await?
+            .first()
+            .copied(),
         _ => None,
     };
     let po = match &inv.po_number {
@@ -132,18 +171,48 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         Some(po) => store.received_quantities(&po.po_number).await?,
         None => Default::default(),
     };
-    let matching = matching::match_invoice(&inv, vendor_id.as_deref(), po.as_ref(), &received, &settings.tolerances);
-    let terms = validation.vendor.as_ref().and_then(|v| v.payment_terms.clone());
-    let decision = route(invoice_id, &inv, vendor_id, validation.findings, duplicate_of, matching, terms.as_deref());
-    let audit = audit("invoice.routed", "invoice", invoice_id.to_string(), &job.worker, serde_json::json!({
-        "status": decision.status.as_str(),
-        "reasons": decision.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
-        "duplicate_of": decision.duplicate_of.map(|d| d.0),
-        "po_number": decision.matching.po_number,
-        "match": decision.matching.outcome.as_str(),
-    }));
-    store.save_decision(job, invoice_id, &decision, &audit).await?;
-    info!(invoice_id = invoice_id.0, status = decision.status.as_str(), reasons = decision.findings.len(), "invoice routed");
+    let matching = matching::match_invoice(
+        &inv,
+        vendor_id.as_deref(),
+        po.as_ref(),
+        &received,
+        &settings.tolerances,
+    );
+    let terms = validation
+        .vendor
+        .as_ref()
+        .and_then(|v| v.payment_terms.clone());
+    let decision = route(
+        invoice_id,
+        &inv,
+        vendor_id,
+        validation.findings,
+        duplicate_of,
+        matching,
+        terms.as_deref(),
+    );
+    let audit = audit(
+        "invoice.routed",
+        "invoice",
+        invoice_id.to_string(),
+        &job.worker,
+        serde_json::json!({
+            "status": decision.status.as_str(),
+            "reasons": decision.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
+            "duplicate_of": decision.duplicate_of.map(|d| d.0),
+            "po_number": decision.matching.po_number,
+            "match": decision.matching.outcome.as_str(),
+        }),
+    );
+    store
+        .save_decision(job, invoice_id, &decision, &audit)
+        .await?;
+    info!(
+        invoice_id = invoice_id.0,
+        status = decision.status.as_str(),
+        reasons = decision.findings.len(),
+        "invoice routed"
+    );
     Ok(())
 }
 
@@ -160,17 +229,55 @@ pub fn route(
 ) -> Decision {
     if let Some(original) = duplicate_of {
         let number = inv.invoice_number.as_ref().map_or("", |f| f.value.as_str());
-        let dup = Finding::new(ReasonCode::DuplicateInvoice, Some("invoice_number"), format!("invoice {number} was already received as invoice #{original}"));
-        return Decision { status: InvoiceStatus::Duplicate, vendor_id, duplicate_of, findings: vec![dup], matching, payment: None };
+        let dup = Finding::new(
+            ReasonCode::DuplicateInvoice,
+            Some("invoice_number"),
+            format!("invoice {number} was already received as invoice #{original}"),
+        );
+        return Decision {
+            status: InvoiceStatus::Duplicate,
+            vendor_id,
+            duplicate_of,
+            findings: vec![dup],
+            matching,
+            payment: None,
+        };
     }
     findings.extend(matching.findings.iter().cloned());
-    let payment = if findings.is_empty() { payment::plan(invoice_id, inv, vendor_terms) } else { None };
-    let status = if payment.is_some() { InvoiceStatus::Scheduled } else { InvoiceStatus::NeedsReview };
-    Decision { status, vendor_id, duplicate_of: None, findings, matching, payment }
+    let payment = if findings.is_empty() {
+        payment::plan(invoice_id, inv, vendor_terms)
+    } else {
+        None
+    };
+    let status = if payment.is_some() {
+        InvoiceStatus::Scheduled
+    } else {
+        InvoiceStatus::NeedsReview
+    };
+    Decision {
+        status,
+        vendor_id,
+        duplicate_of: None,
+        findings,
+        matching,
+        payment,
+    }
 }
 
-fn audit(action: &'static str, entity: &'static str, entity_id: String, worker: &str, detail: serde_json::Value) -> AuditEntry {
-    AuditEntry { actor: format!("worker:{worker}"), action, entity, entity_id, detail }
+fn audit(
+    action: &'static str,
+    entity: &'static str,
+    entity_id: String,
+    worker: &str,
+    detail: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        actor: format!("worker:{worker}"),
+        action,
+        entity,
+        entity_id,
+        detail,
+    }
 }
 
 fn field_count(inv: &ExtractedInvoice) -> usize {

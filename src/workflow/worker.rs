@@ -30,18 +30,35 @@ pub fn backoff(attempt: i64) -> Duration {
 
 /// Starts `settings.workers` workers on `tracker`; they stop when `token`
 /// is cancelled.
-pub fn run_workers(store: &Store, settings: &Settings, metrics: &Arc<Metrics>, token: &CancellationToken, tracker: &TaskTracker) {
+pub fn run_workers(
+    store: &Store,
+    settings: &Settings,
+    metrics: &Arc<Metrics>,
+    token: &CancellationToken,
+    tracker: &TaskTracker,
+) {
     // Lease ownership is checked by name, so names must be unique across
     // processes and machines sharing one database: pid plus start instant.
     let started = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
     for i in 0..settings.workers {
         let name = format!("w{}-{started:x}-{i}", std::process::id());
-        let (store, settings, metrics, token) = (store.clone(), settings.clone(), metrics.clone(), token.child_token());
+        let (store, settings, metrics, token) = (
+            store.clone(),
+            settings.clone(),
+            metrics.clone(),
+            token.child_token(),
+        );
         tracker.spawn(async move { worker_loop(store, settings, metrics, token, name).await });
     }
 }
 
-async fn worker_loop(store: Store, settings: Settings, metrics: Arc<Metrics>, token: CancellationToken, name: String) {
+async fn worker_loop(
+    store: Store,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    token: CancellationToken,
+    name: String,
+) {
     let lease_ms = i64::try_from(settings.job_lease.as_millis()).unwrap_or(i64::MAX);
     while !token.is_cancelled() {
         let job = match store.claim_job(&name, lease_ms).await {
@@ -65,7 +82,13 @@ async fn worker_loop(store: Store, settings: Settings, metrics: Arc<Metrics>, to
     info!(worker = %name, "worker stopped");
 }
 
-async fn run_one(store: &Store, settings: &Settings, metrics: &Metrics, token: &CancellationToken, job: Job) {
+async fn run_one(
+    store: &Store,
+    settings: &Settings,
+    metrics: &Metrics,
+    token: &CancellationToken,
+    job: Job,
+) {
     let started = Instant::now();
     let work = run_job(store, &job, settings);
     tokio::pin!(work);
@@ -78,7 +101,10 @@ async fn run_one(store: &Store, settings: &Settings, metrics: &Metrics, token: &
         None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut work).await {
             Ok(r) => r,
             Err(_) => {
-                warn!(job_id = job.id, "shutdown: job did not finish in time; releasing it");
+                warn!(
+                    job_id = job.id,
+                    "shutdown: job did not finish in time; releasing it"
+                );
                 if let Err(e) = store.release_job(&job).await {
                     error!(job_id = job.id, error = %error_chain(&e), "cannot release job; its lease will expire");
                 }
@@ -90,17 +116,34 @@ async fn run_one(store: &Store, settings: &Settings, metrics: &Metrics, token: &
     if let Err(e) = outcome {
         let msg = error_chain(&e);
         let wait = backoff(job.attempts);
-        match store.fail_job(&job, &msg, i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)).await {
-            Ok(true) => error!(job_id = job.id, error = %msg, "job failed for the last time; dead-lettered"),
-            Ok(false) => warn!(job_id = job.id, error = %msg, retry_in = ?wait, "job failed; will retry"),
-            Err(e2) => error!(job_id = job.id, error = %error_chain(&e2), "cannot record job failure; its lease will expire"),
+        match store
+            .fail_job(
+                &job,
+                &msg,
+                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
+            )
+            .await
+        {
+            Ok(true) => {
+                error!(job_id = job.id, error = %msg, "job failed for the last time; dead-lettered")
+            }
+            Ok(false) => {
+                warn!(job_id = job.id, error = %msg, retry_in = ?wait, "job failed; will retry")
+            }
+            Err(e2) => {
+                error!(job_id = job.id, error = %error_chain(&e2), "cannot record job failure; its lease will expire")
+            }
         }
     }
 }
 
 /// Runs workers until every job of `documents` has finished (done or dead),
 /// then stops them. Used by `apflow ingest` and `apflow demo`.
-pub async fn drain(store: &Store, settings: &Settings, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
+pub async fn drain(
+    store: &Store,
+    settings: &Settings,
+    documents: &[DocumentId],
+) -> Result<(), crate::store::Error> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = Arc::new(Metrics::default());

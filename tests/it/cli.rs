@@ -1,0 +1,135 @@
+//! The `apflow` binary as a user runs it.
+
+use std::process::Command;
+
+use crate::helpers::repo_path;
+
+fn apflow() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_apflow"))
+}
+
+#[test]
+fn extract_json_uses_the_corpus_field_names() {
+    let out = apflow()
+        .args(["extract", "--json"])
+        .arg(repo_path("samples/invoices/03_atelier_F2026-0193.pdf"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["invoice_number"], "F2026-0193");
+    assert_eq!(v["invoice_date"], "2026-03-10");
+    assert_eq!(v["total_amount"], "2540.40");
+    assert_eq!(v["currency"], "EUR");
+    assert_eq!(v["line_items"].as_array().map(Vec::len), Some(3));
+    assert!(v["confidence"]["total_amount"].as_f64().is_some());
+}
+
+#[test]
+fn extract_of_bad_input_fails_with_a_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes, expect) in [
+        ("empty.pdf", &b""[..], "empty file"),
+        ("x.txt", &b"hello"[..], "not a PDF"),
+        ("t.pdf", &b"%PDF-1.4\n1 0 obj <<"[..], "malformed PDF"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = apflow().arg("extract").arg(&path).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains("error:") && err.contains(expect),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn ingest_prints_status_and_reasons_per_file_and_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/a.db", dir.path().display());
+    let imp = |kind: &str, file: &str| {
+        apflow()
+            .args(["--database-url", &db, "import", kind])
+            .arg(repo_path(&format!("samples/{file}")))
+            .output()
+            .unwrap()
+    };
+    for (k, f) in [
+        ("vendors", "vendors.jsonl"),
+        ("pos", "pos.jsonl"),
+        ("receipts", "receipts.jsonl"),
+    ] {
+        let out = imp(k, f);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let junk = dir.path().join("junk.txt");
+    std::fs::write(&junk, "no invoice here").unwrap();
+    let out = apflow()
+        .args(["--database-url", &db, "ingest", "--json"])
+        .arg(&junk)
+        .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
+        .arg(repo_path("samples/invoices/08_atelier_F2026-0211.pdf"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a rejected file makes the exit code non-zero"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["status"], "rejected");
+    assert_eq!(lines[1]["status"], "scheduled");
+    assert_eq!(lines[2]["status"], "needs_review");
+    assert_eq!(lines[2]["reasons"], serde_json::json!(["po_not_found"]));
+}
+
+#[test]
+fn import_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/a.db", dir.path().display());
+    let bad = dir.path().join("pos.jsonl");
+    std::fs::write(&bad, "{\"po_number\":\"P1\",\"vendor_id\":\"V\",\"currency\":\"EUR\",\"lines\":[]}\n{\"po_number\":\"P2\",\"vendor_id\":\"V\",\"currency\":\"EUR\",\"lines\":[{\"line_no\":1,\"description\":\"x\",\"quantity\":\"three\",\"unit_price\":\"1\"}]}\n").unwrap();
+    let out = apflow()
+        .args(["--database-url", &db, "import", "pos"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("pos.jsonl:2") && err.contains("quantity"),
+        "{err}"
+    );
+    let csv = dir.path().join("vendors.csv");
+    std::fs::write(
+        &csv,
+        "vendor_id,name,ibans\nV9,Acme Ltd,GB82WEST12345698765432;DE89370400440532013000\n",
+    )
+    .unwrap();
+    let out = apflow()
+        .args(["--database-url", &db, "import", "vendors"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 vendors"));
+}

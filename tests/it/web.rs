@@ -1,0 +1,128 @@
+//! The web app and API through the real router.
+
+use std::sync::Arc;
+
+use apflow::web::{AppState, router};
+use apflow::workflow::{self, Metrics};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::helpers::{Db, fresh, load_sample_master_data, repo_path};
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+    let res = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+#[tokio::test]
+async fn queue_invoice_page_upload_health_and_metrics() {
+    let t = fresh(Db::Sqlite).await;
+    load_sample_master_data(&t.store).await;
+    let app = router(AppState {
+        store: t.store.clone(),
+        settings: t.settings.clone(),
+        metrics: Arc::new(Metrics::default()),
+    });
+
+    let pdf = std::fs::read(repo_path("samples/invoices/06_nordlicht_RE-2026-00437.pdf")).unwrap();
+    let boundary = "XBOUNDARYX";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"06.pdf\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
+    body.extend_from_slice(&pdf);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let upload = || {
+        Request::post("/api/documents")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let res = app.clone().oneshot(upload()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let json: serde_json::Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let doc_id = json[0]["document_id"].as_i64().unwrap();
+    assert_eq!(json[0]["duplicate"], false);
+    let res = app.clone().oneshot(upload()).await.unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(
+        (
+            json[0]["document_id"].as_i64().unwrap(),
+            json[0]["duplicate"].as_bool()
+        ),
+        (doc_id, Some(true))
+    );
+
+    workflow::drain(&t.store, &t.settings, &[apflow::domain::DocumentId(doc_id)])
+        .await
+        .unwrap();
+
+    let (status, html) = get(&app, "/?status=needs_review").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("RE-2026-00437") && html.contains("price_variance"),
+        "{html}"
+    );
+    let (_, html) = get(&app, "/?status=scheduled").await;
+    assert!(!html.contains("RE-2026-00437"));
+
+    let (status, list) = get(&app, "/api/invoices?status=needs_review").await;
+    assert_eq!(status, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = list[0]["id"].as_i64().unwrap();
+    let (_, page) = get(&app, &format!("/invoices/{id}")).await;
+    assert!(
+        page.contains("unit price") && page.contains("above the PO price"),
+        "reason explained: {page}"
+    );
+    assert!(page.contains(&format!("/documents/{doc_id}/original")));
+
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get(format!("/documents/{doc_id}/original"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes().as_ref(),
+        pdf.as_slice()
+    );
+
+    let (status, body) = get(&app, "/api/invoices?status=bogus").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("\"code\":\"bad_request\""));
+    assert_eq!(get(&app, "/invoices/999999").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/healthz").await,
+        (StatusCode::OK, "ok\n".to_string())
+    );
+    let (_, metrics) = get(&app, "/metrics").await;
+    assert!(
+        metrics.contains("apflow_invoices{status=\"needs_review\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("apflow_jobs{kind=\"decide\",state=\"done\"} 1"));
+    assert!(metrics.contains("apflow_job_duration_seconds_count"));
+}
+
+#[tokio::test]
+async fn html_escapes_what_documents_contain() {
+    assert_eq!(
+        apflow::web::escape_html("<script>alert('x')</script> & \""),
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;"
+    );
+}
