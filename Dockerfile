@@ -1,0 +1,27 @@
+# apflow in a container: build with the Rust toolchain, run on slim Debian
+# with Tesseract (OCR, with the language packs apflow reads) and poppler.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+COPY benches ./benches
+RUN cargo build --release --locked --bin apflow
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates poppler-utils \
+      tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
+      tesseract-ocr-nld tesseract-ocr-spa tesseract-ocr-ita \
+ && rm -rf /var/lib/apt/lists/*
+RUN useradd --system --home /app apflow
+WORKDIR /app
+COPY --from=build /src/target/release/apflow /usr/local/bin/apflow
+COPY samples ./samples
+RUN mkdir -p /app/inbox /app/data && chown -R apflow /app
+USER apflow
+ENV APFLOW_BIND=0.0.0.0:8080 \
+    APFLOW_INBOX=/app/inbox
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD ["sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ok <&3"]
+CMD ["apflow", "serve"]

@@ -1,0 +1,44 @@
+# apflow: two commands.
+#   make demo   install what is missing, build, load the samples, serve http://127.0.0.1:8080
+#   make test   install what the tests need, then fmt + clippy + every test (SQLite and PostgreSQL)
+
+CARGO       ?= cargo
+TARGET_DIR  := $(or $(CARGO_TARGET_DIR),target)
+APFLOW      := $(TARGET_DIR)/release/apflow
+CORPUS      ?= ../shared/corpus/zugferd-corpus
+
+.PHONY: demo test deps test-deps release lint eval bench samples clean
+
+demo: release
+	$(APFLOW) demo
+
+test: test-deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	APFLOW_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" $(CARGO) test --locked
+
+deps:
+	scripts/install-deps.sh
+
+test-deps:
+	scripts/install-deps.sh test
+	scripts/ensure-postgres.sh >/dev/null
+
+release: deps
+	$(CARGO) build --release --locked
+
+# Per-field extraction accuracy on a folder with truth.jsonl (both read paths).
+eval: release
+	$(APFLOW) eval $(CORPUS)
+	$(APFLOW) eval --visual-only $(CORPUS)
+
+bench: deps
+	$(CARGO) bench --locked --bench extract
+
+# Regenerates samples/ (needs only python3).
+samples:
+	python3 samples/generate.py
+
+clean:
+	$(CARGO) clean
+	rm -rf data inbox

@@ -1,0 +1,76 @@
+//! Read + extract throughput, single-threaded, on the sample invoices and
+//! (when present) the development corpus, both read paths.
+//!
+//!     cargo bench --bench extract [-- DIR...]
+//!
+//! Prints documents per second and the slowest document. Plain timing with
+//! `std::time` (no bench framework): the numbers to compare are per-document
+//! milliseconds on the same machine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use apflow::{extract, read};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else if p.extension().is_some_and(|x| x == "pdf" || x == "xml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run(label: &str, docs: &[(PathBuf, Vec<u8>)], visual_only: bool) {
+    let options = read::ReadOptions { visual_only };
+    let mut slowest = (Duration::ZERO, PathBuf::new());
+    let rounds = 3;
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for (path, bytes) in docs {
+            let t = Instant::now();
+            if let Ok(doc) = read::read(bytes, options) {
+                std::hint::black_box(extract::extract(&doc));
+            }
+            let took = t.elapsed();
+            if took > slowest.0 {
+                slowest = (took, path.clone());
+            }
+        }
+    }
+    let total = start.elapsed();
+    let n = docs.len() * rounds;
+    println!(
+        "{label:<40} {:>4} docs x{rounds}  {:>8.2} ms/doc  {:>7.1} docs/s  slowest {:.1} ms ({})",
+        docs.len(),
+        total.as_secs_f64() * 1000.0 / n as f64,
+        n as f64 / total.as_secs_f64(),
+        slowest.0.as_secs_f64() * 1000.0,
+        slowest.1.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default()
+    );
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
+    if dirs.is_empty() {
+        dirs.push(root.join("samples/invoices"));
+        dirs.push(root.join("../shared/corpus/zugferd-corpus"));
+    }
+    for dir in dirs {
+        let docs: Vec<(PathBuf, Vec<u8>)> = files(&dir).into_iter().filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b))).collect();
+        if docs.is_empty() {
+            println!("{}: no documents, skipped", dir.display());
+            continue;
+        }
+        let name = dir.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        run(&format!("{name} (e-invoice first)"), &docs, false);
+        run(&format!("{name} (visual only)"), &docs, true);
+    }
+}
