@@ -14,7 +14,9 @@ use apflow::{extract, read};
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -52,24 +54,38 @@ fn run(label: &str, docs: &[(PathBuf, Vec<u8>)], visual_only: bool) {
         total.as_secs_f64() * 1000.0 / n as f64,
         n as f64 / total.as_secs_f64(),
         slowest.0.as_secs_f64() * 1000.0,
-        slowest.1.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default()
+        slowest
+            .1
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default()
     );
 }
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
+    let mut dirs: Vec<PathBuf> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .collect();
     if dirs.is_empty() {
         dirs.push(root.join("samples/invoices"));
         dirs.push(root.join("../shared/corpus/zugferd-corpus"));
     }
     for dir in dirs {
-        let docs: Vec<(PathBuf, Vec<u8>)> = files(&dir).into_iter().filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b))).collect();
+        let docs: Vec<(PathBuf, Vec<u8>)> = files(&dir)
+            .into_iter()
+            .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+            .collect();
         if docs.is_empty() {
             println!("{}: no documents, skipped", dir.display());
             continue;
         }
-        let name = dir.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
         run(&format!("{name} (e-invoice first)"), &docs, false);
         run(&format!("{name} (visual only)"), &docs, true);
     }
