@@ -44,18 +44,21 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
         ),
         h(
             Column::UnitPrice,
-            r"einzelpreis|e-?preis|stückpreis|preis\s*/\s*einheit|unit\s*price|price|rate|prix\s+unit(?:aire)?|p\.\s?u\.|pu\s+ht|prix|precio|prezzo|preis",
+            r"nettopreis|bruttopreis|einzelpreis|e-?preis|stückpreis|preis\s*/\s*einheit|unit\s*price|price|rate|prix\s+unit(?:aire)?|p\.\s?u\.|pu\s+ht|prix|precio|prezzo|preis",
         ),
         h(
             Column::Amount,
-            r"gesamtpreis|gesamt|betrag|summe|amount|line\s+total|total|montant|importe|importo|netto",
+            r"entgelt|nettobetrag|bruttobetrag|positionsbetrag|gesamtbetrag|gesamtpreis|gesamt|betrag|summe|amount|line\s+total|total|montant|importe|importo|netto",
         ),
         h(
             Column::Quantity,
             r"menge|anzahl|qty|quantity|quantit[ée]|qt[ée]|cantidad|quantit[àa]|stück",
         ),
         h(Column::Unit, r"einheit|unit|unit[ée]|me\b"),
-        h(Column::TaxRate, r"ust\.?|mwst\.?|vat|tva|tax|steuer"),
+        h(
+            Column::TaxRate,
+            r"steuersatz|ust\.?-?satz|mwst\.?-?satz|ust\.?|mwst\.?|vat|tva|tax|steuer",
+        ),
         h(
             Column::Description,
             r"beschreibung|bezeichnung|artikel|leistung|produkt|description|d[ée]signation|item|libell[ée]|descripci[óo]n|descrizione|omschrijving",
@@ -64,13 +67,14 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
 });
 
 static TOTALS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:summe|zwischensumme|nettobetrag|gesamtbetrag|netto|subtotal|sub-total|total|montant|net\s+amount|übertrag|carried)").expect("constant regex")
+    Regex::new(r"(?i)^\s*(?:umsatzsteuer|steueraufschl|zahlungsbedingungen|payment\s+terms|summe|zwischensumme|nettobetrag|gesamtbetrag|netto|subtotal|sub-total|total|montant|net\s+amount|übertrag|carried)").expect("constant regex")
 });
 
 struct HeaderColumn {
     column: Column,
     x0: f32,
     x1: f32,
+    height: f32,
 }
 
 pub(super) fn line_items(
@@ -107,6 +111,7 @@ fn header_columns(line: &[Cell]) -> Option<Vec<HeaderColumn>> {
                 column,
                 x0: c.bbox.x0,
                 x1: c.bbox.x1,
+                height: c.bbox.y1 - c.bbox.y0,
             })
         })
         .collect();
@@ -117,8 +122,12 @@ fn header_columns(line: &[Cell]) -> Option<Vec<HeaderColumn>> {
     ok.then_some(cols)
 }
 
-/// The header column a cell belongs to: the one it overlaps most, else the
-/// nearest by right edge (numbers are right-aligned under their header).
+/// The header column a cell belongs to: the one it overlaps most. A number
+/// that overlaps none belongs to the column whose right edge is nearest
+/// (numbers are right-aligned under their header); text that overlaps none
+/// is description only if it starts within the description column, else it
+/// belongs to a column the header row does not name (article numbers
+/// printed on a second header line) and is ignored.
 fn column_of(header: &[HeaderColumn], cell: &Cell) -> Option<Column> {
     let overlap = |h: &HeaderColumn| (cell.bbox.x1.min(h.x1) - cell.bbox.x0.max(h.x0)).max(0.0);
     if let Some(best) = header
@@ -128,16 +137,70 @@ fn column_of(header: &[HeaderColumn], cell: &Cell) -> Option<Column> {
     {
         return Some(best.column);
     }
-    header
+    let numeric = cell.text.chars().any(|c| c.is_ascii_digit())
+        && !cell.text.chars().any(char::is_alphabetic);
+    if numeric {
+        return header
+            .iter()
+            .filter(|h| h.column != Column::Description)
+            .min_by(|a, b| {
+                (a.x1 - cell.bbox.x1)
+                    .abs()
+                    .total_cmp(&(b.x1 - cell.bbox.x1).abs())
+            })
+            .map(|h| h.column);
+    }
+    let desc = header.iter().find(|h| h.column == Column::Description)?;
+    let next_x0 = header
         .iter()
-        .min_by(|a, b| {
-            (a.x1 - cell.bbox.x1)
-                .abs()
-                .total_cmp(&(b.x1 - cell.bbox.x1).abs())
-        })
-        .map(|h| h.column)
+        .filter(|h| h.x0 > desc.x0)
+        .map(|h| h.x0)
+        .fold(f32::INFINITY, f32::min);
+    (cell.bbox.x0 >= desc.x0 - 4.0 && cell.bbox.x0 < next_x0).then_some(Column::Description)
 }
 
+/// What one line of the table contributes to an item.
+#[derive(Default)]
+struct RowParts {
+    item: LineItem,
+    description: Vec<String>,
+    bbox: Option<crate::domain::BBox>,
+}
+
+fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>) -> RowParts {
+    let mut parts = RowParts::default();
+    for cell in line {
+        parts.bbox = Some(parts.bbox.map_or(cell.bbox, |b| b.union(cell.bbox)));
+        let number = || {
+            parse_amount(
+                cell.text.trim_end_matches(['%', '€', '$', '£']).trim(),
+                style,
+            )
+        };
+        let item = &mut parts.item;
+        match column_of(header, cell) {
+            Some(Column::Amount) => item.amount = number().or(item.amount),
+            Some(Column::UnitPrice) => item.unit_price = number().or(item.unit_price),
+            Some(Column::Quantity) => {
+                // "3 Stück": quantity and unit in one cell.
+                let mut words = cell.text.split_whitespace();
+                item.quantity = words.next().and_then(|q| parse_amount(q, style));
+                item.unit = words.next().map(str::to_string).or(item.unit.take());
+            }
+            Some(Column::TaxRate) => item.tax_rate = number(),
+            Some(Column::Unit) => item.unit = Some(cell.text.clone()),
+            Some(Column::Sku) => item.sku = Some(cell.text.clone()),
+            Some(Column::Position) | None => {}
+            Some(Column::Description) => parts.description.push(cell.text.clone()),
+        }
+    }
+    parts
+}
+
+/// Reads item rows below a header until the totals block, a large gap or
+/// the end of the page. An item may span several lines: it starts on a
+/// line with a quantity or unit price, and its amount may come on the next
+/// line (producers that print article numbers below the description).
 fn read_rows(
     page: u32,
     lines: &[Vec<Cell>],
@@ -146,71 +209,77 @@ fn read_rows(
     style: Option<DecimalStyle>,
     items: &mut Vec<LineItem>,
 ) -> usize {
-    let first_new = items.len();
+    let mut current: Option<RowParts> = None;
+    // Bottom of the current item's last line: only lines right below it
+    // continue the item; remarks printed further down do not.
+    let mut item_bottom = f32::NEG_INFINITY;
+    let row_height = header
+        .iter()
+        .map(|h| h.height)
+        .fold(f32::INFINITY, f32::min)
+        .min(20.0);
     let mut li = start;
     let mut last_y = lines
         .get(start.saturating_sub(1))
         .and_then(|l| l.first())
         .map_or(0.0, |c| c.bbox.y1);
+    let finish = |parts: Option<RowParts>, items: &mut Vec<LineItem>| {
+        if let Some(mut p) = parts.filter(|p| p.item.amount.is_some()) {
+            p.item.description = (!p.description.is_empty()).then(|| p.description.join(" "));
+            p.item.confidence = consistency(&p.item);
+            p.item.location = p.bbox.map(|b| (page, b));
+            items.push(p.item);
+        }
+    };
     while let Some(line) = lines.get(li) {
         let Some(first) = line.first() else {
             li += 1;
             continue;
         };
-        let height = (first.bbox.y1 - first.bbox.y0).max(1.0);
-        if TOTALS.is_match(&first.text) && line.len() <= 4 || first.bbox.y0 - last_y > 6.0 * height
+        if (TOTALS.is_match(&first.text) && line.len() <= 4)
+            || first.bbox.y0 - last_y > 5.0 * row_height
+            || header_columns(line).is_some()
         {
             break;
         }
-        let mut item = LineItem {
-            confidence: 0.6,
-            ..LineItem::default()
-        };
-        let mut description = Vec::new();
-        let mut bbox = first.bbox;
-        for cell in line {
-            bbox = bbox.union(cell.bbox);
-            let number = || {
-                parse_amount(
-                    cell.text.trim_end_matches(['%', '€', '$', '£']).trim(),
-                    style,
-                )
-            };
-            match column_of(header, cell) {
-                Some(Column::Amount) => item.amount = number().or(item.amount),
-                Some(Column::UnitPrice) => item.unit_price = number().or(item.unit_price),
-                Some(Column::Quantity) => {
-                    // "3 Stück": quantity and unit in one cell.
-                    let mut parts = cell.text.split_whitespace();
-                    item.quantity = parts.next().and_then(|q| parse_amount(q, style));
-                    item.unit = parts.next().map(str::to_string).or(item.unit.take());
+        let adjacent = first.bbox.y0 - item_bottom < 0.5 * row_height;
+        let row = parse_row(header, line, style);
+        let starts_item = row.item.quantity.is_some() || row.item.unit_price.is_some();
+        let completes_item = row.item.amount.is_some();
+        match current.as_mut() {
+            Some(cur) if !starts_item && !(completes_item && cur.item.amount.is_some()) => {
+                if !adjacent {
+                    last_y = line.last().map_or(last_y, |c| c.bbox.y1);
+                    li += 1;
+                    continue;
                 }
-                Some(Column::TaxRate) => item.tax_rate = number(),
-                Some(Column::Unit) => item.unit = Some(cell.text.clone()),
-                Some(Column::Sku) => item.sku = Some(cell.text.clone()),
-                Some(Column::Position) => {}
-                Some(Column::Description) | None => description.push(cell.text.clone()),
-            }
-        }
-        if item.amount.is_some() {
-            item.description = (!description.is_empty()).then(|| description.join(" "));
-            item.confidence = consistency(&item);
-            item.location = Some((page, bbox));
-            items.push(item);
-        } else if !description.is_empty() && items.len() > first_new && item.quantity.is_none() {
-            if let Some(prev) = items.last_mut() {
-                let d = prev.description.get_or_insert_with(String::new);
-                if !d.is_empty() {
-                    d.push(' ');
+                // A continuation: more description, or the amount of an
+                // item that started on the line above.
+                let it = &row.item;
+                cur.item.amount = cur.item.amount.or(it.amount);
+                cur.item.sku = cur.item.sku.take().or(it.sku.clone());
+                cur.description.extend(row.description);
+                if let Some(b) = row.bbox {
+                    cur.bbox = Some(cur.bbox.map_or(b, |c| c.union(b)));
                 }
-                d.push_str(&description.join(" "));
             }
-        } else if items.len() > first_new {
-            break;
+            _ if starts_item || completes_item => {
+                finish(current.take(), items);
+                current = Some(row);
+            }
+            // Text before the first item (a sub-heading), or a remark
+            // line: not an item.
+            _ => {}
         }
-        last_y = bbox.y1;
+        last_y = line.last().map_or(last_y, |c| c.bbox.y1);
+        item_bottom = line
+            .iter()
+            .map(|c| c.bbox.y1)
+            .fold(item_bottom, f32::max)
+            .max(last_y);
         li += 1;
     }
+    finish(current, items);
     li
 }
 
