@@ -217,7 +217,7 @@ static IBAN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("constant regex")
 });
 static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
+    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl|a\.\s?G\.|e\.\s?V\.|GbR|eG)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
         .expect("constant regex")
 });
 static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -643,6 +643,9 @@ fn invoice_number_value(text: &str) -> Option<String> {
 /// The issuer: the first company-looking cell outside the buyer's address
 /// block, else the first line of the first page.
 fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    if let Some(f) = seller_section_name(grid) {
+        return Some(f);
+    }
     let page = grid.first()?;
     let mut buyer_block: Option<(usize, f32, f32)> = None;
     for (li, line) in page.iter().enumerate() {
@@ -671,6 +674,57 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
         }
     }
     page.first()?.first().map(|c| field(c.text.clone(), 0.3, c))
+}
+
+static SELLER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:verk[äa]ufer|lieferant|rechnungssteller|leistungserbringer|seller|supplier|vendor|fournisseur|vendeur|[ée]metteur)\s*:?\s*$").expect("constant regex")
+});
+static NAME_LABEL: LazyLock<Vec<Label>> =
+    LazyLock::new(|| labels(&[r"name", r"firma", r"company", r"raison\s+sociale", r"nom"]));
+static FIELD_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w .()/-]{2,30}:").expect("constant regex"));
+
+/// A block headed "Verkäufer" / "Seller" / "Fournisseur": its "Name:"
+/// line, else its first line that is not another labelled field.
+fn seller_section_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    for page in grid {
+        for (li, line) in page.iter().enumerate() {
+            let Some(head) = line.iter().find(|c| SELLER_HEADING.is_match(&c.text)) else {
+                continue;
+            };
+            let block: Vec<Vec<Cell>> = page
+                .iter()
+                .skip(li + 1)
+                .take(6)
+                .map(|l| {
+                    l.iter()
+                        .filter(|c| c.bbox.x0 >= head.bbox.x0 - 5.0)
+                        .cloned()
+                        .collect()
+                })
+                .collect();
+            if let Some(f) = find_labelled(std::slice::from_ref(&block), &NAME_LABEL, |v| {
+                (v.chars().filter(|c| c.is_alphabetic()).count() >= 2).then(|| v.to_string())
+            }) {
+                return Some(with_confidence(f, 0.8));
+            }
+            // Judge whole lines: wide-spaced producers split "Globale
+            // Nummer:" into cells.
+            let first = block.iter().filter(|l| !l.is_empty()).find_map(|l| {
+                let (text, _) = join_from(l);
+                let bbox = l.iter().map(|c| c.bbox).reduce(BBox::union)?;
+                (!FIELD_LABEL.is_match(&text)
+                    && text.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+                    .then_some((text, bbox))
+            })?;
+            return Some(Field {
+                value: first.0,
+                confidence: 0.7,
+                location: Some((head.page, first.1)),
+            });
+        }
+    }
+    None
 }
 
 fn currency(text: &str) -> Option<&'static str> {
