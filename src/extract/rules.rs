@@ -287,7 +287,7 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     inv
 }
 
-static IBAN_LABEL: LazyLock<Vec<Label>> = LazyLock::new(|| labels(&[r"iban"]));
+static IBAN_LABEL: LazyLock<Vec<Label>> = LazyLock::new(|| labels(&[r"(?:[\wäöü]+-)?iban"]));
 static IBAN_SHAPE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$").expect("constant regex"));
 
