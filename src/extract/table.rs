@@ -247,7 +247,7 @@ fn read_rows(
         let starts_item = row.item.quantity.is_some() || row.item.unit_price.is_some();
         let completes_item = row.item.amount.is_some();
         match current.as_mut() {
-            Some(cur) if !starts_item && !(completes_item && cur.item.amount.is_some()) => {
+            Some(cur) if !(starts_item || (completes_item && cur.item.amount.is_some())) => {
                 if !adjacent {
                     last_y = line.last().map_or(last_y, |c| c.bbox.y1);
                     li += 1;
