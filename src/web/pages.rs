@@ -139,7 +139,8 @@ pub async fn invoice(
             (Some(p), Some([x0, y0, x1, y1])) => {
                 format!("p.{p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})")
             }
-            _ => "structured data".to_string(),
+            _ if d.extraction_source == "einvoice" => "e-invoice XML".to_string(),
+            _ => "derived from other fields".to_string(),
         };
         let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) {
             " class=low"
