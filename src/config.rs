@@ -200,9 +200,9 @@ mod tests {
 
     #[test]
     fn layers() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("apflow.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nworkers = 4\n").unwrap();
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nworkers = 4\n").expect("write config");
         let env = vec![
             ("APFLOW_WORKERS".to_string(), "3".to_string()),
             (
@@ -210,7 +210,7 @@ mod tests {
                 "postgres://x/y".to_string(),
             ),
         ];
-        let s = Settings::from_sources(Some(&file), &env).unwrap();
+        let s = Settings::from_sources(Some(&file), &env).expect("valid settings");
         assert_eq!(s.bind, "0.0.0.0:9000");
         assert_eq!(s.workers, 3);
         assert_eq!(s.database_url, "postgres://x/y");
@@ -219,7 +219,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("APFLOW_WORKERS"), "{err}");
-        std::fs::write(&file, "colour = 1\n").unwrap();
+        std::fs::write(&file, "colour = 1\n").expect("write config");
         assert!(Settings::from_sources(Some(&file), &[]).is_err());
     }
 }

@@ -304,7 +304,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
+        s.parse().expect("test decimals are valid")
     }
 
     #[test]

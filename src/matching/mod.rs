@@ -278,7 +278,7 @@ mod tests {
     use crate::domain::{ExtractionSource, Field};
 
     fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
+        s.parse().expect("test decimals are valid")
     }
 
     fn po() -> PurchaseOrder {

@@ -216,7 +216,7 @@ mod tests {
     use crate::domain::{ExtractionSource, Field};
 
     fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
+        s.parse().expect("test decimals are valid")
     }
 
     fn vendor() -> Vendor {
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn checks() {
-        let today = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).expect("valid date");
         let ok_iban = "DE89370400440532013000";
         let cases: &[(ExtractedInvoice, &[&str])] = &[
             (invoice("100.00", "19.00", "119.00", ok_iban), &[]),

@@ -133,3 +133,68 @@ fn import_errors_name_the_file_and_line() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 vendors"));
 }
+
+/// `serve` answers on its port and stops cleanly on SIGTERM.
+#[test]
+fn serve_answers_and_shuts_down_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/a.db", dir.path().display());
+    let mut child = apflow()
+        .args(["--database-url", &db, "serve", "--bind", "127.0.0.1:0"])
+        .env("APFLOW_INBOX", dir.path().join("inbox"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Watchdog: a serve that never logs its address must fail the test,
+    // not hang it.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(90));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut addr = None;
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        if let Some(rest) = line
+            .split("addr=")
+            .nth(1)
+            .filter(|_| line.contains("web app listening"))
+        {
+            addr = Some(rest.split_whitespace().next().unwrap().to_string());
+            break;
+        }
+        line.clear();
+    }
+    let addr = addr.expect("serve logs its address (plain text when stderr is not a terminal)");
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.ends_with("ok\n"),
+        "{reply}"
+    );
+    assert!(
+        dir.path().join("inbox/processed").is_dir(),
+        "the inbox watcher runs"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
