@@ -140,20 +140,6 @@ async fn two_workers_on_postgres_process_each_document_once() {
     let second = apflow::store::Store::connect(&t.url).await.unwrap();
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    workflow::run_workers(
-        &t.store,
-        &t.settings,
-        &Arc::new(Metrics::default()),
-        &token,
-        &tracker,
-    );
-    workflow::run_workers(
-        &second,
-        &t.settings,
-        &Arc::new(Metrics::default()),
-        &token,
-        &tracker,
-    );
     let mut ids = Vec::new();
     let mut files: Vec<_> = std::fs::read_dir(repo_path("samples/invoices"))
         .unwrap()
@@ -183,6 +169,22 @@ async fn two_workers_on_postgres_process_each_document_once() {
         .unwrap();
         ids.push(r.document_id);
     }
+    // Queue everything first, then start both processes' workers at once,
+    // so they compete for a deep queue.
+    workflow::run_workers(
+        &t.store,
+        &t.settings,
+        &Arc::new(Metrics::default()),
+        &token,
+        &tracker,
+    );
+    workflow::run_workers(
+        &second,
+        &t.settings,
+        &Arc::new(Metrics::default()),
+        &token,
+        &tracker,
+    );
     let store = t.store.clone();
     let ids2 = ids.clone();
     assert!(
