@@ -97,6 +97,10 @@ async fn bad_input_is_rejected_with_a_reason_and_the_next_file_still_runs() {
                 "garbage.pdf",
                 b"%PDF-1.7\n\x00\x01\x02 this is not really a pdf".to_vec(),
             ),
+            (
+                "crash.pdf",
+                std::fs::read(repo_path("tests/fixtures/corrupt-panics-parser.pdf")).unwrap(),
+            ),
             ("good.pdf", good.clone()),
         ];
         let mut ids = Vec::new();
