@@ -44,6 +44,24 @@ async fn count_by(store: &Store, sql: &'static str) -> Result<Vec<(String, i64)>
         .collect()
 }
 
+/// Moves a document to its next stage (`extracted`, `processed`,
+/// `rejected` with the reason), inside the step's transaction.
+async fn set_document_status(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    document: DocumentId,
+    status: &'static str,
+    reason: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE documents SET status = $1, reason = $2 WHERE id = $3")
+        .bind(status)
+        .bind(reason.map(|r| jobs::truncate(r, 2000)))
+        .bind(document.0)
+        .execute(&mut **tx)
+        .await
+        .ctx("update a document's status")?;
+    Ok(())
+}
+
 fn document_meta_from_row(r: &AnyRow) -> Result<DocumentMeta> {
     Ok(DocumentMeta {
         id: DocumentId(r.try_get("id").ctx("decode document")?),
@@ -74,6 +92,11 @@ fn line_from_row(r: &AnyRow) -> Result<LineRow> {
 
 fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
+}
+
+/// One coordinate of an optional box, as stored.
+fn coord(b: Option<BBox>, pick: fn(BBox) -> f32) -> Option<f64> {
+    b.map(|b| f64::from(pick(b)))
 }
 
 fn split_location(location: Option<(u32, BBox)>) -> (Option<i64>, Option<BBox>) {
@@ -261,12 +284,7 @@ impl Store {
     /// Marks a document as not processable, finishing its job.
     pub async fn reject_document(&self, job: &Job, reason: &str, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        sqlx::query("UPDATE documents SET status = 'rejected', reason = $1 WHERE id = $2")
-            .bind(jobs::truncate(reason, 2000))
-            .bind(job.document_id.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("reject a document")?;
+        set_document_status(&mut tx, job.document_id, "rejected", Some(reason)).await?;
         jobs::complete(&mut *tx, job).await?;
         append_audit(&mut *tx, audit).await?;
         tx.commit().await.ctx("commit a rejection")?;
@@ -315,10 +333,10 @@ impl Store {
             .bind(value)
             .bind(f64::from(confidence))
             .bind(page)
-            .bind(b.map(|b| f64::from(b.x0)))
-            .bind(b.map(|b| f64::from(b.y0)))
-            .bind(b.map(|b| f64::from(b.x1)))
-            .bind(b.map(|b| f64::from(b.y1)))
+            .bind(coord(b, |b| b.x0))
+            .bind(coord(b, |b| b.y0))
+            .bind(coord(b, |b| b.x1))
+            .bind(coord(b, |b| b.y1))
             .execute(&mut *tx)
             .await
             .ctx("insert an invoice field")?;
@@ -341,19 +359,15 @@ impl Store {
             .bind(line.amount.map(|d| d.to_string()))
             .bind(f64::from(line.confidence))
             .bind(page)
-            .bind(b.map(|b| f64::from(b.x0)))
-            .bind(b.map(|b| f64::from(b.y0)))
-            .bind(b.map(|b| f64::from(b.x1)))
-            .bind(b.map(|b| f64::from(b.y1)))
+            .bind(coord(b, |b| b.x0))
+            .bind(coord(b, |b| b.y0))
+            .bind(coord(b, |b| b.x1))
+            .bind(coord(b, |b| b.y1))
             .execute(&mut *tx)
             .await
             .ctx("insert an invoice line")?;
         }
-        sqlx::query("UPDATE documents SET status = 'extracted' WHERE id = $1")
-            .bind(job.document_id.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("mark a document extracted")?;
+        set_document_status(&mut tx, job.document_id, "extracted", None).await?;
         jobs::complete(&mut *tx, job).await?;
         jobs::enqueue(&mut *tx, job.document_id, JobKind::Decide, job.max_attempts).await?;
         let mut audit = audit.clone();
@@ -573,11 +587,7 @@ impl Store {
             .await
             .ctx("plan a payment")?;
         }
-        sqlx::query("UPDATE documents SET status = 'processed' WHERE id = $1")
-            .bind(job.document_id.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("mark a document processed")?;
+        set_document_status(&mut tx, job.document_id, "processed", None).await?;
         jobs::complete(&mut *tx, job).await?;
         append_audit(&mut *tx, audit).await?;
         tx.commit().await.ctx("commit a decision")?;
