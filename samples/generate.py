@@ -217,8 +217,8 @@ INVOICES = [
          lines=[("AL-LAMP-ARC", "2"), ("AL-CAB-5M", "4")], scenario="cites PO-2026-0131, which does not exist",
          status="needs_review", reasons=["po_not_found"]),
     dict(vendor="V-1002", layout="C", no="KW-2026-1203", date="2026-03-19", po=None, po_lines="PO-2026-0110",
-         scenario="no PO number printed (goods are those of PO-2026-0110)", status="needs_review",
-         reasons=["missing_po_number"]),
+         scenario="no PO number printed; the lines fit only PO-2026-0110 of the vendor's two open POs, "
+                  "so apflow takes that one", status="scheduled", reasons=[]),
     dict(vendor="V-1005", layout="A", no="TPI-2026-0342", date="2026-03-18", po="PO-2026-0108",
          total="479.92", scenario="printed total 479.92, net + VAT = 497.92", status="needs_review",
          reasons=["totals_mismatch"]),

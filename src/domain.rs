@@ -269,6 +269,19 @@ pub struct Vendor {
     pub payment_terms: Option<String>,
     pub currency: Option<String>,
     pub email_domains: Vec<String>,
+    pub tolerances: ToleranceOverride,
+}
+
+/// Tolerances a vendor or a PO sets for itself; unset values fall back to
+/// the next level (PO → vendor → global configuration).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToleranceOverride {
+    pub price_pct: Option<Decimal>,
+    pub price_abs: Option<Decimal>,
+    pub quantity_pct: Option<Decimal>,
+    pub amount_abs: Option<Decimal>,
+    pub charges_abs: Option<Decimal>,
+    pub reject_price_pct: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,6 +326,7 @@ pub struct PurchaseOrder {
     pub currency: String,
     pub status: PoStatus,
     pub lines: Vec<PoLine>,
+    pub tolerances: ToleranceOverride,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -358,6 +372,11 @@ pub enum ReasonCode {
     PriceVariance,
     QuantityExceedsOrdered,
     QuantityExceedsReceived,
+    NotReceived,
+    OverBilledCumulative,
+    TaxMismatch,
+    UnexpectedCharges,
+    PossibleDuplicate,
 }
 
 impl ReasonCode {
@@ -382,16 +401,36 @@ impl ReasonCode {
             ReasonCode::PriceVariance => "price_variance",
             ReasonCode::QuantityExceedsOrdered => "quantity_exceeds_ordered",
             ReasonCode::QuantityExceedsReceived => "quantity_exceeds_received",
+            ReasonCode::NotReceived => "not_received",
+            ReasonCode::OverBilledCumulative => "over_billed_cumulative",
+            ReasonCode::TaxMismatch => "tax_mismatch",
+            ReasonCode::UnexpectedCharges => "unexpected_charges",
+            ReasonCode::PossibleDuplicate => "possible_duplicate",
         }
     }
 }
 
-/// One reason, with the field it concerns and a sentence a clerk can act on.
+/// How serious a finding is: most send the invoice to a clerk; a few
+/// (configured hard limits) reject it outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Review,
+    Reject,
+}
+
+/// One reason, with the field it concerns, a sentence a clerk can act on,
+/// the invoice lines it is about and the numbers behind it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub code: ReasonCode,
     pub field: Option<&'static str>,
     pub message: String,
+    /// 1-based invoice line numbers the finding concerns.
+    pub lines: Vec<usize>,
+    /// The numbers behind the finding, by name (`invoiced_price`, ...).
+    pub evidence: Vec<(&'static str, String)>,
+    pub severity: Severity,
 }
 
 impl Finding {
@@ -400,7 +439,27 @@ impl Finding {
             code,
             field,
             message: message.into(),
+            lines: Vec::new(),
+            evidence: Vec::new(),
+            severity: Severity::Review,
         }
+    }
+
+    /// Adds a number behind the finding.
+    pub fn with(mut self, name: &'static str, value: impl std::fmt::Display) -> Self {
+        self.evidence.push((name, value.to_string()));
+        self
+    }
+
+    /// Names the (1-based) invoice lines the finding concerns.
+    pub fn on_lines(mut self, lines: impl IntoIterator<Item = usize>) -> Self {
+        self.lines.extend(lines);
+        self
+    }
+
+    pub fn rejecting(mut self) -> Self {
+        self.severity = Severity::Reject;
+        self
     }
 }
 
@@ -451,7 +510,12 @@ pub struct LineMatch {
     pub po_line_no: i64,
     pub ordered_quantity: Decimal,
     pub received_quantity: Decimal,
+    /// Billed on this PO line by earlier invoices.
+    pub billed_before: Decimal,
     pub po_unit_price: Decimal,
+    /// What this invoice line bills against the PO line.
+    pub quantity: Decimal,
+    pub amount: Decimal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -477,6 +541,9 @@ impl MatchOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatchResult {
     pub po_number: Option<String>,
+    /// True when the invoice quoted no PO and the one it fits was found
+    /// among the vendor's open POs.
+    pub po_inferred: bool,
     pub outcome: MatchOutcome,
     pub lines: Vec<LineMatch>,
     pub findings: Vec<Finding>,

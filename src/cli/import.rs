@@ -16,7 +16,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ImportKind;
-use crate::domain::{GoodsReceipt, PoLine, PoStatus, PurchaseOrder, ReceiptLine, Vendor};
+use crate::domain::{
+    GoodsReceipt, PoLine, PoStatus, PurchaseOrder, ReceiptLine, ToleranceOverride, Vendor,
+};
 use crate::store::Store;
 
 pub fn noun(kind: ImportKind) -> &'static str {
@@ -70,6 +72,8 @@ struct VendorRecord {
     currency: Option<String>,
     #[serde(default)]
     email_domains: Vec<String>,
+    #[serde(default)]
+    tolerances: BTreeMap<String, Num>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +95,8 @@ struct PoRecord {
     #[serde(default = "open")]
     status: String,
     lines: Vec<PoLineRecord>,
+    #[serde(default)]
+    tolerances: BTreeMap<String, Num>,
 }
 
 fn open() -> String {
@@ -115,6 +121,26 @@ fn nonempty(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// `{"price_pct": "3", ...}`: a vendor's or PO's own tolerances.
+fn tolerances(m: &BTreeMap<String, Num>) -> Result<ToleranceOverride> {
+    let mut t = ToleranceOverride::default();
+    for (k, v) in m {
+        let d = Some(v.decimal(k)?);
+        match k.as_str() {
+            "price_pct" => t.price_pct = d,
+            "price_abs" => t.price_abs = d,
+            "quantity_pct" => t.quantity_pct = d,
+            "amount_abs" => t.amount_abs = d,
+            "charges_abs" => t.charges_abs = d,
+            "reject_price_pct" => t.reject_price_pct = d,
+            other => bail!(
+                "unknown tolerance {other:?} (known: price_pct, price_abs, quantity_pct, amount_abs, charges_abs, reject_price_pct)"
+            ),
+        }
+    }
+    Ok(t)
+}
+
 fn vendor(r: VendorRecord) -> Result<Vendor> {
     if r.vendor_id.trim().is_empty() || r.name.trim().is_empty() {
         bail!("vendor_id and name are required");
@@ -132,6 +158,7 @@ fn vendor(r: VendorRecord) -> Result<Vendor> {
         payment_terms: nonempty(r.payment_terms),
         currency: nonempty(r.currency),
         email_domains: r.email_domains,
+        tolerances: tolerances(&r.tolerances)?,
     })
 }
 
@@ -159,6 +186,7 @@ fn purchase_order(r: PoRecord) -> Result<PurchaseOrder> {
         currency: r.currency,
         status,
         lines,
+        tolerances: tolerances(&r.tolerances)?,
     })
 }
 

@@ -13,7 +13,7 @@ use super::jobs::{self, Job, JobKind};
 use super::{AuditEntry, Error, QueryContext, Result, Store, append_audit, now_ms, parse_date};
 use crate::domain::{
     BBox, Decision, DocumentId, ExtractedInvoice, ExtractionSource, Field, InvoiceId,
-    InvoiceStatus, LineItem, invoice_number_key,
+    InvoiceStatus, LineItem, Severity, invoice_number_key,
 };
 
 /// The invoice list's columns: the vendor's master-data name when resolved,
@@ -500,6 +500,39 @@ impl Store {
         Ok(ids.into_iter().map(InvoiceId).collect())
     }
 
+    /// An earlier-or-later invoice of the vendor dated between `from` and
+    /// `to` with the same total (compared as decimals), other than `except`.
+    pub async fn invoices_with_total_between(
+        &self,
+        vendor_id: &str,
+        total: Decimal,
+        from: NaiveDate,
+        to: NaiveDate,
+        except: InvoiceId,
+    ) -> Result<Option<(i64, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT id, invoice_number, total_amount FROM invoices WHERE vendor_id = $1 AND invoice_date >= $2 \
+             AND invoice_date <= $3 AND id <> $4 AND status NOT IN ('rejected', 'duplicate') ORDER BY id",
+        )
+        .bind(vendor_id.to_string())
+        .bind(iso(from))
+        .bind(iso(to))
+        .bind(except.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("look for invoices with the same total")?;
+        for r in rows {
+            let t: Option<String> = r.try_get("total_amount").ctx("decode invoice")?;
+            if super::parse_opt_decimal("invoices.total_amount", t)? == Some(total) {
+                return Ok(Some((
+                    r.try_get("id").ctx("decode invoice")?,
+                    r.try_get("invoice_number").ctx("decode invoice")?,
+                )));
+            }
+        }
+        Ok(None)
+    }
+
     /// Records the routing decision, its reasons, the match and (for a clean
     /// invoice) the planned payment, and finishes the job.
     pub async fn save_decision(
@@ -526,25 +559,60 @@ impl Store {
             .await
             .ctx("clear discrepancies")?;
         for f in &decision.findings {
+            let detail = serde_json::json!({
+                "lines": f.lines,
+                "evidence": f.evidence.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+            });
             sqlx::query(
-                "INSERT INTO discrepancies (invoice_id, code, field, message, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(invoice.0)
             .bind(f.code.as_str())
             .bind(f.field)
             .bind(f.message.clone())
             .bind(now)
+            .bind(detail.to_string())
+            .bind(match f.severity {
+                Severity::Review => "review",
+                Severity::Reject => "reject",
+            })
             .execute(&mut *tx)
             .await
             .ctx("insert a discrepancy")?;
         }
+        sqlx::query("DELETE FROM invoice_matches WHERE invoice_id = $1")
+            .bind(invoice.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("clear line matches")?;
+        if let Some(po_number) = &decision.matching.po_number {
+            for l in &decision.matching.lines {
+                sqlx::query(
+                    "INSERT INTO invoice_matches (invoice_id, invoice_line, po_number, po_line_no, quantity, amount) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(invoice.0)
+                .bind(i64::try_from(l.invoice_line + 1).unwrap_or(i64::MAX))
+                .bind(po_number.clone())
+                .bind(l.po_line_no)
+                .bind(l.quantity.to_string())
+                .bind(l.amount.to_string())
+                .execute(&mut *tx)
+                .await
+                .ctx("record a line match")?;
+            }
+        }
         let m = &decision.matching;
         let detail = serde_json::json!({
+            "po_inferred": m.po_inferred,
             "lines": m.lines.iter().map(|l| serde_json::json!({
                 "invoice_line": l.invoice_line + 1,
                 "po_line_no": l.po_line_no,
                 "ordered_quantity": l.ordered_quantity.to_string(),
                 "received_quantity": l.received_quantity.to_string(),
+                "billed_before": l.billed_before.to_string(),
+                "quantity": l.quantity.to_string(),
                 "po_unit_price": l.po_unit_price.to_string(),
             })).collect::<Vec<_>>(),
             "findings": m.findings.iter().map(|f| f.code.as_str()).collect::<Vec<_>>(),
@@ -560,6 +628,15 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("insert a match result")?;
+        if decision.status != InvoiceStatus::NeedsReview {
+            // A re-evaluation that clears the invoice closes its task.
+            sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
+                .bind(now)
+                .bind(invoice.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("close a review task")?;
+        }
         if decision.status == InvoiceStatus::NeedsReview {
             sqlx::query(
                 "INSERT INTO review_tasks (invoice_id, state, created_at) \

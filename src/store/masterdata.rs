@@ -10,20 +10,70 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{QueryContext, Result, Store, now_ms, parse_date, parse_decimal, parse_json_list};
-use crate::domain::{GoodsReceipt, PoLine, PoStatus, PurchaseOrder, Vendor};
+use crate::domain::{
+    GoodsReceipt, InvoiceId, PoLine, PoStatus, PurchaseOrder, ToleranceOverride, Vendor,
+};
 
 fn json_list(items: &[String]) -> String {
     serde_json::Value::from(items.to_vec()).to_string()
 }
 
+/// Tolerance overrides as a JSON object of decimal strings; `None` when
+/// nothing is overridden.
+fn tolerances_json(t: &ToleranceOverride) -> Option<String> {
+    let mut m = serde_json::Map::new();
+    for (k, v) in tolerance_fields(t) {
+        if let Some(v) = v {
+            m.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    (!m.is_empty()).then(|| serde_json::Value::Object(m).to_string())
+}
+
+fn tolerance_fields(t: &ToleranceOverride) -> [(&'static str, Option<Decimal>); 6] {
+    [
+        ("price_pct", t.price_pct),
+        ("price_abs", t.price_abs),
+        ("quantity_pct", t.quantity_pct),
+        ("amount_abs", t.amount_abs),
+        ("charges_abs", t.charges_abs),
+        ("reject_price_pct", t.reject_price_pct),
+    ]
+}
+
+fn tolerances_from(column: &'static str, s: Option<String>) -> Result<ToleranceOverride> {
+    let Some(s) = s else {
+        return Ok(ToleranceOverride::default());
+    };
+    let v: serde_json::Value = serde_json::from_str(&s).map_err(|_| super::Error::Corrupt {
+        column,
+        value: s.clone(),
+    })?;
+    let get = |k: &str| -> Result<Option<Decimal>> {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .map(|x| parse_decimal(column, x))
+            .transpose()
+    };
+    Ok(ToleranceOverride {
+        price_pct: get("price_pct")?,
+        price_abs: get("price_abs")?,
+        quantity_pct: get("quantity_pct")?,
+        amount_abs: get("amount_abs")?,
+        charges_abs: get("charges_abs")?,
+        reject_price_pct: get("reject_price_pct")?,
+    })
+}
+
 impl Store {
     pub async fn upsert_vendor(&self, v: &Vendor) -> Result<()> {
         sqlx::query(
-            "INSERT INTO vendors (vendor_id, name, aliases, vat_id, ibans, payment_terms, currency, email_domains, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO vendors (vendor_id, name, aliases, vat_id, ibans, payment_terms, currency, email_domains, updated_at, tolerances) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (vendor_id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, \
              vat_id = excluded.vat_id, ibans = excluded.ibans, payment_terms = excluded.payment_terms, \
-             currency = excluded.currency, email_domains = excluded.email_domains, updated_at = excluded.updated_at",
+             currency = excluded.currency, email_domains = excluded.email_domains, updated_at = excluded.updated_at, \
+             tolerances = excluded.tolerances",
         )
         .bind(v.vendor_id.clone())
         .bind(v.name.clone())
@@ -34,6 +84,7 @@ impl Store {
         .bind(v.currency.clone())
         .bind(json_list(&v.email_domains))
         .bind(now_ms())
+        .bind(tolerances_json(&v.tolerances))
         .execute(self.pool())
         .await
         .ctx("upsert a vendor")?;
@@ -51,16 +102,18 @@ impl Store {
     pub async fn upsert_purchase_order(&self, po: &PurchaseOrder) -> Result<()> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         sqlx::query(
-            "INSERT INTO purchase_orders (po_number, vendor_id, currency, status, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO purchase_orders (po_number, vendor_id, currency, status, updated_at, tolerances) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (po_number) DO UPDATE SET vendor_id = excluded.vendor_id, \
-             currency = excluded.currency, status = excluded.status, updated_at = excluded.updated_at",
+             currency = excluded.currency, status = excluded.status, updated_at = excluded.updated_at, \
+             tolerances = excluded.tolerances",
         )
         .bind(po.po_number.clone())
         .bind(po.vendor_id.clone())
         .bind(po.currency.clone())
         .bind(po.status.as_str())
         .bind(now_ms())
+        .bind(tolerances_json(&po.tolerances))
         .execute(&mut *tx)
         .await
         .ctx("upsert a purchase order")?;
@@ -114,6 +167,10 @@ impl Store {
                 value: status.clone(),
             })?,
             lines: lines.iter().map(po_line_from_row).collect::<Result<_>>()?,
+            tolerances: tolerances_from(
+                "purchase_orders.tolerances",
+                head.try_get("tolerances").ctx("decode purchase order")?,
+            )?,
         }))
     }
 
@@ -171,6 +228,129 @@ impl Store {
         Ok(received)
     }
 
+    /// The vendor's open purchase orders with their lines: the candidates
+    /// for an invoice that quotes no PO number.
+    pub async fn open_purchase_orders(&self, vendor_id: &str) -> Result<Vec<PurchaseOrder>> {
+        let heads = sqlx::query("SELECT * FROM purchase_orders WHERE vendor_id = $1 AND status = 'open' ORDER BY po_number")
+            .bind(vendor_id.to_string())
+            .fetch_all(self.pool())
+            .await
+            .ctx("list open purchase orders")?;
+        let lines = sqlx::query(
+            "SELECT l.* FROM po_lines l JOIN purchase_orders p ON p.po_number = l.po_number \
+             WHERE p.vendor_id = $1 AND p.status = 'open' ORDER BY l.po_number, l.line_no",
+        )
+        .bind(vendor_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("list open purchase order lines")?;
+        let mut by_po: BTreeMap<String, Vec<PoLine>> = BTreeMap::new();
+        for r in &lines {
+            let po: String = r.try_get("po_number").ctx("decode purchase order line")?;
+            by_po.entry(po).or_default().push(po_line_from_row(r)?);
+        }
+        heads
+            .iter()
+            .map(|h| {
+                let po_number: String = h.try_get("po_number").ctx("decode purchase order")?;
+                Ok(PurchaseOrder {
+                    lines: by_po.remove(&po_number).unwrap_or_default(),
+                    vendor_id: h.try_get("vendor_id").ctx("decode purchase order")?,
+                    currency: h.try_get("currency").ctx("decode purchase order")?,
+                    status: PoStatus::Open,
+                    tolerances: tolerances_from(
+                        "purchase_orders.tolerances",
+                        h.try_get("tolerances").ctx("decode purchase order")?,
+                    )?,
+                    po_number,
+                })
+            })
+            .collect()
+    }
+
+    /// Quantity billed per PO line by invoices other than `except` that
+    /// still claim it (not duplicates, not rejected).
+    pub async fn billed_quantities(
+        &self,
+        po_number: &str,
+        except: InvoiceId,
+    ) -> Result<BTreeMap<i64, Decimal>> {
+        let rows = sqlx::query(
+            "SELECT m.po_line_no, m.quantity FROM invoice_matches m JOIN invoices i ON i.id = m.invoice_id \
+             WHERE m.po_number = $1 AND m.invoice_id <> $2 AND i.status NOT IN ('duplicate', 'rejected')",
+        )
+        .bind(po_number.to_string())
+        .bind(except.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("read billed quantities")?;
+        let mut billed = BTreeMap::new();
+        for row in rows {
+            let line_no: i64 = row.try_get("po_line_no").ctx("decode invoice match")?;
+            let qty: String = row.try_get("quantity").ctx("decode invoice match")?;
+            *billed.entry(line_no).or_insert(Decimal::ZERO) +=
+                parse_decimal("invoice_matches.quantity", &qty)?;
+        }
+        Ok(billed)
+    }
+
+    /// Records that `by` verified `iban` as an account of the vendor.
+    /// Returns false if the vendor does not exist.
+    pub async fn verify_vendor_iban(
+        &self,
+        vendor_id: &str,
+        iban: &str,
+        by: &str,
+        audit: &super::AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let Some(ibans) =
+            sqlx::query_scalar::<_, String>("SELECT ibans FROM vendors WHERE vendor_id = $1")
+                .bind(vendor_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("read a vendor")?
+        else {
+            return Ok(false);
+        };
+        let mut list = parse_json_list("vendors.ibans", &ibans)?;
+        if !list.iter().any(|i| i == iban) {
+            list.push(iban.to_string());
+        }
+        sqlx::query("UPDATE vendors SET ibans = $1, updated_at = $2 WHERE vendor_id = $3")
+            .bind(json_list(&list))
+            .bind(now_ms())
+            .bind(vendor_id.to_string())
+            .execute(&mut *tx)
+            .await
+            .ctx("add a verified IBAN")?;
+        sqlx::query(
+            "INSERT INTO vendor_bank_accounts (vendor_id, iban, verified_by, verified_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (vendor_id, iban) DO UPDATE SET verified_by = excluded.verified_by, verified_at = excluded.verified_at",
+        )
+        .bind(vendor_id.to_string())
+        .bind(iban.to_string())
+        .bind(by.to_string())
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .ctx("record a bank account verification")?;
+        super::append_audit(&mut *tx, audit).await?;
+        tx.commit()
+            .await
+            .ctx("commit a bank account verification")?;
+        Ok(true)
+    }
+
+    /// Vendor id of a purchase order, if it exists.
+    pub async fn purchase_order_vendor(&self, po_number: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT vendor_id FROM purchase_orders WHERE po_number = $1")
+            .bind(po_number.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read a purchase order")
+    }
+
     /// Receipt dates per PO, for display.
     pub async fn goods_receipt_dates(&self, po_number: &str) -> Result<Vec<chrono::NaiveDate>> {
         let rows = sqlx::query(
@@ -202,6 +382,10 @@ fn vendor_from_row(r: &AnyRow) -> Result<Vendor> {
         payment_terms: r.try_get("payment_terms").ctx("decode vendor")?,
         currency: r.try_get("currency").ctx("decode vendor")?,
         email_domains: parse_json_list("vendors.email_domains", &domains)?,
+        tolerances: tolerances_from(
+            "vendors.tolerances",
+            r.try_get("tolerances").ctx("decode vendor")?,
+        )?,
     })
 }
 

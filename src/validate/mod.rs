@@ -229,6 +229,7 @@ mod tests {
             payment_terms: Some("net 30".into()),
             currency: Some("EUR".into()),
             email_domains: vec![],
+            tolerances: Default::default(),
         }
     }
 

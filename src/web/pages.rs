@@ -140,7 +140,7 @@ pub async fn invoice(
                 format!("p.{p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})")
             }
             _ if d.extraction_source == "einvoice" => "e-invoice XML".to_string(),
-            _ => "derived from other fields".to_string(),
+            _ => "whole document, or derived".to_string(),
         };
         let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) {
             " class=low"

@@ -26,9 +26,10 @@ use tracing::{info, instrument, warn};
 
 use crate::config::Settings;
 use crate::domain::{
-    Decision, DocumentId, ExtractedInvoice, Finding, InvoiceId, InvoiceStatus, RawDocument,
-    ReasonCode, invoice_number_key,
+    Decision, DocumentId, ExtractedInvoice, Finding, InvoiceId, InvoiceStatus, PurchaseOrder,
+    RawDocument, ReasonCode, Severity, invoice_number_key,
 };
+use crate::matching::{PoLookup, PoState};
 use crate::store::{self, AuditEntry, Job, JobKind, NewDocument, Store};
 use crate::{extract, matching, payment, read, validate};
 
@@ -163,21 +164,18 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
             .copied(),
         _ => None,
     };
-    let po = match &inv.po_number {
-        Some(n) => store.purchase_order(&n.value).await?,
-        None => None,
+    let mut findings = validation.findings;
+    if duplicate_of.is_none()
+        && let Some(f) = possible_duplicate(store, &inv, vendor_id.as_deref(), invoice_id).await?
+    {
+        findings.push(f);
+    }
+    let lookup = po_lookup(store, &inv, vendor_id.as_deref(), invoice_id).await?;
+    let tolerances = match &validation.vendor {
+        Some(v) => settings.tolerances.with_override(&v.tolerances),
+        None => settings.tolerances.clone(),
     };
-    let received = match &po {
-        Some(po) => store.received_quantities(&po.po_number).await?,
-        None => Default::default(),
-    };
-    let matching = matching::match_invoice(
-        &inv,
-        vendor_id.as_deref(),
-        po.as_ref(),
-        &received,
-        &settings.tolerances,
-    );
+    let matching = matching::match_invoice(&inv, vendor_id.as_deref(), &lookup, &tolerances);
     let terms = validation
         .vendor
         .as_ref()
@@ -186,7 +184,7 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         invoice_id,
         &inv,
         vendor_id,
-        validation.findings,
+        findings,
         duplicate_of,
         matching,
         terms.as_deref(),
@@ -214,6 +212,83 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         "invoice routed"
     );
     Ok(())
+}
+
+/// The PO the invoice quotes, with what was received and billed so far; or,
+/// when it quotes none, the vendor's open POs to find the one it fits.
+async fn po_lookup(
+    store: &Store,
+    inv: &ExtractedInvoice,
+    vendor_id: Option<&str>,
+    invoice_id: InvoiceId,
+) -> Result<PoLookup, Error> {
+    let state = |po: PurchaseOrder| async move {
+        let received = store.received_quantities(&po.po_number).await?;
+        let billed = store.billed_quantities(&po.po_number, invoice_id).await?;
+        Ok::<_, Error>(PoState {
+            po,
+            received,
+            billed,
+        })
+    };
+    Ok(match (&inv.po_number, vendor_id) {
+        (Some(n), _) => match store.purchase_order(&n.value).await? {
+            Some(po) => PoLookup::Quoted {
+                number: n.value.clone(),
+                po: Some(Box::new(state(po).await?)),
+            },
+            None => PoLookup::Quoted {
+                number: n.value.clone(),
+                po: None,
+            },
+        },
+        (None, Some(v)) => {
+            let mut candidates = Vec::new();
+            for po in store.open_purchase_orders(v).await? {
+                candidates.push(state(po).await?);
+            }
+            PoLookup::NotQuoted { candidates }
+        }
+        (None, None) => PoLookup::NotQuoted {
+            candidates: Vec::new(),
+        },
+    })
+}
+
+/// Days around the invoice date within which the same vendor billing the
+/// same total is suspicious.
+pub const DUPLICATE_WINDOW_DAYS: u64 = 7;
+
+/// Same vendor, same total, dates close together, different number: perhaps
+/// the same invoice renumbered. Not proof, so it goes to a clerk instead of
+/// being marked a duplicate.
+async fn possible_duplicate(
+    store: &Store,
+    inv: &ExtractedInvoice,
+    vendor_id: Option<&str>,
+    invoice_id: InvoiceId,
+) -> Result<Option<Finding>, Error> {
+    let (Some(v), Some(total), Some(date)) = (vendor_id, &inv.total_amount, &inv.invoice_date)
+    else {
+        return Ok(None);
+    };
+    let window = chrono::Days::new(DUPLICATE_WINDOW_DAYS);
+    let (from, to) = (
+        date.value.checked_sub_days(window).unwrap_or(date.value),
+        date.value.checked_add_days(window).unwrap_or(date.value),
+    );
+    let hit = store
+        .invoices_with_total_between(v, total.value, from, to, invoice_id)
+        .await?;
+    Ok(hit.map(|(other, number)| {
+        Finding::new(
+            ReasonCode::PossibleDuplicate,
+            Some("invoice_number"),
+            format!("invoice #{other} ({}) from the same vendor has the same total {} within {DUPLICATE_WINDOW_DAYS} days", number.as_deref().unwrap_or("no number"), total.value),
+        )
+        .with("other_invoice", other)
+        .with("total_amount", total.value)
+    }))
 }
 
 /// The routing rule: a duplicate is never paid; anything with a finding
@@ -244,6 +319,16 @@ pub fn route(
         };
     }
     findings.extend(matching.findings.iter().cloned());
+    if findings.iter().any(|f| f.severity == Severity::Reject) {
+        return Decision {
+            status: InvoiceStatus::Rejected,
+            vendor_id,
+            duplicate_of: None,
+            findings,
+            matching,
+            payment: None,
+        };
+    }
     let payment = if findings.is_empty() {
         payment::plan(invoice_id, inv, vendor_terms)
     } else {

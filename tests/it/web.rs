@@ -82,7 +82,7 @@ async fn queue_invoice_page_upload_health_and_metrics() {
     let id = list[0]["id"].as_i64().unwrap();
     let (_, page) = get(&app, &format!("/invoices/{id}")).await;
     assert!(
-        page.contains("unit price") && page.contains("above the PO price"),
+        page.contains("unit price") && page.contains("above the price 249.00"),
         "reason explained: {page}"
     );
     assert!(page.contains(&format!("/documents/{doc_id}/original")));
