@@ -3,6 +3,7 @@
 
 mod cli;
 mod helpers;
+mod injection;
 mod pipeline;
 mod queue;
 mod store;
