@@ -176,12 +176,11 @@ fn lines_fit(inv: &ExtractedInvoice, state: &PoState) -> bool {
     if goods.is_empty() {
         return false;
     }
-    let affinity_m: Vec<Vec<Option<f64>>> = goods
-        .iter()
-        .map(|l| {
-            po.lines
-                .iter()
-                .map(|p| affinity(l, p).filter(|a| *a >= INFER_AFFINITY))
+    let affinity_m: Vec<Vec<Option<f64>>> = affinity_matrix(&goods, &po.lines)
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|a| a.filter(|a| *a >= INFER_AFFINITY))
                 .collect()
         })
         .collect();
@@ -277,34 +276,67 @@ fn fold(s: &str) -> String {
         .join(" ")
 }
 
-/// How well an invoice line fits a PO line, 0..=1; `None` if not at all.
-fn affinity(inv: &LineItem, po: &PoLine) -> Option<f64> {
-    if let (Some(a), Some(b)) = (&inv.sku, &po.sku)
-        && fold(a) == fold(b)
-    {
-        return Some(1.0);
+/// A line's article number and description, folded once.
+struct Keys {
+    sku: Option<String>,
+    description: Option<String>,
+    unit_price: Option<Decimal>,
+}
+
+impl Keys {
+    fn of(sku: Option<&str>, description: Option<&str>, unit_price: Option<Decimal>) -> Keys {
+        let f = |s: &str| Some(fold(s)).filter(|s| !s.is_empty());
+        Keys {
+            sku: sku.and_then(f),
+            description: description.and_then(f),
+            unit_price,
+        }
     }
-    let d = inv.description.as_deref().map(fold)?;
-    let p = fold(&po.description);
-    if d.is_empty() || p.is_empty() {
-        return None;
-    }
+}
+
+/// Affinity of every invoice line to every PO line, 0..=1 or `None` for
+/// "not this one". A line whose article number matches a PO line is pinned
+/// to it, which also spares the string comparisons for the rest of its row.
+fn affinity_matrix(inv: &[&LineItem], po: &[PoLine]) -> Vec<Vec<Option<f64>>> {
+    let po_keys: Vec<Keys> = po
+        .iter()
+        .map(|p| Keys::of(p.sku.as_deref(), Some(&p.description), Some(p.unit_price)))
+        .collect();
+    inv.iter()
+        .map(|l| {
+            let k = Keys::of(l.sku.as_deref(), l.description.as_deref(), l.unit_price);
+            if let Some(j) = k
+                .sku
+                .as_ref()
+                .and_then(|s| po_keys.iter().position(|p| p.sku.as_ref() == Some(s)))
+            {
+                return (0..po.len()).map(|c| (c == j).then_some(1.0)).collect();
+            }
+            po_keys.iter().map(|p| affinity(&k, p)).collect()
+        })
+        .collect()
+}
+
+/// How well an invoice line fits a PO line by description, 0..=1; `None`
+/// if not at all.
+fn affinity(inv: &Keys, po: &Keys) -> Option<f64> {
+    let d = inv.description.as_deref()?;
+    let p = po.description.as_deref()?;
     // The article number printed inside the description also identifies it.
     if po
         .sku
         .as_deref()
-        .map(fold)
-        .is_some_and(|s| !s.is_empty() && d.split(' ').any(|w| w == s.replace(' ', "")))
+        .is_some_and(|s| d.split(' ').any(|w| w == s))
     {
         return Some(0.98);
     }
-    let sim = if d.contains(&p) || p.contains(&d) {
+    let sim = if d.contains(p) || p.contains(d) {
         0.95
     } else {
-        strsim::jaro_winkler(&d, &p)
+        strsim::jaro_winkler(d, p)
     };
     // Same unit price is weak evidence that nudges a close call.
-    let price_bonus = if inv.unit_price == Some(po.unit_price) {
+    let price_bonus = if inv.unit_price.is_some() && inv.unit_price == po.unit_price {
         0.02
     } else {
         0.0
@@ -323,15 +355,8 @@ fn compare_lines(
     let goods: Vec<usize> = (0..inv.line_items.len())
         .filter(|&i| !is_charge_line(&inv.line_items[i]))
         .collect();
-    let affinity_m: Vec<Vec<Option<f64>>> = goods
-        .iter()
-        .map(|&i| {
-            po.lines
-                .iter()
-                .map(|p| affinity(&inv.line_items[i], p))
-                .collect()
-        })
-        .collect();
+    let goods_lines: Vec<&LineItem> = goods.iter().map(|&i| &inv.line_items[i]).collect();
+    let affinity_m = affinity_matrix(&goods_lines, &po.lines);
     let assigned = assign(&affinity_m);
     let mut po_of: BTreeMap<usize, usize> = BTreeMap::new();
     for (k, &i) in goods.iter().enumerate() {

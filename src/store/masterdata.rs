@@ -143,21 +143,177 @@ impl Store {
         Ok(())
     }
 
-    pub async fn purchase_order(&self, po_number: &str) -> Result<Option<PurchaseOrder>> {
-        let Some(head) = sqlx::query("SELECT * FROM purchase_orders WHERE po_number = $1")
-            .bind(po_number.to_string())
-            .fetch_optional(self.pool())
+    /// Imports many purchase orders in one transaction with multi-row
+    /// statements: a million PO lines load in seconds, not minutes.
+    /// Same effect as [`Store::upsert_purchase_order`] for each.
+    pub async fn upsert_purchase_orders(&self, pos: &[PurchaseOrder]) -> Result<()> {
+        const HEAD_ROWS: usize = 500;
+        const LINE_ROWS: usize = 500;
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let now = now_ms();
+        for chunk in pos.chunks(HEAD_ROWS) {
+            let sql = format!(
+                "INSERT INTO purchase_orders (po_number, vendor_id, currency, status, updated_at, tolerances) VALUES {} \
+                 ON CONFLICT (po_number) DO UPDATE SET vendor_id = excluded.vendor_id, currency = excluded.currency, \
+                 status = excluded.status, updated_at = excluded.updated_at, tolerances = excluded.tolerances",
+                values_clause(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for po in chunk {
+                q = q
+                    .bind(po.po_number.clone())
+                    .bind(po.vendor_id.clone())
+                    .bind(po.currency.clone())
+                    .bind(po.status.as_str())
+                    .bind(now)
+                    .bind(tolerances_json(&po.tolerances));
+            }
+            q.execute(&mut *tx).await.ctx("upsert purchase orders")?;
+            let sql = format!(
+                "DELETE FROM po_lines WHERE po_number IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for po in chunk {
+                q = q.bind(po.po_number.clone());
+            }
+            q.execute(&mut *tx)
+                .await
+                .ctx("replace purchase order lines")?;
+        }
+        let lines: Vec<(&str, &PoLine)> = pos
+            .iter()
+            .flat_map(|po| po.lines.iter().map(move |l| (po.po_number.as_str(), l)))
+            .collect();
+        for chunk in lines.chunks(LINE_ROWS) {
+            let sql = format!(
+                "INSERT INTO po_lines (po_number, line_no, sku, description, quantity, unit, unit_price, tax_rate) VALUES {}",
+                values_clause(chunk.len(), 8)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (po, l) in chunk {
+                q = q
+                    .bind(po.to_string())
+                    .bind(l.line_no)
+                    .bind(l.sku.clone())
+                    .bind(l.description.clone())
+                    .bind(l.quantity.to_string())
+                    .bind(l.unit.clone())
+                    .bind(l.unit_price.to_string())
+                    .bind(l.tax_rate.map(|r| r.to_string()));
+            }
+            q.execute(&mut *tx)
+                .await
+                .ctx("insert purchase order lines")?;
+        }
+        tx.commit().await.ctx("commit purchase orders")?;
+        self.refresh_statistics().await
+    }
+
+    /// Imports many goods receipts in one transaction (see
+    /// [`Store::upsert_purchase_orders`]).
+    pub async fn upsert_goods_receipts(&self, receipts: &[GoodsReceipt]) -> Result<()> {
+        const ROWS: usize = 500;
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let now = now_ms();
+        for chunk in receipts.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO goods_receipts (receipt_id, po_number, received_on, updated_at) VALUES {} \
+                 ON CONFLICT (receipt_id) DO UPDATE SET po_number = excluded.po_number, \
+                 received_on = excluded.received_on, updated_at = excluded.updated_at",
+                values_clause(chunk.len(), 4)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for gr in chunk {
+                q = q
+                    .bind(gr.receipt_id.clone())
+                    .bind(gr.po_number.clone())
+                    .bind(gr.received_on.format("%Y-%m-%d").to_string())
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await.ctx("upsert goods receipts")?;
+            let sql = format!(
+                "DELETE FROM receipt_lines WHERE receipt_id IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for gr in chunk {
+                q = q.bind(gr.receipt_id.clone());
+            }
+            q.execute(&mut *tx)
+                .await
+                .ctx("replace goods receipt lines")?;
+        }
+        let lines: Vec<(&str, &crate::domain::ReceiptLine)> = receipts
+            .iter()
+            .flat_map(|r| r.lines.iter().map(move |l| (r.receipt_id.as_str(), l)))
+            .collect();
+        for chunk in lines.chunks(ROWS) {
+            let sql = format!(
+                "INSERT INTO receipt_lines (receipt_id, line_no, quantity) VALUES {}",
+                values_clause(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, l) in chunk {
+                q = q
+                    .bind(id.to_string())
+                    .bind(l.line_no)
+                    .bind(l.quantity.to_string());
+            }
+            q.execute(&mut *tx)
+                .await
+                .ctx("insert goods receipt lines")?;
+        }
+        tx.commit().await.ctx("commit goods receipts")?;
+        self.refresh_statistics().await
+    }
+
+    /// Updates the query planner's statistics. After a bulk import the
+    /// planner otherwise still believes the tables are empty, and
+    /// PostgreSQL picks sequential scans (40 ms instead of 0.5 ms per
+    /// invoice with a million PO lines).
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        let sql = match self.backend() {
+            super::Backend::Postgres => {
+                "ANALYZE purchase_orders, po_lines, goods_receipts, receipt_lines"
+            }
+            super::Backend::Sqlite => "ANALYZE",
+        };
+        sqlx::query(sql)
+            .execute(self.pool())
             .await
-            .ctx("read a purchase order")?
-        else {
+            .ctx("refresh planner statistics")?;
+        Ok(())
+    }
+
+    pub async fn purchase_order(&self, po_number: &str) -> Result<Option<PurchaseOrder>> {
+        // One round trip: matching runs this for every invoice.
+        let rows = sqlx::query(
+            "SELECT p.po_number, p.vendor_id, p.currency, p.status, p.tolerances, l.line_no, l.sku, l.description, \
+             l.quantity, l.unit, l.unit_price, l.tax_rate FROM purchase_orders p \
+             LEFT JOIN po_lines l ON l.po_number = p.po_number WHERE p.po_number = $1 ORDER BY l.line_no",
+        )
+        .bind(po_number.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read a purchase order")?;
+        let Some(head) = rows.first() else {
             return Ok(None);
         };
-        let lines = sqlx::query("SELECT * FROM po_lines WHERE po_number = $1 ORDER BY line_no")
-            .bind(po_number.to_string())
-            .fetch_all(self.pool())
-            .await
-            .ctx("read purchase order lines")?;
         let status: String = head.try_get("status").ctx("decode purchase order")?;
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let line_no: Option<i64> = r.try_get("line_no").ctx("decode purchase order line")?;
+            if line_no.is_some() {
+                lines.push(po_line_from_row(r)?);
+            }
+        }
         Ok(Some(PurchaseOrder {
             po_number: head.try_get("po_number").ctx("decode purchase order")?,
             vendor_id: head.try_get("vendor_id").ctx("decode purchase order")?,
@@ -166,7 +322,7 @@ impl Store {
                 column: "purchase_orders.status",
                 value: status.clone(),
             })?,
-            lines: lines.iter().map(po_line_from_row).collect::<Result<_>>()?,
+            lines,
             tolerances: tolerances_from(
                 "purchase_orders.tolerances",
                 head.try_get("tolerances").ctx("decode purchase order")?,
@@ -268,30 +424,40 @@ impl Store {
             .collect()
     }
 
-    /// Quantity billed per PO line by invoices other than `except` that
-    /// still claim it (not duplicates, not rejected).
-    pub async fn billed_quantities(
+    /// Per PO line: the quantity received so far, and the quantity billed
+    /// by invoices other than `except` that still claim it (not duplicates,
+    /// not rejected). One round trip.
+    pub async fn po_quantities(
         &self,
         po_number: &str,
         except: InvoiceId,
-    ) -> Result<BTreeMap<i64, Decimal>> {
+    ) -> Result<(BTreeMap<i64, Decimal>, BTreeMap<i64, Decimal>)> {
         let rows = sqlx::query(
-            "SELECT m.po_line_no, m.quantity FROM invoice_matches m JOIN invoices i ON i.id = m.invoice_id \
+            "SELECT 'r' AS kind, rl.line_no, rl.quantity FROM receipt_lines rl \
+             JOIN goods_receipts gr ON gr.receipt_id = rl.receipt_id WHERE gr.po_number = $1 \
+             UNION ALL \
+             SELECT 'b' AS kind, m.po_line_no AS line_no, m.quantity FROM invoice_matches m \
+             JOIN invoices i ON i.id = m.invoice_id \
              WHERE m.po_number = $1 AND m.invoice_id <> $2 AND i.status NOT IN ('duplicate', 'rejected')",
         )
         .bind(po_number.to_string())
         .bind(except.0)
         .fetch_all(self.pool())
         .await
-        .ctx("read billed quantities")?;
-        let mut billed = BTreeMap::new();
+        .ctx("read received and billed quantities")?;
+        let (mut received, mut billed) = (BTreeMap::new(), BTreeMap::new());
         for row in rows {
-            let line_no: i64 = row.try_get("po_line_no").ctx("decode invoice match")?;
-            let qty: String = row.try_get("quantity").ctx("decode invoice match")?;
-            *billed.entry(line_no).or_insert(Decimal::ZERO) +=
-                parse_decimal("invoice_matches.quantity", &qty)?;
+            let kind: String = row.try_get("kind").ctx("decode quantities")?;
+            let line_no: i64 = row.try_get("line_no").ctx("decode quantities")?;
+            let qty: String = row.try_get("quantity").ctx("decode quantities")?;
+            let target = if kind == "r" {
+                &mut received
+            } else {
+                &mut billed
+            };
+            *target.entry(line_no).or_insert(Decimal::ZERO) += parse_decimal("quantity", &qty)?;
         }
-        Ok(billed)
+        Ok((received, billed))
     }
 
     /// Records that `by` verified `iban` as an account of the vendor.
@@ -367,6 +533,22 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` columns.
+fn values_clause(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            format!(
+                "({})",
+                (1..=cols)
+                    .map(|c| format!("${}", r * cols + c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn vendor_from_row(r: &AnyRow) -> Result<Vendor> {

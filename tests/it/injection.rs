@@ -299,10 +299,10 @@ async fn clean_invoices_go_through_and_injected_ones_never_do() {
         }
         // Two-invoice injections: a renumbered resubmission, and billing
         // the same receipt twice in two halves plus one.
-        for k in 0..clean.len() {
+        for original in &clean {
             let t = fresh(db).await;
             load_sample_master_data(&t.store).await;
-            let first = clean[k].clone();
+            let first = original.clone();
             assert_eq!(ingest(&t, &first).await.0, InvoiceStatus::Scheduled);
             let mut again = first.clone();
             again.number = first.number.to_lowercase().replace('-', " ");
@@ -319,8 +319,8 @@ async fn clean_invoices_go_through_and_injected_ones_never_do() {
 
             let t = fresh(db).await;
             load_sample_master_data(&t.store).await;
-            let mut a = clean[k].clone();
-            a.number = format!("{}-A", clean[k].number);
+            let mut a = original.clone();
+            a.number = format!("{}-A", original.number);
             a.lines.truncate(1);
             let whole = a.lines[0].quantity;
             let half = (whole / Decimal::TWO).floor();
@@ -329,13 +329,13 @@ async fn clean_invoices_go_through_and_injected_ones_never_do() {
             }
             a.lines[0].quantity = half;
             let mut b = a.clone();
-            b.number = format!("{}-B", clean[k].number);
+            b.number = format!("{}-B", original.number);
             b.lines[0].quantity = whole - half + Decimal::ONE;
             assert_eq!(
                 ingest(&t, &a).await.0,
                 InvoiceStatus::Scheduled,
                 "first half of {}",
-                clean[k].number
+                original.number
             );
             let (status, reasons) = ingest(&t, &b).await;
             injected += 1;
