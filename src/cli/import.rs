@@ -211,8 +211,18 @@ fn goods_receipt(r: ReceiptRecord) -> Result<GoodsReceipt> {
     })
 }
 
-/// Imports a file; returns how many records were written.
-pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result<usize> {
+/// What an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub records: usize,
+    /// Invoices on the review queue queued for re-evaluation because of it.
+    pub reevaluated: u64,
+}
+
+/// Imports a file: every record is checked first (an error names the file
+/// and line and imports nothing), then all are written in bulk. Invoices
+/// waiting for the imported POs or receipts are queued for re-evaluation.
+pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result<Imported> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let is_csv = path
@@ -223,35 +233,63 @@ pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result
     } else {
         jsonl_records(&text, path)?
     };
-    let mut n = 0;
-    for (line, value) in records {
-        let at = || format!("{}:{line}", path.display());
-        match kind {
-            ImportKind::Vendors => {
-                let v = serde_json::from_value(value)
+    fn parse<T: serde::de::DeserializeOwned, U>(
+        records: Vec<(usize, Value)>,
+        path: &Path,
+        convert: fn(T) -> Result<U>,
+    ) -> Result<Vec<U>> {
+        records
+            .into_iter()
+            .map(|(line, value)| {
+                serde_json::from_value(value)
                     .map_err(anyhow::Error::from)
-                    .and_then(vendor)
-                    .with_context(at)?;
-                store.upsert_vendor(&v).await?;
-            }
-            ImportKind::Pos => {
-                let po = serde_json::from_value(value)
-                    .map_err(anyhow::Error::from)
-                    .and_then(purchase_order)
-                    .with_context(at)?;
-                store.upsert_purchase_order(&po).await?;
-            }
-            ImportKind::Receipts => {
-                let gr = serde_json::from_value(value)
-                    .map_err(anyhow::Error::from)
-                    .and_then(goods_receipt)
-                    .with_context(at)?;
-                store.upsert_goods_receipt(&gr).await?;
-            }
-        }
-        n += 1;
+                    .and_then(convert)
+                    .with_context(|| format!("{}:{line}", path.display()))
+            })
+            .collect()
     }
-    Ok(n)
+    let mut touched: Vec<(Option<String>, String)> = Vec::new();
+    let records_n = match kind {
+        ImportKind::Vendors => {
+            let vendors = parse(records, path, vendor)?;
+            for v in &vendors {
+                store.upsert_vendor(v).await?;
+            }
+            vendors.len()
+        }
+        ImportKind::Pos => {
+            let pos = parse(records, path, purchase_order)?;
+            store.upsert_purchase_orders(&pos).await?;
+            touched.extend(
+                pos.iter()
+                    .map(|p| (Some(p.vendor_id.clone()), p.po_number.clone())),
+            );
+            pos.len()
+        }
+        ImportKind::Receipts => {
+            let receipts = parse(records, path, goods_receipt)?;
+            store.upsert_goods_receipts(&receipts).await?;
+            for r in &receipts {
+                touched.push((
+                    store.purchase_order_vendor(&r.po_number).await?,
+                    r.po_number.clone(),
+                ));
+            }
+            receipts.len()
+        }
+    };
+    touched.sort();
+    touched.dedup();
+    let mut reevaluated = 0;
+    for (vendor, po) in &touched {
+        reevaluated +=
+            crate::workflow::reevaluate_waiting(store, vendor.as_deref(), Some(po), "import")
+                .await?;
+    }
+    Ok(Imported {
+        records: records_n,
+        reevaluated,
+    })
 }
 
 fn jsonl_records(text: &str, path: &Path) -> Result<Vec<(usize, Value)>> {

@@ -5,7 +5,7 @@ mod eval;
 mod import;
 mod output;
 
-pub use import::import_file;
+pub use import::{Imported, import_file};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,6 +83,11 @@ pub enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Vendor master data actions.
+    Vendor {
+        #[command(subcommand)]
+        action: VendorAction,
+    },
     /// Per-field extraction accuracy against a folder's truth.jsonl.
     Eval {
         dir: PathBuf,
@@ -98,6 +103,20 @@ pub enum Command {
         /// Print every wrong or missing field to stderr.
         #[arg(long)]
         verbose: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VendorAction {
+    /// Record that a person verified a new bank account of a vendor (by
+    /// calling them on a known number, not the one on the invoice), and
+    /// re-evaluate the invoices held for it.
+    VerifyIban {
+        vendor_id: String,
+        iban: String,
+        /// Who verified it; must not be the clerk who entered the change.
+        #[arg(long)]
+        by: String,
     },
 }
 
@@ -123,12 +142,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
         } => extract_cmd(&file, json, visual_only, lines, &settings).await,
         Command::Import { kind, file } => {
             let store = Store::connect(&settings.database_url).await?;
-            let n = import::import_file(&store, kind, &file).await?;
+            let r = import::import_file(&store, kind, &file).await?;
             println!(
-                "imported {n} {} from {}",
+                "imported {} {} from {}",
+                r.records,
                 import::noun(kind),
                 file.display()
             );
+            if r.reevaluated > 0 {
+                println!(
+                    "{} invoices waiting for this data were queued for re-evaluation",
+                    r.reevaluated
+                );
+            }
             Ok(0)
         }
         Command::Ingest { files, json } => {
@@ -157,8 +183,8 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 (ImportKind::Pos, "pos.jsonl"),
                 (ImportKind::Receipts, "receipts.jsonl"),
             ] {
-                let n = import::import_file(&store, kind, &samples.join(name)).await?;
-                println!("imported {n} {}", import::noun(kind));
+                let r = import::import_file(&store, kind, &samples.join(name)).await?;
+                println!("imported {} {}", r.records, import::noun(kind));
             }
             let mut files: Vec<PathBuf> = std::fs::read_dir(samples.join("invoices"))
                 .with_context(|| format!("cannot list {}", samples.join("invoices").display()))?
@@ -180,6 +206,29 @@ pub async fn run(cli: Cli) -> Result<i32> {
             );
             serve(store, settings).await?;
             Ok(0)
+        }
+        Command::Vendor {
+            action:
+                VendorAction::VerifyIban {
+                    vendor_id,
+                    iban,
+                    by,
+                },
+        } => {
+            let Some(iban) = crate::extract::normalize::parse_iban(&iban) else {
+                bail!("{iban:?} is not a valid IBAN (checksum)");
+            };
+            let store = Store::connect(&settings.database_url).await?;
+            match workflow::verify_vendor_iban(&store, &vendor_id, &iban, &by).await? {
+                None => bail!("no vendor {vendor_id:?}"),
+                Some(n) => {
+                    println!(
+                        "verified {} for {vendor_id} (by {by}); {n} held invoices queued for re-evaluation",
+                        crate::validate::mask_iban(&iban)
+                    );
+                    Ok(0)
+                }
+            }
         }
         Command::Eval {
             dir,

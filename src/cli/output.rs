@@ -138,6 +138,8 @@ pub struct Outcome {
     pub status: String,
     pub reasons: Vec<String>,
     pub detail: Option<String>,
+    /// Every discrepancy with its message, lines and evidence.
+    pub discrepancies: Vec<Value>,
 }
 
 impl Outcome {
@@ -153,6 +155,7 @@ impl Outcome {
                 status: "rejected".into(),
                 reasons: vec!["unreadable".into()],
                 detail: meta.reason,
+                discrepancies: vec![],
             });
         }
         if let Some(err) = store.dead_job_error(document).await? {
@@ -162,6 +165,7 @@ impl Outcome {
                 status: "failed".into(),
                 reasons: vec!["processing_failed".into()],
                 detail: Some(err),
+                discrepancies: vec![],
             });
         }
         let Some(id) = store.invoice_for_document(document).await? else {
@@ -171,18 +175,39 @@ impl Outcome {
                 status: meta.status,
                 reasons: vec![],
                 detail: None,
+                discrepancies: vec![],
             });
         };
-        let s = store
-            .invoice_summary(id)
+        let d = store
+            .invoice_detail(id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("invoice {id} disappeared"))?;
+        let discrepancies = d
+            .discrepancies
+            .iter()
+            .map(|x| {
+                let detail: Value = x
+                    .detail
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .unwrap_or(Value::Null);
+                json!({
+                    "code": x.code,
+                    "field": x.field,
+                    "message": x.message,
+                    "severity": x.severity,
+                    "lines": detail.get("lines").cloned().unwrap_or(json!([])),
+                    "evidence": detail.get("evidence").cloned().unwrap_or(json!({})),
+                })
+            })
+            .collect();
         Ok(Outcome {
             document_id: document,
             invoice_id: Some(id.0),
-            status: s.status.as_str().to_string(),
-            reasons: s.reasons,
+            status: d.summary.status.as_str().to_string(),
+            reasons: d.summary.reasons,
             detail: None,
+            discrepancies,
         })
     }
 
@@ -213,6 +238,7 @@ impl Outcome {
             "status": self.status,
             "reasons": self.reasons,
             "detail": self.detail,
+            "discrepancies": self.discrepancies,
             "seen_before": seen_before,
         })
     }

@@ -186,6 +186,9 @@ pub struct DiscrepancyRow {
     pub code: String,
     pub field: Option<String>,
     pub message: String,
+    /// JSON: `{"lines": [..], "evidence": {..}}`.
+    pub detail: Option<String>,
+    pub severity: String,
 }
 
 /// Everything the invoice page shows.
@@ -762,7 +765,7 @@ impl Store {
                 .map(line_from_row)
                 .collect::<Result<Vec<_>>>()?;
         let discrepancies = sqlx::query(
-            "SELECT code, field, message FROM discrepancies WHERE invoice_id = $1 ORDER BY id",
+            "SELECT code, field, message, detail, severity FROM discrepancies WHERE invoice_id = $1 ORDER BY id",
         )
         .bind(id.0)
         .fetch_all(self.pool())
@@ -774,6 +777,8 @@ impl Store {
                 code: r.try_get("code").ctx("decode discrepancy")?,
                 field: r.try_get("field").ctx("decode discrepancy")?,
                 message: r.try_get("message").ctx("decode discrepancy")?,
+                detail: r.try_get("detail").ctx("decode discrepancy")?,
+                severity: r.try_get("severity").ctx("decode discrepancy")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -178,6 +178,35 @@ impl Store {
         Ok(())
     }
 
+    /// Queues the `decide` step again for invoices on the review queue that
+    /// wait for something that may just have arrived: goods received, a PO,
+    /// a verified bank account. Only invoices of `vendor_id`, or quoting
+    /// `po_number`, and only those still untouched by a clerk
+    /// (`needs_review`). Returns how many were queued.
+    pub async fn requeue_waiting_decisions(
+        &self,
+        vendor_id: Option<&str>,
+        po_number: Option<&str>,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
+             last_error = NULL, finished_at = NULL \
+             WHERE kind = 'decide' AND state IN ('done', 'dead') AND document_id IN ( \
+               SELECT i.document_id FROM invoices i WHERE i.status = 'needs_review' \
+               AND (i.vendor_id = $2 OR i.po_number = $3) \
+               AND EXISTS (SELECT 1 FROM discrepancies d WHERE d.invoice_id = i.id AND d.code IN \
+                 ('not_received', 'quantity_exceeds_received', 'over_billed_cumulative', 'po_not_found', \
+                  'missing_po_number', 'bank_details_changed')))",
+        )
+        .bind(now_ms())
+        .bind(vendor_id.map(str::to_string))
+        .bind(po_number.map(str::to_string))
+        .execute(self.pool())
+        .await
+        .ctx("queue waiting invoices for re-evaluation")?;
+        Ok(done.rows_affected())
+    }
+
     /// Number of jobs not yet finished (queued or running) for these
     /// documents; `apflow ingest` waits for it to reach zero.
     pub async fn unfinished_jobs(&self, documents: &[DocumentId]) -> Result<i64> {

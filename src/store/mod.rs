@@ -19,7 +19,8 @@ mod jobs;
 mod masterdata;
 
 pub use invoices::{
-    DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow, NewDocument,
+    DiscrepancyRow, DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow,
+    NewDocument,
 };
 pub use jobs::{Job, JobKind, QueueStats};
 

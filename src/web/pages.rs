@@ -61,11 +61,16 @@ pub async fn queue(
         "<h1>Invoices</h1>{tabs}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th></tr></thead><tbody>"
     );
     for r in &rows {
-        let reasons: Vec<String> = r
+        let mut reasons: Vec<String> = r
             .reasons
             .iter()
             .map(|c| format!("<span class=reason>{}</span>", esc(c)))
             .collect();
+        if let Some(w) = crate::workflow::waiting_for(&r.reasons)
+            .filter(|_| r.status == InvoiceStatus::NeedsReview)
+        {
+            reasons.push(format!("<br><small>waiting for {w}</small>"));
+        }
         body.push_str(&format!(
             "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td></tr>",
             id = r.id.0,

@@ -317,6 +317,81 @@ async fn possible_duplicate(
     }))
 }
 
+/// Something an invoice on the review queue may be waiting for has
+/// happened (a receipt or PO was imported, a bank account verified): queue
+/// those invoices to be decided again, so that one that now fits goes
+/// through without a clerk. Returns how many were queued.
+pub async fn reevaluate_waiting(
+    store: &Store,
+    vendor_id: Option<&str>,
+    po_number: Option<&str>,
+    actor: &str,
+) -> Result<u64, Error> {
+    let n = store
+        .requeue_waiting_decisions(vendor_id, po_number)
+        .await?;
+    if n > 0 {
+        let entry = AuditEntry {
+            actor: actor.to_string(),
+            action: "invoices.reevaluation_queued",
+            entity: if po_number.is_some() {
+                "purchase_order"
+            } else {
+                "vendor"
+            },
+            entity_id: po_number.or(vendor_id).unwrap_or_default().to_string(),
+            detail: serde_json::json!({ "invoices": n, "vendor_id": vendor_id, "po_number": po_number }),
+        };
+        store.audit(&entry).await?;
+        info!(
+            invoices = n,
+            ?vendor_id,
+            ?po_number,
+            "invoices queued for re-evaluation"
+        );
+    }
+    Ok(n)
+}
+
+/// What an invoice on the review queue waits for, from its reasons: shown
+/// on the queue so a clerk knows not to chase it yet.
+pub fn waiting_for(reasons: &[String]) -> Option<&'static str> {
+    reasons.iter().find_map(|r| match r.as_str() {
+        "not_received" | "quantity_exceeds_received" | "over_billed_cumulative" => {
+            Some("goods receipt")
+        }
+        "po_not_found" | "missing_po_number" => Some("purchase order"),
+        "bank_details_changed" => Some("bank account verification"),
+        _ => None,
+    })
+}
+
+/// Records that `by` verified a new bank account of a vendor, then
+/// re-evaluates the vendor's invoices held for it.
+pub async fn verify_vendor_iban(
+    store: &Store,
+    vendor_id: &str,
+    iban: &str,
+    by: &str,
+) -> Result<Option<u64>, Error> {
+    let entry = AuditEntry {
+        actor: by.to_string(),
+        action: "vendor.bank_account_verified",
+        entity: "vendor",
+        entity_id: vendor_id.to_string(),
+        detail: serde_json::json!({ "iban": validate::mask_iban(iban) }),
+    };
+    if !store
+        .verify_vendor_iban(vendor_id, iban, by, &entry)
+        .await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(
+        reevaluate_waiting(store, Some(vendor_id), None, by).await?,
+    ))
+}
+
 /// The routing rule: a duplicate is never paid; anything with a finding
 /// goes to a clerk; only a clean, matched invoice is scheduled for payment.
 pub fn route(

@@ -6,5 +6,6 @@ mod helpers;
 mod injection;
 mod pipeline;
 mod queue;
+mod reevaluation;
 mod store;
 mod web;
