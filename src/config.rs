@@ -47,6 +47,7 @@ struct RawSettings {
     max_attempts: Option<i64>,
     read_timeout_secs: Option<u64>,
     price_tolerance_pct: Option<String>,
+    min_confidence: Option<f32>,
 }
 
 /// Validated settings the rest of apflow uses.
@@ -67,6 +68,9 @@ pub struct Settings {
     /// Upper bound on reading one document.
     pub read_timeout: Duration,
     pub tolerances: Tolerances,
+    /// Fields the decision uses must be read with at least this confidence
+    /// for an invoice to go through untouched.
+    pub min_confidence: f32,
 }
 
 impl Default for Settings {
@@ -81,6 +85,7 @@ impl Default for Settings {
             max_attempts: 5,
             read_timeout: Duration::from_secs(120),
             tolerances: Tolerances::default(),
+            min_confidence: crate::validate::MIN_CONFIDENCE,
         }
     }
 }
@@ -136,6 +141,13 @@ impl Settings {
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
+                "APFLOW_MIN_CONFIDENCE" => {
+                    raw.min_confidence = Some(value.trim().parse().map_err(|_| Error::Invalid {
+                        key: key.clone(),
+                        value: value.clone(),
+                        expected: "a number from 0 to 1",
+                    })?)
+                }
                 _ => {}
             }
         }
@@ -189,6 +201,16 @@ impl Settings {
                     value: v.clone(),
                     expected: "a percentage such as 2.5",
                 })?;
+        }
+        if let Some(v) = raw.min_confidence {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::Invalid {
+                    key: "min_confidence".into(),
+                    value: v.to_string(),
+                    expected: "a number from 0 to 1",
+                });
+            }
+            s.min_confidence = v;
         }
         Ok(s)
     }

@@ -377,6 +377,8 @@ pub enum ReasonCode {
     TaxMismatch,
     UnexpectedCharges,
     PossibleDuplicate,
+    InvalidVatId,
+    ImplausibleTaxRate,
 }
 
 impl ReasonCode {
@@ -406,6 +408,8 @@ impl ReasonCode {
             ReasonCode::TaxMismatch => "tax_mismatch",
             ReasonCode::UnexpectedCharges => "unexpected_charges",
             ReasonCode::PossibleDuplicate => "possible_duplicate",
+            ReasonCode::InvalidVatId => "invalid_vat_id",
+            ReasonCode::ImplausibleTaxRate => "implausible_tax_rate",
         }
     }
 }

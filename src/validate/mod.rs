@@ -5,8 +5,10 @@
 //! vendor and findings. Never fails; a problem is a finding with a reason
 //! code, and the invoice goes to review with it.
 
+mod vat;
 mod vendor;
 
+pub use vat::{VatCheck, check_vat_id, plausible_rates};
 pub use vendor::{VendorMatch, resolve_vendor};
 
 use chrono::NaiveDate;
@@ -15,7 +17,8 @@ use rust_decimal::Decimal;
 use crate::domain::{ExtractedInvoice, Finding, ReasonCode, Vendor};
 use crate::extract::normalize::iban_is_valid;
 
-/// Fields below this confidence are shown to a clerk rather than trusted.
+/// Default for `min_confidence`: fields the decision uses below this
+/// confidence are shown to a clerk rather than trusted.
 pub const MIN_CONFIDENCE: f32 = 0.5;
 
 /// Rounding slack when comparing sums printed to the cent.
@@ -29,12 +32,18 @@ pub struct Validation {
     pub findings: Vec<Finding>,
 }
 
-pub fn validate(inv: &ExtractedInvoice, vendors: &[Vendor], today: NaiveDate) -> Validation {
+pub fn validate(
+    inv: &ExtractedInvoice,
+    vendors: &[Vendor],
+    today: NaiveDate,
+    min_confidence: f32,
+) -> Validation {
     let mut findings = Vec::new();
     required_fields(inv, &mut findings);
     arithmetic(inv, &mut findings);
     dates(inv, today, &mut findings);
-    confidence(inv, &mut findings);
+    confidence(inv, min_confidence, &mut findings);
+    tax_ids_and_rates(inv, &mut findings);
     if let Some(iban) = &inv.iban
         && !iban_is_valid(&iban.value)
     {
@@ -184,7 +193,9 @@ fn dates(inv: &ExtractedInvoice, today: NaiveDate, findings: &mut Vec<Finding>) 
     }
 }
 
-fn confidence(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+/// Every field the routing decision relies on must be read with at least
+/// `min` confidence; otherwise a person confirms it.
+fn confidence(inv: &ExtractedInvoice, min: f32, findings: &mut Vec<Finding>) {
     let key_fields = [
         (
             "invoice_number",
@@ -194,18 +205,91 @@ fn confidence(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
             "invoice_date",
             inv.invoice_date.as_ref().map(|f| f.confidence),
         ),
+        ("due_date", inv.due_date.as_ref().map(|f| f.confidence)),
         (
             "total_amount",
             inv.total_amount.as_ref().map(|f| f.confidence),
         ),
+        ("currency", inv.currency.as_ref().map(|f| f.confidence)),
+        ("po_number", inv.po_number.as_ref().map(|f| f.confidence)),
+        ("iban", inv.iban.as_ref().map(|f| f.confidence)),
+        (
+            "vendor_vat_id",
+            inv.vendor_vat_id.as_ref().map(|f| f.confidence),
+        ),
     ];
     for (name, c) in key_fields {
-        if let Some(c) = c.filter(|c| *c < MIN_CONFIDENCE) {
-            findings.push(Finding::new(
+        if let Some(c) = c.filter(|c| *c < min) {
+            findings.push(
+                Finding::new(
+                    ReasonCode::LowConfidence,
+                    Some(name),
+                    format!("{name} was read with low confidence ({c:.2}); please check it"),
+                )
+                .with("confidence", format!("{c:.2}"))
+                .with("threshold", format!("{min:.2}")),
+            );
+        }
+    }
+    let lines: Vec<usize> = inv
+        .line_items
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.confidence < min)
+        .map(|(i, _)| i + 1)
+        .collect();
+    if !lines.is_empty() {
+        findings.push(
+            Finding::new(
                 ReasonCode::LowConfidence,
-                Some(name),
-                format!("{name} was read with low confidence ({c:.2}); please check it"),
-            ));
+                Some("line_items"),
+                "some line items were read with low confidence; please check them",
+            )
+            .on_lines(lines),
+        );
+    }
+}
+
+/// VAT id check digits, and line tax rates that exist in the vendor's
+/// country.
+fn tax_ids_and_rates(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+    let Some(vat) = &inv.vendor_vat_id else {
+        return;
+    };
+    if check_vat_id(&vat.value) == VatCheck::Invalid {
+        findings.push(
+            Finding::new(
+                ReasonCode::InvalidVatId,
+                Some("vendor_vat_id"),
+                format!("VAT id {} fails its format or check digits", vat.value),
+            )
+            .with("vat_id", &vat.value),
+        );
+        return;
+    }
+    let country: String = vat.value.chars().take(2).collect::<String>().to_uppercase();
+    let Some(rates) = plausible_rates(&country) else {
+        return;
+    };
+    for (i, l) in inv.line_items.iter().enumerate() {
+        if let Some(rate) = l.tax_rate
+            && !rates
+                .iter()
+                .any(|r| r.parse::<Decimal>().is_ok_and(|r| r == rate))
+        {
+            findings.push(
+                Finding::new(
+                    ReasonCode::ImplausibleTaxRate,
+                    Some("line_items"),
+                    format!(
+                        "line {}: VAT rate {rate}% does not exist in {country}",
+                        i + 1
+                    ),
+                )
+                .on_lines([i + 1])
+                .with("tax_rate", rate)
+                .with("country", &country),
+            );
         }
     }
 }
@@ -224,7 +308,7 @@ mod tests {
             vendor_id: "V1".into(),
             name: "Nordlicht Bürobedarf GmbH".into(),
             aliases: vec![],
-            vat_id: Some("DE123456789".into()),
+            vat_id: Some("DE136695976".into()),
             ibans: vec!["DE89370400440532013000".into()],
             payment_terms: Some("net 30".into()),
             currency: Some("EUR".into()),
@@ -238,7 +322,7 @@ mod tests {
         inv.invoice_number = Some(Field::exact("RE-1".into()));
         inv.invoice_date = NaiveDate::from_ymd_opt(2026, 3, 5).map(Field::exact);
         inv.currency = Some(Field::exact("EUR".into()));
-        inv.vendor_vat_id = Some(Field::exact("DE123456789".into()));
+        inv.vendor_vat_id = Some(Field::exact("DE136695976".into()));
         inv.net_amount = Some(Field::exact(d(net)));
         inv.tax_amount = Some(Field::exact(d(tax)));
         inv.total_amount = Some(Field::exact(d(total)));
@@ -270,14 +354,14 @@ mod tests {
             ),
         ];
         for (inv, want) in cases {
-            let v = validate(inv, &[vendor()], today);
+            let v = validate(inv, &[vendor()], today, MIN_CONFIDENCE);
             assert_eq!(codes(&v), *want);
         }
         let mut unknown = invoice("100.00", "19.00", "119.00", ok_iban);
         unknown.vendor_vat_id = None;
         unknown.iban = None;
         assert_eq!(
-            codes(&validate(&unknown, &[vendor()], today)),
+            codes(&validate(&unknown, &[vendor()], today, MIN_CONFIDENCE)),
             ["vendor_unknown"]
         );
         assert_eq!(mask_iban(ok_iban), "DE89…3000");

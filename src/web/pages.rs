@@ -147,7 +147,7 @@ pub async fn invoice(
             _ if d.extraction_source == "einvoice" => "e-invoice XML".to_string(),
             _ => "whole document, or derived".to_string(),
         };
-        let low = if f.confidence < f64::from(crate::validate::MIN_CONFIDENCE) {
+        let low = if f.confidence < f64::from(state.settings.min_confidence) {
             " class=low"
         } else {
             ""

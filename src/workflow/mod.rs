@@ -154,7 +154,7 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         .ok_or(Error::MissingInvoice(job.document_id))?;
     let inv = store.load_extraction(invoice_id).await?;
     let vendors = store.vendors().await?;
-    let validation = validate::validate(&inv, &vendors, today());
+    let validation = validate::validate(&inv, &vendors, today(), settings.min_confidence);
     let vendor_id = validation.vendor.as_ref().map(|v| v.vendor_id.clone());
     let duplicate_of = match (&vendor_id, &inv.invoice_number) {
         (Some(v), Some(n)) => store
