@@ -228,10 +228,23 @@ pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    import_text(store, kind, &text, is_csv, &path.display().to_string()).await
+}
+
+/// As [`import_file`] for text received otherwise (the REST API); `origin`
+/// names it in error messages.
+pub async fn import_text(
+    store: &Store,
+    kind: ImportKind,
+    text: &str,
+    is_csv: bool,
+    origin: &str,
+) -> Result<Imported> {
+    let path = Path::new(origin);
     let records: Vec<(usize, Value)> = if is_csv {
-        csv_records(kind, &text).with_context(|| format!("in {}", path.display()))?
+        csv_records(kind, text).with_context(|| format!("in {origin}"))?
     } else {
-        jsonl_records(&text, path)?
+        jsonl_records(text, path)?
     };
     fn parse<T: serde::de::DeserializeOwned, U>(
         records: Vec<(usize, Value)>,

@@ -5,7 +5,7 @@ mod eval;
 mod import;
 mod output;
 
-pub use import::{Imported, import_file};
+pub use import::{Imported, import_file, import_text};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -183,6 +183,37 @@ pub async fn original_document(
     ))
 }
 
+/// `POST /api/import/{vendors|pos|receipts}`: master data as JSONL (or CSV
+/// with `Content-Type: text/csv`), the same format and rules as
+/// `apflow import`. Invoices waiting for the data are re-evaluated.
+pub async fn import_master_data(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let kind = match kind.as_str() {
+        "vendors" => crate::cli::ImportKind::Vendors,
+        "pos" => crate::cli::ImportKind::Pos,
+        "receipts" => crate::cli::ImportKind::Receipts,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown master data {other:?}: use vendors, pos or receipts"
+            )));
+        }
+    };
+    let is_csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let r = crate::cli::import_text(&state.store, kind, &body, is_csv, "request")
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    Ok(Json(
+        serde_json::json!({ "imported": r.records, "reevaluated": r.reevaluated }),
+    ))
+}
+
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
     Ok("ok\n")

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/invoices/{id}", get(pages::invoice))
         .route("/documents/{id}/original", get(api::original_document))
         .route("/api/documents", post(api::upload_document))
+        .route("/api/import/{kind}", post(api::import_master_data))
         .route("/api/invoices", get(api::list_invoices))
         .route("/api/invoices/{id}", get(api::invoice_detail))
         .route("/healthz", get(api::healthz))

@@ -126,3 +126,73 @@ async fn html_escapes_what_documents_contain() {
         "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;"
     );
 }
+
+#[tokio::test]
+async fn master_data_import_over_rest() {
+    let t = fresh(Db::Sqlite).await;
+    let app = router(AppState {
+        store: t.store.clone(),
+        settings: t.settings.clone(),
+        metrics: Arc::new(Metrics::default()),
+    });
+    let post = |uri: &str, ctype: &str, body: &str| {
+        Request::post(uri)
+            .header("content-type", ctype)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let vendors = r#"{"vendor_id": "V9", "name": "Acme Ltd", "vat_id": "GB980780684", "ibans": ["GB82WEST12345698765432"], "tolerances": {"price_pct": "5"}}"#;
+    for _ in 0..2 {
+        let res = app
+            .clone()
+            .oneshot(post("/api/import/vendors", "application/x-ndjson", vendors))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let v = t.store.vendors().await.unwrap();
+    assert_eq!(v.len(), 1, "re-import updates, never duplicates");
+    assert_eq!(v[0].tolerances.price_pct, Some("5".parse().unwrap()));
+    let csv = "po_number,vendor_id,currency,status,line_no,sku,description,quantity,unit,unit_price,tax_rate\nP1,V9,GBP,open,1,A,Paper,10,box,4.50,20\nP1,V9,GBP,open,2,B,Toner,2,pcs,89.90,20\n";
+    let res = app
+        .clone()
+        .oneshot(post("/api/import/pos", "text/csv", csv))
+        .await
+        .unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["imported"],
+        1
+    );
+    assert_eq!(
+        t.store
+            .purchase_order("P1")
+            .await
+            .unwrap()
+            .unwrap()
+            .lines
+            .len(),
+        2
+    );
+    let res = app
+        .clone()
+        .oneshot(post(
+            "/api/import/receipts",
+            "application/x-ndjson",
+            "{\"receipt_id\": \"R1\"}",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body =
+        String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).to_string();
+    assert!(body.contains("request:1"), "{body}");
+    assert_eq!(
+        app.clone()
+            .oneshot(post("/api/import/people", "text/csv", ""))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
