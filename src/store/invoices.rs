@@ -652,6 +652,15 @@ impl Store {
             .await
             .ctx("open a review task")?;
         }
+        if decision.payment.is_none() {
+            // Decided again and no longer clean: a payment planned by the
+            // earlier decision is withdrawn (only while merely planned).
+            sqlx::query("DELETE FROM payments WHERE invoice_id = $1 AND state = 'planned'")
+                .bind(invoice.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("withdraw a planned payment")?;
+        }
         if let Some(p) = &decision.payment {
             sqlx::query(
                 "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at) \

@@ -207,6 +207,20 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Queues the `decide` step of one document again.
+    pub async fn requeue_decision(&self, document: DocumentId) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
+             finished_at = NULL WHERE kind = 'decide' AND document_id = $2 AND state IN ('done', 'dead')",
+        )
+        .bind(now_ms())
+        .bind(document.0)
+        .execute(self.pool())
+        .await
+        .ctx("queue a decision again")?;
+        Ok(())
+    }
+
     /// Number of jobs not yet finished (queued or running) for these
     /// documents; `apflow ingest` waits for it to reach zero.
     pub async fn unfinished_jobs(&self, documents: &[DocumentId]) -> Result<i64> {

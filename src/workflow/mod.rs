@@ -213,7 +213,46 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         reasons = decision.findings.len(),
         "invoice routed"
     );
+    // Two workers deciding two invoices on the same PO line at once each
+    // see the other's quantity as not yet billed. Now that this claim is
+    // committed, look again: if the claims together exceed what was
+    // received, decide this invoice again (it will then be held, and its
+    // planned payment withdrawn).
+    if decision.status == InvoiceStatus::Scheduled
+        && over_claimed(store, invoice_id, &decision.matching).await?
+    {
+        warn!(
+            invoice_id = invoice_id.0,
+            "concurrent claims on the same PO line; deciding again"
+        );
+        store.requeue_decision(job.document_id).await?;
+    }
     Ok(())
+}
+
+/// Do this invoice's matched quantities plus everything else billed on the
+/// same PO lines exceed what was received?
+pub async fn over_claimed(
+    store: &Store,
+    invoice_id: InvoiceId,
+    m: &crate::domain::MatchResult,
+) -> Result<bool, Error> {
+    let Some(po) = &m.po_number else {
+        return Ok(false);
+    };
+    if m.lines.is_empty() {
+        return Ok(false);
+    }
+    let (received, billed) = store.po_quantities(po, invoice_id).await?;
+    let mut mine: std::collections::BTreeMap<i64, rust_decimal::Decimal> = Default::default();
+    for l in &m.lines {
+        *mine.entry(l.po_line_no).or_default() += l.quantity;
+    }
+    Ok(mine.iter().any(|(line, qty)| {
+        *qty > rust_decimal::Decimal::ZERO
+            && billed.get(line).copied().unwrap_or_default() + qty
+                > received.get(line).copied().unwrap_or_default()
+    }))
 }
 
 /// Matches an invoice against the store's purchase orders, receipts and

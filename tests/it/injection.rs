@@ -366,3 +366,47 @@ async fn clean_invoices_go_through_and_injected_ones_never_do() {
         );
     }
 }
+
+/// Two invoices that each fit the receipt but not together, decided at the
+/// same time by two workers: at most one may end up scheduled.
+#[tokio::test]
+async fn parallel_workers_never_approve_two_claims_that_exceed_the_receipt() {
+    let base = clean_invoices()
+        .into_iter()
+        .find(|i| i.lines[0].quantity >= Decimal::TWO)
+        .expect("a clean invoice with quantity >= 2");
+    for round in 0..6 {
+        let t = fresh(Db::Sqlite).await;
+        load_sample_master_data(&t.store).await;
+        let mut a = base.clone();
+        a.lines.truncate(1);
+        let whole = a.lines[0].quantity;
+        a.lines[0].quantity = whole - Decimal::ONE;
+        a.number = format!("PAR-{round}-A");
+        let mut b = a.clone();
+        b.number = format!("PAR-{round}-B");
+        b.lines[0].quantity = Decimal::TWO;
+        let mut docs = Vec::new();
+        for inv in [&a, &b] {
+            let raw = RawDocument {
+                filename: format!("{}.xml", inv.number),
+                bytes: inv.ubl(),
+                source: Source::Upload,
+            };
+            docs.push(
+                workflow::receive_document(&t.store, &raw, &t.settings)
+                    .await
+                    .unwrap()
+                    .document_id,
+            );
+        }
+        workflow::drain(&t.store, &t.settings, &docs).await.unwrap();
+        let mut scheduled = 0;
+        for d in &docs {
+            if outcome(&t, *d).await.0 == InvoiceStatus::Scheduled {
+                scheduled += 1;
+            }
+        }
+        assert!(scheduled <= 1, "round {round}: both claims approved");
+    }
+}

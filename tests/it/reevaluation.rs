@@ -150,3 +150,51 @@ async fn a_verified_bank_account_releases_the_held_invoice() {
         );
     }
 }
+
+/// The check that catches two workers approving claims on the same PO line
+/// at once: this invoice's quantities plus everything else billed there
+/// must stay within what was received.
+#[tokio::test]
+async fn concurrent_claims_on_one_po_line_are_caught_after_commit() {
+    use apflow::domain::{InvoiceId, LineMatch, MatchOutcome, MatchResult};
+    use rust_decimal::Decimal;
+    let t = fresh(crate::helpers::Db::Sqlite).await;
+    load_sample_master_data(&t.store).await;
+    let claim = |po: &str, qty: i64| MatchResult {
+        po_number: Some(po.into()),
+        po_inferred: false,
+        outcome: MatchOutcome::Matched,
+        findings: vec![],
+        lines: vec![LineMatch {
+            invoice_line: 0,
+            po_line_no: 1,
+            ordered_quantity: Decimal::ZERO,
+            received_quantity: Decimal::ZERO,
+            billed_before: Decimal::ZERO,
+            po_unit_price: Decimal::ZERO,
+            quantity: Decimal::from(qty),
+            amount: Decimal::ZERO,
+        }],
+    };
+    // PO-2026-0101 line 1: 40 received, nothing billed yet.
+    assert!(
+        !workflow::over_claimed(&t.store, InvoiceId(999), &claim("PO-2026-0101", 40))
+            .await
+            .unwrap()
+    );
+    assert!(
+        workflow::over_claimed(&t.store, InvoiceId(999), &claim("PO-2026-0101", 41))
+            .await
+            .unwrap()
+    );
+    // Invoice 07 claims 30 of the 20 received on PO-2026-0107 line 1 (and is
+    // held for it); another claim of 1 on the same line is over as well.
+    let (doc, status, _) = ingest_sample(&t, "07_brightside_INV-10482.pdf").await;
+    assert_eq!(status, InvoiceStatus::NeedsReview);
+    let other = t.store.invoice_for_document(doc).await.unwrap().unwrap();
+    assert!(
+        workflow::over_claimed(&t.store, InvoiceId(other.0 + 1), &claim("PO-2026-0107", 1))
+            .await
+            .unwrap()
+    );
+}
