@@ -169,18 +169,8 @@ impl Store {
                     .bind(tolerances_json(&po.tolerances));
             }
             q.execute(&mut *tx).await.ctx("upsert purchase orders")?;
-            let sql = format!(
-                "DELETE FROM po_lines WHERE po_number IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for po in chunk {
-                q = q.bind(po.po_number.clone());
-            }
-            q.execute(&mut *tx)
+            let keys: Vec<&str> = chunk.iter().map(|po| po.po_number.as_str()).collect();
+            delete_lines_of(&mut tx, "DELETE FROM po_lines WHERE po_number IN", &keys)
                 .await
                 .ctx("replace purchase order lines")?;
         }
@@ -235,20 +225,14 @@ impl Store {
                     .bind(now);
             }
             q.execute(&mut *tx).await.ctx("upsert goods receipts")?;
-            let sql = format!(
-                "DELETE FROM receipt_lines WHERE receipt_id IN ({})",
-                (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for gr in chunk {
-                q = q.bind(gr.receipt_id.clone());
-            }
-            q.execute(&mut *tx)
-                .await
-                .ctx("replace goods receipt lines")?;
+            let keys: Vec<&str> = chunk.iter().map(|gr| gr.receipt_id.as_str()).collect();
+            delete_lines_of(
+                &mut tx,
+                "DELETE FROM receipt_lines WHERE receipt_id IN",
+                &keys,
+            )
+            .await
+            .ctx("replace goods receipt lines")?;
         }
         let lines: Vec<(&str, &crate::domain::ReceiptLine)> = receipts
             .iter()
@@ -533,6 +517,27 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Runs `delete_in ($1, ..., $n)` for the keys: removes the lines of the
+/// headers being replaced in a bulk import.
+async fn delete_lines_of(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    delete_in: &'static str,
+    keys: &[&str],
+) -> std::result::Result<(), sqlx::Error> {
+    let sql = format!(
+        "{delete_in} ({})",
+        (1..=keys.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for k in keys {
+        q = q.bind(k.to_string());
+    }
+    q.execute(&mut **tx).await.map(|_| ())
 }
 
 /// `($1, $2, $3), ($4, $5, $6)` for `rows` rows of `cols` columns.
