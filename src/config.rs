@@ -48,6 +48,13 @@ struct RawSettings {
     read_timeout_secs: Option<u64>,
     price_tolerance_pct: Option<String>,
     min_confidence: Option<f32>,
+    payer_name: Option<String>,
+    payer_iban: Option<String>,
+    payer_bic: Option<String>,
+    cost_of_capital_pct: Option<String>,
+    bank_holidays: Option<Vec<String>>,
+    run_cash_limit: Option<String>,
+    today: Option<String>,
 }
 
 /// Validated settings the rest of apflow uses.
@@ -71,6 +78,14 @@ pub struct Settings {
     /// Fields the decision uses must be read with at least this confidence
     /// for an invoice to go through untouched.
     pub min_confidence: f32,
+    /// The paying company's account, for payment files.
+    pub payer: crate::payment::sepa::Debtor,
+    pub cost_of_capital_pct: Decimal,
+    pub bank_holidays: Vec<chrono::NaiveDate>,
+    /// Most a single payment run may pay out; the smallest items wait.
+    pub run_cash_limit: Option<Decimal>,
+    /// Run as of this date instead of the clock (demos, replaying history).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 impl Default for Settings {
@@ -86,11 +101,27 @@ impl Default for Settings {
             read_timeout: Duration::from_secs(120),
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
+            payer: crate::payment::sepa::Debtor { name: "apflow demo payer".to_string(), iban: "DE89370400440532013000".to_string(), bic: None },
+            cost_of_capital_pct: Decimal::new(8, 0),
+            bank_holidays: Vec::new(),
+            run_cash_limit: None,
+            today: None,
         }
     }
 }
 
 impl Settings {
+    /// The date decisions are made on: the configured `today`, else the
+    /// clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// Scheduling policy for `payment::plan`.
+    pub fn payment_policy(&self) -> crate::payment::PaymentPolicy {
+        crate::payment::PaymentPolicy { cost_of_capital_pct: self.cost_of_capital_pct, bank_holidays: self.bank_holidays.clone(), today: self.today() }
+    }
+
     /// Loads settings from `file` (or `./apflow.toml` if it exists) and the
     /// process environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, Error> {
@@ -141,6 +172,12 @@ impl Settings {
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
+                "APFLOW_PAYER_NAME" => raw.payer_name = Some(value.clone()),
+                "APFLOW_PAYER_IBAN" => raw.payer_iban = Some(value.clone()),
+                "APFLOW_PAYER_BIC" => raw.payer_bic = Some(value.clone()),
+                "APFLOW_COST_OF_CAPITAL_PCT" => raw.cost_of_capital_pct = Some(value.clone()),
+                "APFLOW_RUN_CASH_LIMIT" => raw.run_cash_limit = Some(value.clone()),
+                "APFLOW_TODAY" => raw.today = Some(value.clone()),
                 "APFLOW_MIN_CONFIDENCE" => {
                     raw.min_confidence = Some(value.trim().parse().map_err(|_| Error::Invalid {
                         key: key.clone(),
@@ -201,6 +238,29 @@ impl Settings {
                     value: v.clone(),
                     expected: "a percentage such as 2.5",
                 })?;
+        }
+        let decimal = |key: &str, v: &str| v.trim().parse::<Decimal>().map_err(|_| Error::Invalid { key: key.into(), value: v.to_string(), expected: "a decimal number" });
+        let date = |key: &str, v: &str| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| Error::Invalid { key: key.into(), value: v.to_string(), expected: "a date YYYY-MM-DD" });
+        if let Some(v) = raw.payer_name {
+            s.payer.name = v;
+        }
+        if let Some(v) = raw.payer_iban {
+            s.payer.iban = crate::extract::normalize::parse_iban(&v).ok_or(Error::Invalid { key: "payer_iban".into(), value: v.clone(), expected: "an IBAN with a valid checksum" })?;
+        }
+        if let Some(v) = raw.payer_bic {
+            s.payer.bic = Some(v.trim().to_uppercase());
+        }
+        if let Some(v) = raw.cost_of_capital_pct {
+            s.cost_of_capital_pct = decimal("cost_of_capital_pct", &v)?;
+        }
+        if let Some(v) = raw.run_cash_limit {
+            s.run_cash_limit = Some(decimal("run_cash_limit", &v)?);
+        }
+        if let Some(v) = raw.bank_holidays {
+            s.bank_holidays = v.iter().map(|d| date("bank_holidays", d)).collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = raw.today {
+            s.today = Some(date("today", &v)?);
         }
         if let Some(v) = raw.min_confidence {
             if !(0.0..=1.0).contains(&v) {

@@ -379,6 +379,8 @@ pub enum ReasonCode {
     PossibleDuplicate,
     InvalidVatId,
     ImplausibleTaxRate,
+    CreditNote,
+    PaymentFailed,
 }
 
 impl ReasonCode {
@@ -410,6 +412,8 @@ impl ReasonCode {
             ReasonCode::PossibleDuplicate => "possible_duplicate",
             ReasonCode::InvalidVatId => "invalid_vat_id",
             ReasonCode::ImplausibleTaxRate => "implausible_tax_rate",
+            ReasonCode::CreditNote => "credit_note",
+            ReasonCode::PaymentFailed => "payment_failed",
         }
     }
 }
@@ -480,6 +484,8 @@ pub enum InvoiceStatus {
     Duplicate,
     /// Not an invoice we can process (unreadable, wrong type).
     Rejected,
+    /// In a payment run that the bank executed.
+    Paid,
 }
 
 impl InvoiceStatus {
@@ -490,6 +496,7 @@ impl InvoiceStatus {
             InvoiceStatus::NeedsReview => "needs_review",
             InvoiceStatus::Duplicate => "duplicate",
             InvoiceStatus::Rejected => "rejected",
+            InvoiceStatus::Paid => "paid",
         }
     }
 
@@ -500,6 +507,7 @@ impl InvoiceStatus {
             InvoiceStatus::NeedsReview,
             InvoiceStatus::Duplicate,
             InvoiceStatus::Rejected,
+            InvoiceStatus::Paid,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -556,9 +564,20 @@ pub struct MatchResult {
 /// A payment the scheduler will make, created only by the `payment` stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedPayment {
+    /// What will be paid: the total less any discount taken.
     pub amount: Decimal,
     pub currency: String,
     pub planned_on: NaiveDate,
+    /// When the invoice falls due (net).
+    pub due_on: NaiveDate,
+    /// Early-payment discount taken by paying on `planned_on`.
+    pub discount: Decimal,
+    /// Why this date, in words (discount taken or not, weekend moved).
+    pub reason: String,
+    pub creditor_name: String,
+    pub creditor_iban: Option<String>,
+    /// Remittance information: the invoice number the vendor books it to.
+    pub remittance: String,
     /// One invoice, one key: the unique constraint on it is what makes a
     /// re-run unable to pay twice.
     pub idempotency_key: String,

@@ -83,6 +83,11 @@ pub enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Payment runs: SEPA files for what is due, and the bank's answer.
+    Pay {
+        #[command(subcommand)]
+        action: PayAction,
+    },
     /// Vendor master data actions.
     Vendor {
         #[command(subcommand)]
@@ -103,6 +108,37 @@ pub enum Command {
         /// Print every wrong or missing field to stderr.
         #[arg(long)]
         verbose: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PayAction {
+    /// Pay everything due on or before DATE: claims the payments and writes
+    /// a SEPA credit-transfer file. Re-running pays nothing twice; with
+    /// nothing new due it writes the newest open run's file again.
+    Run {
+        /// Execution date (YYYY-MM-DD); default today.
+        #[arg(long)]
+        date: Option<String>,
+        /// Where to write the pain.001 file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// pain.001.001.03 (default) or .09.
+        #[arg(long, default_value = "03")]
+        format: String,
+    },
+    /// Record the bank's answer for a run: executed, or failed (the
+    /// invoices return to the review queue with the reason).
+    Mark {
+        run: i64,
+        #[arg(value_parser = ["executed", "failed"])]
+        outcome: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long, default_value = "cli")]
+        by: String,
     },
 }
 
@@ -207,6 +243,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
             serve(store, settings).await?;
             Ok(0)
         }
+        Command::Pay { action } => {
+            let store = Store::connect(&settings.database_url).await?;
+            pay(&store, &settings, action).await
+        }
         Command::Vendor {
             action:
                 VendorAction::VerifyIban {
@@ -282,6 +322,59 @@ async fn extract_cmd(
         Err(e) => {
             eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
             Ok(2)
+        }
+    }
+}
+
+async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i32> {
+    match action {
+        PayAction::Run { date, out, currency, format } => {
+            let date = match date {
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+                None => settings.today(),
+            };
+            let version = crate::payment::sepa::PainVersion::parse(&format).with_context(|| format!("--format {format:?}: use 03 or 09"))?;
+            let outcome = workflow::payments::create_run(store, settings, date, &currency, version, "cli").await?;
+            for p in &outcome.deferred {
+                println!("deferred: invoice {} {} {} {} (cash limit)", p.invoice_id, p.remittance, p.amount, p.currency);
+            }
+            let run = match outcome.run {
+                Some(run) => {
+                    let discounts: rust_decimal::Decimal = outcome.paid.iter().map(|p| p.discount).sum();
+                    println!("payment run {} for {date}: {} payments, {} {currency}, discounts taken {discounts} {currency}", run.id, run.payments, run.total);
+                    for p in &outcome.paid {
+                        println!("  {} {:>12} {currency}  {} ({}){}", p.idempotency_key, p.amount, p.creditor_name, p.remittance, if p.discount.is_zero() { String::new() } else { format!(", discount {}", p.discount) });
+                    }
+                    run
+                }
+                None => match store.open_payment_runs().await?.into_iter().find(|r| r.run_date == date.format("%Y-%m-%d").to_string() && r.currency == currency) {
+                    Some(run) => {
+                        println!("nothing new is due; run {} of {date} ({} payments, {} {currency}) is still open", run.id, run.payments, run.total);
+                        run
+                    }
+                    None => {
+                        println!("nothing is due on or before {date} in {currency}");
+                        return Ok(0);
+                    }
+                },
+            };
+            if let Some(out) = out {
+                std::fs::write(&out, &run.document).with_context(|| format!("cannot write {}", out.display()))?;
+                println!("wrote {} ({}, message {})", out.display(), run.version, run.message_id);
+            }
+            Ok(0)
+        }
+        PayAction::Mark { run, outcome, reason, by } => {
+            let executed = outcome == "executed";
+            if !executed && reason.trim().is_empty() {
+                bail!("a failed run needs --reason (what the bank said)");
+            }
+            if workflow::payments::settle_run(store, run, executed, &reason, &by).await? {
+                println!("run {run} marked {outcome}");
+                Ok(0)
+            } else {
+                bail!("no open payment run {run}");
+            }
         }
     }
 }

@@ -1,56 +1,141 @@
 //! Payment: the only stage that creates payments.
 //!
-//! For now it plans one payment per clean invoice on its due date (from the
-//! invoice, else from the vendor's terms). Payment runs, discounts and SEPA
-//! files build on these planned rows. Exactly-once starts here: the
-//! idempotency key is derived from the invoice, and the database holds it
-//! under a unique constraint.
+//! `plan` decides when and how much to pay a clean invoice: on the last day
+//! that still captures an early-payment discount when the discount's
+//! annualised return beats the cost of capital, else on the due date; never
+//! on a weekend or bank holiday, never late. `sepa` writes the payment run
+//! as an ISO 20022 pain.001 credit-transfer file. Exactly-once lives in the
+//! store: the idempotency key per invoice is unique, and a run claims its
+//! payments in the transaction that records it.
 
-use chrono::{Days, NaiveDate};
-use regex::Regex;
-use std::sync::LazyLock;
+pub mod sepa;
+mod terms;
 
-use crate::domain::{ExtractedInvoice, InvoiceId, PlannedPayment};
+use chrono::{Datelike, NaiveDate, Weekday};
+use rust_decimal::Decimal;
+
+pub use terms::PaymentTerms;
+
+use crate::domain::{ExtractedInvoice, InvoiceId, PlannedPayment, Vendor};
 
 /// Days to pay when neither the invoice nor the vendor says.
 pub const DEFAULT_TERM_DAYS: u64 = 30;
 
-static NET_DAYS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:net|netto|innerhalb\s+von|within|sous|à)\s*(\d{1,3})|(\d{1,3})\s*(?:tage|days|jours|dagen|días|giorni)").expect("constant regex")
-});
+/// What the finance admin configures for scheduling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentPolicy {
+    /// Yearly cost of capital in percent: a discount is taken when its
+    /// annualised return is higher.
+    pub cost_of_capital_pct: Decimal,
+    pub bank_holidays: Vec<NaiveDate>,
+    /// The day decisions are made on (normally the current date).
+    pub today: NaiveDate,
+}
 
 /// Days of a payment term such as `net 30`, `2/10 net 30`, `30 Tage netto`.
 pub fn term_days(terms: &str) -> Option<u64> {
-    let caps = NET_DAYS.captures_iter(terms).last()?;
-    caps.get(1).or_else(|| caps.get(2))?.as_str().parse().ok()
+    PaymentTerms::parse(terms).map(|t| t.net_days)
 }
 
-/// When to pay: the invoice's due date, else its date plus the terms.
-pub fn due_on(inv: &ExtractedInvoice, vendor_terms: Option<&str>) -> Option<NaiveDate> {
-    if let Some(due) = &inv.due_date {
-        return Some(due.value);
+fn is_business_day(d: NaiveDate, holidays: &[NaiveDate]) -> bool {
+    !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d)
+}
+
+/// The last business day on or before `d`; if that is already past, the
+/// next business day from `today`.
+pub fn pay_day(d: NaiveDate, today: NaiveDate, holidays: &[NaiveDate]) -> NaiveDate {
+    let mut x = d;
+    while !is_business_day(x, holidays) {
+        match x.pred_opt() {
+            Some(p) => x = p,
+            None => break,
+        }
     }
-    let issued = inv.invoice_date.as_ref()?.value;
-    let days = inv
+    if x < today {
+        x = today;
+        while !is_business_day(x, holidays) {
+            match x.succ_opt() {
+                Some(n) => x = n,
+                None => break,
+            }
+        }
+    }
+    x
+}
+
+/// Annualised return of paying early, in percent: `pct` off for paying
+/// `days_early` days before the due date.
+pub fn annualised_return_pct(pct: Decimal, days_early: u64) -> Option<Decimal> {
+    if days_early == 0 || pct >= Decimal::ONE_HUNDRED {
+        return None;
+    }
+    let ratio = pct / (Decimal::ONE_HUNDRED - pct);
+    Some((ratio * Decimal::from(365) / Decimal::from(days_early) * Decimal::ONE_HUNDRED).round_dp(2))
+}
+
+/// Plans the payment of a clean invoice; `None` if it lacks what a payment
+/// needs (a positive total, a currency, a date).
+pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor: Option<&Vendor>, policy: &PaymentPolicy) -> Option<PlannedPayment> {
+    let total = inv.total_amount.as_ref()?.value;
+    if total <= Decimal::ZERO {
+        return None;
+    }
+    let currency = inv.currency.as_ref()?.value.clone();
+    let issued = inv.invoice_date.as_ref().map(|f| f.value);
+    let terms = inv
         .payment_terms
         .as_ref()
-        .and_then(|t| term_days(&t.value))
-        .or_else(|| vendor_terms.and_then(term_days))
-        .unwrap_or(DEFAULT_TERM_DAYS);
-    issued.checked_add_days(Days::new(days))
-}
-
-/// Plans the payment of a clean invoice; `None` if it lacks the amount,
-/// currency or a date to pay on (then it is not clean).
-pub fn plan(
-    invoice: InvoiceId,
-    inv: &ExtractedInvoice,
-    vendor_terms: Option<&str>,
-) -> Option<PlannedPayment> {
+        .and_then(|t| PaymentTerms::parse(&t.value))
+        .or_else(|| vendor.and_then(|v| v.payment_terms.as_deref()).and_then(PaymentTerms::parse))
+        .unwrap_or(PaymentTerms { net_days: DEFAULT_TERM_DAYS, end_of_month: false, discounts: Vec::new() });
+    // The due date printed on the invoice wins over computed terms.
+    let due_on = match (&inv.due_date, issued) {
+        (Some(d), _) => d.value,
+        (None, Some(i)) => terms.due_on(i)?,
+        (None, None) => return None,
+    };
+    let net_days = issued.and_then(|i| u64::try_from((due_on - i).num_days()).ok()).unwrap_or(terms.net_days);
+    let mut best: Option<(Decimal, NaiveDate, Decimal)> = None;
+    let mut considered = Vec::new();
+    if let Some(i) = issued {
+        for &(pct, days) in &terms.discounts {
+            let deadline = i.checked_add_days(chrono::Days::new(days))?;
+            let Some(ret) = annualised_return_pct(pct, net_days.saturating_sub(days)) else { continue };
+            let day = pay_day(deadline, policy.today, &policy.bank_holidays);
+            if day > deadline {
+                considered.push(format!("{pct}% discount until {deadline} has lapsed"));
+            } else if ret <= policy.cost_of_capital_pct {
+                considered.push(format!("{pct}% discount until {deadline} returns {ret}% a year, not above the {}% cost of capital", policy.cost_of_capital_pct));
+            } else if best.as_ref().is_none_or(|b| pct > b.0) {
+                best = Some((pct, day, ret));
+            }
+        }
+    }
+    let (planned_on, discount, reason) = match best {
+        Some((pct, day, ret)) => {
+            let discount = (total * pct / Decimal::ONE_HUNDRED).round_dp(2);
+            (day, discount, format!("paid on {day} to take the {pct}% early-payment discount ({discount} {currency}; {ret}% a year beats the {}% cost of capital)", policy.cost_of_capital_pct))
+        }
+        None => {
+            let day = pay_day(due_on, policy.today, &policy.bank_holidays);
+            let mut why = if day == due_on { format!("paid on the due date {due_on}") } else { format!("due {due_on}, paid on the business day {day}") };
+            for c in considered {
+                why.push_str("; ");
+                why.push_str(&c);
+            }
+            (day, Decimal::ZERO, why)
+        }
+    };
     Some(PlannedPayment {
-        amount: inv.total_amount.as_ref()?.value,
-        currency: inv.currency.as_ref()?.value.clone(),
-        planned_on: due_on(inv, vendor_terms)?,
+        amount: total - discount,
+        currency,
+        planned_on,
+        due_on,
+        discount,
+        reason,
+        creditor_name: vendor.map(|v| v.name.clone()).or_else(|| inv.vendor_name.as_ref().map(|f| f.value.clone())).unwrap_or_default(),
+        creditor_iban: inv.iban.as_ref().map(|f| f.value.clone()).or_else(|| vendor.and_then(|v| v.ibans.first().cloned())),
+        remittance: inv.invoice_number.as_ref().map_or_else(|| format!("invoice {invoice}"), |f| f.value.clone()),
         idempotency_key: format!("invoice-{invoice}"),
     })
 }
@@ -58,18 +143,59 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{ExtractionSource, Field};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    fn dec(s: &str) -> Decimal {
+        s.parse().expect("test decimal")
+    }
+
+    fn invoice(terms: &str, total: &str) -> ExtractedInvoice {
+        let mut inv = ExtractedInvoice::empty(ExtractionSource::EInvoice);
+        inv.invoice_number = Some(Field::exact("RE-1".into()));
+        inv.invoice_date = Some(Field::exact(date(2026, 3, 6))); // a Friday
+        inv.total_amount = Some(Field::exact(dec(total)));
+        inv.currency = Some(Field::exact("EUR".into()));
+        inv.payment_terms = Some(Field::exact(terms.into()));
+        inv
+    }
+
+    fn policy(today: NaiveDate, coc: &str) -> PaymentPolicy {
+        PaymentPolicy { cost_of_capital_pct: dec(coc), bank_holidays: vec![date(2026, 4, 3)], today }
+    }
 
     #[test]
-    fn terms() {
-        for (t, want) in [
-            ("net 30", Some(30)),
-            ("2/10 net 30", Some(30)),
-            ("30 Tage netto", Some(30)),
-            ("Zahlbar innerhalb von 14 Tagen", Some(14)),
-            ("à 45 jours", Some(45)),
-            ("sofort", None),
-        ] {
+    fn terms_compat() {
+        for (t, want) in [("net 30", Some(30)), ("2/10 net 30", Some(30)), ("30 Tage netto", Some(30)), ("Zahlbar innerhalb von 14 Tagen", Some(14)), ("à 45 jours", Some(45)), ("sofort", None)] {
             assert_eq!(term_days(t), want, "{t}");
         }
+    }
+
+    #[test]
+    fn discount_decisions_worked_examples() {
+        // 2/10 net 30: 2% for paying 20 days early = 2/98 * 365/20 = 37.24% a year.
+        assert_eq!(annualised_return_pct(dec("2"), 20), Some(dec("37.24")));
+        let today = date(2026, 3, 9);
+        // Beats an 8% cost of capital: pay on day 10 (Mon 16 March), 2% off.
+        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(today, "8")).expect("plan");
+        assert_eq!((p.planned_on, p.discount, p.amount), (date(2026, 3, 16), dec("23.80"), dec("1166.20")));
+        assert!(p.reason.contains("37.24% a year"), "{}", p.reason);
+        // With capital costing 40% a year, waiting is better: pay net on
+        // 5 April (a Sunday) moved back over Good Friday (3 April, a
+        // configured holiday) to Thursday 2 April.
+        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(today, "40")).expect("plan");
+        assert_eq!((p.planned_on, p.discount, p.due_on), (date(2026, 4, 2), dec("0"), date(2026, 4, 5)));
+        // The discount window has passed: pay the full amount on the due date.
+        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(date(2026, 3, 20), "8")).expect("plan");
+        assert_eq!((p.discount, p.planned_on), (dec("0"), date(2026, 4, 2)));
+        assert!(p.reason.contains("has lapsed"), "{}", p.reason);
+        // Overdue: pay on the next business day, never in the past.
+        let p = plan(InvoiceId(1), &invoice("net 14", "100.00"), None, &policy(date(2026, 5, 2), "8")).expect("plan");
+        assert_eq!(p.planned_on, date(2026, 5, 4));
+        // A credit note is not paid out.
+        assert!(plan(InvoiceId(1), &invoice("net 14", "-10.00"), None, &policy(today, "8")).is_none());
     }
 }

@@ -191,6 +191,17 @@ pub struct DiscrepancyRow {
     pub severity: String,
 }
 
+/// An invoice's payment as the invoice page shows it.
+#[derive(Debug, Clone)]
+pub struct PaymentRow {
+    pub amount: String,
+    pub currency: String,
+    pub planned_on: String,
+    pub state: String,
+    /// Why this date and amount (discount taken or not).
+    pub reason: Option<String>,
+}
+
 /// Everything the invoice page shows.
 #[derive(Debug, Clone)]
 pub struct InvoiceDetail {
@@ -200,7 +211,7 @@ pub struct InvoiceDetail {
     pub lines: Vec<LineRow>,
     pub discrepancies: Vec<DiscrepancyRow>,
     pub match_outcome: Option<String>,
-    pub planned_payment: Option<(String, String, String)>,
+    pub planned_payment: Option<PaymentRow>,
 }
 
 impl Store {
@@ -662,9 +673,16 @@ impl Store {
                 .ctx("withdraw a planned payment")?;
         }
         if let Some(p) = &decision.payment {
+            // Decided again while still only planned: the plan is updated;
+            // once in a run it is never touched.
             sqlx::query(
-                "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'planned', $6) ON CONFLICT (idempotency_key) DO NOTHING",
+                "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at, \
+                 due_on, discount, reason, creditor_name, creditor_iban, remittance) \
+                 VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (idempotency_key) DO UPDATE SET amount = excluded.amount, planned_on = excluded.planned_on, \
+                 due_on = excluded.due_on, discount = excluded.discount, reason = excluded.reason, \
+                 creditor_name = excluded.creditor_name, creditor_iban = excluded.creditor_iban, remittance = excluded.remittance \
+                 WHERE payments.state = 'planned'",
             )
             .bind(invoice.0)
             .bind(p.idempotency_key.clone())
@@ -672,6 +690,12 @@ impl Store {
             .bind(p.currency.clone())
             .bind(iso(p.planned_on))
             .bind(now)
+            .bind(iso(p.due_on))
+            .bind(p.discount.to_string())
+            .bind(p.reason.clone())
+            .bind(p.creditor_name.clone())
+            .bind(p.creditor_iban.clone())
+            .bind(p.remittance.clone())
             .execute(&mut *tx)
             .await
             .ctx("plan a payment")?;
@@ -799,17 +823,19 @@ impl Store {
         .await
         .ctx("read a match result")?;
         let payment =
-            sqlx::query("SELECT amount, currency, planned_on FROM payments WHERE invoice_id = $1")
+            sqlx::query("SELECT amount, currency, planned_on, state, reason FROM payments WHERE invoice_id = $1")
                 .bind(id.0)
                 .fetch_optional(self.pool())
                 .await
                 .ctx("read a payment")?
-                .map(|r| -> Result<(String, String, String)> {
-                    Ok((
-                        r.try_get("amount").ctx("decode payment")?,
-                        r.try_get("currency").ctx("decode payment")?,
-                        r.try_get("planned_on").ctx("decode payment")?,
-                    ))
+                .map(|r| -> Result<PaymentRow> {
+                    Ok(PaymentRow {
+                        amount: r.try_get("amount").ctx("decode payment")?,
+                        currency: r.try_get("currency").ctx("decode payment")?,
+                        planned_on: r.try_get("planned_on").ctx("decode payment")?,
+                        state: r.try_get("state").ctx("decode payment")?,
+                        reason: r.try_get("reason").ctx("decode payment")?,
+                    })
                 })
                 .transpose()?;
         Ok(Some(InvoiceDetail {

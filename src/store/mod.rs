@@ -17,12 +17,14 @@
 mod invoices;
 mod jobs;
 mod masterdata;
+mod payments;
 
 pub use invoices::{
     DiscrepancyRow, DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow,
-    NewDocument,
+    NewDocument, PaymentRow,
 };
 pub use jobs::{Job, JobKind, QueueStats};
+pub use payments::{DuePayment, PaymentRun, RunFile, RunOutcome};
 
 use std::path::Path;
 use std::time::Duration;

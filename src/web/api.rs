@@ -145,7 +145,7 @@ fn detail_json(d: InvoiceDetail) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "discrepancies": d.discrepancies.iter().map(|x| serde_json::json!({ "code": x.code, "field": x.field, "message": x.message })).collect::<Vec<_>>(),
         "match": d.match_outcome,
-        "planned_payment": d.planned_payment.map(|(amount, currency, on)| serde_json::json!({ "amount": amount, "currency": currency, "planned_on": on })),
+        "planned_payment": d.planned_payment.map(|p| serde_json::json!({ "amount": p.amount, "currency": p.currency, "planned_on": p.planned_on, "state": p.state, "reason": p.reason })),
     })
 }
 

@@ -119,12 +119,14 @@ pub async fn invoice(
             orig.0
         ));
     }
-    if let Some((amount, cur, on)) = &d.planned_payment {
+    if let Some(p) = &d.planned_payment {
         body.push_str(&format!(
-            "<p>Payment planned: <b>{} {}</b> on {}</p>",
-            esc(amount),
-            esc(cur),
-            esc(on)
+            "<p>Payment {}: <b>{} {}</b> on {}{}</p>",
+            esc(&p.state),
+            esc(&p.amount),
+            esc(&p.currency),
+            esc(&p.planned_on),
+            p.reason.as_deref().map(|r| format!(" — {}", esc(r))).unwrap_or_default()
         ));
     }
     if !d.discrepancies.is_empty() {

@@ -8,6 +8,7 @@
 //! log: every decision records who (or which worker) made it and why.
 
 mod metrics;
+pub mod payments;
 mod worker;
 
 pub use metrics::Metrics;
@@ -20,7 +21,6 @@ pub fn error_text(e: &Error) -> String {
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
@@ -154,7 +154,7 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         .ok_or(Error::MissingInvoice(job.document_id))?;
     let inv = store.load_extraction(invoice_id).await?;
     let vendors = store.vendors().await?;
-    let validation = validate::validate(&inv, &vendors, today(), settings.min_confidence);
+    let validation = validate::validate(&inv, &vendors, settings.today(), settings.min_confidence);
     let vendor_id = validation.vendor.as_ref().map(|v| v.vendor_id.clone());
     let duplicate_of = match (&vendor_id, &inv.invoice_number) {
         (Some(v), Some(n)) => store
@@ -178,18 +178,14 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         settings,
     )
     .await?;
-    let terms = validation
-        .vendor
-        .as_ref()
-        .and_then(|v| v.payment_terms.clone());
     let decision = route(
         invoice_id,
         &inv,
-        vendor_id,
+        validation.vendor.as_ref(),
         findings,
         duplicate_of,
         matching,
-        terms.as_deref(),
+        &settings.payment_policy(),
     );
     let audit = audit(
         "invoice.routed",
@@ -436,12 +432,13 @@ pub async fn verify_vendor_iban(
 pub fn route(
     invoice_id: InvoiceId,
     inv: &ExtractedInvoice,
-    vendor_id: Option<String>,
+    vendor: Option<&crate::domain::Vendor>,
     mut findings: Vec<Finding>,
     duplicate_of: Option<InvoiceId>,
     matching: crate::domain::MatchResult,
-    vendor_terms: Option<&str>,
+    policy: &payment::PaymentPolicy,
 ) -> Decision {
+    let vendor_id = vendor.map(|v| v.vendor_id.clone());
     if let Some(original) = duplicate_of {
         let number = inv.invoice_number.as_ref().map_or("", |f| f.value.as_str());
         let dup = Finding::new(
@@ -470,7 +467,11 @@ pub fn route(
         };
     }
     let payment = if findings.is_empty() {
-        payment::plan(invoice_id, inv, vendor_terms)
+        let planned = payment::plan(invoice_id, inv, vendor, policy);
+        if planned.is_none() && inv.total_amount.as_ref().is_some_and(|t| t.value <= rust_decimal::Decimal::ZERO) {
+            findings.push(Finding::new(ReasonCode::CreditNote, Some("total_amount"), "a credit note: offset it against open invoices of the vendor or ask for a refund"));
+        }
+        planned
     } else {
         None
     };
@@ -524,6 +525,4 @@ fn field_count(inv: &ExtractedInvoice) -> usize {
     .count()
 }
 
-fn today() -> NaiveDate {
-    chrono::Utc::now().date_naive()
-}
+

@@ -1,0 +1,261 @@
+//! Payment runs. A run claims its payments (`planned` → `in_run`) and stores
+//! its file in one transaction, so a run that crashes either did not happen
+//! or is complete and can be exported again; a payment is in at most one
+//! run, ever.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+use super::{AuditEntry, Error, QueryContext, Result, Store, append_audit, now_ms, parse_decimal};
+
+/// A payment that is due and may go into a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuePayment {
+    pub payment_id: i64,
+    pub invoice_id: i64,
+    pub amount: Decimal,
+    /// Early-payment discount taken (already deducted from `amount`).
+    pub discount: Decimal,
+    pub currency: String,
+    pub planned_on: String,
+    pub creditor_name: String,
+    pub creditor_iban: String,
+    pub remittance: String,
+    pub idempotency_key: String,
+}
+
+/// A stored payment run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRun {
+    pub id: i64,
+    pub run_date: String,
+    pub currency: String,
+    pub state: String,
+    pub message_id: String,
+    pub total: Decimal,
+    pub payments: i64,
+    pub version: String,
+    pub document: String,
+}
+
+/// What a run request produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub run: Option<PaymentRun>,
+    /// The payments in the run.
+    pub paid: Vec<DuePayment>,
+    /// Due payments left for a later run because of the cash limit.
+    pub deferred: Vec<DuePayment>,
+}
+
+/// Builds the run's file from its payments and run id: `(message id, document)`.
+pub type RunFile<'a> = &'a dyn Fn(i64, &[DuePayment]) -> (String, String);
+
+impl Store {
+    /// Collects the payments in `currency` due on or before `run_date` of
+    /// invoices still `scheduled`, keeps them within `cash_limit` (earliest
+    /// first, then largest; the rest are deferred with the reason
+    /// recorded), claims them and stores the run and its file.
+    pub async fn create_payment_run(
+        &self,
+        run_date: NaiveDate,
+        currency: &str,
+        cash_limit: Option<Decimal>,
+        version: &str,
+        file: RunFile<'_>,
+        audit: &AuditEntry,
+    ) -> Result<RunOutcome> {
+        let date = run_date.format("%Y-%m-%d").to_string();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let rows = sqlx::query(
+            "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
+             p.remittance, p.idempotency_key FROM payments p JOIN invoices i ON i.id = p.invoice_id \
+             WHERE p.state = 'planned' AND p.planned_on <= $1 AND p.currency = $2 AND i.status = 'scheduled' \
+             AND p.creditor_iban IS NOT NULL ORDER BY p.planned_on, p.id",
+        )
+        .bind(date.clone())
+        .bind(currency.to_string())
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("collect due payments")?;
+        let mut due = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let amount: String = r.try_get("amount").ctx("decode payment")?;
+            let discount: String = r.try_get("discount").ctx("decode payment")?;
+            due.push(DuePayment {
+                discount: parse_decimal("payments.discount", &discount)?,
+                payment_id: r.try_get("id").ctx("decode payment")?,
+                invoice_id: r.try_get("invoice_id").ctx("decode payment")?,
+                amount: parse_decimal("payments.amount", &amount)?,
+                currency: r.try_get("currency").ctx("decode payment")?,
+                planned_on: r.try_get("planned_on").ctx("decode payment")?,
+                creditor_name: r.try_get::<Option<String>, _>("creditor_name").ctx("decode payment")?.unwrap_or_default(),
+                creditor_iban: r.try_get::<Option<String>, _>("creditor_iban").ctx("decode payment")?.unwrap_or_default(),
+                remittance: r.try_get::<Option<String>, _>("remittance").ctx("decode payment")?.unwrap_or_default(),
+                idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
+            });
+        }
+        // Within the cash limit: the earliest due first, the largest first
+        // among equals; the smallest are the ones deferred.
+        due.sort_by(|a, b| a.planned_on.cmp(&b.planned_on).then(b.amount.cmp(&a.amount)));
+        let (mut taken, mut deferred, mut sum) = (Vec::new(), Vec::new(), Decimal::ZERO);
+        for p in due {
+            if cash_limit.is_some_and(|l| sum + p.amount > l) {
+                deferred.push(p);
+            } else {
+                sum += p.amount;
+                taken.push(p);
+            }
+        }
+        for p in &deferred {
+            sqlx::query("UPDATE payments SET status_reason = $1 WHERE id = $2")
+                .bind(format!("deferred from the run of {date}: cash limit {} {currency} reached", cash_limit.unwrap_or_default()))
+                .bind(p.payment_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("defer a payment")?;
+        }
+        if taken.is_empty() {
+            tx.commit().await.ctx("commit deferrals")?;
+            return Ok(RunOutcome { run: None, paid: Vec::new(), deferred });
+        }
+        let run_id: i64 = sqlx::query_scalar(
+            "INSERT INTO payment_runs (run_date, currency, state, message_id, total, payments, version, document, created_at) \
+             VALUES ($1, $2, 'created', $3, $4, $5, $6, '', $7) RETURNING id",
+        )
+        .bind(date.clone())
+        .bind(currency.to_string())
+        .bind(format!("pending-{}", now_ms()))
+        .bind(sum.to_string())
+        .bind(i64::try_from(taken.len()).unwrap_or(i64::MAX))
+        .bind(version.to_string())
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .ctx("create a payment run")?;
+        for p in &taken {
+            // The state guard is the exactly-once: a payment another run
+            // claimed meanwhile makes this run fail and roll back whole.
+            let claimed = sqlx::query("UPDATE payments SET state = 'in_run', run_id = $1, status_reason = NULL WHERE id = $2 AND state = 'planned'")
+                .bind(run_id)
+                .bind(p.payment_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("claim a payment for a run")?;
+            if claimed.rows_affected() != 1 {
+                return Err(Error::Corrupt { column: "payments.state", value: format!("payment {} was claimed by another run", p.payment_id) });
+            }
+        }
+        let (message_id, document) = file(run_id, &taken);
+        sqlx::query("UPDATE payment_runs SET message_id = $1, document = $2 WHERE id = $3")
+            .bind(message_id.clone())
+            .bind(document.clone())
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("store a payment file")?;
+        let mut audit = audit.clone();
+        audit.entity_id = run_id.to_string();
+        audit.detail = serde_json::json!({ "run_date": date, "currency": currency, "payments": taken.len(), "total": sum.to_string(), "deferred": deferred.len() });
+        append_audit(&mut *tx, &audit).await?;
+        tx.commit().await.ctx("commit a payment run")?;
+        Ok(RunOutcome {
+            run: Some(PaymentRun { id: run_id, run_date: date, currency: currency.to_string(), state: "created".into(), message_id, total: sum, payments: i64::try_from(taken.len()).unwrap_or(i64::MAX), version: version.to_string(), document }),
+            paid: taken,
+            deferred,
+        })
+    }
+
+    /// Runs not yet confirmed by the bank, newest first.
+    pub async fn open_payment_runs(&self) -> Result<Vec<PaymentRun>> {
+        let rows = sqlx::query("SELECT * FROM payment_runs WHERE state = 'created' ORDER BY id DESC")
+            .fetch_all(self.pool())
+            .await
+            .ctx("list payment runs")?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    pub async fn payment_run(&self, id: i64) -> Result<Option<PaymentRun>> {
+        let row = sqlx::query("SELECT * FROM payment_runs WHERE id = $1").bind(id).fetch_optional(self.pool()).await.ctx("read a payment run")?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    /// Invoice ids paid by a run.
+    pub async fn payment_run_invoices(&self, run_id: i64) -> Result<Vec<i64>> {
+        sqlx::query_scalar("SELECT invoice_id FROM payments WHERE run_id = $1 ORDER BY invoice_id")
+            .bind(run_id)
+            .fetch_all(self.pool())
+            .await
+            .ctx("read a run's payments")
+    }
+
+    /// Records the bank's answer for a whole run: executed payments mark
+    /// their invoices paid; failed ones send their invoices back to the
+    /// review queue with the reason.
+    pub async fn settle_payment_run(&self, run_id: i64, executed: bool, reason: &str, audit: &AuditEntry) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let updated = sqlx::query("UPDATE payment_runs SET state = $1 WHERE id = $2 AND state = 'created'")
+            .bind(if executed { "executed" } else { "failed" })
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("settle a payment run")?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let now = now_ms();
+        sqlx::query("UPDATE payments SET state = $1, status_reason = $2 WHERE run_id = $3 AND state = 'in_run'")
+            .bind(if executed { "executed" } else { "failed" })
+            .bind((!executed).then(|| reason.to_string()))
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("settle payments")?;
+        if executed {
+            sqlx::query("UPDATE invoices SET status = 'paid', updated_at = $1 WHERE id IN (SELECT invoice_id FROM payments WHERE run_id = $2)")
+                .bind(now)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("mark invoices paid")?;
+        } else {
+            sqlx::query("UPDATE invoices SET status = 'needs_review', updated_at = $1 WHERE id IN (SELECT invoice_id FROM payments WHERE run_id = $2)")
+                .bind(now)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("return invoices to review")?;
+            sqlx::query(
+                "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, severity) \
+                 SELECT invoice_id, 'payment_failed', NULL, $1, $2, 'review' FROM payments WHERE run_id = $3",
+            )
+            .bind(format!("payment run {run_id} failed at the bank: {reason}"))
+            .bind(now)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("record failed payments")?;
+        }
+        let mut audit = audit.clone();
+        audit.entity_id = run_id.to_string();
+        append_audit(&mut *tx, &audit).await?;
+        tx.commit().await.ctx("commit a settled run")?;
+        Ok(true)
+    }
+}
+
+fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {
+    let total: String = r.try_get("total").ctx("decode payment run")?;
+    Ok(PaymentRun {
+        id: r.try_get("id").ctx("decode payment run")?,
+        run_date: r.try_get("run_date").ctx("decode payment run")?,
+        currency: r.try_get("currency").ctx("decode payment run")?,
+        state: r.try_get("state").ctx("decode payment run")?,
+        message_id: r.try_get("message_id").ctx("decode payment run")?,
+        total: parse_decimal("payment_runs.total", &total)?,
+        payments: r.try_get("payments").ctx("decode payment run")?,
+        version: r.try_get("version").ctx("decode payment run")?,
+        document: r.try_get("document").ctx("decode payment run")?,
+    })
+}
