@@ -101,7 +101,11 @@ impl Default for Settings {
             read_timeout: Duration::from_secs(120),
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
-            payer: crate::payment::sepa::Debtor { name: "apflow demo payer".to_string(), iban: "DE89370400440532013000".to_string(), bic: None },
+            payer: crate::payment::sepa::Debtor {
+                name: "apflow demo payer".to_string(),
+                iban: "DE89370400440532013000".to_string(),
+                bic: None,
+            },
             cost_of_capital_pct: Decimal::new(8, 0),
             bank_holidays: Vec::new(),
             run_cash_limit: None,
@@ -114,12 +118,17 @@ impl Settings {
     /// The date decisions are made on: the configured `today`, else the
     /// clock.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
+        self.today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
     }
 
     /// Scheduling policy for `payment::plan`.
     pub fn payment_policy(&self) -> crate::payment::PaymentPolicy {
-        crate::payment::PaymentPolicy { cost_of_capital_pct: self.cost_of_capital_pct, bank_holidays: self.bank_holidays.clone(), today: self.today() }
+        crate::payment::PaymentPolicy {
+            cost_of_capital_pct: self.cost_of_capital_pct,
+            bank_holidays: self.bank_holidays.clone(),
+            today: self.today(),
+        }
     }
 
     /// Loads settings from `file` (or `./apflow.toml` if it exists) and the
@@ -239,13 +248,29 @@ impl Settings {
                     expected: "a percentage such as 2.5",
                 })?;
         }
-        let decimal = |key: &str, v: &str| v.trim().parse::<Decimal>().map_err(|_| Error::Invalid { key: key.into(), value: v.to_string(), expected: "a decimal number" });
-        let date = |key: &str, v: &str| chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| Error::Invalid { key: key.into(), value: v.to_string(), expected: "a date YYYY-MM-DD" });
+        let decimal = |key: &str, v: &str| {
+            v.trim().parse::<Decimal>().map_err(|_| Error::Invalid {
+                key: key.into(),
+                value: v.to_string(),
+                expected: "a decimal number",
+            })
+        };
+        let date = |key: &str, v: &str| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| Error::Invalid {
+                key: key.into(),
+                value: v.to_string(),
+                expected: "a date YYYY-MM-DD",
+            })
+        };
         if let Some(v) = raw.payer_name {
             s.payer.name = v;
         }
         if let Some(v) = raw.payer_iban {
-            s.payer.iban = crate::extract::normalize::parse_iban(&v).ok_or(Error::Invalid { key: "payer_iban".into(), value: v.clone(), expected: "an IBAN with a valid checksum" })?;
+            s.payer.iban = crate::extract::normalize::parse_iban(&v).ok_or(Error::Invalid {
+                key: "payer_iban".into(),
+                value: v.clone(),
+                expected: "an IBAN with a valid checksum",
+            })?;
         }
         if let Some(v) = raw.payer_bic {
             s.payer.bic = Some(v.trim().to_uppercase());
@@ -257,7 +282,10 @@ impl Settings {
             s.run_cash_limit = Some(decimal("run_cash_limit", &v)?);
         }
         if let Some(v) = raw.bank_holidays {
-            s.bank_holidays = v.iter().map(|d| date("bank_holidays", d)).collect::<Result<_, _>>()?;
+            s.bank_holidays = v
+                .iter()
+                .map(|d| date("bank_holidays", d))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = raw.today {
             s.today = Some(date("today", &v)?);

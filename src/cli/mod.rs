@@ -328,28 +328,60 @@ async fn extract_cmd(
 
 async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i32> {
     match action {
-        PayAction::Run { date, out, currency, format } => {
+        PayAction::Run {
+            date,
+            out,
+            currency,
+            format,
+        } => {
             let date = match date {
-                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
+                Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
                 None => settings.today(),
             };
-            let version = crate::payment::sepa::PainVersion::parse(&format).with_context(|| format!("--format {format:?}: use 03 or 09"))?;
-            let outcome = workflow::payments::create_run(store, settings, date, &currency, version, "cli").await?;
+            let version = crate::payment::sepa::PainVersion::parse(&format)
+                .with_context(|| format!("--format {format:?}: use 03 or 09"))?;
+            let outcome =
+                workflow::payments::create_run(store, settings, date, &currency, version, "cli")
+                    .await?;
             for p in &outcome.deferred {
-                println!("deferred: invoice {} {} {} {} (cash limit)", p.invoice_id, p.remittance, p.amount, p.currency);
+                println!(
+                    "deferred: invoice {} {} {} {} (cash limit)",
+                    p.invoice_id, p.remittance, p.amount, p.currency
+                );
             }
             let run = match outcome.run {
                 Some(run) => {
-                    let discounts: rust_decimal::Decimal = outcome.paid.iter().map(|p| p.discount).sum();
-                    println!("payment run {} for {date}: {} payments, {} {currency}, discounts taken {discounts} {currency}", run.id, run.payments, run.total);
+                    let discounts: rust_decimal::Decimal =
+                        outcome.paid.iter().map(|p| p.discount).sum();
+                    println!(
+                        "payment run {} for {date}: {} payments, {} {currency}, discounts taken {discounts} {currency}",
+                        run.id, run.payments, run.total
+                    );
                     for p in &outcome.paid {
-                        println!("  {} {:>12} {currency}  {} ({}){}", p.idempotency_key, p.amount, p.creditor_name, p.remittance, if p.discount.is_zero() { String::new() } else { format!(", discount {}", p.discount) });
+                        println!(
+                            "  {} {:>12} {currency}  {} ({}){}",
+                            p.idempotency_key,
+                            p.amount,
+                            p.creditor_name,
+                            p.remittance,
+                            if p.discount.is_zero() {
+                                String::new()
+                            } else {
+                                format!(", discount {}", p.discount)
+                            }
+                        );
                     }
                     run
                 }
-                None => match store.open_payment_runs().await?.into_iter().find(|r| r.run_date == date.format("%Y-%m-%d").to_string() && r.currency == currency) {
+                None => match store.open_payment_runs().await?.into_iter().find(|r| {
+                    r.run_date == date.format("%Y-%m-%d").to_string() && r.currency == currency
+                }) {
                     Some(run) => {
-                        println!("nothing new is due; run {} of {date} ({} payments, {} {currency}) is still open", run.id, run.payments, run.total);
+                        println!(
+                            "nothing new is due; run {} of {date} ({} payments, {} {currency}) is still open",
+                            run.id, run.payments, run.total
+                        );
                         run
                     }
                     None => {
@@ -359,12 +391,23 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                 },
             };
             if let Some(out) = out {
-                std::fs::write(&out, &run.document).with_context(|| format!("cannot write {}", out.display()))?;
-                println!("wrote {} ({}, message {})", out.display(), run.version, run.message_id);
+                std::fs::write(&out, &run.document)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!(
+                    "wrote {} ({}, message {})",
+                    out.display(),
+                    run.version,
+                    run.message_id
+                );
             }
             Ok(0)
         }
-        PayAction::Mark { run, outcome, reason, by } => {
+        PayAction::Mark {
+            run,
+            outcome,
+            reason,
+            by,
+        } => {
             let executed = outcome == "executed";
             if !executed && reason.trim().is_empty() {
                 bail!("a failed run needs --reason (what the bank said)");

@@ -70,12 +70,19 @@ pub fn annualised_return_pct(pct: Decimal, days_early: u64) -> Option<Decimal> {
         return None;
     }
     let ratio = pct / (Decimal::ONE_HUNDRED - pct);
-    Some((ratio * Decimal::from(365) / Decimal::from(days_early) * Decimal::ONE_HUNDRED).round_dp(2))
+    Some(
+        (ratio * Decimal::from(365) / Decimal::from(days_early) * Decimal::ONE_HUNDRED).round_dp(2),
+    )
 }
 
 /// Plans the payment of a clean invoice; `None` if it lacks what a payment
 /// needs (a positive total, a currency, a date).
-pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor: Option<&Vendor>, policy: &PaymentPolicy) -> Option<PlannedPayment> {
+pub fn plan(
+    invoice: InvoiceId,
+    inv: &ExtractedInvoice,
+    vendor: Option<&Vendor>,
+    policy: &PaymentPolicy,
+) -> Option<PlannedPayment> {
     let total = inv.total_amount.as_ref()?.value;
     if total <= Decimal::ZERO {
         return None;
@@ -86,21 +93,33 @@ pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor: Option<&Vendor>,
         .payment_terms
         .as_ref()
         .and_then(|t| PaymentTerms::parse(&t.value))
-        .or_else(|| vendor.and_then(|v| v.payment_terms.as_deref()).and_then(PaymentTerms::parse))
-        .unwrap_or(PaymentTerms { net_days: DEFAULT_TERM_DAYS, end_of_month: false, discounts: Vec::new() });
+        .or_else(|| {
+            vendor
+                .and_then(|v| v.payment_terms.as_deref())
+                .and_then(PaymentTerms::parse)
+        })
+        .unwrap_or(PaymentTerms {
+            net_days: DEFAULT_TERM_DAYS,
+            end_of_month: false,
+            discounts: Vec::new(),
+        });
     // The due date printed on the invoice wins over computed terms.
     let due_on = match (&inv.due_date, issued) {
         (Some(d), _) => d.value,
         (None, Some(i)) => terms.due_on(i)?,
         (None, None) => return None,
     };
-    let net_days = issued.and_then(|i| u64::try_from((due_on - i).num_days()).ok()).unwrap_or(terms.net_days);
+    let net_days = issued
+        .and_then(|i| u64::try_from((due_on - i).num_days()).ok())
+        .unwrap_or(terms.net_days);
     let mut best: Option<(Decimal, NaiveDate, Decimal)> = None;
     let mut considered = Vec::new();
     if let Some(i) = issued {
         for &(pct, days) in &terms.discounts {
             let deadline = i.checked_add_days(chrono::Days::new(days))?;
-            let Some(ret) = annualised_return_pct(pct, net_days.saturating_sub(days)) else { continue };
+            let Some(ret) = annualised_return_pct(pct, net_days.saturating_sub(days)) else {
+                continue;
+            };
             let day = pay_day(deadline, policy.today, &policy.bank_holidays);
             if day > deadline {
                 considered.push(format!("{pct}% discount until {deadline} has lapsed"));
@@ -114,11 +133,22 @@ pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor: Option<&Vendor>,
     let (planned_on, discount, reason) = match best {
         Some((pct, day, ret)) => {
             let discount = (total * pct / Decimal::ONE_HUNDRED).round_dp(2);
-            (day, discount, format!("paid on {day} to take the {pct}% early-payment discount ({discount} {currency}; {ret}% a year beats the {}% cost of capital)", policy.cost_of_capital_pct))
+            (
+                day,
+                discount,
+                format!(
+                    "paid on {day} to take the {pct}% early-payment discount ({discount} {currency}; {ret}% a year beats the {}% cost of capital)",
+                    policy.cost_of_capital_pct
+                ),
+            )
         }
         None => {
             let day = pay_day(due_on, policy.today, &policy.bank_holidays);
-            let mut why = if day == due_on { format!("paid on the due date {due_on}") } else { format!("due {due_on}, paid on the business day {day}") };
+            let mut why = if day == due_on {
+                format!("paid on the due date {due_on}")
+            } else {
+                format!("due {due_on}, paid on the business day {day}")
+            };
             for c in considered {
                 why.push_str("; ");
                 why.push_str(&c);
@@ -133,9 +163,19 @@ pub fn plan(invoice: InvoiceId, inv: &ExtractedInvoice, vendor: Option<&Vendor>,
         due_on,
         discount,
         reason,
-        creditor_name: vendor.map(|v| v.name.clone()).or_else(|| inv.vendor_name.as_ref().map(|f| f.value.clone())).unwrap_or_default(),
-        creditor_iban: inv.iban.as_ref().map(|f| f.value.clone()).or_else(|| vendor.and_then(|v| v.ibans.first().cloned())),
-        remittance: inv.invoice_number.as_ref().map_or_else(|| format!("invoice {invoice}"), |f| f.value.clone()),
+        creditor_name: vendor
+            .map(|v| v.name.clone())
+            .or_else(|| inv.vendor_name.as_ref().map(|f| f.value.clone()))
+            .unwrap_or_default(),
+        creditor_iban: inv
+            .iban
+            .as_ref()
+            .map(|f| f.value.clone())
+            .or_else(|| vendor.and_then(|v| v.ibans.first().cloned())),
+        remittance: inv
+            .invoice_number
+            .as_ref()
+            .map_or_else(|| format!("invoice {invoice}"), |f| f.value.clone()),
         idempotency_key: format!("invoice-{invoice}"),
     })
 }
@@ -164,12 +204,23 @@ mod tests {
     }
 
     fn policy(today: NaiveDate, coc: &str) -> PaymentPolicy {
-        PaymentPolicy { cost_of_capital_pct: dec(coc), bank_holidays: vec![date(2026, 4, 3)], today }
+        PaymentPolicy {
+            cost_of_capital_pct: dec(coc),
+            bank_holidays: vec![date(2026, 4, 3)],
+            today,
+        }
     }
 
     #[test]
     fn terms_compat() {
-        for (t, want) in [("net 30", Some(30)), ("2/10 net 30", Some(30)), ("30 Tage netto", Some(30)), ("Zahlbar innerhalb von 14 Tagen", Some(14)), ("à 45 jours", Some(45)), ("sofort", None)] {
+        for (t, want) in [
+            ("net 30", Some(30)),
+            ("2/10 net 30", Some(30)),
+            ("30 Tage netto", Some(30)),
+            ("Zahlbar innerhalb von 14 Tagen", Some(14)),
+            ("à 45 jours", Some(45)),
+            ("sofort", None),
+        ] {
             assert_eq!(term_days(t), want, "{t}");
         }
     }
@@ -180,22 +231,60 @@ mod tests {
         assert_eq!(annualised_return_pct(dec("2"), 20), Some(dec("37.24")));
         let today = date(2026, 3, 9);
         // Beats an 8% cost of capital: pay on day 10 (Mon 16 March), 2% off.
-        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(today, "8")).expect("plan");
-        assert_eq!((p.planned_on, p.discount, p.amount), (date(2026, 3, 16), dec("23.80"), dec("1166.20")));
+        let p = plan(
+            InvoiceId(1),
+            &invoice("2/10 net 30", "1190.00"),
+            None,
+            &policy(today, "8"),
+        )
+        .expect("plan");
+        assert_eq!(
+            (p.planned_on, p.discount, p.amount),
+            (date(2026, 3, 16), dec("23.80"), dec("1166.20"))
+        );
         assert!(p.reason.contains("37.24% a year"), "{}", p.reason);
         // With capital costing 40% a year, waiting is better: pay net on
         // 5 April (a Sunday) moved back over Good Friday (3 April, a
         // configured holiday) to Thursday 2 April.
-        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(today, "40")).expect("plan");
-        assert_eq!((p.planned_on, p.discount, p.due_on), (date(2026, 4, 2), dec("0"), date(2026, 4, 5)));
+        let p = plan(
+            InvoiceId(1),
+            &invoice("2/10 net 30", "1190.00"),
+            None,
+            &policy(today, "40"),
+        )
+        .expect("plan");
+        assert_eq!(
+            (p.planned_on, p.discount, p.due_on),
+            (date(2026, 4, 2), dec("0"), date(2026, 4, 5))
+        );
         // The discount window has passed: pay the full amount on the due date.
-        let p = plan(InvoiceId(1), &invoice("2/10 net 30", "1190.00"), None, &policy(date(2026, 3, 20), "8")).expect("plan");
+        let p = plan(
+            InvoiceId(1),
+            &invoice("2/10 net 30", "1190.00"),
+            None,
+            &policy(date(2026, 3, 20), "8"),
+        )
+        .expect("plan");
         assert_eq!((p.discount, p.planned_on), (dec("0"), date(2026, 4, 2)));
         assert!(p.reason.contains("has lapsed"), "{}", p.reason);
         // Overdue: pay on the next business day, never in the past.
-        let p = plan(InvoiceId(1), &invoice("net 14", "100.00"), None, &policy(date(2026, 5, 2), "8")).expect("plan");
+        let p = plan(
+            InvoiceId(1),
+            &invoice("net 14", "100.00"),
+            None,
+            &policy(date(2026, 5, 2), "8"),
+        )
+        .expect("plan");
         assert_eq!(p.planned_on, date(2026, 5, 4));
         // A credit note is not paid out.
-        assert!(plan(InvoiceId(1), &invoice("net 14", "-10.00"), None, &policy(today, "8")).is_none());
+        assert!(
+            plan(
+                InvoiceId(1),
+                &invoice("net 14", "-10.00"),
+                None,
+                &policy(today, "8")
+            )
+            .is_none()
+        );
     }
 }

@@ -59,7 +59,11 @@ pub struct CreditTransferFile {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// Cuts to the schema's maximum length, on a character boundary.
@@ -74,7 +78,9 @@ fn amount(d: Decimal) -> String {
 fn agent(bic: Option<&str>, v: PainVersion) -> String {
     match (bic, v) {
         (Some(b), PainVersion::V03) => format!("<FinInstnId><BIC>{}</BIC></FinInstnId>", esc(b)),
-        (Some(b), PainVersion::V09) => format!("<FinInstnId><BICFI>{}</BICFI></FinInstnId>", esc(b)),
+        (Some(b), PainVersion::V09) => {
+            format!("<FinInstnId><BICFI>{}</BICFI></FinInstnId>", esc(b))
+        }
         (None, _) => "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>".to_string(),
     }
 }

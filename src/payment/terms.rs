@@ -17,7 +17,10 @@ pub struct PaymentTerms {
     pub discounts: Vec<(Decimal, u64)>,
 }
 
-static COMPACT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)(\d+(?:[.,]\d+)?)\s*/\s*(\d{1,3})\s*,?\s*net\s*(\d{1,3})").expect("constant regex"));
+static COMPACT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(\d+(?:[.,]\d+)?)\s*/\s*(\d{1,3})\s*,?\s*net\s*(\d{1,3})")
+        .expect("constant regex")
+});
 static DISCOUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\d+(?:[.,]\d+)?)\s*%\s*(?:skonto|discount|d'escompte|escompte|sconto)?[^.;\d]{0,40}?(?:innerhalb|within|sous|à|a|in|bei zahlung (?:innerhalb|binnen))?\s*(?:von\s+)?(\d{1,3})\s*(?:tagen|tage|days|jours|giorni|días|dagen)|(?:innerhalb|within|sous)\s+(?:von\s+)?(\d{1,3})\s*(?:tagen|tage|days|jours)[^.;\d]{0,20}?(\d+(?:[.,]\d+)?)\s*%")
         .expect("constant regex")
@@ -25,7 +28,10 @@ static DISCOUNT: LazyLock<Regex> = LazyLock::new(|| {
 static NET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:net|netto)\s*(\d{1,3})|(\d{1,3})\s*(?:tage|tagen|days|jours|giorni|días|dagen)\s*(?:netto|net|rein)?").expect("constant regex")
 });
-static EOM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)end of (?:the )?month|\beom\b|fin de mois|monatsende|ende des monats").expect("constant regex"));
+static EOM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)end of (?:the )?month|\beom\b|fin de mois|monatsende|ende des monats")
+        .expect("constant regex")
+});
 
 fn dec(s: &str) -> Option<Decimal> {
     s.replace(',', ".").parse().ok()
@@ -39,7 +45,11 @@ impl PaymentTerms {
             let pct = dec(c.get(1)?.as_str())?;
             let days = c.get(2)?.as_str().parse().ok()?;
             let net = c.get(3)?.as_str().parse().ok()?;
-            return Some(PaymentTerms { net_days: net, end_of_month, discounts: vec![(pct, days)] });
+            return Some(PaymentTerms {
+                net_days: net,
+                end_of_month,
+                discounts: vec![(pct, days)],
+            });
         }
         let mut discounts = Vec::new();
         let mut rest = text.to_string();
@@ -59,11 +69,19 @@ impl PaymentTerms {
         // The net period is the longest period stated outside discounts.
         let net_days = NET
             .captures_iter(&rest)
-            .filter_map(|c| c.get(1).or_else(|| c.get(2)).and_then(|m| m.as_str().parse::<u64>().ok()))
+            .filter_map(|c| {
+                c.get(1)
+                    .or_else(|| c.get(2))
+                    .and_then(|m| m.as_str().parse::<u64>().ok())
+            })
             .max()
             .or_else(|| discounts.iter().map(|d| d.1).max())?;
         discounts.retain(|d| d.1 < net_days && d.0 > Decimal::ZERO && d.0 < Decimal::ONE_HUNDRED);
-        Some(PaymentTerms { net_days, end_of_month, discounts })
+        Some(PaymentTerms {
+            net_days,
+            end_of_month,
+            discounts,
+        })
     }
 
     /// The day `days` after `from`, to the end of that month when the
@@ -73,7 +91,11 @@ impl PaymentTerms {
         if !self.end_of_month {
             return Some(d);
         }
-        let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+        let (y, m) = if d.month() == 12 {
+            (d.year() + 1, 1)
+        } else {
+            (d.year(), d.month() + 1)
+        };
         NaiveDate::from_ymd_opt(y, m, 1)?.pred_opt()
     }
 
@@ -92,13 +114,20 @@ mod tests {
 
     #[test]
     fn parses_common_terms() {
-        let cases: &[(&str, Option<(u64, bool, Vec<(Decimal, u64)>)>)] = &[
+        type Parsed = Option<(u64, bool, Vec<(Decimal, u64)>)>;
+        let cases: &[(&str, Parsed)] = &[
             ("Net 30", Some((30, false, vec![]))),
             ("2/10 Net 30", Some((30, false, vec![(d("2"), 10)]))),
             ("2/10 net 30", Some((30, false, vec![(d("2"), 10)]))),
             ("30 days end of month", Some((30, true, vec![]))),
-            ("Zahlbar innerhalb 14 Tagen mit 2% Skonto, 30 Tage netto", Some((30, false, vec![(d("2"), 14)]))),
-            ("3% Skonto bei Zahlung innerhalb 10 Tagen, 30 Tage netto", Some((30, false, vec![(d("3"), 10)]))),
+            (
+                "Zahlbar innerhalb 14 Tagen mit 2% Skonto, 30 Tage netto",
+                Some((30, false, vec![(d("2"), 14)])),
+            ),
+            (
+                "3% Skonto bei Zahlung innerhalb 10 Tagen, 30 Tage netto",
+                Some((30, false, vec![(d("3"), 10)])),
+            ),
             ("à 45 jours fin de mois", Some((45, true, vec![]))),
             ("net 14", Some((14, false, vec![]))),
             ("Zahlbar sofort", None),

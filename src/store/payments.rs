@@ -90,15 +90,28 @@ impl Store {
                 amount: parse_decimal("payments.amount", &amount)?,
                 currency: r.try_get("currency").ctx("decode payment")?,
                 planned_on: r.try_get("planned_on").ctx("decode payment")?,
-                creditor_name: r.try_get::<Option<String>, _>("creditor_name").ctx("decode payment")?.unwrap_or_default(),
-                creditor_iban: r.try_get::<Option<String>, _>("creditor_iban").ctx("decode payment")?.unwrap_or_default(),
-                remittance: r.try_get::<Option<String>, _>("remittance").ctx("decode payment")?.unwrap_or_default(),
+                creditor_name: r
+                    .try_get::<Option<String>, _>("creditor_name")
+                    .ctx("decode payment")?
+                    .unwrap_or_default(),
+                creditor_iban: r
+                    .try_get::<Option<String>, _>("creditor_iban")
+                    .ctx("decode payment")?
+                    .unwrap_or_default(),
+                remittance: r
+                    .try_get::<Option<String>, _>("remittance")
+                    .ctx("decode payment")?
+                    .unwrap_or_default(),
                 idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
             });
         }
         // Within the cash limit: the earliest due first, the largest first
         // among equals; the smallest are the ones deferred.
-        due.sort_by(|a, b| a.planned_on.cmp(&b.planned_on).then(b.amount.cmp(&a.amount)));
+        due.sort_by(|a, b| {
+            a.planned_on
+                .cmp(&b.planned_on)
+                .then(b.amount.cmp(&a.amount))
+        });
         let (mut taken, mut deferred, mut sum) = (Vec::new(), Vec::new(), Decimal::ZERO);
         for p in due {
             if cash_limit.is_some_and(|l| sum + p.amount > l) {
@@ -110,7 +123,10 @@ impl Store {
         }
         for p in &deferred {
             sqlx::query("UPDATE payments SET status_reason = $1 WHERE id = $2")
-                .bind(format!("deferred from the run of {date}: cash limit {} {currency} reached", cash_limit.unwrap_or_default()))
+                .bind(format!(
+                    "deferred from the run of {date}: cash limit {} {currency} reached",
+                    cash_limit.unwrap_or_default()
+                ))
                 .bind(p.payment_id)
                 .execute(&mut *tx)
                 .await
@@ -118,7 +134,11 @@ impl Store {
         }
         if taken.is_empty() {
             tx.commit().await.ctx("commit deferrals")?;
-            return Ok(RunOutcome { run: None, paid: Vec::new(), deferred });
+            return Ok(RunOutcome {
+                run: None,
+                paid: Vec::new(),
+                deferred,
+            });
         }
         let run_id: i64 = sqlx::query_scalar(
             "INSERT INTO payment_runs (run_date, currency, state, message_id, total, payments, version, document, created_at) \
@@ -144,7 +164,10 @@ impl Store {
                 .await
                 .ctx("claim a payment for a run")?;
             if claimed.rows_affected() != 1 {
-                return Err(Error::Corrupt { column: "payments.state", value: format!("payment {} was claimed by another run", p.payment_id) });
+                return Err(Error::Corrupt {
+                    column: "payments.state",
+                    value: format!("payment {} was claimed by another run", p.payment_id),
+                });
             }
         }
         let (message_id, document) = file(run_id, &taken);
@@ -161,7 +184,17 @@ impl Store {
         append_audit(&mut *tx, &audit).await?;
         tx.commit().await.ctx("commit a payment run")?;
         Ok(RunOutcome {
-            run: Some(PaymentRun { id: run_id, run_date: date, currency: currency.to_string(), state: "created".into(), message_id, total: sum, payments: i64::try_from(taken.len()).unwrap_or(i64::MAX), version: version.to_string(), document }),
+            run: Some(PaymentRun {
+                id: run_id,
+                run_date: date,
+                currency: currency.to_string(),
+                state: "created".into(),
+                message_id,
+                total: sum,
+                payments: i64::try_from(taken.len()).unwrap_or(i64::MAX),
+                version: version.to_string(),
+                document,
+            }),
             paid: taken,
             deferred,
         })
@@ -169,15 +202,20 @@ impl Store {
 
     /// Runs not yet confirmed by the bank, newest first.
     pub async fn open_payment_runs(&self) -> Result<Vec<PaymentRun>> {
-        let rows = sqlx::query("SELECT * FROM payment_runs WHERE state = 'created' ORDER BY id DESC")
-            .fetch_all(self.pool())
-            .await
-            .ctx("list payment runs")?;
+        let rows =
+            sqlx::query("SELECT * FROM payment_runs WHERE state = 'created' ORDER BY id DESC")
+                .fetch_all(self.pool())
+                .await
+                .ctx("list payment runs")?;
         rows.iter().map(run_from_row).collect()
     }
 
     pub async fn payment_run(&self, id: i64) -> Result<Option<PaymentRun>> {
-        let row = sqlx::query("SELECT * FROM payment_runs WHERE id = $1").bind(id).fetch_optional(self.pool()).await.ctx("read a payment run")?;
+        let row = sqlx::query("SELECT * FROM payment_runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read a payment run")?;
         row.as_ref().map(run_from_row).transpose()
     }
 
@@ -193,14 +231,21 @@ impl Store {
     /// Records the bank's answer for a whole run: executed payments mark
     /// their invoices paid; failed ones send their invoices back to the
     /// review queue with the reason.
-    pub async fn settle_payment_run(&self, run_id: i64, executed: bool, reason: &str, audit: &AuditEntry) -> Result<bool> {
+    pub async fn settle_payment_run(
+        &self,
+        run_id: i64,
+        executed: bool,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        let updated = sqlx::query("UPDATE payment_runs SET state = $1 WHERE id = $2 AND state = 'created'")
-            .bind(if executed { "executed" } else { "failed" })
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await
-            .ctx("settle a payment run")?;
+        let updated =
+            sqlx::query("UPDATE payment_runs SET state = $1 WHERE id = $2 AND state = 'created'")
+                .bind(if executed { "executed" } else { "failed" })
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("settle a payment run")?;
         if updated.rows_affected() != 1 {
             return Ok(false);
         }

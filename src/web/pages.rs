@@ -126,7 +126,10 @@ pub async fn invoice(
             esc(&p.amount),
             esc(&p.currency),
             esc(&p.planned_on),
-            p.reason.as_deref().map(|r| format!(" — {}", esc(r))).unwrap_or_default()
+            p.reason
+                .as_deref()
+                .map(|r| format!(" — {}", esc(r)))
+                .unwrap_or_default()
         ));
     }
     if !d.discrepancies.is_empty() {

@@ -468,8 +468,17 @@ pub fn route(
     }
     let payment = if findings.is_empty() {
         let planned = payment::plan(invoice_id, inv, vendor, policy);
-        if planned.is_none() && inv.total_amount.as_ref().is_some_and(|t| t.value <= rust_decimal::Decimal::ZERO) {
-            findings.push(Finding::new(ReasonCode::CreditNote, Some("total_amount"), "a credit note: offset it against open invoices of the vendor or ask for a refund"));
+        if planned.is_none()
+            && inv
+                .total_amount
+                .as_ref()
+                .is_some_and(|t| t.value <= rust_decimal::Decimal::ZERO)
+        {
+            findings.push(Finding::new(
+                ReasonCode::CreditNote,
+                Some("total_amount"),
+                "a credit note: offset it against open invoices of the vendor or ask for a refund",
+            ));
         }
         planned
     } else {
@@ -524,5 +533,3 @@ fn field_count(inv: &ExtractedInvoice) -> usize {
     .filter(|b| *b)
     .count()
 }
-
-

@@ -12,7 +12,14 @@ use crate::store::{AuditEntry, DuePayment, RunOutcome, Store};
 /// Creates the payment run for `date` in `currency`: every payment planned
 /// on or before it, within the configured cash limit. `None` in the
 /// outcome's run when nothing is due.
-pub async fn create_run(store: &Store, settings: &Settings, date: NaiveDate, currency: &str, version: PainVersion, actor: &str) -> Result<RunOutcome, Error> {
+pub async fn create_run(
+    store: &Store,
+    settings: &Settings,
+    date: NaiveDate,
+    currency: &str,
+    version: PainVersion,
+    actor: &str,
+) -> Result<RunOutcome, Error> {
     let payer = settings.payer.clone();
     let created_at = chrono::Utc::now().naive_utc();
     let currency_owned = currency.to_string();
@@ -36,23 +43,50 @@ pub async fn create_run(store: &Store, settings: &Settings, date: NaiveDate, cur
         };
         (file.message_id.clone(), file.to_xml(version))
     };
-    let audit = AuditEntry { actor: actor.to_string(), action: "payment_run.created", entity: "payment_run", entity_id: String::new(), detail: serde_json::Value::Null };
+    let audit = AuditEntry {
+        actor: actor.to_string(),
+        action: "payment_run.created",
+        entity: "payment_run",
+        entity_id: String::new(),
+        detail: serde_json::Value::Null,
+    };
     let version_name = match version {
         PainVersion::V03 => "pain.001.001.03",
         PainVersion::V09 => "pain.001.001.09",
     };
-    Ok(store.create_payment_run(date, currency, settings.run_cash_limit, version_name, &build, &audit).await?)
+    Ok(store
+        .create_payment_run(
+            date,
+            currency,
+            settings.run_cash_limit,
+            version_name,
+            &build,
+            &audit,
+        )
+        .await?)
 }
 
 /// Records the bank's answer for a run. Returns false if the run does not
 /// exist or was already settled.
-pub async fn settle_run(store: &Store, run_id: i64, executed: bool, reason: &str, actor: &str) -> Result<bool, Error> {
+pub async fn settle_run(
+    store: &Store,
+    run_id: i64,
+    executed: bool,
+    reason: &str,
+    actor: &str,
+) -> Result<bool, Error> {
     let audit = AuditEntry {
         actor: actor.to_string(),
-        action: if executed { "payment_run.executed" } else { "payment_run.failed" },
+        action: if executed {
+            "payment_run.executed"
+        } else {
+            "payment_run.failed"
+        },
         entity: "payment_run",
         entity_id: run_id.to_string(),
         detail: serde_json::json!({ "reason": reason }),
     };
-    Ok(store.settle_payment_run(run_id, executed, reason, &audit).await?)
+    Ok(store
+        .settle_payment_run(run_id, executed, reason, &audit)
+        .await?)
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod helpers;
 mod injection;
+mod payments;
 mod pipeline;
 mod queue;
 mod reevaluation;

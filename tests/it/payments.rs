@@ -1,0 +1,325 @@
+//! Payment runs on the sample data: schema-valid SEPA files whose sums are
+//! the scheduled invoices', discounts taken when they pay, and exactly-once
+//! under any sequence of runs, crashes, re-runs and bank answers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use apflow::config::Settings;
+use apflow::domain::{DocumentId, InvoiceStatus, RawDocument, Source};
+use apflow::payment::sepa::PainVersion;
+use apflow::workflow::{self, payments};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::helpers::{
+    BOTH, TestDb, fresh, load_sample_master_data, repo_path, sample_expectations,
+};
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// The sample invoices processed as of 20 March 2026.
+async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) {
+    let mut t = fresh(db).await;
+    t.settings = Settings {
+        today: Some(date("2026-03-20")),
+        bank_holidays: vec![date("2026-04-03")],
+        ..t.settings.clone()
+    };
+    load_sample_master_data(&t.store).await;
+    let mut docs = BTreeMap::new();
+    for (file, _, _) in sample_expectations() {
+        let bytes = std::fs::read(repo_path(&format!("samples/invoices/{file}"))).unwrap();
+        let r = workflow::receive_document(
+            &t.store,
+            &RawDocument {
+                filename: file.clone(),
+                bytes,
+                source: Source::Upload,
+            },
+            &t.settings,
+        )
+        .await
+        .unwrap();
+        workflow::drain(&t.store, &t.settings, &[r.document_id])
+            .await
+            .unwrap();
+        docs.insert(file, r.document_id);
+    }
+    (t, docs)
+}
+
+/// Validates a pain.001 document against the official schema with xmllint.
+fn assert_schema_valid(xml: &str, version: PainVersion) {
+    let xsd = repo_path(match version {
+        PainVersion::V03 => "tests/fixtures/xsd/pain.001.001.03.xsd",
+        PainVersion::V09 => "tests/fixtures/xsd/pain.001.001.09.xsd",
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pain.xml");
+    std::fs::write(&file, xml).unwrap();
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint is installed (make test-deps installs libxml2-utils)");
+    assert!(
+        out.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn control_sum(xml: &str) -> Decimal {
+    let start = xml.find("<CtrlSum>").unwrap() + "<CtrlSum>".len();
+    let end = xml[start..].find('<').unwrap() + start;
+    xml[start..end].parse().unwrap()
+}
+
+#[tokio::test]
+async fn pay_run_writes_valid_sepa_files_with_the_scheduled_sums() {
+    for db in BOTH {
+        for version in [PainVersion::V03, PainVersion::V09] {
+            let (t, docs) = demo(db).await;
+            // What is scheduled in EUR, by invoice.
+            let mut expected = Decimal::ZERO;
+            let mut scheduled = BTreeSet::new();
+            for doc in docs.values() {
+                let id = t.store.invoice_for_document(*doc).await.unwrap().unwrap();
+                let d = t.store.invoice_detail(id).await.unwrap().unwrap();
+                if d.summary.status == InvoiceStatus::Scheduled
+                    && d.summary.currency.as_deref() == Some("EUR")
+                {
+                    expected += d
+                        .planned_payment
+                        .as_ref()
+                        .unwrap()
+                        .amount
+                        .parse::<Decimal>()
+                        .unwrap();
+                    scheduled.insert(id.0);
+                }
+            }
+            assert!(scheduled.len() >= 5, "{db:?}");
+            // Kaffeewerk's 2/10 net 30 on KW-2026-1203 (19 March): paying by
+            // 27 March (29th is a Sunday) takes 2%.
+            let early = payments::create_run(
+                &t.store,
+                &t.settings,
+                date("2026-03-27"),
+                "EUR",
+                version,
+                "test",
+            )
+            .await
+            .unwrap();
+            let run1 = early.run.expect("a run on 27 March");
+            assert_eq!(early.paid.len(), 1, "{db:?}");
+            assert_eq!(
+                (early.paid[0].remittance.as_str(), early.paid[0].discount),
+                ("KW-2026-1203", "6.63".parse().unwrap())
+            );
+            let late = payments::create_run(
+                &t.store,
+                &t.settings,
+                date("2026-04-30"),
+                "EUR",
+                version,
+                "test",
+            )
+            .await
+            .unwrap();
+            let run2 = late.run.expect("a run on 30 April");
+            for run in [&run1, &run2] {
+                assert_schema_valid(&run.document, version);
+                assert_eq!(control_sum(&run.document), run.total);
+            }
+            assert_eq!(
+                run1.total + run2.total,
+                expected,
+                "{db:?}: the runs pay exactly the scheduled invoices"
+            );
+            let mut paid: BTreeSet<i64> = t
+                .store
+                .payment_run_invoices(run1.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+            paid.extend(t.store.payment_run_invoices(run2.id).await.unwrap());
+            assert_eq!(paid, scheduled);
+            // Remittance carries the invoice number.
+            assert!(run2.document.contains("<Ustrd>RE-2026-00412</Ustrd>"));
+            // Nothing is due twice.
+            let again = payments::create_run(
+                &t.store,
+                &t.settings,
+                date("2026-04-30"),
+                "EUR",
+                version,
+                "test",
+            )
+            .await
+            .unwrap();
+            assert!(again.run.is_none(), "{db:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bank_outcomes_update_invoices() {
+    let (t, _) = demo(crate::helpers::Db::Sqlite).await;
+    let run = payments::create_run(
+        &t.store,
+        &t.settings,
+        date("2026-04-30"),
+        "EUR",
+        PainVersion::V03,
+        "test",
+    )
+    .await
+    .unwrap()
+    .run
+    .unwrap();
+    let ids = t.store.payment_run_invoices(run.id).await.unwrap();
+    assert!(!ids.is_empty());
+    assert!(
+        payments::settle_run(&t.store, run.id, false, "AC04 account closed", "bank-file")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !payments::settle_run(&t.store, run.id, true, "", "bank-file")
+            .await
+            .unwrap(),
+        "settled once"
+    );
+    for id in &ids {
+        let s = t
+            .store
+            .invoice_summary(apflow::domain::InvoiceId(*id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.status, InvoiceStatus::NeedsReview);
+        assert!(s.reasons.contains(&"payment_failed".to_string()));
+    }
+    // A failed payment is never sent again by itself.
+    assert!(
+        payments::create_run(
+            &t.store,
+            &t.settings,
+            date("2026-12-31"),
+            "EUR",
+            PainVersion::V03,
+            "test"
+        )
+        .await
+        .unwrap()
+        .run
+        .is_none()
+    );
+}
+
+/// Any sequence of runs on random dates, runs interrupted after their
+/// commit, repeated runs and bank answers: no invoice is ever in two runs,
+/// no duplicate or held invoice is ever in one, and every file's control
+/// sum is its payments' sum.
+#[tokio::test]
+async fn exactly_once_under_random_sequences() {
+    for seed in 1..=4u64 {
+        let (t, docs) = demo(crate::helpers::Db::Sqlite).await;
+        let mut rng = seed;
+        let mut next = || {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng >> 33) as usize
+        };
+        let mut seen: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut open_runs = Vec::new();
+        for _ in 0..12 {
+            match next() % 4 {
+                0 | 1 => {
+                    let day = date("2026-03-20") + chrono::Days::new((next() % 60) as u64);
+                    let out = payments::create_run(
+                        &t.store,
+                        &t.settings,
+                        day,
+                        "EUR",
+                        PainVersion::V03,
+                        "test",
+                    )
+                    .await
+                    .unwrap();
+                    if let Some(run) = out.run {
+                        assert_eq!(control_sum(&run.document), run.total);
+                        for inv in t.store.payment_run_invoices(run.id).await.unwrap() {
+                            assert!(
+                                seen.insert(inv, run.id).is_none(),
+                                "seed {seed}: invoice {inv} in two runs"
+                            );
+                        }
+                        open_runs.push(run.id);
+                    }
+                }
+                2 => {
+                    // A crashed process: the run committed, its file was never
+                    // written out; the re-run must not pay those again.
+                    let _ = payments::create_run(
+                        &t.store,
+                        &t.settings,
+                        date("2026-04-15"),
+                        "EUR",
+                        PainVersion::V09,
+                        "crashing",
+                    )
+                    .await
+                    .unwrap()
+                    .run
+                    .inspect(|r| open_runs.push(r.id));
+                    for run in t.store.open_payment_runs().await.unwrap() {
+                        for inv in t.store.payment_run_invoices(run.id).await.unwrap() {
+                            seen.entry(inv).or_insert(run.id);
+                            assert_eq!(
+                                seen[&inv], run.id,
+                                "seed {seed}: invoice {inv} moved between runs"
+                            );
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(run) = open_runs.pop() {
+                        payments::settle_run(
+                            &t.store,
+                            run,
+                            next() % 3 != 0,
+                            "rejected by bank",
+                            "bank",
+                        )
+                        .await
+                        .unwrap();
+                    }
+                }
+            }
+        }
+        let expectations = sample_expectations();
+        for (file, status, _) in &expectations {
+            let id = t
+                .store
+                .invoice_for_document(docs[file])
+                .await
+                .unwrap()
+                .unwrap();
+            if status != "scheduled" {
+                assert!(
+                    !seen.contains_key(&id.0),
+                    "seed {seed}: {file} ({status}) was paid"
+                );
+            }
+        }
+    }
+}
