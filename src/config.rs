@@ -55,6 +55,8 @@ struct RawSettings {
     bank_holidays: Option<Vec<String>>,
     run_cash_limit: Option<String>,
     today: Option<String>,
+    payment_webhook_url: Option<String>,
+    payment_webhook_secret_file: Option<PathBuf>,
 }
 
 /// Validated settings the rest of apflow uses.
@@ -86,6 +88,8 @@ pub struct Settings {
     pub run_cash_limit: Option<Decimal>,
     /// Run as of this date instead of the clock (demos, replaying history).
     pub today: Option<chrono::NaiveDate>,
+    /// Called for every payment of a run, when configured.
+    pub payment_webhook: Option<crate::workflow::payments::Webhook>,
 }
 
 impl Default for Settings {
@@ -110,6 +114,7 @@ impl Default for Settings {
             bank_holidays: Vec::new(),
             run_cash_limit: None,
             today: None,
+            payment_webhook: None,
         }
     }
 }
@@ -187,6 +192,10 @@ impl Settings {
                 "APFLOW_COST_OF_CAPITAL_PCT" => raw.cost_of_capital_pct = Some(value.clone()),
                 "APFLOW_RUN_CASH_LIMIT" => raw.run_cash_limit = Some(value.clone()),
                 "APFLOW_TODAY" => raw.today = Some(value.clone()),
+                "APFLOW_PAYMENT_WEBHOOK_URL" => raw.payment_webhook_url = Some(value.clone()),
+                "APFLOW_PAYMENT_WEBHOOK_SECRET_FILE" => {
+                    raw.payment_webhook_secret_file = Some(PathBuf::from(value))
+                }
                 "APFLOW_MIN_CONFIDENCE" => {
                     raw.min_confidence = Some(value.trim().parse().map_err(|_| Error::Invalid {
                         key: key.clone(),
@@ -289,6 +298,32 @@ impl Settings {
         }
         if let Some(v) = raw.today {
             s.today = Some(date("today", &v)?);
+        }
+        if let Some(url) = raw.payment_webhook_url {
+            // The secret comes from a file so that it is in no config file,
+            // process list or log.
+            let secret = match &raw.payment_webhook_secret_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .map_err(|source| Error::Read {
+                        path: f.display().to_string(),
+                        source,
+                    })?
+                    .trim()
+                    .to_string(),
+                None => {
+                    return Err(Error::Invalid {
+                        key: "payment_webhook_secret_file".into(),
+                        value: String::new(),
+                        expected: "a file with the webhook's signing secret",
+                    });
+                }
+            };
+            s.payment_webhook = Some(crate::workflow::payments::Webhook {
+                url,
+                secret,
+                attempts: 5,
+                first_backoff: Duration::from_millis(500),
+            });
         }
         if let Some(v) = raw.min_confidence {
             if !(0.0..=1.0).contains(&v) {

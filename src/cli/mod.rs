@@ -129,6 +129,9 @@ pub enum PayAction {
         #[arg(long, default_value = "03")]
         format: String,
     },
+    /// Send payments of open runs that the payment webhook has not
+    /// confirmed yet (retries what failed before).
+    Deliver,
     /// Record the bank's answer for a run: executed, or failed (the
     /// invoices return to the review queue with the reason).
     Mark {
@@ -326,6 +329,19 @@ async fn extract_cmd(
     }
 }
 
+/// Calls the payment webhook, when one is configured.
+async fn deliver(store: &Store, settings: &Settings) -> Result<i32> {
+    let Some(hook) = &settings.payment_webhook else {
+        return Ok(0);
+    };
+    let r = workflow::payments::deliver_webhook(store, hook).await?;
+    println!(
+        "payment webhook: {} delivered, {} failed (run `apflow pay deliver` to retry)",
+        r.delivered, r.failed
+    );
+    Ok(if r.failed > 0 { 1 } else { 0 })
+}
+
 async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i32> {
     match action {
         PayAction::Run {
@@ -400,8 +416,9 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                     run.message_id
                 );
             }
-            Ok(0)
+            deliver(store, settings).await
         }
+        PayAction::Deliver => deliver(store, settings).await,
         PayAction::Mark {
             run,
             outcome,

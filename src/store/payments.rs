@@ -200,6 +200,60 @@ impl Store {
         })
     }
 
+    /// Payments of open runs the webhook has not confirmed yet, with their
+    /// run's execution date.
+    pub async fn undelivered_payments(&self) -> Result<Vec<(i64, String, DuePayment)>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
+             p.remittance, p.idempotency_key, r.id AS run_id, r.run_date FROM payments p JOIN payment_runs r ON r.id = p.run_id \
+             WHERE p.state = 'in_run' AND p.delivered_at IS NULL AND r.state = 'created' ORDER BY p.id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("list undelivered payments")?;
+        rows.iter()
+            .map(|r| {
+                let amount: String = r.try_get("amount").ctx("decode payment")?;
+                let discount: String = r.try_get("discount").ctx("decode payment")?;
+                Ok((
+                    r.try_get("run_id").ctx("decode payment")?,
+                    r.try_get("run_date").ctx("decode payment")?,
+                    DuePayment {
+                        payment_id: r.try_get("id").ctx("decode payment")?,
+                        invoice_id: r.try_get("invoice_id").ctx("decode payment")?,
+                        amount: parse_decimal("payments.amount", &amount)?,
+                        discount: parse_decimal("payments.discount", &discount)?,
+                        currency: r.try_get("currency").ctx("decode payment")?,
+                        planned_on: r.try_get("planned_on").ctx("decode payment")?,
+                        creditor_name: r
+                            .try_get::<Option<String>, _>("creditor_name")
+                            .ctx("decode payment")?
+                            .unwrap_or_default(),
+                        creditor_iban: r
+                            .try_get::<Option<String>, _>("creditor_iban")
+                            .ctx("decode payment")?
+                            .unwrap_or_default(),
+                        remittance: r
+                            .try_get::<Option<String>, _>("remittance")
+                            .ctx("decode payment")?
+                            .unwrap_or_default(),
+                        idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn mark_payment_delivered(&self, payment_id: i64) -> Result<()> {
+        sqlx::query("UPDATE payments SET delivered_at = $1 WHERE id = $2 AND delivered_at IS NULL")
+            .bind(now_ms())
+            .bind(payment_id)
+            .execute(self.pool())
+            .await
+            .ctx("mark a payment delivered")?;
+        Ok(())
+    }
+
     /// Runs not yet confirmed by the bank, newest first.
     pub async fn open_payment_runs(&self) -> Result<Vec<PaymentRun>> {
         let rows =

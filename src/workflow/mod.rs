@@ -41,6 +41,8 @@ pub enum Error {
     MissingDocument(DocumentId),
     #[error("document {0} has no extracted invoice")]
     MissingInvoice(DocumentId),
+    #[error("payment webhook client: {0}")]
+    Webhook(String),
 }
 
 /// A document accepted by capture.

@@ -323,3 +323,104 @@ async fn exactly_once_under_random_sequences() {
         }
     }
 }
+
+/// The payment webhook against a local server that refuses the first
+/// attempts: every payment arrives once with its idempotency key and a
+/// valid signature, and nothing is sent again once confirmed.
+#[tokio::test]
+async fn webhook_retries_signs_and_delivers_once() {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<(usize, Vec<(String, String, String)>)>>;
+    let seen: Seen = Arc::new(Mutex::new((0, Vec::new())));
+    let app = axum::Router::new()
+        .route(
+            "/pay",
+            axum::routing::post(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 headers: HeaderMap,
+                 body: String| async move {
+                    let mut s = seen.lock().unwrap();
+                    s.0 += 1;
+                    if s.0 <= 2 {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let h = |k: &str| {
+                        headers
+                            .get(k)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    s.1.push((h("idempotency-key"), h("x-apflow-signature"), body));
+                    StatusCode::OK
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (t, _) = demo(crate::helpers::Db::Sqlite).await;
+    let run = payments::create_run(
+        &t.store,
+        &t.settings,
+        date("2026-04-30"),
+        "EUR",
+        PainVersion::V03,
+        "test",
+    )
+    .await
+    .unwrap()
+    .run
+    .unwrap();
+    let hook = payments::Webhook {
+        url: format!("http://{addr}/pay"),
+        secret: "s3cret".into(),
+        attempts: 4,
+        first_backoff: std::time::Duration::from_millis(10),
+    };
+    let report = payments::deliver_webhook(&t.store, &hook).await.unwrap();
+    assert_eq!(
+        (report.delivered, report.failed),
+        (usize::try_from(run.payments).unwrap(), 0)
+    );
+    let again = payments::deliver_webhook(&t.store, &hook).await.unwrap();
+    assert_eq!(
+        (again.delivered, again.failed),
+        (0, 0),
+        "confirmed payments are not sent again"
+    );
+    let (requests, received) = {
+        let s = seen.lock().unwrap();
+        (s.0, s.1.clone())
+    };
+    assert_eq!(
+        requests,
+        received.len() + 2,
+        "two refused attempts were retried"
+    );
+    let keys: BTreeSet<&str> = received.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), received.len(), "each payment once");
+    for (key, sig, body) in &received {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+        mac.update(body.as_bytes());
+        let want: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sig, &format!("sha256={want}"));
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["idempotency_key"], key.as_str());
+        assert!(
+            v["remittance_information"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())
+        );
+    }
+    server.abort();
+}
