@@ -54,6 +54,8 @@ struct RawSettings {
     cost_of_capital_pct: Option<String>,
     bank_holidays: Option<Vec<String>>,
     run_cash_limit: Option<String>,
+    run_approval_limit: Option<String>,
+    auto_pay_runs: Option<bool>,
     today: Option<String>,
     payment_webhook_url: Option<String>,
     payment_webhook_secret_file: Option<PathBuf>,
@@ -86,6 +88,10 @@ pub struct Settings {
     pub bank_holidays: Vec<chrono::NaiveDate>,
     /// Most a single payment run may pay out; the smallest items wait.
     pub run_cash_limit: Option<Decimal>,
+    /// Runs paying more than this wait for an approver.
+    pub run_approval_limit: Option<Decimal>,
+    /// `serve` creates each day's payment run by itself (EUR, SEPA).
+    pub auto_pay_runs: bool,
     /// Run as of this date instead of the clock (demos, replaying history).
     pub today: Option<chrono::NaiveDate>,
     /// Called for every payment of a run, when configured.
@@ -113,6 +119,8 @@ impl Default for Settings {
             cost_of_capital_pct: Decimal::new(8, 0),
             bank_holidays: Vec::new(),
             run_cash_limit: None,
+            run_approval_limit: None,
+            auto_pay_runs: false,
             today: None,
             payment_webhook: None,
         }
@@ -191,6 +199,10 @@ impl Settings {
                 "APFLOW_PAYER_BIC" => raw.payer_bic = Some(value.clone()),
                 "APFLOW_COST_OF_CAPITAL_PCT" => raw.cost_of_capital_pct = Some(value.clone()),
                 "APFLOW_RUN_CASH_LIMIT" => raw.run_cash_limit = Some(value.clone()),
+                "APFLOW_RUN_APPROVAL_LIMIT" => raw.run_approval_limit = Some(value.clone()),
+                "APFLOW_AUTO_PAY_RUNS" => {
+                    raw.auto_pay_runs = Some(matches!(value.trim(), "1" | "true" | "yes"))
+                }
                 "APFLOW_TODAY" => raw.today = Some(value.clone()),
                 "APFLOW_PAYMENT_WEBHOOK_URL" => raw.payment_webhook_url = Some(value.clone()),
                 "APFLOW_PAYMENT_WEBHOOK_SECRET_FILE" => {
@@ -289,6 +301,12 @@ impl Settings {
         }
         if let Some(v) = raw.run_cash_limit {
             s.run_cash_limit = Some(decimal("run_cash_limit", &v)?);
+        }
+        if let Some(v) = raw.auto_pay_runs {
+            s.auto_pay_runs = v;
+        }
+        if let Some(v) = raw.run_approval_limit {
+            s.run_approval_limit = Some(decimal("run_approval_limit", &v)?);
         }
         if let Some(v) = raw.bank_holidays {
             s.bank_holidays = v

@@ -129,6 +129,23 @@ pub enum PayAction {
         #[arg(long, default_value = "03")]
         format: String,
     },
+    /// Approve a run above the approval limit, releasing its file. The
+    /// approver must not be whoever created the run.
+    Approve {
+        run: i64,
+        #[arg(long)]
+        by: String,
+        /// Where to write the released pain.001 file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Export paid invoices for the ERP (CSV or JSON lines).
+    Export {
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Send payments of open runs that the payment webhook has not
     /// confirmed yet (retries what failed before).
     Deliver,
@@ -419,6 +436,36 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             deliver(store, settings).await
         }
         PayAction::Deliver => deliver(store, settings).await,
+        PayAction::Approve { run, by, out } => {
+            if !workflow::payments::approve_run(store, run, &by).await? {
+                bail!(
+                    "run {run} is not an open run awaiting approval, or {by} created it (a second person must approve)"
+                );
+            }
+            let run = store.payment_run(run).await?.context("run disappeared")?;
+            println!("run {} approved by {by}", run.id);
+            if let Some(out) = out {
+                std::fs::write(&out, &run.document)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!(
+                    "wrote {} ({}, message {})",
+                    out.display(),
+                    run.version,
+                    run.message_id
+                );
+            }
+            deliver(store, settings).await
+        }
+        PayAction::Export { format, out } => {
+            let rows = store.paid_invoices().await?;
+            let text = output::paid_export(&rows, &format)?;
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(0)
+        }
         PayAction::Mark {
             run,
             outcome,

@@ -243,3 +243,48 @@ impl Outcome {
         })
     }
 }
+
+/// Paid invoices as CSV (with a header row) or JSON lines, for the ERP.
+pub fn paid_export(rows: &[crate::store::PaidInvoice], format: &str) -> anyhow::Result<String> {
+    let record = |r: &crate::store::PaidInvoice| {
+        json!({
+            "invoice_id": r.invoice_id, "vendor_id": r.vendor_id, "invoice_number": r.invoice_number,
+            "invoice_date": r.invoice_date, "total_amount": r.total_amount, "paid_amount": r.paid_amount,
+            "discount": r.discount, "currency": r.currency, "paid_on": r.paid_on, "payment_run": r.run_id,
+            "end_to_end_id": r.end_to_end_id,
+        })
+    };
+    if format == "json" {
+        return Ok(rows.iter().map(|r| format!("{}\n", record(r))).collect());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "invoice_id",
+        "vendor_id",
+        "invoice_number",
+        "invoice_date",
+        "total_amount",
+        "paid_amount",
+        "discount",
+        "currency",
+        "paid_on",
+        "payment_run",
+        "end_to_end_id",
+    ])?;
+    for r in rows {
+        w.write_record([
+            r.invoice_id.to_string(),
+            r.vendor_id.clone().unwrap_or_default(),
+            r.invoice_number.clone().unwrap_or_default(),
+            r.invoice_date.clone().unwrap_or_default(),
+            r.total_amount.clone().unwrap_or_default(),
+            r.paid_amount.clone(),
+            r.discount.clone(),
+            r.currency.clone(),
+            r.paid_on.clone(),
+            r.run_id.to_string(),
+            r.end_to_end_id.clone(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

@@ -89,7 +89,7 @@ pub fn plan(
     }
     let currency = inv.currency.as_ref()?.value.clone();
     let issued = inv.invoice_date.as_ref().map(|f| f.value);
-    let terms = inv
+    let stated = inv
         .payment_terms
         .as_ref()
         .and_then(|t| PaymentTerms::parse(&t.value))
@@ -97,17 +97,27 @@ pub fn plan(
             vendor
                 .and_then(|v| v.payment_terms.as_deref())
                 .and_then(PaymentTerms::parse)
-        })
-        .unwrap_or(PaymentTerms {
-            net_days: DEFAULT_TERM_DAYS,
-            end_of_month: false,
-            discounts: Vec::new(),
         });
+    let terms_stated = stated.is_some();
+    let terms = stated.unwrap_or(PaymentTerms {
+        net_days: DEFAULT_TERM_DAYS,
+        end_of_month: false,
+        discounts: Vec::new(),
+    });
     // The due date printed on the invoice wins over computed terms.
     let due_on = match (&inv.due_date, issued) {
         (Some(d), _) => d.value,
         (None, Some(i)) => terms.due_on(i)?,
         (None, None) => return None,
+    };
+    // Flag, in the schedule's reason, a printed due date that its own terms
+    // contradict (the printed date is what the vendor will chase).
+    let disagreement = match (&inv.due_date, issued.and_then(|i| terms.due_on(i))) {
+        (Some(d), Some(computed)) if terms_stated && d.value != computed => Some(format!(
+            "the invoice's due date {} differs from its terms ({computed}); the printed date is used",
+            d.value
+        )),
+        _ => None,
     };
     let net_days = issued
         .and_then(|i| u64::try_from((due_on - i).num_days()).ok())
@@ -155,6 +165,10 @@ pub fn plan(
             }
             (day, Decimal::ZERO, why)
         }
+    };
+    let reason = match disagreement {
+        Some(d) => format!("{reason}; {d}"),
+        None => reason,
     };
     Some(PlannedPayment {
         amount: total - discount,

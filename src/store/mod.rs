@@ -24,7 +24,7 @@ pub use invoices::{
     NewDocument, PaymentRow,
 };
 pub use jobs::{Job, JobKind, QueueStats};
-pub use payments::{DuePayment, PaymentRun, RunFile, RunOutcome};
+pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
 
 use std::path::Path;
 use std::time::Duration;

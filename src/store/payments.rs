@@ -37,6 +37,16 @@ pub struct PaymentRun {
     pub payments: i64,
     pub version: String,
     pub document: String,
+    /// Above the approval limit: the file is released only once approved.
+    pub needs_approval: bool,
+    pub approved_by: Option<String>,
+}
+
+impl PaymentRun {
+    /// May the file go to the bank?
+    pub fn released(&self) -> bool {
+        !self.needs_approval || self.approved_by.is_some()
+    }
 }
 
 /// What a run request produced.
@@ -57,11 +67,13 @@ impl Store {
     /// invoices still `scheduled`, keeps them within `cash_limit` (earliest
     /// first, then largest; the rest are deferred with the reason
     /// recorded), claims them and stores the run and its file.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_payment_run(
         &self,
         run_date: NaiveDate,
         currency: &str,
         cash_limit: Option<Decimal>,
+        approval_limit: Option<Decimal>,
         version: &str,
         file: RunFile<'_>,
         audit: &AuditEntry,
@@ -171,9 +183,11 @@ impl Store {
             }
         }
         let (message_id, document) = file(run_id, &taken);
-        sqlx::query("UPDATE payment_runs SET message_id = $1, document = $2 WHERE id = $3")
+        let needs_approval = approval_limit.is_some_and(|l| sum > l);
+        sqlx::query("UPDATE payment_runs SET message_id = $1, document = $2, needs_approval = $3 WHERE id = $4")
             .bind(message_id.clone())
             .bind(document.clone())
+            .bind(i64::from(needs_approval))
             .bind(run_id)
             .execute(&mut *tx)
             .await
@@ -194,6 +208,8 @@ impl Store {
                 payments: i64::try_from(taken.len()).unwrap_or(i64::MAX),
                 version: version.to_string(),
                 document,
+                needs_approval,
+                approved_by: None,
             }),
             paid: taken,
             deferred,
@@ -206,7 +222,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
              p.remittance, p.idempotency_key, r.id AS run_id, r.run_date FROM payments p JOIN payment_runs r ON r.id = p.run_id \
-             WHERE p.state = 'in_run' AND p.delivered_at IS NULL AND r.state = 'created' ORDER BY p.id",
+             WHERE p.state = 'in_run' AND p.delivered_at IS NULL AND r.state = 'created' \
+             AND (r.needs_approval = 0 OR r.approved_by IS NOT NULL) ORDER BY p.id",
         )
         .fetch_all(self.pool())
         .await
@@ -252,6 +269,31 @@ impl Store {
             .await
             .ctx("mark a payment delivered")?;
         Ok(())
+    }
+
+    /// Records the approval of a run that needs one. False if there is no
+    /// such open run or it needs none.
+    pub async fn approve_payment_run(
+        &self,
+        run_id: i64,
+        by: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let done = sqlx::query("UPDATE payment_runs SET approved_by = $1 WHERE id = $2 AND state = 'created' AND needs_approval = 1 AND approved_by IS NULL")
+            .bind(by.to_string())
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("approve a payment run")?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let mut audit = audit.clone();
+        audit.entity_id = run_id.to_string();
+        append_audit(&mut *tx, &audit).await?;
+        tx.commit().await.ctx("commit an approval")?;
+        Ok(true)
     }
 
     /// Runs not yet confirmed by the bank, newest first.
@@ -344,6 +386,53 @@ impl Store {
     }
 }
 
+/// A paid invoice for the ERP export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaidInvoice {
+    pub invoice_id: i64,
+    pub vendor_id: Option<String>,
+    pub invoice_number: Option<String>,
+    pub invoice_date: Option<String>,
+    pub total_amount: Option<String>,
+    pub paid_amount: String,
+    pub discount: String,
+    pub currency: String,
+    pub paid_on: String,
+    pub run_id: i64,
+    pub end_to_end_id: String,
+}
+
+impl Store {
+    /// Invoices whose payment the bank executed, in payment order.
+    pub async fn paid_invoices(&self) -> Result<Vec<PaidInvoice>> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.vendor_id, i.invoice_number, i.invoice_date, i.total_amount, p.amount, p.discount, p.currency, \
+             r.run_date, r.id AS run_id, p.idempotency_key FROM payments p JOIN invoices i ON i.id = p.invoice_id \
+             JOIN payment_runs r ON r.id = p.run_id WHERE p.state = 'executed' ORDER BY r.id, p.id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("list paid invoices")?;
+        rows.iter()
+            .map(|r| {
+                Ok(PaidInvoice {
+                    invoice_id: r.try_get("id").ctx("decode paid invoice")?,
+                    vendor_id: r.try_get("vendor_id").ctx("decode paid invoice")?,
+                    invoice_number: r.try_get("invoice_number").ctx("decode paid invoice")?,
+                    invoice_date: r.try_get("invoice_date").ctx("decode paid invoice")?,
+                    total_amount: r.try_get("total_amount").ctx("decode paid invoice")?,
+                    paid_amount: r.try_get("amount").ctx("decode paid invoice")?,
+                    discount: r.try_get("discount").ctx("decode paid invoice")?,
+                    currency: r.try_get("currency").ctx("decode paid invoice")?,
+                    paid_on: r.try_get("run_date").ctx("decode paid invoice")?,
+                    run_id: r.try_get("run_id").ctx("decode paid invoice")?,
+                    end_to_end_id: r.try_get("idempotency_key").ctx("decode paid invoice")?,
+                })
+            })
+            .collect()
+    }
+}
+
 fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {
     let total: String = r.try_get("total").ctx("decode payment run")?;
     Ok(PaymentRun {
@@ -356,5 +445,10 @@ fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {
         payments: r.try_get("payments").ctx("decode payment run")?,
         version: r.try_get("version").ctx("decode payment run")?,
         document: r.try_get("document").ctx("decode payment run")?,
+        needs_approval: r
+            .try_get::<i64, _>("needs_approval")
+            .ctx("decode payment run")?
+            != 0,
+        approved_by: r.try_get("approved_by").ctx("decode payment run")?,
     })
 }

@@ -59,11 +59,34 @@ pub async fn create_run(
             date,
             currency,
             settings.run_cash_limit,
+            settings.run_approval_limit,
             version_name,
             &build,
             &audit,
         )
         .await?)
+}
+
+/// An approver releases a run above the approval limit. The approver must
+/// not be whoever created the run.
+pub async fn approve_run(store: &Store, run_id: i64, by: &str) -> Result<bool, Error> {
+    let audit = AuditEntry {
+        actor: by.to_string(),
+        action: "payment_run.approved",
+        entity: "payment_run",
+        entity_id: run_id.to_string(),
+        detail: serde_json::Value::Null,
+    };
+    let creator = store
+        .audit_trail("payment_run", &run_id.to_string())
+        .await?
+        .into_iter()
+        .find(|a| a.action == "payment_run.created")
+        .map(|a| a.actor);
+    if creator.as_deref() == Some(by) {
+        return Ok(false);
+    }
+    Ok(store.approve_payment_run(run_id, by, &audit).await?)
 }
 
 /// Records the bank's answer for a run. Returns false if the run does not
@@ -182,4 +205,42 @@ pub async fn deliver_webhook(store: &Store, hook: &Webhook) -> Result<Delivered,
         }
     }
     Ok(report)
+}
+
+/// The payment scheduler of `serve`: once an hour, today's EUR run (if
+/// anything is due) and webhook delivery. Runs are idempotent, so several
+/// `serve` processes may all run it.
+pub async fn scheduler(
+    store: Store,
+    settings: Settings,
+    token: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match create_run(
+            &store,
+            &settings,
+            settings.today(),
+            "EUR",
+            PainVersion::V03,
+            "scheduler",
+        )
+        .await
+        {
+            Ok(out) => {
+                if let Some(run) = out.run {
+                    tracing::info!(run_id = run.id, payments = run.payments, total = %run.total, "payment run created");
+                }
+            }
+            Err(e) => tracing::error!(error = %super::error_chain(&e), "payment run failed"),
+        }
+        if let Some(hook) = &settings.payment_webhook
+            && let Err(e) = deliver_webhook(&store, hook).await
+        {
+            tracing::error!(error = %super::error_chain(&e), "payment webhook delivery failed");
+        }
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
 }

@@ -424,3 +424,75 @@ async fn webhook_retries_signs_and_delivers_once() {
     }
     server.abort();
 }
+
+/// A run above the approval limit is held until a second person approves
+/// it; paid invoices export for the ERP.
+#[tokio::test]
+async fn approval_limit_and_erp_export() {
+    let (mut t, _) = demo(crate::helpers::Db::Sqlite).await;
+    t.settings.run_approval_limit = Some("1000".parse().unwrap());
+    let run = payments::create_run(
+        &t.store,
+        &t.settings,
+        date("2026-04-30"),
+        "EUR",
+        PainVersion::V03,
+        "clerk-anna",
+    )
+    .await
+    .unwrap()
+    .run
+    .unwrap();
+    assert!(run.needs_approval && !run.released());
+    let hook = payments::Webhook {
+        url: "http://127.0.0.1:9/never".into(),
+        secret: "x".into(),
+        attempts: 1,
+        first_backoff: std::time::Duration::from_millis(1),
+    };
+    assert_eq!(
+        payments::deliver_webhook(&t.store, &hook).await.unwrap(),
+        payments::Delivered::default(),
+        "nothing leaves before approval"
+    );
+    assert!(
+        !payments::approve_run(&t.store, run.id, "clerk-anna")
+            .await
+            .unwrap(),
+        "not by whoever created it"
+    );
+    assert!(
+        payments::approve_run(&t.store, run.id, "controller-ben")
+            .await
+            .unwrap()
+    );
+    assert!(
+        t.store
+            .payment_run(run.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .released()
+    );
+    assert!(
+        payments::settle_run(&t.store, run.id, true, "", "bank")
+            .await
+            .unwrap()
+    );
+    let paid = t.store.paid_invoices().await.unwrap();
+    assert_eq!(paid.len(), usize::try_from(run.payments).unwrap());
+    let total: Decimal = paid
+        .iter()
+        .map(|p| p.paid_amount.parse::<Decimal>().unwrap())
+        .sum();
+    assert_eq!(total, run.total);
+    for p in &paid {
+        let s = t
+            .store
+            .invoice_summary(apflow::domain::InvoiceId(p.invoice_id))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.status, InvoiceStatus::Paid);
+    }
+}
