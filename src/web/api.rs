@@ -214,6 +214,32 @@ pub async fn import_master_data(
     ))
 }
 
+#[derive(Deserialize)]
+pub struct SettleBody {
+    #[serde(default)]
+    pub reason: String,
+    pub by: String,
+}
+
+/// `POST /api/payment-runs/{id}/executed|failed` with `{"by": ..., "reason": ...}`:
+/// the bank's answer for a run (the API twin of `apflow pay mark`).
+pub async fn settle_payment_run(
+    State(state): State<AppState>,
+    Path((id, outcome)): Path<(i64, String)>,
+    Json(body): Json<SettleBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let executed = match outcome.as_str() {
+        "executed" => true,
+        "failed" if !body.reason.trim().is_empty() => false,
+        "failed" => return Err(ApiError::BadRequest("a failed run needs a reason".into())),
+        other => return Err(ApiError::BadRequest(format!("unknown outcome {other:?}: use executed or failed"))),
+    };
+    if !crate::workflow::payments::settle_run(&state.store, id, executed, &body.reason, &body.by).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(serde_json::json!({ "run": id, "state": outcome })))
+}
+
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.store.ping().await?;
     Ok("ok\n")
