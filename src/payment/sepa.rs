@@ -101,18 +101,27 @@ impl CreditTransferFile {
             PainVersion::V09 => format!("<ReqdExctnDt><Dt>{date}</Dt></ReqdExctnDt>"),
         };
         let d = &self.debtor;
+        // SEPA is euro only; other currencies go as plain ISO 20022 credit
+        // transfers with shared charges.
+        let sepa = self.currency == "EUR";
         let mut x = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Document xmlns=\"{ns}\">\n<CstmrCdtTrfInitn>\n\
              <GrpHdr><MsgId>{id}</MsgId><CreDtTm>{created}</CreDtTm><NbOfTxs>{n}</NbOfTxs><CtrlSum>{sum}</CtrlSum>\
              <InitgPty><Nm>{name}</Nm></InitgPty></GrpHdr>\n\
              <PmtInf><PmtInfId>{id}</PmtInfId><PmtMtd>TRF</PmtMtd><BtchBookg>true</BtchBookg><NbOfTxs>{n}</NbOfTxs><CtrlSum>{sum}</CtrlSum>\
-             <PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>{reqd}\
-             <Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt>{agent}</DbtrAgt><ChrgBr>SLEV</ChrgBr>\n",
+             {svc}{reqd}\
+             <Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id><IBAN>{iban}</IBAN></Id></DbtrAcct><DbtrAgt>{agent}</DbtrAgt><ChrgBr>{charges}</ChrgBr>\n",
             ns = v.namespace(),
             id = esc(&max(&self.message_id, 35)),
             name = esc(&max(&d.name, 70)),
             iban = esc(&d.iban),
             agent = agent(d.bic.as_deref(), v),
+            svc = if sepa {
+                "<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>"
+            } else {
+                ""
+            },
+            charges = if sepa { "SLEV" } else { "SHAR" },
         );
         for t in &self.transfers {
             x.push_str(&format!(

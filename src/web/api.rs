@@ -232,9 +232,15 @@ pub async fn settle_payment_run(
         "executed" => true,
         "failed" if !body.reason.trim().is_empty() => false,
         "failed" => return Err(ApiError::BadRequest("a failed run needs a reason".into())),
-        other => return Err(ApiError::BadRequest(format!("unknown outcome {other:?}: use executed or failed"))),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown outcome {other:?}: use executed or failed"
+            )));
+        }
     };
-    if !crate::workflow::payments::settle_run(&state.store, id, executed, &body.reason, &body.by).await? {
+    if !crate::workflow::payments::settle_run(&state.store, id, executed, &body.reason, &body.by)
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
     Ok(Json(serde_json::json!({ "run": id, "state": outcome })))

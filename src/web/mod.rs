@@ -40,7 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/documents/{id}/original", get(api::original_document))
         .route("/api/documents", post(api::upload_document))
         .route("/api/import/{kind}", post(api::import_master_data))
-        .route("/api/payment-runs/{id}/{outcome}", post(api::settle_payment_run))
+        .route(
+            "/api/payment-runs/{id}/{outcome}",
+            post(api::settle_payment_run),
+        )
         .route("/api/invoices", get(api::list_invoices))
         .route("/api/invoices/{id}", get(api::invoice_detail))
         .route("/healthz", get(api::healthz))

@@ -153,6 +153,21 @@ async fn pay_run_writes_valid_sepa_files_with_the_scheduled_sums() {
             assert_eq!(paid, scheduled);
             // Remittance carries the invoice number.
             assert!(run2.document.contains("<Ustrd>RE-2026-00412</Ustrd>"));
+            // Pounds go as a plain ISO 20022 transfer: no SEPA service level.
+            let gbp = payments::create_run(
+                &t.store,
+                &t.settings,
+                date("2026-04-30"),
+                "GBP",
+                version,
+                "test",
+            )
+            .await
+            .unwrap()
+            .run
+            .expect("the GBP invoice is due");
+            assert_schema_valid(&gbp.document, version);
+            assert!(!gbp.document.contains("SEPA") && gbp.document.contains("Ccy=\"GBP\""));
             // Nothing is due twice.
             let again = payments::create_run(
                 &t.store,
