@@ -146,6 +146,13 @@ pub enum PayAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Apply a bank status report (pain.002): accepted transfers mark their
+    /// invoices paid, rejected ones return them to the queue.
+    Status {
+        file: PathBuf,
+        #[arg(long, default_value = "bank-status-file")]
+        by: String,
+    },
     /// Send payments of open runs that the payment webhook has not
     /// confirmed yet (retries what failed before).
     Deliver,
@@ -436,6 +443,19 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             deliver(store, settings).await
         }
         PayAction::Deliver => deliver(store, settings).await,
+        PayAction::Status { file, by } => {
+            let xml = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let r = workflow::payments::apply_status_report(store, &xml, &by).await?;
+            println!(
+                "{}: {} executed, {} failed, {} not waiting in an open run",
+                file.display(),
+                r.executed,
+                r.failed,
+                r.unknown
+            );
+            Ok(0)
+        }
         PayAction::Approve { run, by, out } => {
             if !workflow::payments::approve_run(store, run, &by).await? {
                 bail!(

@@ -9,6 +9,7 @@
 //! payments in the transaction that records it.
 
 pub mod sepa;
+pub mod status;
 mod terms;
 
 use chrono::{Datelike, NaiveDate, Weekday};

@@ -271,6 +271,69 @@ impl Store {
         Ok(())
     }
 
+    /// Records the bank's answer for one payment (by its end-to-end id, the
+    /// idempotency key). Returns false if no payment of an open run has that
+    /// id. When the run has no payment left waiting, the run is closed.
+    pub async fn settle_payment(
+        &self,
+        end_to_end_id: &str,
+        executed: bool,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let Some(row) = sqlx::query("SELECT id, invoice_id, run_id FROM payments WHERE idempotency_key = $1 AND state = 'in_run'")
+            .bind(end_to_end_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("find a payment")?
+        else {
+            return Ok(false);
+        };
+        let (payment_id, invoice_id, run_id): (i64, i64, i64) = (
+            row.try_get("id").ctx("decode payment")?,
+            row.try_get("invoice_id").ctx("decode payment")?,
+            row.try_get("run_id").ctx("decode payment")?,
+        );
+        let now = now_ms();
+        sqlx::query("UPDATE payments SET state = $1, status_reason = $2 WHERE id = $3")
+            .bind(if executed { "executed" } else { "failed" })
+            .bind((!executed).then(|| reason.to_string()))
+            .bind(payment_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("settle a payment")?;
+        sqlx::query("UPDATE invoices SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(if executed { "paid" } else { "needs_review" })
+            .bind(now)
+            .bind(invoice_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("update a paid invoice")?;
+        if !executed {
+            sqlx::query("INSERT INTO discrepancies (invoice_id, code, field, message, created_at, severity) VALUES ($1, 'payment_failed', NULL, $2, $3, 'review')")
+                .bind(invoice_id)
+                .bind(format!("the bank rejected the payment ({reason})"))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .ctx("record a failed payment")?;
+        }
+        sqlx::query(
+            "UPDATE payment_runs SET state = 'executed' WHERE id = $1 AND state = 'created' \
+             AND NOT EXISTS (SELECT 1 FROM payments WHERE run_id = $1 AND state = 'in_run')",
+        )
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await
+        .ctx("close a payment run")?;
+        let mut audit = audit.clone();
+        audit.entity_id = invoice_id.to_string();
+        append_audit(&mut *tx, &audit).await?;
+        tx.commit().await.ctx("commit a payment status")?;
+        Ok(true)
+    }
+
     /// Records the approval of a run that needs one. False if there is no
     /// such open run or it needs none.
     pub async fn approve_payment_run(

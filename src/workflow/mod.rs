@@ -43,6 +43,8 @@ pub enum Error {
     MissingInvoice(DocumentId),
     #[error("payment webhook client: {0}")]
     Webhook(String),
+    #[error("bank status report: {0}")]
+    StatusReport(String),
 }
 
 /// A document accepted by capture.

@@ -244,3 +244,56 @@ pub async fn scheduler(
         }
     }
 }
+
+/// What applying a bank status report did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StatusApplied {
+    pub executed: usize,
+    pub failed: usize,
+    /// Transfers the report names that are not waiting in an open run
+    /// (already settled, or not ours).
+    pub unknown: usize,
+}
+
+/// Applies a pain.002 status report: accepted transfers mark their invoices
+/// paid, rejected ones send them back to the review queue with the bank's
+/// reason code. Applying the same report twice changes nothing.
+pub async fn apply_status_report(
+    store: &Store,
+    xml: &str,
+    actor: &str,
+) -> Result<StatusApplied, Error> {
+    let statuses = crate::payment::status::parse_status_report(xml)
+        .map_err(|e| Error::StatusReport(e.to_string()))?;
+    let mut applied = StatusApplied::default();
+    for s in statuses {
+        let reason = format!(
+            "{}{}",
+            s.status,
+            s.reason
+                .as_deref()
+                .map(|r| format!(" {r}"))
+                .unwrap_or_default()
+        );
+        let audit = AuditEntry {
+            actor: actor.to_string(),
+            action: if s.accepted {
+                "payment.executed"
+            } else {
+                "payment.failed"
+            },
+            entity: "invoice",
+            entity_id: String::new(),
+            detail: serde_json::json!({ "end_to_end_id": s.end_to_end_id, "status": reason }),
+        };
+        match store
+            .settle_payment(&s.end_to_end_id, s.accepted, &reason, &audit)
+            .await?
+        {
+            false => applied.unknown += 1,
+            true if s.accepted => applied.executed += 1,
+            true => applied.failed += 1,
+        }
+    }
+    Ok(applied)
+}

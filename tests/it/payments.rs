@@ -511,3 +511,74 @@ async fn approval_limit_and_erp_export() {
         assert_eq!(s.status, InvoiceStatus::Paid);
     }
 }
+
+/// A pain.002 status report from the bank settles payments one by one.
+#[tokio::test]
+async fn bank_status_report_settles_each_transfer() {
+    let (t, _) = demo(crate::helpers::Db::Sqlite).await;
+    let out = payments::create_run(
+        &t.store,
+        &t.settings,
+        date("2026-04-30"),
+        "EUR",
+        PainVersion::V03,
+        "test",
+    )
+    .await
+    .unwrap();
+    let run = out.run.unwrap();
+    let (ok, bad) = (&out.paid[0], &out.paid[1]);
+    let report = format!(
+        r#"<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
+<GrpHdr><MsgId>BANK-1</MsgId><CreDtTm>2026-04-30T12:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>{msg}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId></OrgnlGrpInfAndSts>
+<OrgnlPmtInfAndSts><OrgnlPmtInfId>{msg}</OrgnlPmtInfId>
+<TxInfAndSts><OrgnlEndToEndId>{a}</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>{b}</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts>
+<TxInfAndSts><OrgnlEndToEndId>someone-else</OrgnlEndToEndId><TxSts>ACSC</TxSts></TxInfAndSts>
+</OrgnlPmtInfAndSts></CstmrPmtStsRpt></Document>"#,
+        msg = run.message_id,
+        a = ok.idempotency_key,
+        b = bad.idempotency_key
+    );
+    let applied = workflow::payments::apply_status_report(&t.store, &report, "bank")
+        .await
+        .unwrap();
+    assert_eq!(
+        (applied.executed, applied.failed, applied.unknown),
+        (1, 1, 1)
+    );
+    let again = workflow::payments::apply_status_report(&t.store, &report, "bank")
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.executed, again.failed, again.unknown),
+        (0, 0, 3),
+        "applying twice changes nothing"
+    );
+    let status = |id: i64| {
+        let store = t.store.clone();
+        async move {
+            store
+                .invoice_summary(apflow::domain::InvoiceId(id))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(status(ok.invoice_id).await.status, InvoiceStatus::Paid);
+    let b = status(bad.invoice_id).await;
+    assert_eq!(b.status, InvoiceStatus::NeedsReview);
+    assert!(b.reasons.contains(&"payment_failed".to_string()));
+    let d = t
+        .store
+        .invoice_detail(apflow::domain::InvoiceId(bad.invoice_id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        d.discrepancies
+            .iter()
+            .any(|x| x.message.contains("RJCT AC04"))
+    );
+}
