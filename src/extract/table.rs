@@ -83,11 +83,43 @@ pub(super) fn line_items(
     style: Option<DecimalStyle>,
 ) -> Vec<LineItem> {
     let mut items = Vec::new();
+    // A table that runs past the bottom of a page continues on the next
+    // one, often without repeating its header.
+    let mut carried: Option<Vec<HeaderColumn>> = None;
     for (page, lines) in pages.iter().zip(grid) {
         let mut li = 0;
+        if let Some(header) = carried.take() {
+            let first_header = (0..lines.len())
+                .find(|&i| header_columns(lines, i).is_some())
+                .unwrap_or(lines.len());
+            let start = (0..first_header)
+                .find(|&i| parse_row(&header, &lines[i], style).item.quantity.is_some())
+                .unwrap_or(first_header);
+            if start < first_header {
+                let (end, open) =
+                    read_rows(page.number, lines, start, &header, style, true, &mut items);
+                li = end;
+                if open {
+                    carried = Some(header);
+                    continue;
+                }
+            }
+        }
         while li < lines.len() {
-            if let Some(header) = header_columns(&lines[li]) {
-                li = read_rows(page.number, lines, li + 1, &header, style, &mut items);
+            if let Some(header) = header_columns(lines, li) {
+                let (end, open) = read_rows(
+                    page.number,
+                    lines,
+                    li + 1,
+                    &header,
+                    style,
+                    false,
+                    &mut items,
+                );
+                li = end;
+                if open {
+                    carried = Some(header);
+                }
             } else {
                 li += 1;
             }
@@ -103,23 +135,39 @@ fn classify(text: &str) -> Option<Column> {
         .map(|(c, _)| *c)
 }
 
-fn header_columns(line: &[Cell]) -> Option<Vec<HeaderColumn>> {
-    let cols: Vec<HeaderColumn> = line
-        .iter()
-        .filter_map(|c| {
-            classify(&c.text).map(|column| HeaderColumn {
-                column,
-                x0: c.bbox.x0,
-                x1: c.bbox.x1,
-                height: c.bbox.y1 - c.bbox.y0,
-            })
+/// The header row at `index`, if it is one: at least three known column
+/// words, one of them an amount column. Header words stacked on the lines
+/// just above or below ("Positions-/betrag") count as part of it.
+fn header_columns(lines: &[Vec<Cell>], index: usize) -> Option<Vec<HeaderColumn>> {
+    let line = lines.get(index)?;
+    let col = |c: &Cell| {
+        classify(&c.text).map(|column| HeaderColumn {
+            column,
+            x0: c.bbox.x0,
+            x1: c.bbox.x1,
+            height: c.bbox.y1 - c.bbox.y0,
         })
-        .collect();
-    let has = |k: Column| cols.iter().any(|c| c.column == k);
-    let ok = cols.len() >= 3
-        && has(Column::Amount)
-        && (has(Column::Description) || has(Column::Quantity));
-    ok.then_some(cols)
+    };
+    let mut cols: Vec<HeaderColumn> = line.iter().filter_map(col).collect();
+    let has = |cols: &[HeaderColumn], k: Column| cols.iter().any(|c| c.column == k);
+    if cols.len() < 2 || !(has(&cols, Column::Description) || has(&cols, Column::Quantity)) {
+        return None;
+    }
+    if !has(&cols, Column::Amount) {
+        let y = line.first()?.bbox.y0;
+        let h = line.first().map_or(10.0, |c| c.bbox.y1 - c.bbox.y0);
+        let right = cols.iter().map(|c| c.x1).fold(f32::NEG_INFINITY, f32::max);
+        let stacked = lines
+            .iter()
+            .skip(index.saturating_sub(2))
+            .take(5)
+            .flatten()
+            .filter(|c| (c.bbox.y0 - y).abs() <= 2.0 * h && c.bbox.x0 > right)
+            .filter_map(col)
+            .find(|c| c.column == Column::Amount);
+        cols.extend(stacked);
+    }
+    (cols.len() >= 3 && has(&cols, Column::Amount)).then_some(cols)
 }
 
 /// The header column a cell belongs to: the one it overlaps most. A number
@@ -207,8 +255,10 @@ fn read_rows(
     start: usize,
     header: &[HeaderColumn],
     style: Option<DecimalStyle>,
+    continued: bool,
     items: &mut Vec<LineItem>,
-) -> usize {
+) -> (usize, bool) {
+    let found_before = items.len();
     let mut current: Option<RowParts> = None;
     // Bottom of the current item's last line: only lines right below it
     // continue the item; remarks printed further down do not.
@@ -219,10 +269,18 @@ fn read_rows(
         .fold(f32::INFINITY, f32::min)
         .min(20.0);
     let mut li = start;
+    let mut closed = false;
+    // Measured from the header; a table continued from the previous page
+    // starts right at its first item.
+    let above = if continued {
+        start
+    } else {
+        start.saturating_sub(1)
+    };
     let mut last_y = lines
-        .get(start.saturating_sub(1))
+        .get(above)
         .and_then(|l| l.first())
-        .map_or(0.0, |c| c.bbox.y1);
+        .map_or(0.0, |c| if continued { c.bbox.y0 } else { c.bbox.y1 });
     let finish = |parts: Option<RowParts>, items: &mut Vec<LineItem>| {
         if let Some(mut p) = parts.filter(|p| p.item.amount.is_some()) {
             p.item.description = (!p.description.is_empty()).then(|| p.description.join(" "));
@@ -238,17 +296,22 @@ fn read_rows(
         };
         if (TOTALS.is_match(&first.text) && line.len() <= 4)
             || first.bbox.y0 - last_y > 5.0 * row_height
-            || header_columns(line).is_some()
+            || header_columns(lines, li).is_some()
         {
+            closed = true;
             break;
         }
-        let adjacent = first.bbox.y0 - item_bottom < 0.5 * row_height;
+        let gap = first.bbox.y0 - item_bottom;
         let row = parse_row(header, line, style);
         let starts_item = row.item.quantity.is_some() || row.item.unit_price.is_some();
         let completes_item = row.item.amount.is_some();
         match current.as_mut() {
             Some(cur) if !(starts_item || (completes_item && cur.item.amount.is_some())) => {
-                if !adjacent {
+                // Right below the item continues it; an item whose numbers
+                // came first may find its description a little further down.
+                let near = gap < 0.5 * row_height
+                    || (cur.description.is_empty() && gap < 2.5 * row_height);
+                if !near {
                     last_y = line.last().map_or(last_y, |c| c.bbox.y1);
                     li += 1;
                     continue;
@@ -280,7 +343,8 @@ fn read_rows(
         li += 1;
     }
     finish(current, items);
-    li
+    // Still open when the page ended inside the table.
+    (li, !closed && items.len() > found_before)
 }
 
 /// Confidence of a row: high when quantity × unit price gives the amount.
