@@ -93,29 +93,7 @@ impl Store {
         .ctx("collect due payments")?;
         let mut due = Vec::with_capacity(rows.len());
         for r in &rows {
-            let amount: String = r.try_get("amount").ctx("decode payment")?;
-            let discount: String = r.try_get("discount").ctx("decode payment")?;
-            due.push(DuePayment {
-                discount: parse_decimal("payments.discount", &discount)?,
-                payment_id: r.try_get("id").ctx("decode payment")?,
-                invoice_id: r.try_get("invoice_id").ctx("decode payment")?,
-                amount: parse_decimal("payments.amount", &amount)?,
-                currency: r.try_get("currency").ctx("decode payment")?,
-                planned_on: r.try_get("planned_on").ctx("decode payment")?,
-                creditor_name: r
-                    .try_get::<Option<String>, _>("creditor_name")
-                    .ctx("decode payment")?
-                    .unwrap_or_default(),
-                creditor_iban: r
-                    .try_get::<Option<String>, _>("creditor_iban")
-                    .ctx("decode payment")?
-                    .unwrap_or_default(),
-                remittance: r
-                    .try_get::<Option<String>, _>("remittance")
-                    .ctx("decode payment")?
-                    .unwrap_or_default(),
-                idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
-            });
+            due.push(due_payment_from_row(r)?);
         }
         // Within the cash limit: the earliest due first, the largest first
         // among equals; the smallest are the ones deferred.
@@ -230,32 +208,10 @@ impl Store {
         .ctx("list undelivered payments")?;
         rows.iter()
             .map(|r| {
-                let amount: String = r.try_get("amount").ctx("decode payment")?;
-                let discount: String = r.try_get("discount").ctx("decode payment")?;
                 Ok((
                     r.try_get("run_id").ctx("decode payment")?,
                     r.try_get("run_date").ctx("decode payment")?,
-                    DuePayment {
-                        payment_id: r.try_get("id").ctx("decode payment")?,
-                        invoice_id: r.try_get("invoice_id").ctx("decode payment")?,
-                        amount: parse_decimal("payments.amount", &amount)?,
-                        discount: parse_decimal("payments.discount", &discount)?,
-                        currency: r.try_get("currency").ctx("decode payment")?,
-                        planned_on: r.try_get("planned_on").ctx("decode payment")?,
-                        creditor_name: r
-                            .try_get::<Option<String>, _>("creditor_name")
-                            .ctx("decode payment")?
-                            .unwrap_or_default(),
-                        creditor_iban: r
-                            .try_get::<Option<String>, _>("creditor_iban")
-                            .ctx("decode payment")?
-                            .unwrap_or_default(),
-                        remittance: r
-                            .try_get::<Option<String>, _>("remittance")
-                            .ctx("decode payment")?
-                            .unwrap_or_default(),
-                        idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
-                    },
+                    due_payment_from_row(r)?,
                 ))
             })
             .collect()
@@ -494,6 +450,29 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A payment row as selected by the run and webhook queries (same columns).
+fn due_payment_from_row(r: &sqlx::any::AnyRow) -> Result<DuePayment> {
+    let amount: String = r.try_get("amount").ctx("decode payment")?;
+    let discount: String = r.try_get("discount").ctx("decode payment")?;
+    let text = |c: &str| -> Result<String> {
+        Ok(r.try_get::<Option<String>, _>(c)
+            .ctx("decode payment")?
+            .unwrap_or_default())
+    };
+    Ok(DuePayment {
+        payment_id: r.try_get("id").ctx("decode payment")?,
+        invoice_id: r.try_get("invoice_id").ctx("decode payment")?,
+        amount: parse_decimal("payments.amount", &amount)?,
+        discount: parse_decimal("payments.discount", &discount)?,
+        currency: r.try_get("currency").ctx("decode payment")?,
+        planned_on: r.try_get("planned_on").ctx("decode payment")?,
+        creditor_name: text("creditor_name")?,
+        creditor_iban: text("creditor_iban")?,
+        remittance: text("remittance")?,
+        idempotency_key: r.try_get("idempotency_key").ctx("decode payment")?,
+    })
 }
 
 fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {

@@ -198,3 +198,30 @@ pub fn sample_expectations() -> Vec<(String, String, Vec<String>)> {
         })
         .collect()
 }
+
+/// Runs the sample invoices through the pipeline one at a time (so that
+/// "the earlier invoice" of the duplicate pair is well defined); returns
+/// each file's document.
+pub async fn ingest_samples(
+    t: &TestDb,
+) -> std::collections::BTreeMap<String, apflow::domain::DocumentId> {
+    use apflow::domain::{RawDocument, Source};
+    let mut docs = std::collections::BTreeMap::new();
+    for (file, _, _) in sample_expectations() {
+        let bytes =
+            std::fs::read(repo_path(&format!("samples/invoices/{file}"))).expect("sample invoice");
+        let raw = RawDocument {
+            filename: file.clone(),
+            bytes,
+            source: Source::Upload,
+        };
+        let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
+            .await
+            .expect("receive");
+        apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
+            .await
+            .expect("drain");
+        docs.insert(file, r.document_id);
+    }
+    docs
+}

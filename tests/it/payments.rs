@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use apflow::config::Settings;
-use apflow::domain::{DocumentId, InvoiceStatus, RawDocument, Source};
+use apflow::domain::{DocumentId, InvoiceStatus};
 use apflow::payment::sepa::PainVersion;
 use apflow::workflow::{self, payments};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::helpers::{
-    BOTH, TestDb, fresh, load_sample_master_data, repo_path, sample_expectations,
+    BOTH, TestDb, fresh, ingest_samples, load_sample_master_data, repo_path, sample_expectations,
 };
 
 fn date(s: &str) -> NaiveDate {
@@ -28,25 +28,7 @@ async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) 
         ..t.settings.clone()
     };
     load_sample_master_data(&t.store).await;
-    let mut docs = BTreeMap::new();
-    for (file, _, _) in sample_expectations() {
-        let bytes = std::fs::read(repo_path(&format!("samples/invoices/{file}"))).unwrap();
-        let r = workflow::receive_document(
-            &t.store,
-            &RawDocument {
-                filename: file.clone(),
-                bytes,
-                source: Source::Upload,
-            },
-            &t.settings,
-        )
-        .await
-        .unwrap();
-        workflow::drain(&t.store, &t.settings, &[r.document_id])
-            .await
-            .unwrap();
-        docs.insert(file, r.document_id);
-    }
+    let docs = ingest_samples(&t).await;
     (t, docs)
 }
 

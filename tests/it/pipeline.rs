@@ -2,40 +2,20 @@
 //! invoice ends with the status and reasons its scenario expects; bad input
 //! is rejected with a reason and does not stop the next document.
 
-use std::collections::BTreeMap;
-
 use apflow::domain::{InvoiceStatus, RawDocument, Source};
 use apflow::workflow;
 
-use crate::helpers::{BOTH, fresh, load_sample_master_data, repo_path, sample_expectations};
+use crate::helpers::{
+    BOTH, fresh, ingest_samples, load_sample_master_data, repo_path, sample_expectations,
+};
 
 #[tokio::test]
 async fn sample_invoices_route_as_their_scenarios_expect() {
     for db in BOTH {
         let t = fresh(db).await;
         load_sample_master_data(&t.store).await;
-        let mut docs = BTreeMap::new();
+        let docs = ingest_samples(&t).await;
         let expectations = sample_expectations();
-        for (file, _, _) in &expectations {
-            let bytes = std::fs::read(repo_path(&format!("samples/invoices/{file}"))).unwrap();
-            let r = workflow::receive_document(
-                &t.store,
-                &RawDocument {
-                    filename: file.clone(),
-                    bytes,
-                    source: Source::Upload,
-                },
-                &t.settings,
-            )
-            .await
-            .unwrap();
-            docs.insert(file.clone(), r.document_id);
-            // Drain after each file so that "the earlier invoice" of a
-            // duplicate pair is well defined.
-            workflow::drain(&t.store, &t.settings, &[r.document_id])
-                .await
-                .unwrap();
-        }
         let mut scheduled = 0;
         for (file, status, reasons) in &expectations {
             let id = t
