@@ -353,6 +353,19 @@ async fn extract_cmd(
     }
 }
 
+/// Writes a run's pain.001 file where the user asked.
+fn write_run_file(run: &crate::store::PaymentRun, out: &std::path::Path) -> Result<()> {
+    std::fs::write(out, &run.document)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} ({}, message {})",
+        out.display(),
+        run.version,
+        run.message_id
+    );
+    Ok(())
+}
+
 /// Calls the payment webhook, when one is configured.
 async fn deliver(store: &Store, settings: &Settings) -> Result<i32> {
     let Some(hook) = &settings.payment_webhook else {
@@ -431,14 +444,7 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                 },
             };
             if let Some(out) = out {
-                std::fs::write(&out, &run.document)
-                    .with_context(|| format!("cannot write {}", out.display()))?;
-                println!(
-                    "wrote {} ({}, message {})",
-                    out.display(),
-                    run.version,
-                    run.message_id
-                );
+                write_run_file(&run, &out)?;
             }
             deliver(store, settings).await
         }
@@ -465,14 +471,7 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             let run = store.payment_run(run).await?.context("run disappeared")?;
             println!("run {} approved by {by}", run.id);
             if let Some(out) = out {
-                std::fs::write(&out, &run.document)
-                    .with_context(|| format!("cannot write {}", out.display()))?;
-                println!(
-                    "wrote {} ({}, message {})",
-                    out.display(),
-                    run.version,
-                    run.message_id
-                );
+                write_run_file(&run, &out)?;
             }
             deliver(store, settings).await
         }
