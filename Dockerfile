@@ -6,6 +6,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY migrations ./migrations
 COPY benches ./benches
+COPY vendor ./vendor
 RUN cargo build --release --locked --bin apflow
 
 FROM debian:bookworm-slim
