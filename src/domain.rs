@@ -41,6 +41,13 @@ pub enum Source {
     Upload,
     /// Named on the command line (`apflow ingest`, `apflow demo`).
     Cli { path: String },
+    /// Found in an email: where in it, and who sent it.
+    Mail {
+        path: String,
+        from: Option<String>,
+        subject: Option<String>,
+        message_id: Option<String>,
+    },
 }
 
 impl Source {
@@ -50,6 +57,18 @@ impl Source {
             Source::Folder { path } => format!("folder:{path}"),
             Source::Upload => "upload".to_string(),
             Source::Cli { path } => format!("cli:{path}"),
+            Source::Mail {
+                path,
+                from,
+                message_id,
+                ..
+            } => {
+                format!(
+                    "mail:{}:{}:{path}",
+                    from.as_deref().unwrap_or("?"),
+                    message_id.as_deref().unwrap_or("?")
+                )
+            }
         }
     }
 }

@@ -3,8 +3,10 @@
 //! hash) and queues them. Capture never interprets a document.
 //!
 //! Sources: the watched inbox folder (here), HTTP upload (`web`), and the
-//! command line (`cli`). Mailboxes come with the IMAP watcher.
+//! command line (`cli`), and `.eml` files (`mail`: the documents inside a
+//! message). The IMAP watcher will feed `mail` from mailboxes.
 
 mod folder;
+pub mod mail;
 
 pub use folder::{FolderWatcher, watch_folder};

@@ -505,6 +505,23 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
     }
 }
 
+/// An `.eml` file, or bytes that are no document but start like mail
+/// headers.
+fn is_mail(path: &std::path::Path, bytes: &[u8]) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+        || (read::sniff(bytes).is_none()
+            && bytes
+                .iter()
+                .take(4096)
+                .position(|&b| b == b':')
+                .is_some_and(|i| {
+                    bytes[..i]
+                        .iter()
+                        .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                }))
+}
+
 /// Stores the files, runs workers until they are processed, prints outcomes.
 /// Exit code 1 if any file was rejected.
 async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: bool) -> Result<i32> {
@@ -512,6 +529,52 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
     let mut failed = false;
     for path in files {
         match std::fs::read(path) {
+            Ok(bytes) if is_mail(path, &bytes) => {
+                match capture::mail::documents_from_message(&bytes, &Default::default()) {
+                    Ok(mail) => {
+                        if mail.documents.is_empty() {
+                            eprintln!(
+                                "error: {}: no invoice document in this mail",
+                                path.display()
+                            );
+                            failed = true;
+                        }
+                        for skip in &mail.skipped {
+                            eprintln!(
+                                "{}: {}: skipped: {}",
+                                path.display(),
+                                skip.path,
+                                skip.reason
+                            );
+                        }
+                        for doc in mail.documents {
+                            let p = mail.provenance.clone();
+                            let source = Source::Mail {
+                                path: doc.path.clone(),
+                                from: p.from,
+                                subject: p.subject,
+                                message_id: p.message_id,
+                            };
+                            let raw = RawDocument {
+                                filename: doc
+                                    .path
+                                    .rsplit('/')
+                                    .next()
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                bytes: doc.bytes,
+                                source,
+                            };
+                            let r = workflow::receive_document(store, &raw, settings).await?;
+                            received.push((path.join(&doc.path), r));
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {}: {e}", path.display());
+                        failed = true;
+                    }
+                }
+            }
             Ok(bytes) => {
                 let filename = path
                     .file_name()

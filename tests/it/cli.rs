@@ -207,3 +207,67 @@ fn serve_answers_and_shuts_down_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// `apflow ingest` takes a saved email and processes the invoices in it.
+#[test]
+fn ingest_reads_invoices_out_of_an_eml_file() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/a.db", dir.path().display());
+    for (k, f) in [
+        ("vendors", "vendors.jsonl"),
+        ("pos", "pos.jsonl"),
+        ("receipts", "receipts.jsonl"),
+    ] {
+        assert!(
+            apflow()
+                .args(["--database-url", &db, "import", k])
+                .arg(repo_path(&format!("samples/{f}")))
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    }
+    let pdf = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
+    let eml = format!(
+        "From: compta@atelier-lumiere.example\r\nSubject: Facture F2026-0193\r\nMessage-ID: <f1@atelier>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nBonjour\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"facture.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(&pdf)
+    );
+    let path = dir.path().join("mail.eml");
+    std::fs::write(&path, eml).unwrap();
+    let out = apflow()
+        .args(["--database-url", &db, "ingest", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["status"], "scheduled");
+    assert!(
+        lines[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("mail.eml/facture.pdf")
+    );
+    // The same PDF dropped as a file is the same document.
+    let again = apflow()
+        .args(["--database-url", &db, "ingest", "--json"])
+        .arg(repo_path("samples/invoices/03_atelier_F2026-0193.pdf"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&again.stdout).trim()).unwrap();
+    assert_eq!(
+        (v["document_id"].clone(), v["seen_before"].clone()),
+        (lines[0]["document_id"].clone(), serde_json::json!(true))
+    );
+}

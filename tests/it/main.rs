@@ -4,6 +4,7 @@
 mod cli;
 mod helpers;
 mod injection;
+mod mail;
 mod payments;
 mod pipeline;
 mod queue;

@@ -1,0 +1,333 @@
+//! The documents inside an email, whatever way the vendor's mailer packed
+//! them: attachments with any declared type (`application/octet-stream`
+//! PDFs included: the bytes are sniffed), inline PDFs, forwarded messages
+//! (`message/rfc822`, nested), and ZIP archives (bounded in size, count and
+//! depth; entry names are never used as paths). Signature logos and other
+//! small images are left out by rule, and every part left out says why.
+//!
+//! Pure: takes the raw message, returns documents and skips. Storing them is
+//! `workflow::receive_document`'s job, once per content hash.
+
+use std::io::Read;
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+use crate::domain::DocumentKind;
+use crate::read::{MAX_DOCUMENT_BYTES, einvoice, sniff};
+
+/// Bounds on what one message may unpack to.
+#[derive(Debug, Clone, Copy)]
+pub struct MailLimits {
+    /// Images smaller than this are logos or signatures, not scans.
+    pub min_image_bytes: usize,
+    /// Forwarded messages and archives nested deeper than this are skipped.
+    pub max_depth: usize,
+    pub max_zip_entries: usize,
+    /// Uncompressed bytes one archive may expand to (zip bombs).
+    pub max_zip_bytes: u64,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        MailLimits {
+            min_image_bytes: 30 * 1024,
+            max_depth: 5,
+            max_zip_entries: 200,
+            max_zip_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// Who sent the mail: travels with its documents as provenance.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MailProvenance {
+    pub from: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+    pub date: Option<String>,
+}
+
+/// A document found in a mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailDocument {
+    /// Where it was: `invoice.pdf`, `fwd.eml/invoice.pdf`, `bundle.zip/a.pdf`.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub kind: DocumentKind,
+}
+
+/// A part that is not a document, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MailContents {
+    pub provenance: MailProvenance,
+    pub documents: Vec<MailDocument>,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("not an email message (no headers could be parsed)")]
+    NotAMessage,
+}
+
+/// Walks a raw RFC 5322 message and returns the documents in it.
+pub fn documents_from_message(raw: &[u8], limits: &MailLimits) -> Result<MailContents, MailError> {
+    let message = MessageParser::default()
+        .parse(raw)
+        .ok_or(MailError::NotAMessage)?;
+    if message.headers().is_empty() {
+        return Err(MailError::NotAMessage);
+    }
+    let mut out = MailContents {
+        provenance: MailProvenance {
+            from: message
+                .from()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .map(str::to_string),
+            subject: message.subject().map(str::to_string),
+            message_id: message.message_id().map(str::to_string),
+            date: message.date().map(|d| d.to_rfc3339()),
+        },
+        ..MailContents::default()
+    };
+    walk(&message, "", 0, limits, &mut out);
+    Ok(out)
+}
+
+fn walk(
+    message: &mail_parser::Message<'_>,
+    prefix: &str,
+    depth: usize,
+    limits: &MailLimits,
+    out: &mut MailContents,
+) {
+    for (i, part) in message.parts.iter().enumerate() {
+        let name = part
+            .attachment_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("part-{i}"));
+        let path = format!("{prefix}{name}");
+        match &part.body {
+            PartType::Multipart(_) => {}
+            PartType::Message(inner) => {
+                if depth + 1 > limits.max_depth {
+                    out.skipped.push(Skipped {
+                        path,
+                        reason: format!(
+                            "forwarded message nested deeper than {}",
+                            limits.max_depth
+                        ),
+                    });
+                } else {
+                    let inner_name = part
+                        .attachment_name()
+                        .map_or_else(|| format!("forwarded-{i}.eml"), str::to_string);
+                    walk(
+                        inner,
+                        &format!("{prefix}{inner_name}/"),
+                        depth + 1,
+                        limits,
+                        out,
+                    );
+                }
+            }
+            PartType::Text(_) | PartType::Html(_) => {
+                // Body text is not a document, unless it is an attached
+                // e-invoice (XML often comes as text/xml).
+                let attached = part
+                    .content_disposition()
+                    .is_some_and(|d| d.is_attachment())
+                    || part.attachment_name().is_some();
+                if attached {
+                    consider(part.contents(), &path, None, depth, limits, out);
+                }
+            }
+            PartType::Binary(_) | PartType::InlineBinary(_) => {
+                let inline_image = part.content_id().is_some()
+                    && part.content_disposition().is_none_or(|d| d.is_inline());
+                consider(
+                    part.contents(),
+                    &path,
+                    inline_image.then_some(()),
+                    depth,
+                    limits,
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// Decides what one body part is: a document, an archive to open, or a skip.
+fn consider(
+    bytes: &[u8],
+    path: &str,
+    inline_image: Option<()>,
+    depth: usize,
+    limits: &MailLimits,
+    out: &mut MailContents,
+) {
+    if bytes.is_empty() {
+        return;
+    }
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: format!(
+                "{} bytes, over the {MAX_DOCUMENT_BYTES} byte limit",
+                bytes.len()
+            ),
+        });
+        return;
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        unzip(bytes, path, depth, limits, out);
+        return;
+    }
+    if bytes.starts_with(&[0x78, 0x9f, 0x3e, 0x22]) {
+        out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason:
+                "Outlook TNEF (winmail.dat) is not unpacked yet; ask the sender to send the PDF"
+                    .into(),
+        });
+        return;
+    }
+    match sniff(bytes) {
+        Some(DocumentKind::Xml) if !einvoice::looks_like_einvoice(bytes) => {
+            out.skipped.push(Skipped {
+                path: path.to_string(),
+                reason: "XML that is not an e-invoice".into(),
+            });
+        }
+        Some(kind @ (DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff)) => {
+            if inline_image.is_some() {
+                out.skipped.push(Skipped {
+                    path: path.to_string(),
+                    reason: "inline image shown in the mail body (logo or signature)".into(),
+                });
+            } else if bytes.len() < limits.min_image_bytes {
+                out.skipped.push(Skipped {
+                    path: path.to_string(),
+                    reason: format!(
+                        "image of {} bytes: too small to be a scanned invoice",
+                        bytes.len()
+                    ),
+                });
+            } else {
+                out.documents.push(MailDocument {
+                    path: path.to_string(),
+                    bytes: bytes.to_vec(),
+                    kind,
+                });
+            }
+        }
+        Some(kind) => out.documents.push(MailDocument {
+            path: path.to_string(),
+            bytes: bytes.to_vec(),
+            kind,
+        }),
+        None => out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: "not a PDF, image or e-invoice XML".into(),
+        }),
+    }
+}
+
+/// Opens a ZIP archive within the limits. Entry names are only labels: a
+/// name like `../../etc/passwd` is never a path anywhere.
+fn unzip(bytes: &[u8], path: &str, depth: usize, limits: &MailLimits, out: &mut MailContents) {
+    if depth + 1 > limits.max_depth {
+        out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: format!("archive nested deeper than {}", limits.max_depth),
+        });
+        return;
+    }
+    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        Ok(a) => a,
+        Err(e) => {
+            out.skipped.push(Skipped {
+                path: path.to_string(),
+                reason: format!("unreadable ZIP archive: {e}"),
+            });
+            return;
+        }
+    };
+    if archive.len() > limits.max_zip_entries {
+        out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: format!(
+                "ZIP with {} entries, over the limit of {}",
+                archive.len(),
+                limits.max_zip_entries
+            ),
+        });
+        return;
+    }
+    let mut budget = limits.max_zip_bytes;
+    for i in 0..archive.len() {
+        let mut entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                out.skipped.push(Skipped {
+                    path: format!("{path}/#{i}"),
+                    reason: format!("unreadable ZIP entry: {e}"),
+                });
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let label: String = entry
+            .name()
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let entry_path = format!("{path}/{label}");
+        // Read at most the remaining budget + 1 byte: a declared size can
+        // lie, the bytes cannot.
+        let cap = budget.min(u64::try_from(MAX_DOCUMENT_BYTES).unwrap_or(u64::MAX));
+        let mut data = Vec::new();
+        if let Err(e) = (&mut entry).take(cap + 1).read_to_end(&mut data) {
+            out.skipped.push(Skipped {
+                path: entry_path,
+                reason: format!("unreadable ZIP entry: {e}"),
+            });
+            continue;
+        }
+        let read = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        if read > cap {
+            out.skipped.push(Skipped {
+                path: entry_path,
+                reason: format!(
+                    "expands beyond {cap} bytes (archive limit); the rest of the archive is skipped"
+                ),
+            });
+            return;
+        }
+        budget -= read;
+        consider(&data, &entry_path, None, depth + 1, limits, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_a_message() {
+        assert!(documents_from_message(b"", &MailLimits::default()).is_err());
+    }
+}
