@@ -34,13 +34,37 @@ pub enum Error {
     },
 }
 
+/// `[[mailbox]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    name: String,
+    host: String,
+    port: Option<u16>,
+    tls: Option<String>,
+    username: String,
+    password_file: PathBuf,
+    folder: Option<String>,
+    processed_folder: Option<String>,
+}
+
+/// `inbox = "./inbox"` or `[inbox] path = "./inbox"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawInbox {
+    Path(PathBuf),
+    Table { path: PathBuf },
+}
+
 /// The file as written; every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
     database_url: Option<String>,
     bind: Option<String>,
-    inbox: Option<PathBuf>,
+    inbox: Option<RawInbox>,
+    #[serde(default)]
+    mailbox: Vec<RawMailbox>,
     workers: Option<usize>,
     poll_interval_secs: Option<u64>,
     job_lease_secs: Option<u64>,
@@ -69,6 +93,8 @@ pub struct Settings {
     pub bind: String,
     /// Folder watched for new documents; `processed/` and `failed/` live in it.
     pub inbox: PathBuf,
+    /// Mailboxes polled for invoices (`[[mailbox]]`).
+    pub mailboxes: Vec<crate::capture::imap::Mailbox>,
     /// Pipeline workers in this process.
     pub workers: usize,
     pub poll_interval: Duration,
@@ -104,6 +130,7 @@ impl Default for Settings {
             database_url: "sqlite://./data/apflow.db".to_string(),
             bind: "127.0.0.1:8080".to_string(),
             inbox: PathBuf::from("./inbox"),
+            mailboxes: Vec::new(),
             workers: 2,
             poll_interval: Duration::from_secs(2),
             job_lease: Duration::from_secs(300),
@@ -181,7 +208,7 @@ impl Settings {
             match key.as_str() {
                 "APFLOW_DATABASE_URL" => raw.database_url = Some(value.clone()),
                 "APFLOW_BIND" => raw.bind = Some(value.clone()),
-                "APFLOW_INBOX" => raw.inbox = Some(PathBuf::from(value)),
+                "APFLOW_INBOX" => raw.inbox = Some(RawInbox::Path(PathBuf::from(value))),
                 "APFLOW_WORKERS" => {
                     raw.workers =
                         Some(usize::try_from(parse_num("a whole number")?).unwrap_or(usize::MAX))
@@ -226,7 +253,33 @@ impl Settings {
             s.bind = v;
         }
         if let Some(v) = raw.inbox {
-            s.inbox = v;
+            s.inbox = match v {
+                RawInbox::Path(p) | RawInbox::Table { path: p } => p,
+            };
+        }
+        for m in raw.mailbox {
+            let tls = match m.tls.as_deref().unwrap_or("none") {
+                "none" => crate::capture::imap::Tls::None,
+                other => {
+                    return Err(Error::Invalid {
+                        key: format!("mailbox.{}.tls", m.name),
+                        value: other.to_string(),
+                        expected: "\"none\" (implicit TLS and STARTTLS are not available yet)",
+                    });
+                }
+            };
+            s.mailboxes.push(crate::capture::imap::Mailbox {
+                port: m.port.unwrap_or(143),
+                folder: m.folder.unwrap_or_else(|| "INBOX".to_string()),
+                processed_folder: m
+                    .processed_folder
+                    .unwrap_or_else(|| "Processed".to_string()),
+                name: m.name,
+                host: m.host,
+                tls,
+                username: m.username,
+                password_file: m.password_file,
+            });
         }
         if let Some(v) = raw.workers {
             if v == 0 || v > 64 {

@@ -7,6 +7,7 @@
 //! message). The IMAP watcher will feed `mail` from mailboxes.
 
 mod folder;
+pub mod imap;
 pub mod mail;
 
 pub use folder::{FolderWatcher, watch_folder};

@@ -66,6 +66,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Poll every configured mailbox and the inbox folder, import, process.
+    Capture {
+        /// Poll once and exit (for cron, scripts and tests).
+        #[arg(long)]
+        once: bool,
+    },
     /// Serve the web app and API, watch the inbox folder, run workers.
     Serve {
         /// Address to listen on (default 127.0.0.1:8080).
@@ -223,6 +229,43 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Ingest { files, json } => {
             let store = Store::connect(&settings.database_url).await?;
             ingest(&store, &settings, &files, json).await
+        }
+        Command::Capture { once } => {
+            let store = Store::connect(&settings.database_url).await?;
+            if !once {
+                bail!("use `apflow capture --once`, or `apflow serve` to watch continuously");
+            }
+            let mut failed = false;
+            let mut docs = 0;
+            for mb in &settings.mailboxes {
+                match capture::imap::poll(&store, &settings, mb).await {
+                    Ok(r) => {
+                        docs += r.documents;
+                        println!(
+                            "mailbox {}: {} messages, {} documents, {} imported before",
+                            mb.name, r.messages, r.documents, r.already_imported
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!("error: {}", workflow::error_chain(&e));
+                        failed = true;
+                    }
+                }
+            }
+            let mut folder = capture::FolderWatcher::new(&settings.inbox)
+                .with_context(|| format!("cannot prepare {}", settings.inbox.display()))?;
+            // Two polls a moment apart: a file must keep its size to be taken.
+            folder.poll().await?;
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            for path in folder.poll().await? {
+                match folder.take(&store, &settings, &path).await {
+                    Ok(_) => docs += 1,
+                    Err(reason) => eprintln!("error: {}: {reason}", path.display()),
+                }
+            }
+            println!("{docs} documents captured");
+            workflow::drain(&store, &settings, &[]).await?;
+            Ok(if failed { 1 } else { 0 })
         }
         Command::Serve { bind } => {
             if let Some(b) = bind {

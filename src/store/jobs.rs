@@ -222,8 +222,16 @@ impl Store {
     }
 
     /// Number of jobs not yet finished (queued or running) for these
-    /// documents; `apflow ingest` waits for it to reach zero.
+    /// documents, or of all jobs ready now when `documents` is empty;
+    /// `apflow ingest` and `apflow capture --once` wait for it to reach zero.
     pub async fn unfinished_jobs(&self, documents: &[DocumentId]) -> Result<i64> {
+        if documents.is_empty() {
+            return sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND run_after <= $1")
+                .bind(now_ms())
+                .fetch_one(self.pool())
+                .await
+                .ctx("count unfinished jobs");
+        }
         let mut total = 0;
         for d in documents {
             let n: i64 = sqlx::query_scalar(

@@ -238,6 +238,44 @@ where
 }
 
 impl Store {
+    /// Has this mailbox message been imported?
+    pub async fn mail_imported(&self, mailbox: &str, uid_validity: u32, uid: u32) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_ledger WHERE mailbox = $1 AND uid_validity = $2 AND uid = $3")
+            .bind(mailbox.to_string())
+            .bind(i64::from(uid_validity))
+            .bind(i64::from(uid))
+            .fetch_one(&self.pool)
+            .await
+            .ctx("read the mail ledger")?;
+        Ok(n > 0)
+    }
+
+    /// Records that a mailbox message was imported (after its documents are
+    /// stored, before it is moved away).
+    pub async fn record_mail_imported(
+        &self,
+        mailbox: &str,
+        uid_validity: u32,
+        uid: u32,
+        message_id: Option<&str>,
+        documents: usize,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mail_ledger (mailbox, uid_validity, uid, message_id, documents, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (mailbox, uid_validity, uid) DO NOTHING",
+        )
+        .bind(mailbox.to_string())
+        .bind(i64::from(uid_validity))
+        .bind(i64::from(uid))
+        .bind(message_id.map(str::to_string))
+        .bind(i64::try_from(documents).unwrap_or(i64::MAX))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .ctx("write the mail ledger")?;
+        Ok(())
+    }
+
     /// Writes an audit record outside of any other change (e.g. a login).
     pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
         append_audit(&self.pool, entry).await

@@ -3,6 +3,7 @@
 
 mod cli;
 mod helpers;
+mod imap;
 mod injection;
 mod mail;
 mod payments;

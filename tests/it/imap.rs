@@ -1,0 +1,215 @@
+//! Capture from a real IMAP server: a throwaway Dovecot on a loopback port
+//! with a test user and a maildir in a temp dir.
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use apflow::capture::imap::{Mailbox, Tls, poll};
+use base64::Engine;
+
+use crate::helpers::{Db, fresh, repo_path, wait_for};
+
+struct Dovecot {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "dovecot log:\n{}",
+                std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uid_of(user: &str) -> u32 {
+    let out = Command::new("id").args(["-u", user]).output().expect("id");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("user {user} exists (install dovecot-imapd: make test-deps)"))
+}
+
+async fn start_dovecot() -> Dovecot {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.path().join("users"),
+        "ap@example.test:{PLAIN}secret::::::\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("mail")).unwrap();
+    std::fs::create_dir_all(dir.path().join("run")).unwrap();
+    let uid = uid_of("dovecot");
+    // Dovecot's mail processes run as the dovecot user: they must reach the
+    // maildir through the (root-owned, 0700) temp dir.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::chown(dir.path().join("mail"), Some(uid), Some(uid)).unwrap();
+    let conf = format!(
+        "base_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/log\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+         disable_plaintext_auth = no\nauth_mechanisms = plain login\ndefault_login_user = dovenull\n\
+         default_internal_user = dovecot\ndefault_internal_group = dovecot\nfirst_valid_uid = 1\nmail_location = maildir:{d}/mail/%u\n\
+         passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
+         userdb {{\n driver = static\n args = uid=dovecot gid=dovecot home={d}/mail/%u\n}}\n\
+         service imap-login {{\n inet_listener imap {{\n address = 127.0.0.1\n port = {port}\n }}\n inet_listener imaps {{\n port = 0\n }}\n chroot =\n}}\n\
+         service anvil {{\n chroot =\n}}\n"
+    );
+    std::fs::write(dir.path().join("dovecot.conf"), conf).unwrap();
+    let child = Command::new("dovecot")
+        .args(["-F", "-c"])
+        .arg(dir.path().join("dovecot.conf"))
+        .spawn()
+        .expect("dovecot is installed (make test-deps)");
+    let up = wait_for(Duration::from_secs(15), || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(
+        up,
+        "dovecot did not start: {}",
+        std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
+    );
+    Dovecot {
+        child,
+        port,
+        _dir: dir,
+    }
+}
+
+async fn session(port: u16) -> async_imap::Session<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    let _ = client.read_response().await;
+    client
+        .login("ap@example.test", "secret")
+        .await
+        .map_err(|(e, _)| e)
+        .unwrap()
+}
+
+fn mail(subject: &str, ctype: &str, name: &str, body: &[u8]) -> Vec<u8> {
+    format!(
+        "From: billing@vendor.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@vendor.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nInvoice attached.\r\n--B\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
+        base64::engine::general_purpose::STANDARD.encode(body)
+    )
+    .into_bytes()
+}
+
+/// Delivers a message the way a mail server would: its own connection.
+async fn append(port: u16, message: Vec<u8>) {
+    let mut s = session(port).await;
+    s.append("INBOX", None, None, message).await.unwrap();
+    let _ = s.logout().await;
+}
+
+async fn count(port: u16, folder: &str) -> u32 {
+    let mut s = session(port).await;
+    let n = s.select(folder).await.map(|m| m.exists).unwrap_or(0);
+    let _ = s.logout().await;
+    n
+}
+
+#[tokio::test]
+async fn imports_each_message_once_and_moves_it() {
+    let server = start_dovecot().await;
+    let t = fresh(Db::Sqlite).await;
+    let secret = t.settings.inbox.with_file_name("imap-password");
+    std::fs::write(&secret, "secret\n").unwrap();
+    let mb = Mailbox {
+        name: "ap".into(),
+        host: "127.0.0.1".into(),
+        port: server.port,
+        tls: Tls::None,
+        username: "ap@example.test".into(),
+        password_file: secret,
+        folder: "INBOX".into(),
+        processed_folder: "Processed".into(),
+    };
+    let pdf1 = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
+    let pdf3 = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
+    append(
+        server.port,
+        mail("m1", "application/pdf", "RE-2026-00412.pdf", &pdf1),
+    )
+    .await;
+    append(
+        server.port,
+        mail("m2", "application/octet-stream", "scan.bin", &pdf3),
+    )
+    .await;
+    append(
+        server.port,
+        mail("m3", "image/png", "logo.png", b"\x89PNG\r\n\x1a\nxx"),
+    )
+    .await;
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents, r.already_imported), (3, 2, 0));
+    assert_eq!(
+        (
+            count(server.port, "INBOX").await,
+            count(server.port, "Processed").await
+        ),
+        (0, 3)
+    );
+    // Nothing new: nothing happens.
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents), (0, 0));
+
+    // A watcher killed after storing a message's documents but before moving
+    // it: the ledger has it, so the next poll moves it without importing.
+    append(
+        server.port,
+        mail("m4", "application/pdf", "again.pdf", &pdf1),
+    )
+    .await;
+    let mut s = session(server.port).await;
+    let mailbox = s.select("INBOX").await.unwrap();
+    let uids: Vec<u32> = s.uid_search("ALL").await.unwrap().into_iter().collect();
+    t.store
+        .record_mail_imported(
+            "ap",
+            mailbox.uid_validity.unwrap(),
+            uids[0],
+            Some("m4@vendor.example"),
+            1,
+        )
+        .await
+        .unwrap();
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents, r.already_imported), (1, 0, 1));
+    assert_eq!(count(server.port, "INBOX").await, 0);
+
+    // The same PDF sent again in a new message is the same document.
+    append(
+        server.port,
+        mail("m5", "application/pdf", "resent.pdf", &pdf1),
+    )
+    .await;
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!(r.documents, 1);
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(docs, 2, "two distinct PDFs, however often they arrive");
+}
