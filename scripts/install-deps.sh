@@ -9,7 +9,7 @@ set -euo pipefail
 
 want=(build-essential pkg-config ca-certificates poppler-utils)
 if [ "${1:-}" = "test" ]; then
-  want+=(postgresql postgresql-client libxml2-utils dovecot-imapd)
+  want+=(postgresql postgresql-client libxml2-utils dovecot-imapd openssl)
 fi
 
 missing=()

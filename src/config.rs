@@ -42,6 +42,7 @@ struct RawMailbox {
     host: String,
     port: Option<u16>,
     tls: Option<String>,
+    ca_file: Option<PathBuf>,
     username: String,
     password_file: PathBuf,
     folder: Option<String>,
@@ -258,18 +259,26 @@ impl Settings {
             };
         }
         for m in raw.mailbox {
-            let tls = match m.tls.as_deref().unwrap_or("none") {
+            let tls = match m.tls.as_deref().unwrap_or("implicit") {
+                "implicit" => crate::capture::imap::Tls::Implicit,
+                "starttls" => crate::capture::imap::Tls::StartTls,
                 "none" => crate::capture::imap::Tls::None,
                 other => {
                     return Err(Error::Invalid {
                         key: format!("mailbox.{}.tls", m.name),
                         value: other.to_string(),
-                        expected: "\"none\" (implicit TLS and STARTTLS are not available yet)",
+                        expected: "implicit, starttls or none",
                     });
                 }
             };
+            let default_port = if tls == crate::capture::imap::Tls::Implicit {
+                993
+            } else {
+                143
+            };
             s.mailboxes.push(crate::capture::imap::Mailbox {
-                port: m.port.unwrap_or(143),
+                port: m.port.unwrap_or(default_port),
+                ca_file: m.ca_file,
                 folder: m.folder.unwrap_or_else(|| "INBOX".to_string()),
                 processed_folder: m
                     .processed_folder

@@ -5,7 +5,8 @@
 //! between storing and moving leaves a ledger entry, so the next poll moves
 //! it without importing it again.
 //!
-//! This first version polls over plain TCP; TLS (implicit and STARTTLS),
+//! Connections use implicit TLS, STARTTLS or (on a trusted local link)
+//! none, with rustls: the public web roots plus an optional extra CA file.
 //! XOAUTH2 and IDLE are still to come (issue 3).
 
 use std::path::PathBuf;
@@ -23,6 +24,11 @@ use crate::workflow;
 /// How to connect to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tls {
+    /// TLS from the first byte (port 993).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS before login (port 143).
+    StartTls,
+    /// No encryption: only for a server on a trusted local link.
     None,
 }
 
@@ -33,6 +39,8 @@ pub struct Mailbox {
     pub host: String,
     pub port: u16,
     pub tls: Tls,
+    /// Extra trust root (PEM) for a private CA, besides the public roots.
+    pub ca_file: Option<PathBuf>,
     pub username: String,
     /// Read at each connection; never logged.
     pub password_file: PathBuf,
@@ -55,6 +63,12 @@ pub enum Error {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    #[error("mailbox {mailbox}: TLS with {host} failed: {message}")]
+    Tls {
+        mailbox: String,
+        host: String,
+        message: String,
     },
     #[error("mailbox {mailbox}: IMAP {step} failed: {message}")]
     Imap {
@@ -81,14 +95,6 @@ pub struct PollReport {
 
 /// Polls one mailbox folder once.
 pub async fn poll(store: &Store, settings: &Settings, mb: &Mailbox) -> Result<PollReport, Error> {
-    let imap_err = |step: &'static str| {
-        let mailbox = mb.name.clone();
-        move |e: async_imap::error::Error| Error::Imap {
-            mailbox: mailbox.clone(),
-            step,
-            message: e.to_string(),
-        }
-    };
     let addr = format!("{}:{}", mb.host, mb.port);
     let password = tokio::fs::read_to_string(&mb.password_file)
         .await
@@ -97,18 +103,145 @@ pub async fn poll(store: &Store, settings: &Settings, mb: &Mailbox) -> Result<Po
             path: mb.password_file.display().to_string(),
             source,
         })?;
-    let tcp = TcpStream::connect(&addr)
+    let connect_err = |source| Error::Connect {
+        mailbox: mb.name.clone(),
+        addr: addr.clone(),
+        source,
+    };
+    let mut tcp = TcpStream::connect(&addr).await.map_err(connect_err)?;
+    match mb.tls {
+        Tls::None => {
+            let mut client = async_imap::Client::new(tcp);
+            // The server greets first.
+            let _ = client.read_response().await;
+            run(client, store, settings, mb, password.trim()).await
+        }
+        Tls::Implicit => {
+            let tls = tls_handshake(mb, tcp).await?;
+            let mut client = async_imap::Client::new(tls);
+            let _ = client.read_response().await;
+            run(client, store, settings, mb, password.trim()).await
+        }
+        Tls::StartTls => {
+            starttls(&mut tcp).await.map_err(|message| Error::Tls {
+                mailbox: mb.name.clone(),
+                host: mb.host.clone(),
+                message,
+            })?;
+            // After STARTTLS the server sends no second greeting.
+            let tls = tls_handshake(mb, tcp).await?;
+            run(
+                async_imap::Client::new(tls),
+                store,
+                settings,
+                mb,
+                password.trim(),
+            )
+            .await
+        }
+    }
+}
+
+/// Reads the greeting and upgrades with `STARTTLS`, on the raw stream.
+async fn starttls(tcp: &mut TcpStream) -> Result<(), String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut reader = BufReader::new(&mut *tcp);
+    let mut line = String::new();
+    reader
+        .read_line(&mut line)
         .await
-        .map_err(|source| Error::Connect {
-            mailbox: mb.name.clone(),
-            addr: addr.clone(),
-            source,
-        })?;
-    let mut client = async_imap::Client::new(tcp);
-    // The server greets first.
-    let _ = client.read_response().await;
+        .map_err(|e| e.to_string())?;
+    if !line.starts_with("* OK") {
+        return Err(format!("unexpected greeting {:?}", line.trim()));
+    }
+    reader
+        .get_mut()
+        .write_all(b"a0 STARTTLS\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        line.clear();
+        if reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| e.to_string())?
+            == 0
+        {
+            return Err("connection closed during STARTTLS".into());
+        }
+        if let Some(rest) = line.strip_prefix("a0 ") {
+            if !reader.buffer().is_empty() {
+                return Err(
+                    "server sent data after STARTTLS (refusing a possible injection)".into(),
+                );
+            }
+            return if rest.starts_with("OK") {
+                Ok(())
+            } else {
+                Err(format!("server refused STARTTLS: {}", rest.trim()))
+            };
+        }
+    }
+}
+
+async fn tls_handshake(
+    mb: &Mailbox,
+    tcp: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, Error> {
+    use rustls_pki_types::pem::PemObject;
+    let tls_err = |message: String| Error::Tls {
+        mailbox: mb.name.clone(),
+        host: mb.host.clone(),
+        message,
+    };
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &mb.ca_file {
+        for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca)
+            .map_err(|e| tls_err(format!("cannot read {}: {e}", ca.display())))?
+        {
+            let cert =
+                cert.map_err(|e| tls_err(format!("bad certificate in {}: {e}", ca.display())))?;
+            roots
+                .add(cert)
+                .map_err(|e| tls_err(format!("unusable certificate in {}: {e}", ca.display())))?;
+        }
+    }
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_err(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from(mb.host.clone())
+        .map_err(|e| tls_err(format!("bad host name: {e}")))?;
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| tls_err(e.to_string()))
+}
+
+/// Logs in and imports the folder, on any transport.
+async fn run<T>(
+    client: async_imap::Client<T>,
+    store: &Store,
+    settings: &Settings,
+    mb: &Mailbox,
+    password: &str,
+) -> Result<PollReport, Error>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let imap_err = |step: &'static str| {
+        let mailbox = mb.name.clone();
+        move |e: async_imap::error::Error| Error::Imap {
+            mailbox: mailbox.clone(),
+            step,
+            message: e.to_string(),
+        }
+    };
     let mut session = client
-        .login(&mb.username, password.trim())
+        .login(&mb.username, password)
         .await
         .map_err(|(e, _)| imap_err("LOGIN")(e))?;
     let folder = session

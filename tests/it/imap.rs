@@ -11,7 +11,12 @@ use crate::helpers::{Db, fresh, repo_path, wait_for};
 
 struct Dovecot {
     child: Child,
+    /// Plain IMAP, STARTTLS offered.
     port: u16,
+    /// Implicit TLS.
+    tls_port: u16,
+    /// The test CA that signed the server certificate.
+    ca: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -36,14 +41,88 @@ fn uid_of(user: &str) -> u32 {
         .unwrap_or_else(|_| panic!("user {user} exists (install dovecot-imapd: make test-deps)"))
 }
 
+/// A small CA and a server certificate for 127.0.0.1 signed by it (rustls
+/// rejects a self-signed certificate used directly as the server's).
+fn make_certificates(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=apflow test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
+
 async fn start_dovecot() -> Dovecot {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, tls_port) = (free_port(), free_port());
+    make_certificates(dir.path());
     std::fs::write(
         dir.path().join("users"),
         "ap@example.test:{PLAIN}secret::::::\n",
@@ -61,12 +140,12 @@ async fn start_dovecot() -> Dovecot {
     .unwrap();
     std::os::unix::fs::chown(dir.path().join("mail"), Some(uid), Some(uid)).unwrap();
     let conf = format!(
-        "base_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/log\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+        "base_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/log\nprotocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n\
          disable_plaintext_auth = no\nauth_mechanisms = plain login\ndefault_login_user = dovenull\n\
          default_internal_user = dovecot\ndefault_internal_group = dovecot\nfirst_valid_uid = 1\nmail_location = maildir:{d}/mail/%u\n\
          passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
          userdb {{\n driver = static\n args = uid=dovecot gid=dovecot home={d}/mail/%u\n}}\n\
-         service imap-login {{\n inet_listener imap {{\n address = 127.0.0.1\n port = {port}\n }}\n inet_listener imaps {{\n port = 0\n }}\n chroot =\n}}\n\
+         service imap-login {{\n inet_listener imap {{\n address = 127.0.0.1\n port = {port}\n }}\n inet_listener imaps {{\n address = 127.0.0.1\n port = {tls_port}\n ssl = yes\n }}\n chroot =\n}}\n\
          service anvil {{\n chroot =\n}}\n"
     );
     std::fs::write(dir.path().join("dovecot.conf"), conf).unwrap();
@@ -86,9 +165,12 @@ async fn start_dovecot() -> Dovecot {
         "dovecot did not start: {}",
         std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
     );
+    let ca = dir.path().join("ca.pem");
     Dovecot {
         child,
         port,
+        tls_port,
+        ca,
         _dir: dir,
     }
 }
@@ -139,6 +221,7 @@ async fn imports_each_message_once_and_moves_it() {
         host: "127.0.0.1".into(),
         port: server.port,
         tls: Tls::None,
+        ca_file: None,
         username: "ap@example.test".into(),
         password_file: secret,
         folder: "INBOX".into(),
@@ -212,4 +295,57 @@ async fn imports_each_message_once_and_moves_it() {
         .await
         .unwrap();
     assert_eq!(docs, 2, "two distinct PDFs, however often they arrive");
+}
+
+/// Implicit TLS and STARTTLS against the server's certificate from a
+/// private CA: trusted with `ca_file`, refused without it.
+#[tokio::test]
+async fn connects_over_tls_and_starttls() {
+    let server = start_dovecot().await;
+    let t = fresh(Db::Sqlite).await;
+    let secret = t.settings.inbox.with_file_name("imap-password");
+    std::fs::write(&secret, "secret").unwrap();
+    let pdf = std::fs::read(repo_path(
+        "samples/invoices/05_tecnoparts_TPI-2026-0318.pdf",
+    ))
+    .unwrap();
+    let mb = |tls, port, ca: Option<std::path::PathBuf>| Mailbox {
+        name: "ap".into(),
+        host: "127.0.0.1".into(),
+        port,
+        tls,
+        ca_file: ca,
+        username: "ap@example.test".into(),
+        password_file: secret.clone(),
+        folder: "INBOX".into(),
+        processed_folder: "Processed".into(),
+    };
+    let untrusted = poll(
+        &t.store,
+        &t.settings,
+        &mb(Tls::Implicit, server.tls_port, None),
+    )
+    .await;
+    assert!(
+        matches!(untrusted, Err(apflow::capture::imap::Error::Tls { .. })),
+        "{untrusted:?}"
+    );
+    for (tls, port, subject) in [
+        (Tls::Implicit, server.tls_port, "tls"),
+        (Tls::StartTls, server.port, "starttls"),
+    ] {
+        append(
+            server.port,
+            mail(subject, "application/pdf", "TPI.pdf", &pdf),
+        )
+        .await;
+        let r = poll(
+            &t.store,
+            &t.settings,
+            &mb(tls, port, Some(server.ca.clone())),
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.messages, r.documents), (1, 1), "{subject}");
+    }
 }
