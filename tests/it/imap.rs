@@ -349,3 +349,91 @@ async fn connects_over_tls_and_starttls() {
         assert_eq!((r.messages, r.documents), (1, 1), "{subject}");
     }
 }
+
+/// The server restarts between polls, and renumbers the folder (new
+/// UIDVALIDITY): nothing is lost, nothing is imported twice.
+#[tokio::test]
+async fn server_restart_and_uidvalidity_change_lose_nothing() {
+    let mut server = start_dovecot().await;
+    let t = fresh(Db::Sqlite).await;
+    let secret = t.settings.inbox.with_file_name("imap-password");
+    std::fs::write(&secret, "secret").unwrap();
+    let mb = Mailbox {
+        name: "ap".into(),
+        host: "127.0.0.1".into(),
+        port: server.port,
+        tls: Tls::None,
+        ca_file: None,
+        username: "ap@example.test".into(),
+        password_file: secret,
+        folder: "INBOX".into(),
+        processed_folder: "Processed".into(),
+    };
+    let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
+    append(server.port, mail("r1", "application/pdf", "a.pdf", &pdf)).await;
+    // Server down: a clear error, the message stays where it is.
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let down = poll(&t.store, &t.settings, &mb).await;
+    assert!(
+        matches!(down, Err(apflow::capture::imap::Error::Connect { .. })),
+        "{down:?}"
+    );
+    // Back up (same maildir): the message is imported.
+    let conf = server._dir.path().join("dovecot.conf");
+    server.child = Command::new("dovecot")
+        .args(["-F", "-c"])
+        .arg(&conf)
+        .spawn()
+        .unwrap();
+    let port = server.port;
+    assert!(
+        wait_for(Duration::from_secs(15), || async move {
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+        })
+        .await
+    );
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents), (1, 1));
+    // The message comes back into INBOX after the folder was renumbered:
+    // fetched again under the new UIDVALIDITY, still one document.
+    append(server.port, mail("r1", "application/pdf", "a.pdf", &pdf)).await;
+    let out = Command::new("doveadm")
+        .args(["-c"])
+        .arg(&conf)
+        .args([
+            "mailbox",
+            "update",
+            "-u",
+            "ap@example.test",
+            "--uid-validity",
+            "4242",
+            "INBOX",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents, r.already_imported), (1, 1, 0));
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(docs, 1, "the same invoice is one document");
+    let renumbered: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM mail_ledger WHERE uid_validity = 4242")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        renumbered, 1,
+        "the ledger keys messages by the new UIDVALIDITY"
+    );
+}
