@@ -261,11 +261,36 @@ impl Store {
                     .fetch_one(&mut *tx)
                     .await
                     .ctx("find a stored document")?;
+                sqlx::query("INSERT INTO document_sightings (document_id, filename, source, seen_at) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(filename.to_string())
+                    .bind(source.to_string())
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("record a duplicate sighting")?;
                 (DocumentId(id), false)
             }
         };
         tx.commit().await.ctx("commit a document")?;
         Ok(result)
+    }
+
+    /// Later arrivals of a document's exact bytes: (filename, source).
+    pub async fn document_sightings(&self, id: DocumentId) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT filename, source FROM document_sightings WHERE document_id = $1 ORDER BY seen_at")
+            .bind(id.0)
+            .fetch_all(self.pool())
+            .await
+            .ctx("read duplicate sightings")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("filename").ctx("decode sighting")?,
+                    r.try_get("source").ctx("decode sighting")?,
+                ))
+            })
+            .collect()
     }
 
     pub async fn document(&self, id: DocumentId) -> Result<Option<DocumentRow>> {

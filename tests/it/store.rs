@@ -76,6 +76,12 @@ async fn same_bytes_make_one_document() {
             .unwrap();
         assert_eq!(a, b, "{db:?}");
         assert!(new_a && !new_b);
+        let seen = t.store.document_sightings(a).await.unwrap();
+        assert_eq!(
+            seen,
+            vec![("b.pdf".to_string(), "test".to_string())],
+            "{db:?}: the later arrival is recorded"
+        );
         let doc = t.store.document(a).await.unwrap().expect("stored");
         assert_eq!(doc.content, b"%PDF-1.4 x");
         assert_eq!(doc.meta.filename, "a.pdf");
