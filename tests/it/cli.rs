@@ -8,6 +8,26 @@ fn apflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_apflow"))
 }
 
+/// Imports the sample master data into `db` through the CLI.
+fn import_samples(db: &str) {
+    for (kind, file) in [
+        ("vendors", "vendors.jsonl"),
+        ("pos", "pos.jsonl"),
+        ("receipts", "receipts.jsonl"),
+    ] {
+        let out = apflow()
+            .args(["--database-url", db, "import", kind])
+            .arg(repo_path(&format!("samples/{file}")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn extract_json_uses_the_corpus_field_names() {
     let out = apflow()
@@ -63,25 +83,7 @@ fn extract_of_bad_input_fails_with_a_clear_line() {
 fn ingest_prints_status_and_reasons_per_file_and_keeps_going() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/a.db", dir.path().display());
-    let imp = |kind: &str, file: &str| {
-        apflow()
-            .args(["--database-url", &db, "import", kind])
-            .arg(repo_path(&format!("samples/{file}")))
-            .output()
-            .unwrap()
-    };
-    for (k, f) in [
-        ("vendors", "vendors.jsonl"),
-        ("pos", "pos.jsonl"),
-        ("receipts", "receipts.jsonl"),
-    ] {
-        let out = imp(k, f);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    import_samples(&db);
     let junk = dir.path().join("junk.txt");
     std::fs::write(&junk, "no invoice here").unwrap();
     let out = apflow()
@@ -214,21 +216,7 @@ fn ingest_reads_invoices_out_of_an_eml_file() {
     use base64::Engine;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/a.db", dir.path().display());
-    for (k, f) in [
-        ("vendors", "vendors.jsonl"),
-        ("pos", "pos.jsonl"),
-        ("receipts", "receipts.jsonl"),
-    ] {
-        assert!(
-            apflow()
-                .args(["--database-url", &db, "import", k])
-                .arg(repo_path(&format!("samples/{f}")))
-                .output()
-                .unwrap()
-                .status
-                .success()
-        );
-    }
+    import_samples(&db);
     let pdf = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
     let eml = format!(
         "From: compta@atelier-lumiere.example\r\nSubject: Facture F2026-0193\r\nMessage-ID: <f1@atelier>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nBonjour\r\n--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"facture.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",

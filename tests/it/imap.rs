@@ -7,7 +7,7 @@ use std::time::Duration;
 use apflow::capture::imap::{Mailbox, Tls, poll};
 use base64::Engine;
 
-use crate::helpers::{Db, fresh, repo_path, wait_for};
+use crate::helpers::{Db, TestDb, fresh, repo_path, wait_for};
 
 struct Dovecot {
     child: Child,
@@ -210,23 +210,29 @@ async fn count(port: u16, folder: &str) -> u32 {
     n
 }
 
-#[tokio::test]
-async fn imports_each_message_once_and_moves_it() {
-    let server = start_dovecot().await;
-    let t = fresh(Db::Sqlite).await;
+/// The test user's mailbox on `port`, its password in a file beside the
+/// test database.
+fn test_mailbox(t: &TestDb, port: u16, tls: Tls, ca_file: Option<std::path::PathBuf>) -> Mailbox {
     let secret = t.settings.inbox.with_file_name("imap-password");
     std::fs::write(&secret, "secret\n").unwrap();
-    let mb = Mailbox {
+    Mailbox {
         name: "ap".into(),
         host: "127.0.0.1".into(),
-        port: server.port,
-        tls: Tls::None,
-        ca_file: None,
+        port,
+        tls,
+        ca_file,
         username: "ap@example.test".into(),
         password_file: secret,
         folder: "INBOX".into(),
         processed_folder: "Processed".into(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn imports_each_message_once_and_moves_it() {
+    let server = start_dovecot().await;
+    let t = fresh(Db::Sqlite).await;
+    let mb = test_mailbox(&t, server.port, Tls::None, None);
     let pdf1 = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
     let pdf3 = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
     append(
@@ -303,23 +309,11 @@ async fn imports_each_message_once_and_moves_it() {
 async fn connects_over_tls_and_starttls() {
     let server = start_dovecot().await;
     let t = fresh(Db::Sqlite).await;
-    let secret = t.settings.inbox.with_file_name("imap-password");
-    std::fs::write(&secret, "secret").unwrap();
     let pdf = std::fs::read(repo_path(
         "samples/invoices/05_tecnoparts_TPI-2026-0318.pdf",
     ))
     .unwrap();
-    let mb = |tls, port, ca: Option<std::path::PathBuf>| Mailbox {
-        name: "ap".into(),
-        host: "127.0.0.1".into(),
-        port,
-        tls,
-        ca_file: ca,
-        username: "ap@example.test".into(),
-        password_file: secret.clone(),
-        folder: "INBOX".into(),
-        processed_folder: "Processed".into(),
-    };
+    let mb = |tls, port, ca| test_mailbox(&t, port, tls, ca);
     let untrusted = poll(
         &t.store,
         &t.settings,
@@ -356,19 +350,7 @@ async fn connects_over_tls_and_starttls() {
 async fn server_restart_and_uidvalidity_change_lose_nothing() {
     let mut server = start_dovecot().await;
     let t = fresh(Db::Sqlite).await;
-    let secret = t.settings.inbox.with_file_name("imap-password");
-    std::fs::write(&secret, "secret").unwrap();
-    let mb = Mailbox {
-        name: "ap".into(),
-        host: "127.0.0.1".into(),
-        port: server.port,
-        tls: Tls::None,
-        ca_file: None,
-        username: "ap@example.test".into(),
-        password_file: secret,
-        folder: "INBOX".into(),
-        processed_folder: "Processed".into(),
-    };
+    let mb = test_mailbox(&t, server.port, Tls::None, None);
     let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
     append(server.port, mail("r1", "application/pdf", "a.pdf", &pdf)).await;
     // Server down: a clear error, the message stays where it is.
