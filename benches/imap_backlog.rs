@@ -8,12 +8,14 @@
 //! drain (messages are fetched one at a time, so memory stays flat).
 //! Needs root and `dovecot-imapd` (`make test-deps` installs it).
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use apflow::capture::imap::{Mailbox, Tls, poll};
+use apflow::capture::imap::{AfterImport, Credential, Mailbox, Tls, poll};
 use apflow::config::Settings;
 use apflow::store::Store;
+
+#[path = "../tests/it/dovecot.rs"]
+mod dovecot;
 
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -33,61 +35,10 @@ async fn main() {
         .find(|a| !a.starts_with("--"))
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
+    let server = dovecot::Dovecot::start().await;
+    let port = server.port;
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path().display().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    std::fs::write(
-        dir.path().join("users"),
-        "ap@example.test:{PLAIN}secret::::::\n",
-    )
-    .expect("users");
-    std::fs::create_dir_all(dir.path().join("mail")).expect("mail dir");
-    let uid: u32 = String::from_utf8_lossy(
-        &Command::new("id")
-            .args(["-u", "dovecot"])
-            .output()
-            .expect("id")
-            .stdout,
-    )
-    .trim()
-    .parse()
-    .expect("dovecot user (install dovecot-imapd)");
-    std::os::unix::fs::chown(dir.path().join("mail"), Some(uid), Some(uid)).expect("chown");
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod");
-    std::fs::write(
-        dir.path().join("dovecot.conf"),
-        format!(
-            "base_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/log\nprotocols = imap\nlisten = 127.0.0.1\nssl = no\n\
-             disable_plaintext_auth = no\ndefault_login_user = dovenull\ndefault_internal_user = dovecot\n\
-             default_internal_group = dovecot\nfirst_valid_uid = 1\nmail_location = maildir:{d}/mail/%u\n\
-             passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
-             userdb {{\n driver = static\n args = uid=dovecot gid=dovecot home={d}/mail/%u\n}}\n\
-             service imap-login {{\n inet_listener imap {{\n address = 127.0.0.1\n port = {port}\n }}\n inet_listener imaps {{\n port = 0\n }}\n chroot =\n}}\n\
-             service anvil {{\n chroot =\n}}\n"
-        ),
-    )
-    .expect("config");
-    let mut dovecot = Command::new("dovecot")
-        .args(["-F", "-c"])
-        .arg(dir.path().join("dovecot.conf"))
-        .spawn()
-        .expect("dovecot is installed");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "dovecot did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     // The backlog: distinct PDFs (a comment after %%EOF makes each unique).
     let pdf = std::fs::read(concat!(
@@ -95,24 +46,16 @@ async fn main() {
         "/samples/invoices/05_tecnoparts_TPI-2026-0318.pdf"
     ))
     .expect("sample");
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    let mut client = async_imap::Client::new(tcp);
-    let _ = client.read_response().await;
-    let mut session = client
-        .login("ap@example.test", "secret")
-        .await
-        .map_err(|(e, _)| e)
-        .expect("login");
+    let mut session = server.session().await;
     let started = Instant::now();
     for i in 0..n {
         let mut body = pdf.clone();
         body.extend_from_slice(format!("\n% backlog {i}\n").as_bytes());
-        use base64::Engine;
-        let msg = format!(
-            "From: billing@vendor.example\r\nSubject: invoice {i}\r\nMessage-ID: <b{i}@vendor.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"inv{i}.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
-            base64::engine::general_purpose::STANDARD.encode(&body)
+        let msg = dovecot::mail(
+            &format!("invoice{i}"),
+            "application/pdf",
+            &format!("inv{i}.pdf"),
+            &body,
         );
         session
             .append("INBOX", None, None, msg)
@@ -137,10 +80,12 @@ async fn main() {
         port,
         tls: Tls::None,
         ca_file: None,
-        username: "ap@example.test".into(),
-        password_file: dir.path().join("pw"),
-        folder: "INBOX".into(),
-        processed_folder: "Processed".into(),
+        username: dovecot::USER.into(),
+        credential: Credential::PasswordFile(dir.path().join("pw")),
+        folders: vec!["INBOX".into()],
+        after_import: AfterImport::Move("Processed".into()),
+        idle: false,
+        poll_interval: Duration::from_secs(60),
     };
     let before = peak_rss_kib();
     let t = Instant::now();
@@ -154,6 +99,4 @@ async fn main() {
         before / 1024,
         peak_rss_kib() / 1024
     );
-    let _ = dovecot.kill();
-    let _ = dovecot.wait();
 }

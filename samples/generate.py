@@ -674,6 +674,7 @@ below and edits nothing else. Change data in its tables (`VENDORS`, `CATALOG`, `
 | `receipts.jsonl` | goods receipts (PO-2026-0101 arrives in two deliveries, 0104 and 0107 partially) |
 | `invoices/*.pdf` | single-page A4 PDF 1.4 invoices, Helvetica/WinAnsi text, 3 layouts, DE/EN/FR |
 | `invoices/truth.jsonl` | per PDF: the fields printed on it and the expected processing outcome |
+| `mail/` | not generated: the demo stack's mailbox (`docker-compose.yml`): apflow's config, the Dovecot tweak, the demo password |
 
 `truth.jsonl` fields are what the document says (the printed total even when it is wrong);
 keys for data not on the document (e.g. `po_number`) are omitted. IBANs are printed in

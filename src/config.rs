@@ -1,8 +1,10 @@
 //! Settings: defaults, then `apflow.toml` (or `--config FILE`), then
 //! `APFLOW_*` environment variables, then command-line flags. The raw file
 //! is parsed into `RawSettings` and checked into `Settings`, naming the bad
-//! key when a value is wrong. This is the only module that reads the
-//! environment.
+//! key when a value is wrong. This is the only module that reads settings
+//! from the environment; secrets a setting points to (a password file, a
+//! token command) are read where they are used, so they never sit in
+//! `Settings`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -44,9 +46,89 @@ struct RawMailbox {
     tls: Option<String>,
     ca_file: Option<PathBuf>,
     username: String,
-    password_file: PathBuf,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    oauth2_token_file: Option<PathBuf>,
+    oauth2_token_command: Option<String>,
     folder: Option<String>,
+    folders: Option<Vec<String>>,
     processed_folder: Option<String>,
+    after_import: Option<String>,
+    idle: Option<bool>,
+    poll_interval_secs: Option<u64>,
+}
+
+impl RawMailbox {
+    fn check(self) -> Result<crate::capture::imap::Mailbox, Error> {
+        use crate::capture::imap::{AfterImport, Credential, Mailbox, Tls};
+        let name = self.name;
+        let invalid = |key: &str, value: String, expected: &'static str| Error::Invalid {
+            key: format!("mailbox.{name}.{key}"),
+            value,
+            expected,
+        };
+        let tls = match self.tls.as_deref().unwrap_or("implicit") {
+            "implicit" => Tls::Implicit,
+            "starttls" => Tls::StartTls,
+            "none" => Tls::None,
+            other => return Err(invalid("tls", other.into(), "implicit, starttls or none")),
+        };
+        let mut credentials = Vec::new();
+        credentials.extend(self.password_file.map(Credential::PasswordFile));
+        credentials.extend(self.password_env.map(Credential::PasswordEnv));
+        credentials.extend(self.oauth2_token_file.map(Credential::TokenFile));
+        credentials.extend(self.oauth2_token_command.map(Credential::TokenCommand));
+        if credentials.len() != 1 {
+            return Err(invalid(
+                "password_file",
+                format!("{} ways to log in given", credentials.len()),
+                "exactly one of password_file, password_env, oauth2_token_file, oauth2_token_command",
+            ));
+        }
+        let credential = credentials.remove(0);
+        let folders = match (self.folder, self.folders) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "folders",
+                    "both folder and folders".into(),
+                    "one of them",
+                ));
+            }
+            (Some(f), None) => vec![f],
+            (None, Some(fs)) if !fs.is_empty() => fs,
+            (None, Some(_)) => return Err(invalid("folders", "[]".into(), "at least one folder")),
+            (None, None) => vec!["INBOX".to_string()],
+        };
+        let processed = self.processed_folder.unwrap_or_else(|| "Processed".into());
+        let after_import = match self.after_import.as_deref().unwrap_or("move") {
+            "move" => AfterImport::Move(processed),
+            "flag" => AfterImport::Flag,
+            other => return Err(invalid("after_import", other.into(), "move or flag")),
+        };
+        if let AfterImport::Move(target) = &after_import
+            && folders.contains(target)
+        {
+            return Err(invalid(
+                "processed_folder",
+                target.clone(),
+                "a folder that is not watched",
+            ));
+        }
+        let default_port = if tls == Tls::Implicit { 993 } else { 143 };
+        Ok(Mailbox {
+            port: self.port.unwrap_or(default_port),
+            ca_file: self.ca_file,
+            host: self.host,
+            tls,
+            username: self.username,
+            credential,
+            folders,
+            after_import,
+            idle: self.idle.unwrap_or(true),
+            poll_interval: Duration::from_secs(self.poll_interval_secs.unwrap_or(60).max(1)),
+            name,
+        })
+    }
 }
 
 /// `inbox = "./inbox"` or `[inbox] path = "./inbox"`.
@@ -259,36 +341,7 @@ impl Settings {
             };
         }
         for m in raw.mailbox {
-            let tls = match m.tls.as_deref().unwrap_or("implicit") {
-                "implicit" => crate::capture::imap::Tls::Implicit,
-                "starttls" => crate::capture::imap::Tls::StartTls,
-                "none" => crate::capture::imap::Tls::None,
-                other => {
-                    return Err(Error::Invalid {
-                        key: format!("mailbox.{}.tls", m.name),
-                        value: other.to_string(),
-                        expected: "implicit, starttls or none",
-                    });
-                }
-            };
-            let default_port = if tls == crate::capture::imap::Tls::Implicit {
-                993
-            } else {
-                143
-            };
-            s.mailboxes.push(crate::capture::imap::Mailbox {
-                port: m.port.unwrap_or(default_port),
-                ca_file: m.ca_file,
-                folder: m.folder.unwrap_or_else(|| "INBOX".to_string()),
-                processed_folder: m
-                    .processed_folder
-                    .unwrap_or_else(|| "Processed".to_string()),
-                name: m.name,
-                host: m.host,
-                tls,
-                username: m.username,
-                password_file: m.password_file,
-            });
+            s.mailboxes.push(m.check()?);
         }
         if let Some(v) = raw.workers {
             if v == 0 || v > 64 {
@@ -446,5 +499,53 @@ mod tests {
         assert!(err.contains("APFLOW_WORKERS"), "{err}");
         std::fs::write(&file, "colour = 1\n").expect("write config");
         assert!(Settings::from_sources(Some(&file), &[]).is_err());
+    }
+
+    #[test]
+    fn mailboxes() {
+        use crate::capture::imap::{AfterImport, Credential};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("apflow.toml");
+        let parse = |text: &str| {
+            std::fs::write(&file, text).expect("write config");
+            Settings::from_sources(Some(&file), &[])
+        };
+        let s = parse(
+            "[[mailbox]]\nname = \"ap\"\nhost = \"imap.example.test\"\nusername = \"ap\"\npassword_file = \"pw\"\n\
+             [[mailbox]]\nname = \"gmail\"\nhost = \"imap.gmail.com\"\nusername = \"ap@x.test\"\n\
+             oauth2_token_command = \"oama access ap@x.test\"\nfolders = [\"INBOX\", \"Invoices\"]\nafter_import = \"flag\"\n",
+        )
+        .expect("valid mailboxes");
+        let (ap, gmail) = (&s.mailboxes[0], &s.mailboxes[1]);
+        assert_eq!(ap.port, 993);
+        assert_eq!(ap.folders, ["INBOX"]);
+        assert_eq!(ap.after_import, AfterImport::Move("Processed".into()));
+        assert_eq!(ap.credential, Credential::PasswordFile("pw".into()));
+        assert_eq!(gmail.folders, ["INBOX", "Invoices"]);
+        assert_eq!(gmail.after_import, AfterImport::Flag);
+        assert_eq!(
+            gmail.credential,
+            Credential::TokenCommand("oama access ap@x.test".into())
+        );
+        let base = "[[mailbox]]\nname = \"ap\"\nhost = \"h\"\nusername = \"u\"\n";
+        for (extra, key) in [
+            ("", "mailbox.ap.password_file"),
+            (
+                "password_file = \"a\"\npassword_env = \"B\"\n",
+                "mailbox.ap.password_file",
+            ),
+            (
+                "password_env = \"B\"\nafter_import = \"delete\"\n",
+                "mailbox.ap.after_import",
+            ),
+            (
+                "password_env = \"B\"\nfolders = [\"INBOX\", \"Processed\"]\n",
+                "mailbox.ap.processed_folder",
+            ),
+            ("password_env = \"B\"\ntls = \"ssl\"\n", "mailbox.ap.tls"),
+        ] {
+            let err = parse(&format!("{base}{extra}")).unwrap_err().to_string();
+            assert!(err.contains(key), "{extra:?}: {err}");
+        }
     }
 }

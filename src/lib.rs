@@ -2,7 +2,7 @@
 //!
 //! One module per pipeline stage, in the order an invoice meets them:
 //!
-//! - [`capture`]: brings documents in (inbox folder; upload lives in `web`).
+//! - [`capture`]: brings documents in (inbox folder, mailboxes; upload lives in `web`).
 //! - [`read`]: bytes → positioned words, or the exact e-invoice.
 //! - [`extract`]: words → invoice fields with confidence and page box.
 //! - [`validate`]: arithmetic, checksums, vendor resolution, bank details.
@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod extract;
+pub mod failpoint;
 pub mod matching;
 pub mod payment;
 pub mod read;

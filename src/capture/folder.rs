@@ -1,8 +1,12 @@
 //! The inbox folder. A scanner or a person drops files; we take a file only
 //! once its size has stayed the same across two polls (a scanner may still
 //! be writing it), store it, and move it to `processed/` — or to `failed/`
-//! with a `.reason.txt` beside it when it could not be stored. Polling, not
-//! inotify, because network shares do not deliver inotify events.
+//! with a `.reason.txt` beside it when it could not be stored.
+//!
+//! File events (inotify, through `notify`) make a drop or a rename into the
+//! folder show up within about a second; listing the folder every
+//! `poll_interval` stays as the fallback, because network shares (SMB, NFS)
+//! deliver no events for files other machines write.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +68,11 @@ impl FolderWatcher {
         }
         self.seen = now;
         Ok(ready)
+    }
+
+    /// Files seen once and waiting for their size to settle.
+    pub fn has_pending(&self) -> bool {
+        !self.seen.is_empty()
     }
 
     /// Stores one ready file and moves it out of the inbox.
@@ -128,6 +137,10 @@ fn unique(target: &Path) -> PathBuf {
         .unwrap_or_else(|| target.to_path_buf())
 }
 
+/// How long a file's size must stay the same, when file events tell us
+/// to look sooner than the poll interval.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Watches `settings.inbox` until `token` is cancelled.
 pub async fn watch_folder(store: Store, settings: Settings, token: CancellationToken) {
     let mut watcher = match FolderWatcher::new(&settings.inbox) {
@@ -137,7 +150,18 @@ pub async fn watch_folder(store: Store, settings: Settings, token: CancellationT
             return;
         }
     };
-    info!(dir = %settings.inbox.display(), "watching inbox folder");
+    let (events, mut changed) = tokio::sync::mpsc::channel::<()>(1);
+    // Kept alive for as long as we watch; dropping it stops the events.
+    let _file_events = match file_events(&settings.inbox, events) {
+        Ok(w) => {
+            info!(dir = %settings.inbox.display(), "watching inbox folder (file events, and listing every {} s)", settings.poll_interval.as_secs());
+            Some(w)
+        }
+        Err(e) => {
+            warn!(dir = %settings.inbox.display(), error = %e, "no file events for the inbox folder; listing it every {} s", settings.poll_interval.as_secs());
+            None
+        }
+    };
     loop {
         match watcher.poll().await {
             Ok(ready) => {
@@ -154,9 +178,38 @@ pub async fn watch_folder(store: Store, settings: Settings, token: CancellationT
                 warn!(dir = %settings.inbox.display(), error = %e, "cannot list the inbox folder")
             }
         }
+        // A file seen once is looked at again soon, to see if it settled.
+        let next = if watcher.has_pending() {
+            SETTLE.min(settings.poll_interval)
+        } else {
+            settings.poll_interval
+        };
         tokio::select! {
             _ = token.cancelled() => break,
-            _ = tokio::time::sleep(settings.poll_interval) => {}
+            Some(()) = changed.recv() => {
+                // Something arrived or moved: give it a moment, then look.
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(SETTLE) => {}
+                }
+            }
+            _ = tokio::time::sleep(next) => {}
         }
     }
+}
+
+/// Sends on `changed` whenever something happens in `dir` (created,
+/// written, renamed in); bursts collapse into one pending signal.
+fn file_events(
+    dir: &Path,
+    changed: tokio::sync::mpsc::Sender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok() {
+            let _ = changed.try_send(());
+        }
+    })?;
+    watcher.watch(dir, notify::RecursiveMode::NonRecursive)?;
+    Ok(watcher)
 }

@@ -72,7 +72,7 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Serve the web app and API, watch the inbox folder, run workers.
+    /// Serve the web app and API, watch the inbox folder and mailboxes, run workers.
     Serve {
         /// Address to listen on (default 127.0.0.1:8080).
         #[arg(long)]
@@ -653,7 +653,7 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
     Ok(if failed { 1 } else { 0 })
 }
 
-/// Web app, inbox watcher and workers until Ctrl-C or SIGTERM.
+/// Web app, inbox and mailbox watchers and workers until Ctrl-C or SIGTERM.
 async fn serve(store: Store, settings: Settings) -> Result<()> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -664,6 +664,18 @@ async fn serve(store: Store, settings: Settings) -> Result<()> {
         settings.clone(),
         token.child_token(),
     ));
+    // One connection per watched mailbox folder: IDLE watches one folder.
+    for mb in &settings.mailboxes {
+        for folder in &mb.folders {
+            tracker.spawn(capture::imap::watch(
+                store.clone(),
+                settings.clone(),
+                mb.clone(),
+                folder.clone(),
+                token.child_token(),
+            ));
+        }
+    }
     let state = web::AppState {
         store: store.clone(),
         settings: settings.clone(),

@@ -239,9 +239,16 @@ where
 
 impl Store {
     /// Has this mailbox message been imported?
-    pub async fn mail_imported(&self, mailbox: &str, uid_validity: u32, uid: u32) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_ledger WHERE mailbox = $1 AND uid_validity = $2 AND uid = $3")
+    pub async fn mail_imported(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        uid_validity: u32,
+        uid: u32,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_ledger WHERE mailbox = $1 AND folder = $2 AND uid_validity = $3 AND uid = $4")
             .bind(mailbox.to_string())
+            .bind(folder.to_string())
             .bind(i64::from(uid_validity))
             .bind(i64::from(uid))
             .fetch_one(&self.pool)
@@ -255,16 +262,18 @@ impl Store {
     pub async fn record_mail_imported(
         &self,
         mailbox: &str,
+        folder: &str,
         uid_validity: u32,
         uid: u32,
         message_id: Option<&str>,
         documents: usize,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO mail_ledger (mailbox, uid_validity, uid, message_id, documents, imported_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (mailbox, uid_validity, uid) DO NOTHING",
+            "INSERT INTO mail_ledger (mailbox, folder, uid_validity, uid, message_id, documents, imported_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (mailbox, folder, uid_validity, uid) DO NOTHING",
         )
         .bind(mailbox.to_string())
+        .bind(folder.to_string())
         .bind(i64::from(uid_validity))
         .bind(i64::from(uid))
         .bind(message_id.map(str::to_string))

@@ -225,3 +225,50 @@ pub async fn ingest_samples(
     }
     docs
 }
+
+/// `apflow serve` running; stopped with SIGTERM when dropped.
+pub struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.0.id().to_string())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `apflow --config CONFIG serve`, its output going to `log`.
+pub fn serve(config: &std::path::Path, log: &std::path::Path) -> Served {
+    let log = std::fs::File::create(log).unwrap();
+    Served(
+        std::process::Command::new(env!("CARGO_BIN_EXE_apflow"))
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .env("APFLOW_LOG", "info,apflow=debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Waits (up to 30 s) until the database at `url` holds `n` documents.
+pub async fn wait_documents(url: &str, n: i64) -> bool {
+    sqlx::any::install_default_drivers();
+    wait_for(Duration::from_secs(30), || async move {
+        match sqlx::AnyPool::connect(url).await {
+            Ok(pool) => {
+                let got: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or(0);
+                pool.close().await;
+                got >= n
+            }
+            Err(_) => false,
+        }
+    })
+    .await
+}

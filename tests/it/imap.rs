@@ -1,213 +1,19 @@
-//! Capture from a real IMAP server: a throwaway Dovecot on a loopback port
-//! with a test user and a maildir in a temp dir.
+//! Capture from a real IMAP server (a throwaway Dovecot, see `dovecot.rs`):
+//! each message imported once, moved or flagged only after its documents
+//! are stored, over plain, TLS and STARTTLS connections, with passwords or
+//! XOAUTH2 tokens, through server restarts, UIDVALIDITY changes and a
+//! process killed at the worst moments.
 
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
-use apflow::capture::imap::{Mailbox, Tls, poll};
-use base64::Engine;
+use apflow::capture::imap::{AfterImport, Credential, Error, Mailbox, Tls, poll};
 
-use crate::helpers::{Db, TestDb, fresh, repo_path, wait_for};
+use crate::dovecot::{Dovecot, Options, USER, mail};
+use crate::helpers::{Db, TestDb, fresh, repo_path, serve, wait_documents, wait_for};
 
-struct Dovecot {
-    child: Child,
-    /// Plain IMAP, STARTTLS offered.
-    port: u16,
-    /// Implicit TLS.
-    tls_port: u16,
-    /// The test CA that signed the server certificate.
-    ca: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "dovecot log:\n{}",
-                std::fs::read_to_string(self._dir.path().join("log")).unwrap_or_default()
-            );
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn uid_of(user: &str) -> u32 {
-    let out = Command::new("id").args(["-u", user]).output().expect("id");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("user {user} exists (install dovecot-imapd: make test-deps)"))
-}
-
-/// A small CA and a server certificate for 127.0.0.1 signed by it (rustls
-/// rejects a self-signed certificate used directly as the server's).
-fn make_certificates(dir: &std::path::Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=apflow test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-    ]);
-}
-
-async fn start_dovecot() -> Dovecot {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().display().to_string();
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (port, tls_port) = (free_port(), free_port());
-    make_certificates(dir.path());
-    std::fs::write(
-        dir.path().join("users"),
-        "ap@example.test:{PLAIN}secret::::::\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("mail")).unwrap();
-    std::fs::create_dir_all(dir.path().join("run")).unwrap();
-    let uid = uid_of("dovecot");
-    // Dovecot's mail processes run as the dovecot user: they must reach the
-    // maildir through the (root-owned, 0700) temp dir.
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    std::os::unix::fs::chown(dir.path().join("mail"), Some(uid), Some(uid)).unwrap();
-    let conf = format!(
-        "base_dir = {d}/run\nstate_dir = {d}/run\nlog_path = {d}/log\nprotocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\n\
-         disable_plaintext_auth = no\nauth_mechanisms = plain login\ndefault_login_user = dovenull\n\
-         default_internal_user = dovecot\ndefault_internal_group = dovecot\nfirst_valid_uid = 1\nmail_location = maildir:{d}/mail/%u\n\
-         passdb {{\n driver = passwd-file\n args = scheme=PLAIN username_format=%u {d}/users\n}}\n\
-         userdb {{\n driver = static\n args = uid=dovecot gid=dovecot home={d}/mail/%u\n}}\n\
-         service imap-login {{\n inet_listener imap {{\n address = 127.0.0.1\n port = {port}\n }}\n inet_listener imaps {{\n address = 127.0.0.1\n port = {tls_port}\n ssl = yes\n }}\n chroot =\n}}\n\
-         service anvil {{\n chroot =\n}}\n"
-    );
-    std::fs::write(dir.path().join("dovecot.conf"), conf).unwrap();
-    let child = Command::new("dovecot")
-        .args(["-F", "-c"])
-        .arg(dir.path().join("dovecot.conf"))
-        .spawn()
-        .expect("dovecot is installed (make test-deps)");
-    let up = wait_for(Duration::from_secs(15), || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-    })
-    .await;
-    assert!(
-        up,
-        "dovecot did not start: {}",
-        std::fs::read_to_string(dir.path().join("log")).unwrap_or_default()
-    );
-    let ca = dir.path().join("ca.pem");
-    Dovecot {
-        child,
-        port,
-        tls_port,
-        ca,
-        _dir: dir,
-    }
-}
-
-async fn session(port: u16) -> async_imap::Session<tokio::net::TcpStream> {
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let mut client = async_imap::Client::new(tcp);
-    let _ = client.read_response().await;
-    client
-        .login("ap@example.test", "secret")
-        .await
-        .map_err(|(e, _)| e)
-        .unwrap()
-}
-
-fn mail(subject: &str, ctype: &str, name: &str, body: &[u8]) -> Vec<u8> {
-    format!(
-        "From: billing@vendor.example\r\nSubject: {subject}\r\nMessage-ID: <{subject}@vendor.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nInvoice attached.\r\n--B\r\nContent-Type: {ctype}\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--B--\r\n",
-        base64::engine::general_purpose::STANDARD.encode(body)
-    )
-    .into_bytes()
-}
-
-/// Delivers a message the way a mail server would: its own connection.
-async fn append(port: u16, message: Vec<u8>) {
-    let mut s = session(port).await;
-    s.append("INBOX", None, None, message).await.unwrap();
-    let _ = s.logout().await;
-}
-
-async fn count(port: u16, folder: &str) -> u32 {
-    let mut s = session(port).await;
-    let n = s.select(folder).await.map(|m| m.exists).unwrap_or(0);
-    let _ = s.logout().await;
-    n
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo_path(&format!("samples/invoices/{name}"))).unwrap()
 }
 
 /// The test user's mailbox on `port`, its password in a file beside the
@@ -221,98 +27,81 @@ fn test_mailbox(t: &TestDb, port: u16, tls: Tls, ca_file: Option<std::path::Path
         port,
         tls,
         ca_file,
-        username: "ap@example.test".into(),
-        password_file: secret,
-        folder: "INBOX".into(),
-        processed_folder: "Processed".into(),
+        username: USER.into(),
+        credential: Credential::PasswordFile(secret),
+        folders: vec!["INBOX".into()],
+        after_import: AfterImport::Move("Processed".into()),
+        idle: true,
+        poll_interval: Duration::from_secs(60),
     }
+}
+
+async fn scalar(url: &str, sql: &str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
 }
 
 #[tokio::test]
 async fn imports_each_message_once_and_moves_it() {
-    let server = start_dovecot().await;
+    let server = Dovecot::start().await;
     let t = fresh(Db::Sqlite).await;
     let mb = test_mailbox(&t, server.port, Tls::None, None);
-    let pdf1 = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
-    let pdf3 = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
-    append(
-        server.port,
-        mail("m1", "application/pdf", "RE-2026-00412.pdf", &pdf1),
-    )
-    .await;
-    append(
-        server.port,
-        mail("m2", "application/octet-stream", "scan.bin", &pdf3),
-    )
-    .await;
-    append(
-        server.port,
-        mail("m3", "image/png", "logo.png", b"\x89PNG\r\n\x1a\nxx"),
-    )
-    .await;
+    let pdf1 = sample("01_nordlicht_RE-2026-00412.pdf");
+    let pdf3 = sample("03_atelier_F2026-0193.pdf");
+    server
+        .append(
+            "INBOX",
+            mail("m1", "application/pdf", "RE-2026-00412.pdf", &pdf1),
+        )
+        .await;
+    server
+        .append(
+            "INBOX",
+            mail("m2", "application/octet-stream", "scan.bin", &pdf3),
+        )
+        .await;
+    server
+        .append(
+            "INBOX",
+            mail("m3", "image/png", "logo.png", b"\x89PNG\r\n\x1a\nxx"),
+        )
+        .await;
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!((r.messages, r.documents, r.already_imported), (3, 2, 0));
     assert_eq!(
-        (
-            count(server.port, "INBOX").await,
-            count(server.port, "Processed").await
-        ),
+        (server.count("INBOX").await, server.count("Processed").await),
         (0, 3)
     );
     // Nothing new: nothing happens.
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!((r.messages, r.documents), (0, 0));
 
-    // A watcher killed after storing a message's documents but before moving
-    // it: the ledger has it, so the next poll moves it without importing.
-    append(
-        server.port,
-        mail("m4", "application/pdf", "again.pdf", &pdf1),
-    )
-    .await;
-    let mut s = session(server.port).await;
-    let mailbox = s.select("INBOX").await.unwrap();
-    let uids: Vec<u32> = s.uid_search("ALL").await.unwrap().into_iter().collect();
-    t.store
-        .record_mail_imported(
-            "ap",
-            mailbox.uid_validity.unwrap(),
-            uids[0],
-            Some("m4@vendor.example"),
-            1,
-        )
-        .await
-        .unwrap();
-    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
-    assert_eq!((r.messages, r.documents, r.already_imported), (1, 0, 1));
-    assert_eq!(count(server.port, "INBOX").await, 0);
-
     // The same PDF sent again in a new message is the same document.
-    append(
-        server.port,
-        mail("m5", "application/pdf", "resent.pdf", &pdf1),
-    )
-    .await;
+    server
+        .append("INBOX", mail("m5", "application/pdf", "resent.pdf", &pdf1))
+        .await;
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!(r.documents, 1);
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(docs, 2, "two distinct PDFs, however often they arrive");
+    assert_eq!(
+        scalar(&t.url, "SELECT COUNT(*) FROM documents").await,
+        2,
+        "two distinct PDFs, however often they arrive"
+    );
 }
 
 /// Implicit TLS and STARTTLS against the server's certificate from a
 /// private CA: trusted with `ca_file`, refused without it.
 #[tokio::test]
 async fn connects_over_tls_and_starttls() {
-    let server = start_dovecot().await;
+    let server = Dovecot::start().await;
     let t = fresh(Db::Sqlite).await;
-    let pdf = std::fs::read(repo_path(
-        "samples/invoices/05_tecnoparts_TPI-2026-0318.pdf",
-    ))
-    .unwrap();
+    let pdf = sample("05_tecnoparts_TPI-2026-0318.pdf");
     let mb = |tls, port, ca| test_mailbox(&t, port, tls, ca);
     let untrusted = poll(
         &t.store,
@@ -320,19 +109,14 @@ async fn connects_over_tls_and_starttls() {
         &mb(Tls::Implicit, server.tls_port, None),
     )
     .await;
-    assert!(
-        matches!(untrusted, Err(apflow::capture::imap::Error::Tls { .. })),
-        "{untrusted:?}"
-    );
+    assert!(matches!(untrusted, Err(Error::Tls { .. })), "{untrusted:?}");
     for (tls, port, subject) in [
         (Tls::Implicit, server.tls_port, "tls"),
         (Tls::StartTls, server.port, "starttls"),
     ] {
-        append(
-            server.port,
-            mail(subject, "application/pdf", "TPI.pdf", &pdf),
-        )
-        .await;
+        server
+            .append("INBOX", mail(subject, "application/pdf", "TPI.pdf", &pdf))
+            .await;
         let r = poll(
             &t.store,
             &t.settings,
@@ -344,78 +128,395 @@ async fn connects_over_tls_and_starttls() {
     }
 }
 
-/// The server restarts between polls, and renumbers the folder (new
+/// A stand-in for the identity provider's token-info endpoint (Google's
+/// and Microsoft's cannot be reached from a test): Dovecot asks it whether
+/// a bearer token is valid and whose it is.
+async fn token_info_server(valid: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/tokeninfo?access_token=",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let mut len = 0;
+            while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") && len < buf.len() {
+                match conn.read(&mut buf[len..]).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => len += n,
+                }
+            }
+            let request = String::from_utf8_lossy(&buf[..len]);
+            let ok = request
+                .lines()
+                .next()
+                .is_some_and(|l| l.contains(&format!("access_token={valid} ")));
+            let (status, body) = if ok {
+                ("200 OK", format!("{{\"email\":\"{USER}\"}}"))
+            } else {
+                (
+                    "401 Unauthorized",
+                    "{\"error\":\"invalid_token\"}".to_string(),
+                )
+            };
+            let _ = conn
+                .write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
+                .await;
+        }
+    });
+    url
+}
+
+/// XOAUTH2 as Gmail and Microsoft 365 want it, the token from a file or
+/// from a command; a wrong token or a failing command is a clear error.
+#[tokio::test]
+async fn logs_in_with_xoauth2_tokens_from_a_file_or_a_command() {
+    let url = token_info_server("ya29.valid-token").await;
+    let server = Dovecot::start_with(Options {
+        tokeninfo_url: Some(url),
+        ..Options::default()
+    })
+    .await;
+    let t = fresh(Db::Sqlite).await;
+    let dir = t.settings.inbox.parent().unwrap().to_path_buf();
+    let pdf = sample("05_tecnoparts_TPI-2026-0318.pdf");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "ya29.valid-token\n").unwrap();
+    let with = |credential| Mailbox {
+        credential,
+        ..test_mailbox(&t, server.port, Tls::None, None)
+    };
+    for (subject, credential) in [
+        ("file", Credential::TokenFile(token_file.clone())),
+        (
+            "command",
+            Credential::TokenCommand("printf '%s' ya29.valid-token".into()),
+        ),
+    ] {
+        server
+            .append("INBOX", mail(subject, "application/pdf", "TPI.pdf", &pdf))
+            .await;
+        let r = poll(&t.store, &t.settings, &with(credential))
+            .await
+            .unwrap();
+        assert_eq!(r.messages, 1, "{subject}");
+    }
+    std::fs::write(&token_file, "ya29.expired-token\n").unwrap();
+    let refused = poll(
+        &t.store,
+        &t.settings,
+        &with(Credential::TokenFile(token_file)),
+    )
+    .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(Error::Imap {
+                step: "AUTHENTICATE XOAUTH2",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let failing = poll(
+        &t.store,
+        &t.settings,
+        &with(Credential::TokenCommand(
+            "echo 'refresh token revoked' >&2; exit 3".into(),
+        )),
+    )
+    .await;
+    let Err(Error::Credential { message, .. }) = &failing else {
+        panic!("{failing:?}")
+    };
+    assert!(message.contains("refresh token revoked"), "{message}");
+}
+
+/// Several folders of one mailbox; flagging instead of moving leaves the
+/// mail where people read it, and a flagged mail is not taken again.
+#[tokio::test]
+async fn watches_several_folders_and_can_flag_instead_of_move() {
+    let server = Dovecot::start().await;
+    let t = fresh(Db::Sqlite).await;
+    let mb = Mailbox {
+        folders: vec!["INBOX".into(), "Invoices".into()],
+        after_import: AfterImport::Flag,
+        ..test_mailbox(&t, server.port, Tls::None, None)
+    };
+    server
+        .append(
+            "INBOX",
+            mail(
+                "f1",
+                "application/pdf",
+                "a.pdf",
+                &sample("01_nordlicht_RE-2026-00412.pdf"),
+            ),
+        )
+        .await;
+    server
+        .append(
+            "Invoices",
+            mail(
+                "f2",
+                "application/pdf",
+                "b.pdf",
+                &sample("03_atelier_F2026-0193.pdf"),
+            ),
+        )
+        .await;
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents), (2, 2));
+    assert_eq!(
+        (server.count("INBOX").await, server.count("Invoices").await),
+        (1, 1),
+        "flagged, not moved"
+    );
+    let mut s = server.session().await;
+    s.select("Invoices").await.unwrap();
+    let flagged = s.uid_search("KEYWORD $ApflowImported SEEN").await.unwrap();
+    assert_eq!(flagged.len(), 1);
+    let _ = s.logout().await;
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents), (0, 0));
+    assert_eq!(
+        scalar(&t.url, "SELECT COUNT(DISTINCT folder) FROM mail_ledger").await,
+        2
+    );
+}
+
+/// The server goes down between polls, and renumbers the folder (new
 /// UIDVALIDITY): nothing is lost, nothing is imported twice.
 #[tokio::test]
 async fn server_restart_and_uidvalidity_change_lose_nothing() {
-    let mut server = start_dovecot().await;
+    let mut server = Dovecot::start().await;
     let t = fresh(Db::Sqlite).await;
     let mb = test_mailbox(&t, server.port, Tls::None, None);
-    let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
-    append(server.port, mail("r1", "application/pdf", "a.pdf", &pdf)).await;
+    let pdf = sample("01_nordlicht_RE-2026-00412.pdf");
+    server
+        .append("INBOX", mail("r1", "application/pdf", "a.pdf", &pdf))
+        .await;
     // Server down: a clear error, the message stays where it is.
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    server.stop();
     let down = poll(&t.store, &t.settings, &mb).await;
-    assert!(
-        matches!(down, Err(apflow::capture::imap::Error::Connect { .. })),
-        "{down:?}"
-    );
+    assert!(matches!(down, Err(Error::Connect { .. })), "{down:?}");
     // Back up (same maildir): the message is imported.
-    let conf = server._dir.path().join("dovecot.conf");
-    server.child = Command::new("dovecot")
-        .args(["-F", "-c"])
-        .arg(&conf)
-        .spawn()
-        .unwrap();
-    let port = server.port;
-    assert!(
-        wait_for(Duration::from_secs(15), || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-        })
-        .await
-    );
+    server.restart().await;
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!((r.messages, r.documents), (1, 1));
     // The message comes back into INBOX after the folder was renumbered:
     // fetched again under the new UIDVALIDITY, still one document.
-    append(server.port, mail("r1", "application/pdf", "a.pdf", &pdf)).await;
-    let out = Command::new("doveadm")
-        .args(["-c"])
-        .arg(&conf)
-        .args([
-            "mailbox",
-            "update",
-            "-u",
-            "ap@example.test",
-            "--uid-validity",
-            "4242",
-            "INBOX",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    server
+        .append("INBOX", mail("r1", "application/pdf", "a.pdf", &pdf))
+        .await;
+    server.doveadm(&[
+        "mailbox",
+        "update",
+        "-u",
+        USER,
+        "--uid-validity",
+        "4242",
+        "INBOX",
+    ]);
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!((r.messages, r.documents, r.already_imported), (1, 1, 0));
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let docs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(docs, 1, "the same invoice is one document");
-    let renumbered: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM mail_ledger WHERE uid_validity = 4242")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
     assert_eq!(
-        renumbered, 1,
+        scalar(&t.url, "SELECT COUNT(*) FROM documents").await,
+        1,
+        "the same invoice is one document"
+    );
+    assert_eq!(
+        scalar(
+            &t.url,
+            "SELECT COUNT(*) FROM mail_ledger WHERE uid_validity = 4242"
+        )
+        .await,
+        1,
         "the ledger keys messages by the new UIDVALIDITY"
     );
+}
+
+/// A configuration file for the binary: one mailbox on `port`, SQLite and
+/// the inbox folder in `dir`.
+fn write_config(dir: &std::path::Path, port: u16, extra: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("pw"), "secret").unwrap();
+    let web = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.display();
+    let config = dir.join("apflow.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"sqlite://{d}/apflow.db\"\nbind = \"127.0.0.1:{web}\"\n\
+             [inbox]\npath = \"{d}/inbox\"\n\
+             [[mailbox]]\nname = \"ap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             username = \"{USER}\"\npassword_file = \"{d}/pw\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The binary killed right after storing a message's documents, and again
+/// right after recording it in the ledger, before the message is moved:
+/// after a restart every invoice is there exactly once and the message is
+/// moved.
+#[tokio::test]
+async fn a_killed_capture_imports_each_message_exactly_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let server = Dovecot::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), server.port, "");
+    let url = format!("sqlite://{}/apflow.db", dir.path().display());
+    let capture = |failpoint: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apflow"));
+        cmd.arg("--config").arg(&config).args(["capture", "--once"]);
+        if let Some(f) = failpoint {
+            cmd.env("APFLOW_FAILPOINT", f);
+        }
+        cmd.output().unwrap()
+    };
+    for (i, (failpoint, invoice)) in [
+        ("mail-stored", "01_nordlicht_RE-2026-00412.pdf"),
+        ("mail-recorded", "03_atelier_F2026-0193.pdf"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        server
+            .append(
+                "INBOX",
+                mail(failpoint, "application/pdf", "inv.pdf", &sample(invoice)),
+            )
+            .await;
+        let killed = capture(Some(failpoint));
+        assert_eq!(
+            killed.status.signal(),
+            Some(6),
+            "{failpoint}: {}",
+            String::from_utf8_lossy(&killed.stderr)
+        );
+        assert_eq!(server.count("INBOX").await, 1, "{failpoint}: not moved yet");
+        let again = capture(None);
+        assert!(
+            again.status.success(),
+            "{}",
+            String::from_utf8_lossy(&again.stderr)
+        );
+        assert_eq!(server.count("INBOX").await, 0, "{failpoint}: moved now");
+        let n = i64::try_from(i + 1).unwrap();
+        assert_eq!(scalar(&url, "SELECT COUNT(*) FROM documents").await, n);
+        assert_eq!(scalar(&url, "SELECT COUNT(*) FROM mail_ledger").await, n);
+    }
+    assert_eq!(server.count("Processed").await, 2);
+}
+
+/// `apflow serve` with an hour between polls: mail arrives within seconds
+/// because the watcher waits in IDLE; when the server restarts the watcher
+/// reconnects by itself and the next mail arrives too.
+#[tokio::test]
+async fn serve_picks_up_mail_at_once_with_idle_and_survives_a_server_restart() {
+    let mut server = Dovecot::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), server.port, "poll_interval_secs = 3600\n");
+    let url = format!("sqlite://{}/apflow.db", dir.path().display());
+    let log = dir.path().join("serve.log");
+    let _serve = serve(&config, &log);
+    let idling = wait_for(Duration::from_secs(30), || {
+        let log = log.clone();
+        async move {
+            // The first pass found nothing; the watcher is waiting now.
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("watching mailbox folder"))
+        }
+    })
+    .await;
+    assert!(
+        idling,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server
+        .append(
+            "INBOX",
+            mail(
+                "i1",
+                "application/pdf",
+                "a.pdf",
+                &sample("01_nordlicht_RE-2026-00412.pdf"),
+            ),
+        )
+        .await;
+    assert!(
+        wait_documents(&url, 1).await,
+        "IDLE did not deliver: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    server.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.restart().await;
+    server
+        .append(
+            "INBOX",
+            mail(
+                "i2",
+                "application/pdf",
+                "b.pdf",
+                &sample("03_atelier_F2026-0193.pdf"),
+            ),
+        )
+        .await;
+    assert!(
+        wait_documents(&url, 2).await,
+        "no reconnect: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(log_text.contains("retrying"), "{log_text}");
+    assert!(!log_text.contains("secret"), "the password is never logged");
+}
+
+/// A server without IDLE is polled at the configured interval.
+#[tokio::test]
+async fn serve_polls_a_server_without_idle() {
+    let server = Dovecot::start_with(Options {
+        no_idle: true,
+        ..Options::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), server.port, "poll_interval_secs = 1\n");
+    let url = format!("sqlite://{}/apflow.db", dir.path().display());
+    let log = dir.path().join("serve.log");
+    let _serve = serve(&config, &log);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server
+        .append(
+            "INBOX",
+            mail(
+                "p1",
+                "application/pdf",
+                "a.pdf",
+                &sample("01_nordlicht_RE-2026-00412.pdf"),
+            ),
+        )
+        .await;
+    assert!(
+        wait_documents(&url, 1).await,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(log_text.contains("polling"), "{log_text}");
 }

@@ -2,6 +2,7 @@
 //! pipeline tests run on both SQLite and PostgreSQL.
 
 mod cli;
+mod dovecot;
 mod helpers;
 mod imap;
 mod injection;

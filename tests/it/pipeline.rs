@@ -188,3 +188,64 @@ async fn inbox_folder_captures_stable_files_and_moves_them() {
         .unwrap();
     assert_eq!((r2.document_id, r2.new), (r.document_id, false));
 }
+
+/// `apflow serve` with an hour between folder listings still takes a file
+/// dropped into the inbox, and one renamed into it, within seconds: file
+/// events wake the watcher. A file still being written is left alone.
+#[tokio::test]
+async fn serve_takes_dropped_and_renamed_files_on_file_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let web = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("apflow.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "database_url = \"sqlite://{d}/apflow.db\"\nbind = \"127.0.0.1:{web}\"\npoll_interval_secs = 3600\n[inbox]\npath = \"{d}/inbox\"\n"
+        ),
+    )
+    .unwrap();
+    let url = format!("sqlite://{d}/apflow.db");
+    let log = dir.path().join("serve.log");
+    let _serve = crate::helpers::serve(&config, &log);
+    let inbox = dir.path().join("inbox");
+    let started = crate::helpers::wait_for(std::time::Duration::from_secs(30), || {
+        let log = log.clone();
+        async move { std::fs::read_to_string(&log).is_ok_and(|l| l.contains("file events")) }
+    })
+    .await;
+    assert!(
+        started,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    std::fs::copy(
+        repo_path("samples/invoices/05_tecnoparts_TPI-2026-0318.pdf"),
+        inbox.join("dropped.pdf"),
+    )
+    .unwrap();
+    assert!(
+        crate::helpers::wait_documents(&url, 1).await,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    // Written elsewhere, then renamed in (what mail clients and scanners
+    // that write atomically do).
+    let outside = dir.path().join("outside.pdf");
+    std::fs::copy(
+        repo_path("samples/invoices/03_atelier_F2026-0193.pdf"),
+        &outside,
+    )
+    .unwrap();
+    std::fs::rename(&outside, inbox.join("renamed.pdf")).unwrap();
+    assert!(
+        crate::helpers::wait_documents(&url, 2).await,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(inbox.join("processed/renamed.pdf").exists());
+}
