@@ -2,8 +2,9 @@
 //! them: attachments with any declared type (`application/octet-stream`
 //! PDFs included: the bytes are sniffed), inline PDFs, forwarded messages
 //! (`message/rfc822`, nested), and ZIP archives (bounded in size, count and
-//! depth; entry names are never used as paths). Signature logos and other
-//! small images are left out by rule, and every part left out says why.
+//! depth; entry names are never used as paths), and Outlook's `winmail.dat`
+//! (TNEF). Signature logos and other small images are left out by rule,
+//! and every part left out says why.
 //!
 //! Pure: takes the raw message, returns documents and skips. Storing them is
 //! `workflow::receive_document`'s job, once per content hash.
@@ -191,13 +192,8 @@ fn consider(
         unzip(bytes, path, depth, limits, out);
         return;
     }
-    if bytes.starts_with(&[0x78, 0x9f, 0x3e, 0x22]) {
-        out.skipped.push(Skipped {
-            path: path.to_string(),
-            reason:
-                "Outlook TNEF (winmail.dat) is not unpacked yet; ask the sender to send the PDF"
-                    .into(),
-        });
+    if bytes.starts_with(&TNEF_SIGNATURE) {
+        untnef(bytes, path, depth, limits, out);
         return;
     }
     match sniff(bytes) {
@@ -243,6 +239,87 @@ fn consider(
 
 /// Opens a ZIP archive within the limits. Entry names are only labels: a
 /// name like `../../etc/passwd` is never a path anywhere.
+/// The first bytes of Outlook's TNEF (`winmail.dat`, 0x223E9F78 little-endian).
+const TNEF_SIGNATURE: [u8; 4] = [0x78, 0x9f, 0x3e, 0x22];
+
+/// Outlook's `winmail.dat`: Exchange wraps the attachments of a "rich
+/// text" mail into one TNEF file, so the invoice PDF is inside it. Each
+/// attachment found is considered like a mail part.
+fn untnef(bytes: &[u8], path: &str, depth: usize, limits: &MailLimits, out: &mut MailContents) {
+    if depth + 1 > limits.max_depth {
+        out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: format!("archive nested deeper than {}", limits.max_depth),
+        });
+        return;
+    }
+    // The parser is small and bounds-checked, but this is hostile input:
+    // a panic in it must cost this part, not the mail.
+    let parsed = std::panic::catch_unwind(|| tnef_attachments(bytes))
+        .unwrap_or_else(|_| Err("the TNEF parser crashed".into()));
+    match parsed {
+        Ok(attachments) => {
+            for (i, (title, data)) in attachments.into_iter().enumerate() {
+                let name = title.unwrap_or_else(|| format!("attachment-{i}"));
+                consider(
+                    data,
+                    &format!("{path}/{name}"),
+                    None,
+                    depth + 1,
+                    limits,
+                    out,
+                );
+            }
+        }
+        Err(reason) => out.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: format!("unreadable Outlook TNEF (winmail.dat): {reason}"),
+        }),
+    }
+}
+
+/// One attachment inside a TNEF stream: its title, when it has one, and bytes.
+type TnefAttachment<'a> = (Option<String>, &'a [u8]);
+
+/// The attachments in a TNEF stream, each with its title when it has one.
+/// Walks the attributes itself rather than `tnef::read_attachments`, which
+/// drops an attachment lacking any of the dates or properties Outlook
+/// usually (not always) writes.
+fn tnef_attachments(bytes: &[u8]) -> Result<Vec<TnefAttachment<'_>>, String> {
+    use tnef::{AttachAttrId, AttributeId};
+    let reader = tnef::TnefReader::new(bytes).map_err(|e| e.to_string())?;
+    // Title and bytes per attachment, in order.
+    let mut found: Vec<(Option<String>, Option<&[u8]>)> = Vec::new();
+    for attribute in reader {
+        let (id, value) = attribute.map_err(|e| e.to_string())?;
+        let AttributeId::Attachment(id) = id else {
+            continue;
+        };
+        if id == AttachAttrId::AttachRendData || found.is_empty() {
+            // Each attachment starts with its rendering data.
+            found.push((None, None));
+        }
+        let Some(current) = found.last_mut() else {
+            continue;
+        };
+        match id {
+            AttachAttrId::Title => {
+                let text = String::from_utf8_lossy(value);
+                let text = text.trim_end_matches('\0').trim();
+                // A title is a file name: keep only its last component.
+                let name = text.rsplit(['/', '\\']).next().unwrap_or_default();
+                current.0 = (!name.is_empty()).then(|| name.to_string());
+            }
+            AttachAttrId::Data => current.1 = Some(value),
+            _ => {}
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter_map(|(title, data)| Some((title, data?)))
+        .collect())
+}
+
 fn unzip(bytes: &[u8], path: &str, depth: usize, limits: &MailLimits, out: &mut MailContents) {
     if depth + 1 > limits.max_depth {
         out.skipped.push(Skipped {

@@ -95,6 +95,43 @@ async fn imports_each_message_once_and_moves_it() {
     );
 }
 
+/// Every mail shape of the MIME tests (attachment, inline and
+/// octet-stream PDFs, a forwarded mail, a ZIP of two invoices, Outlook's
+/// winmail.dat, logos, a 20 MB scan), delivered to a real server: exactly
+/// the expected documents come out, and every message is moved.
+#[tokio::test]
+async fn every_mail_shape_through_a_real_server() {
+    let server = Dovecot::start().await;
+    let t = fresh(Db::Sqlite).await;
+    let mb = test_mailbox(&t, server.port, Tls::None, None);
+    let shapes = crate::mail::mail_shapes();
+    let mut want: Vec<String> = Vec::new();
+    for (_, raw, paths, _) in &shapes {
+        server.append("INBOX", raw.clone()).await;
+        want.extend(
+            paths
+                .iter()
+                .map(|p| p.rsplit('/').next().unwrap_or_default().to_string()),
+        );
+    }
+    let r = poll(&t.store, &t.settings, &mb).await.unwrap();
+    assert_eq!((r.messages, r.documents), (shapes.len(), want.len()));
+    assert_eq!(server.count("Processed").await as usize, shapes.len());
+    // Each document under the name it was sent with (the same bytes sent
+    // twice are one document, under the first name).
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT filename FROM documents")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    for name in &stored {
+        assert!(want.contains(name), "{name} was not expected: {want:?}");
+    }
+    assert!(stored.contains(&"scan-20mb.pdf".to_string()), "{stored:?}");
+    assert!(stored.contains(&"inner.pdf".to_string()), "{stored:?}");
+}
+
 /// Implicit TLS and STARTTLS against the server's certificate from a
 /// private CA: trusted with `ca_file`, refused without it.
 #[tokio::test]

@@ -57,9 +57,48 @@ fn png(size: usize) -> Vec<u8> {
     v
 }
 
-#[test]
-fn finds_documents_however_they_are_packed() {
-    let limits = MailLimits::default();
+/// A `winmail.dat` as Outlook writes it: the TNEF signature and key, the
+/// version and code page, then per attachment its rendering data, title
+/// and bytes; every attribute is level, id, length, value, checksum.
+fn winmail(attachments: &[(&str, &[u8])]) -> Vec<u8> {
+    fn attribute(out: &mut Vec<u8>, level: u8, id: u32, value: &[u8]) {
+        out.push(level);
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(value.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(value);
+        let sum = value
+            .iter()
+            .fold(0u16, |s, b| s.wrapping_add(u16::from(*b)));
+        out.extend_from_slice(&sum.to_le_bytes());
+    }
+    let mut out = vec![0x78, 0x9f, 0x3e, 0x22, 0x01, 0x00];
+    attribute(&mut out, 1, 0x0008_9006, &[0, 0, 1, 0]);
+    attribute(&mut out, 1, 0x0006_9007, &[0xe4, 0x04, 0, 0, 0, 0, 0, 0]);
+    for (title, data) in attachments {
+        attribute(
+            &mut out,
+            2,
+            0x0006_9002,
+            &[
+                1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+            ],
+        );
+        attribute(&mut out, 2, 0x0001_8010, format!("{title}\0").as_bytes());
+        attribute(&mut out, 2, 0x0006_800f, data);
+    }
+    out
+}
+
+/// A large scan: a sample invoice padded to 20 MB.
+fn big_pdf() -> Vec<u8> {
+    let mut v = pdf(2);
+    v.extend(std::iter::repeat_n(b' ', 20 * 1024 * 1024));
+    v
+}
+
+/// Real-world mail shapes: a name, the message, the paths of the documents
+/// that must come out of it, and how many parts are skipped (with a reason).
+pub fn mail_shapes() -> Vec<(&'static str, Vec<u8>, Vec<&'static str>, usize)> {
     let forwarded = String::from_utf8(mail(&[part(
         "application/pdf",
         "attachment; filename=\"inner.pdf\"",
@@ -67,7 +106,7 @@ fn finds_documents_however_they_are_packed() {
         &pdf(2),
     )]))
     .unwrap();
-    let cases: Vec<(&str, Vec<u8>, Vec<&str>, usize)> = vec![
+    vec![
         ("pdf attachment", mail(&[part("application/pdf", "attachment; filename=\"RE-2026-00412.pdf\"", "", &pdf(0))]), vec!["RE-2026-00412.pdf"], 0),
         ("inline pdf", mail(&[part("application/pdf", "inline; filename=\"rechnung.pdf\"", "", &pdf(0))]), vec!["rechnung.pdf"], 0),
         ("octet-stream pdf", mail(&[part("application/octet-stream", "attachment; filename=\"scan0001.bin\"", "", &pdf(0))]), vec!["scan0001.bin"], 0),
@@ -81,12 +120,35 @@ fn finds_documents_however_they_are_packed() {
             0,
         ),
         ("zip with two invoices", mail(&[part("application/zip", "attachment; filename=\"bundle.zip\"", "", &zip(&[("a/RE-1.pdf", pdf(0)), ("../../etc/F-2.pdf", pdf(1))]))]), vec!["bundle.zip/RE-1.pdf", "bundle.zip/F-2.pdf"], 0),
+        (
+            "outlook winmail.dat",
+            mail(&[part("application/ms-tnef", "attachment; filename=\"winmail.dat\"", "", &winmail(&[("RE-2026-00412.pdf", &pdf(0)), ("logo.png", &png(300))]))]),
+            vec!["winmail.dat/RE-2026-00412.pdf"],
+            1,
+        ),
+        (
+            "broken winmail.dat",
+            mail(&[part("application/ms-tnef", "attachment; filename=\"winmail.dat\"", "", &winmail(&[("a.pdf", &pdf(0))])[..60])]),
+            vec![],
+            1,
+        ),
         ("logo only", mail(&[part("image/png", "inline", "Content-ID: <logo@x>\r\n", &png(4000))]), vec![], 1),
         ("small image attachment", mail(&[part("image/png", "attachment; filename=\"icon.png\"", "", &png(2000))]), vec![], 1),
         ("scanned image", mail(&[part("image/png", "attachment; filename=\"scan.png\"", "", &png(80_000))]), vec!["scan.png"], 0),
         ("not a document", mail(&[part("application/msword", "attachment; filename=\"terms.doc\"", "", b"\xd0\xcf\x11\xe0 word")]), vec![], 1),
-    ];
-    for (name, raw, want, skipped) in cases {
+            (
+            "20 MB attachment",
+            mail(&[part("application/pdf", "attachment; filename=\"scan-20mb.pdf\"", "", &big_pdf())]),
+            vec!["scan-20mb.pdf"],
+            0,
+        ),
+    ]
+}
+
+#[test]
+fn finds_documents_however_they_are_packed() {
+    let limits = MailLimits::default();
+    for (name, raw, want, skipped) in mail_shapes() {
         let got = documents_from_message(&raw, &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
         let paths: Vec<&str> = got.documents.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, want, "{name}: {:?}", got.skipped);
