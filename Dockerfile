@@ -1,8 +1,11 @@
 # apflow in a container: build with the Rust toolchain, run on slim Debian
 # with Tesseract (OCR, with the language packs apflow reads) and poppler.
 FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libtesseract-dev libleptonica-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY benches ./benches
@@ -12,7 +15,7 @@ RUN cargo build --release --locked --bin apflow
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates poppler-utils \
-      tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
+      tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra \
       tesseract-ocr-nld tesseract-ocr-spa tesseract-ocr-ita \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --home /app apflow

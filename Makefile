@@ -17,7 +17,7 @@ demo: release
 test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
-	APFLOW_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" $(CARGO) test --locked
+	OMP_THREAD_LIMIT=1 APFLOW_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" $(CARGO) test --locked
 
 deps:
 	scripts/install-deps.sh
@@ -36,6 +36,7 @@ eval: release
 
 bench: deps
 	$(CARGO) bench --locked --bench extract
+	OMP_THREAD_LIMIT=1 $(CARGO) bench --locked --bench ocr
 
 # Regenerates samples/ (needs only python3).
 samples:

@@ -30,14 +30,17 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn run(label: &str, docs: &[(PathBuf, Vec<u8>)], visual_only: bool) {
-    let options = read::ReadOptions { visual_only };
+    let options = read::ReadOptions {
+        visual_only,
+        ..Default::default()
+    };
     let mut slowest = (Duration::ZERO, PathBuf::new());
     let rounds = 3;
     let start = Instant::now();
     for _ in 0..rounds {
         for (path, bytes) in docs {
             let t = Instant::now();
-            if let Ok(doc) = read::read(bytes, options) {
+            if let Ok(doc) = read::read(bytes, &options) {
                 std::hint::black_box(extract::extract(&doc));
             }
             let took = t.elapsed();

@@ -7,7 +7,10 @@
 #   scripts/install-deps.sh test     also what the test suite needs (PostgreSQL)
 set -euo pipefail
 
-want=(build-essential pkg-config ca-certificates poppler-utils)
+want=(build-essential pkg-config ca-certificates poppler-utils
+      libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-osd
+      tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
+      tesseract-ocr-spa tesseract-ocr-ita)
 if [ "${1:-}" = "test" ]; then
   want+=(postgresql postgresql-client libxml2-utils dovecot-imapd openssl)
 fi

@@ -153,6 +153,7 @@ struct RawSettings {
     job_lease_secs: Option<u64>,
     max_attempts: Option<i64>,
     read_timeout_secs: Option<u64>,
+    ocr_languages: Option<String>,
     price_tolerance_pct: Option<String>,
     min_confidence: Option<f32>,
     payer_name: Option<String>,
@@ -187,6 +188,8 @@ pub struct Settings {
     pub max_attempts: i64,
     /// Upper bound on reading one document.
     pub read_timeout: Duration,
+    /// Tesseract languages for scans, `+`-joined (`eng+deu+fra`).
+    pub ocr_languages: String,
     pub tolerances: Tolerances,
     /// Fields the decision uses must be read with at least this confidence
     /// for an invoice to go through untouched.
@@ -219,6 +222,7 @@ impl Default for Settings {
             job_lease: Duration::from_secs(300),
             max_attempts: 5,
             read_timeout: Duration::from_secs(120),
+            ocr_languages: crate::read::ocr::OcrOptions::default().languages,
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -238,6 +242,17 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How documents are read under these settings.
+    pub fn read_options(&self, visual_only: bool) -> crate::read::ReadOptions {
+        crate::read::ReadOptions {
+            visual_only,
+            ocr: crate::read::ocr::OcrOptions {
+                languages: self.ocr_languages.clone(),
+                tessdata: None,
+            },
+        }
+    }
+
     /// The date decisions are made on: the configured `today`, else the
     /// clock.
     pub fn today(&self) -> chrono::NaiveDate {
@@ -303,6 +318,7 @@ impl Settings {
                         Some(i64::try_from(parse_num("a whole number")?).unwrap_or(i64::MAX))
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
+                "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
                 "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
                 "APFLOW_PAYER_NAME" => raw.payer_name = Some(value.clone()),
                 "APFLOW_PAYER_IBAN" => raw.payer_iban = Some(value.clone()),
@@ -368,6 +384,20 @@ impl Settings {
                 });
             }
             s.max_attempts = v;
+        }
+        if let Some(v) = raw.ocr_languages {
+            let ok = !v.is_empty()
+                && v.split('+').all(|l| {
+                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !ok {
+                return Err(Error::Invalid {
+                    key: "ocr_languages".into(),
+                    value: v,
+                    expected: "Tesseract language codes joined by + (eng+deu)",
+                });
+            }
+            s.ocr_languages = v;
         }
         if let Some(v) = raw.read_timeout_secs {
             s.read_timeout = Duration::from_secs(v.max(1));

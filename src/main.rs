@@ -1,8 +1,26 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // Tesseract is built with OpenMP: left alone, each page's recogniser
+    // starts a thread per core and they fight (a page gets 8x slower). We
+    // run one single-threaded recogniser per core instead. Set before any
+    // thread exists, so nothing reads the environment concurrently.
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        // SAFETY: single-threaded here: the runtime starts below.
+        unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(runtime.block_on(run()));
+}
+
+async fn run() -> i32 {
     // pdf-extract logs every glyph at warn level; keep it quiet unless asked.
     let filter = EnvFilter::try_from_env("APFLOW_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,pdf_extract=off,sqlx=warn"));
@@ -30,12 +48,11 @@ async fn main() {
         tracing::error!(%message, %at, "internal error contained; the affected document is rejected");
     }));
     let cli = apflow::cli::Cli::parse();
-    let code = match apflow::cli::run(cli).await {
+    match apflow::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             1
         }
-    };
-    std::process::exit(code);
+    }
 }

@@ -114,7 +114,7 @@ pub async fn run(
         let got = match std::fs::read(dir.join(file)) {
             Ok(bytes) => match read::read_document(
                 Arc::new(bytes),
-                read::ReadOptions { visual_only },
+                settings.read_options(visual_only),
                 settings.read_timeout,
             )
             .await

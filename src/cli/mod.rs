@@ -53,6 +53,18 @@ pub enum Command {
         #[arg(long)]
         lines: bool,
     },
+    /// Read one document and print what was read: pages with words, boxes
+    /// (PDF points, top-left origin) and confidences, or the e-invoice
+    /// (no database). For debugging and for the review screen's highlights.
+    Read {
+        file: PathBuf,
+        /// Print JSON (otherwise one text line per line read).
+        #[arg(long)]
+        json: bool,
+        /// Ignore embedded e-invoice XML; read what a person sees.
+        #[arg(long)]
+        visual_only: bool,
+    },
     /// Import master data (CSV or JSONL, chosen by file extension).
     Import {
         #[arg(value_enum)]
@@ -209,6 +221,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
             visual_only,
             lines,
         } => extract_cmd(&file, json, visual_only, lines, &settings).await,
+        Command::Read {
+            file,
+            json,
+            visual_only,
+        } => read_cmd(&file, json, visual_only, &settings).await,
         Command::Import { kind, file } => {
             let store = Store::connect(&settings.database_url).await?;
             let r = import::import_file(&store, kind, &file).await?;
@@ -358,7 +375,7 @@ async fn extract_cmd(
     settings: &Settings,
 ) -> Result<i32> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let options = read::ReadOptions { visual_only };
+    let options = settings.read_options(visual_only);
     match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
         Ok(doc) => {
             if lines {
@@ -386,6 +403,40 @@ async fn extract_cmd(
                 );
             } else {
                 print!("{}", output::invoice_text(&inv));
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
+            Ok(2)
+        }
+    }
+}
+
+async fn read_cmd(
+    file: &PathBuf,
+    json: bool,
+    visual_only: bool,
+    settings: &Settings,
+) -> Result<i32> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = settings.read_options(visual_only);
+    match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
+        Ok(doc) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::read_json(&doc))?
+                );
+            } else {
+                for page in &doc.pages {
+                    for line in &page.lines {
+                        println!("p{}: {}", page.number, line.text());
+                    }
+                }
+                if let Some(inv) = &doc.einvoice {
+                    print!("{}", output::invoice_text(inv));
+                }
             }
             Ok(0)
         }

@@ -101,6 +101,48 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
     Value::Object(o)
 }
 
+/// What `apflow read --json` prints: the document kind, every page with
+/// its lines of words (text, box in PDF points from the top-left corner,
+/// confidence), and the e-invoice when there is one.
+pub fn read_json(doc: &crate::domain::ReadDocument) -> Value {
+    let round = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+    let pages: Vec<Value> = doc
+        .pages
+        .iter()
+        .map(|p| {
+            let lines: Vec<Value> = p
+                .lines
+                .iter()
+                .map(|l| {
+                    let words: Vec<Value> = l
+                        .words
+                        .iter()
+                        .map(|w| {
+                            json!({
+                                "text": w.text,
+                                "box": [round(w.bbox.x0), round(w.bbox.y0), round(w.bbox.x1), round(w.bbox.y1)],
+                                "confidence": (f64::from(w.confidence) * 1000.0).round() / 1000.0,
+                            })
+                        })
+                        .collect();
+                    json!({ "text": l.text(), "words": words })
+                })
+                .collect();
+            json!({
+                "page": p.number,
+                "width": round(p.width),
+                "height": round(p.height),
+                "lines": lines,
+            })
+        })
+        .collect();
+    json!({
+        "kind": doc.kind.media_type(),
+        "pages": pages,
+        "einvoice": doc.einvoice.as_ref().map(invoice_json),
+    })
+}
+
 pub fn invoice_text(inv: &ExtractedInvoice) -> String {
     let v = invoice_json(inv);
     let mut out = String::new();

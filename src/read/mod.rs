@@ -6,9 +6,11 @@
 //! panics on some corrupt files by design, so [`read_document`] runs the
 //! parser on a blocking thread, turns a panic into [`Error::Crashed`] and
 //! bounds the time it may take. A bad document becomes a clear reason; the
-//! worker goes on.
+//! worker goes on. Scanned pages and images go to OCR (`ocr.rs`: Leptonica
+//! and Tesseract, with `pdftoppm` rendering PDF pages in a child process).
 
 pub mod einvoice;
+pub mod ocr;
 mod pdf;
 mod sniff;
 
@@ -21,10 +23,12 @@ use crate::domain::{DocumentKind, ReadDocument};
 /// Documents larger than this are refused before parsing.
 pub const MAX_DOCUMENT_BYTES: usize = 50 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Ignore embedded e-invoice XML and read only what a person sees.
     pub visual_only: bool,
+    /// Languages and data for scanned pages and images.
+    pub ocr: ocr::OcrOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +45,8 @@ pub enum Error {
     PasswordProtected,
     #[error("XML is not a supported e-invoice")]
     XmlNotEInvoice(#[source] einvoice::EInvoiceError),
-    #[error("{kind:?} images need OCR, which this build does not do yet")]
-    NeedsOcr { kind: DocumentKind },
+    #[error("OCR failed: {0}")]
+    Ocr(String),
     #[error("reading crashed inside the PDF parser: {0}")]
     Crashed(String),
     #[error("reading took longer than {0:?}")]
@@ -56,7 +60,7 @@ pub async fn read_document(
     options: ReadOptions,
     limit: Duration,
 ) -> Result<ReadDocument, Error> {
-    let task = tokio::task::spawn_blocking(move || read(&bytes, options));
+    let task = tokio::task::spawn_blocking(move || read(&bytes, &options));
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(Error::TimedOut(limit)),
         Ok(Err(join)) => Err(Error::Crashed(panic_message(join))),
@@ -77,7 +81,7 @@ fn panic_message(join: tokio::task::JoinError) -> String {
 
 /// Reads a document synchronously. May panic on hostile PDFs (see the
 /// module doc); call [`read_document`] unless you contain that yourself.
-pub fn read(bytes: &[u8], options: ReadOptions) -> Result<ReadDocument, Error> {
+pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocument, Error> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
@@ -102,9 +106,11 @@ pub fn read(bytes: &[u8], options: ReadOptions) -> Result<ReadDocument, Error> {
                 einvoice: Some(invoice),
             })
         }
-        DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => {
-            Err(Error::NeedsOcr { kind })
-        }
+        DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => Ok(ReadDocument {
+            kind,
+            pages: ocr::ocr_image(bytes, kind == DocumentKind::Tiff, &options.ocr)?,
+            einvoice: None,
+        }),
     }
 }
 

@@ -8,10 +8,10 @@
 
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 
-use super::{Error, ReadOptions, einvoice};
+use super::{Error, ReadOptions, einvoice, ocr};
 use crate::domain::{BBox, DocumentKind, Line, Page, ReadDocument, Word};
 
-pub(super) fn read_pdf(bytes: &[u8], options: ReadOptions) -> Result<ReadDocument, Error> {
+pub(super) fn read_pdf(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocument, Error> {
     let mut doc =
         pdf_extract::Document::load_mem(bytes).map_err(|e| Error::MalformedPdf(e.to_string()))?;
     if doc.is_encrypted() && doc.decrypt("").is_err() {
@@ -27,18 +27,65 @@ pub(super) fn read_pdf(bytes: &[u8], options: ReadOptions) -> Result<ReadDocumen
     };
     let mut collector = WordCollector::default();
     let text_layer = pdf_extract::output_doc(&doc, &mut collector);
-    // A hybrid e-invoice whose visible layer cannot be read is still an
-    // invoice; without XML the text layer is all we have.
-    if let Err(e) = text_layer
-        && einvoice.is_none()
-    {
-        return Err(Error::MalformedPdf(output_error_text(&e)));
+    let mut pages = collector.pages;
+    if einvoice.is_some() {
+        // The XML is the invoice; the visible layer is kept as read, for
+        // the review screen, without spending OCR on it.
+        return Ok(ReadDocument {
+            kind: DocumentKind::Pdf,
+            pages,
+            einvoice,
+        });
+    }
+    let page_count = u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX);
+    let scanned: Vec<u32> = match &text_layer {
+        // Nothing readable came out: every page is a candidate for OCR.
+        Err(_) => (1..=page_count).collect(),
+        Ok(()) => (1..=page_count)
+            .filter(|n| pages.iter().find(|p| p.number == *n).is_none_or(needs_ocr))
+            .collect(),
+    };
+    if !scanned.is_empty() {
+        match ocr::ocr_pdf_pages(bytes, &scanned, &options.ocr) {
+            Ok(ocred) => {
+                pages.retain(|p| !scanned.contains(&p.number));
+                pages.extend(ocred);
+                pages.sort_by_key(|p| p.number);
+            }
+            // A broken text layer that OCR cannot rescue either: say why
+            // the text layer failed, which is the root cause.
+            Err(e) => {
+                return Err(match text_layer {
+                    Err(t) => Error::MalformedPdf(output_error_text(&t)),
+                    Ok(()) => e,
+                });
+            }
+        }
     }
     Ok(ReadDocument {
         kind: DocumentKind::Pdf,
-        pages: collector.pages,
-        einvoice,
+        pages,
+        einvoice: None,
     })
+}
+
+/// A page whose text layer is missing or unusable: fewer than a handful of
+/// words (a scan, maybe with a stamped page number), or mostly glyphs that
+/// did not map to text (fonts without a usable encoding).
+fn needs_ocr(page: &Page) -> bool {
+    let words: Vec<&Word> = page.lines.iter().flat_map(|l| &l.words).collect();
+    if words.len() < 5 {
+        return true;
+    }
+    let garbled = words
+        .iter()
+        .filter(|w| {
+            w.text
+                .chars()
+                .any(|c| c == '\u{fffd}' || (c.is_control() && c != '\t'))
+        })
+        .count();
+    garbled * 3 > words.len()
 }
 
 fn output_error_text(e: &OutputError) -> String {

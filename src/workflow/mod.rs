@@ -113,7 +113,7 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
     let filename = doc.meta.filename.clone();
     match read::read_document(
         Arc::new(doc.content),
-        read::ReadOptions::default(),
+        settings.read_options(false),
         settings.read_timeout,
     )
     .await

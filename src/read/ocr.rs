@@ -1,0 +1,523 @@
+//! OCR: scanned pages and photos to words with boxes and confidences.
+//!
+//! Images are decoded by Leptonica (PNG, JPEG, multi-page TIFF, and the
+//! PGM pages `pdftoppm` renders from scanned PDFs) and recognised by
+//! Tesseract, both the system libraries (`tesseract-rs` binds the C API;
+//! `build.rs` links them). Pages are recognised in parallel, one
+//! single-threaded Tesseract per core (`OMP_THREAD_LIMIT=1`, set by `main`:
+//! OpenMP threads inside Tesseract fight each other and a page gets 8x
+//! slower). Each page is first checked for orientation (Tesseract's OSD)
+//! and turned upright when it is lying on its side or upside down.
+//!
+//! Hostile input: image headers are read before decoding, and an image
+//! over [`MAX_PIXELS`] is refused before any pixel is allocated; one with a
+//! side over [`MAX_SIDE`] is scaled down. PDFs are rasterised by a `pdftoppm`
+//! child process with a deadline, so a PDF that makes poppler spin or crash
+//! costs that process, not ours.
+
+use std::ffi::c_void;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tesseract_rs::{TessPageIteratorLevel, TessPageSegMode, TesseractAPI};
+
+use super::Error;
+use crate::domain::{BBox, Line, Page, Word};
+
+/// Resolution scanned PDF pages are rendered at (what Tesseract is tuned for).
+pub const PDF_DPI: u32 = 300;
+/// Images with more pixels than this are refused (a 20,000 px square is
+/// 400 million: gigabytes once decoded).
+pub const MAX_PIXELS: u64 = 150_000_000;
+/// Longer sides are scaled down to this first: more pixels than an A4 page
+/// at 600 dpi only cost time.
+pub const MAX_SIDE: i32 = 7_000;
+/// Pages of one document OCR'd at most (an invoice; not a book).
+pub const MAX_OCR_PAGES: usize = 50;
+/// How long rendering one page may take.
+const RENDER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which languages Tesseract reads, `+`-joined (`eng+deu`), and where its
+/// data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrOptions {
+    pub languages: String,
+    /// `None`: `TESSDATA_PREFIX`, then the Debian/Ubuntu locations.
+    pub tessdata: Option<PathBuf>,
+}
+
+impl Default for OcrOptions {
+    fn default() -> OcrOptions {
+        OcrOptions {
+            languages: "eng+deu".to_string(),
+            tessdata: None,
+        }
+    }
+}
+
+// Leptonica: decoding, rotating and scaling images. Linked by build.rs.
+#[allow(non_snake_case)]
+unsafe extern "C" {
+    fn pixReadMem(data: *const u8, size: usize) -> *mut c_void;
+    fn pixReadMemTiff(data: *const u8, size: usize, n: i32) -> *mut c_void;
+    fn pixReadHeaderMem(
+        data: *const u8,
+        size: usize,
+        format: *mut i32,
+        w: *mut i32,
+        h: *mut i32,
+        bps: *mut i32,
+        spp: *mut i32,
+        iscmap: *mut i32,
+    ) -> i32;
+    fn pixDestroy(pix: *mut *mut c_void);
+    fn pixGetWidth(pix: *const c_void) -> i32;
+    fn pixGetHeight(pix: *const c_void) -> i32;
+    fn pixGetXRes(pix: *const c_void) -> i32;
+    fn pixRotateOrth(pix: *mut c_void, quads: i32) -> *mut c_void;
+    fn pixScale(pix: *mut c_void, sx: f32, sy: f32) -> *mut c_void;
+    fn setMsgSeverity(severity: i32) -> i32;
+}
+
+/// Leptonica reports decode failures on stderr; we report them ourselves,
+/// as the document's reason, so its own messages are switched off.
+fn quiet_leptonica() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: sets a global int inside Leptonica; L_SEVERITY_NONE = 6.
+    ONCE.call_once(|| unsafe {
+        setMsgSeverity(6);
+    });
+}
+
+/// An owned Leptonica image.
+struct Pix(*mut c_void);
+
+// A Pix is plain memory owned by exactly one `Pix`; moving it to the thread
+// that recognises it is sound.
+unsafe impl Send for Pix {}
+
+impl Drop for Pix {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: we own the pointer; pixDestroy nulls it.
+            unsafe { pixDestroy(&mut self.0) };
+        }
+    }
+}
+
+impl Pix {
+    fn from_raw(ptr: *mut c_void) -> Option<Pix> {
+        (!ptr.is_null()).then_some(Pix(ptr))
+    }
+
+    fn size(&self) -> (i32, i32) {
+        // SAFETY: self.0 is a live Pix.
+        unsafe { (pixGetWidth(self.0), pixGetHeight(self.0)) }
+    }
+
+    fn rotated(&self, quads: i32) -> Option<Pix> {
+        // SAFETY: pixRotateOrth returns a new image or null.
+        Pix::from_raw(unsafe { pixRotateOrth(self.0, quads) })
+    }
+
+    /// Scaled down so that neither side exceeds [`MAX_SIDE`]; the factor
+    /// applied (1.0 when left alone).
+    fn bounded(self) -> Result<(Pix, f32), Error> {
+        let (w, h) = self.size();
+        let longest = w.max(h);
+        if longest <= MAX_SIDE {
+            return Ok((self, 1.0));
+        }
+        let f = MAX_SIDE as f32 / longest as f32;
+        // SAFETY: pixScale returns a new image or null.
+        let scaled = Pix::from_raw(unsafe { pixScale(self.0, f, f) })
+            .ok_or_else(|| Error::Ocr("cannot scale the image down".into()))?;
+        Ok((scaled, f))
+    }
+}
+
+/// Refuses images too large to decode safely, from their header alone.
+fn check_header(bytes: &[u8]) -> Result<(), Error> {
+    quiet_leptonica();
+    let (mut format, mut w, mut h, mut bps, mut spp, mut cmap) = (0, 0, 0, 0, 0, 0);
+    // SAFETY: Leptonica reads at most `len` bytes and writes the six ints.
+    let bad = unsafe {
+        pixReadHeaderMem(
+            bytes.as_ptr(),
+            bytes.len(),
+            &mut format,
+            &mut w,
+            &mut h,
+            &mut bps,
+            &mut spp,
+            &mut cmap,
+        )
+    };
+    if bad != 0 || w <= 0 || h <= 0 {
+        return Err(Error::Ocr("unreadable image (header)".into()));
+    }
+    let pixels = u64::from(w.unsigned_abs()) * u64::from(h.unsigned_abs());
+    if pixels > MAX_PIXELS {
+        return Err(Error::Ocr(format!(
+            "image of {w} x {h} pixels is larger than the {MAX_PIXELS} pixel limit"
+        )));
+    }
+    Ok(())
+}
+
+/// One page image ready for OCR, with how many points one pixel is.
+struct PageImage {
+    number: u32,
+    pix: Pix,
+    points_per_pixel: f32,
+}
+
+/// The pages of a PNG, JPEG or (multi-page) TIFF image.
+pub fn ocr_image(bytes: &[u8], tiff: bool, options: &OcrOptions) -> Result<Vec<Page>, Error> {
+    check_header(bytes)?;
+    let mut images = Vec::new();
+    if tiff {
+        for n in 0..MAX_OCR_PAGES {
+            let n32 = i32::try_from(n).unwrap_or(i32::MAX);
+            // SAFETY: Leptonica reads at most `len` bytes; null past the last page.
+            let Some(pix) =
+                Pix::from_raw(unsafe { pixReadMemTiff(bytes.as_ptr(), bytes.len(), n32) })
+            else {
+                break;
+            };
+            images.push(image_page(u32::try_from(n + 1).unwrap_or(u32::MAX), pix)?);
+        }
+    } else {
+        // SAFETY: as above.
+        let pix = Pix::from_raw(unsafe { pixReadMem(bytes.as_ptr(), bytes.len()) })
+            .ok_or_else(|| Error::Ocr("cannot decode the image".into()))?;
+        images.push(image_page(1, pix)?);
+    }
+    if images.is_empty() {
+        return Err(Error::Ocr("cannot decode the image".into()));
+    }
+    recognise_all(images, options)
+}
+
+fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
+    // SAFETY: live Pix.
+    let dpi = match unsafe { pixGetXRes(pix.0) } {
+        d if (70..=1200).contains(&d) => d as f32,
+        // Unknown resolution: assume a 300 dpi scan.
+        _ => 300.0,
+    };
+    let (pix, scale) = pix.bounded()?;
+    Ok(PageImage {
+        number,
+        pix,
+        points_per_pixel: 72.0 / dpi / scale,
+    })
+}
+
+/// OCRs the given 1-based pages of a PDF, rendered at [`PDF_DPI`].
+pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<Vec<Page>, Error> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("document.pdf");
+    std::fs::write(&path, pdf).map_err(|e| Error::Ocr(format!("cannot stage the PDF: {e}")))?;
+    let rendered: Vec<Result<PageImage, Error>> = pages
+        .iter()
+        .take(MAX_OCR_PAGES)
+        .map(|&n| {
+            let pgm = render_page(&path, n)?;
+            check_header(&pgm)?;
+            // SAFETY: Leptonica reads at most `len` bytes.
+            let pix = Pix::from_raw(unsafe { pixReadMem(pgm.as_ptr(), pgm.len()) })
+                .ok_or_else(|| Error::Ocr(format!("page {n}: cannot decode the rendering")))?;
+            let (pix, scale) = pix.bounded()?;
+            Ok(PageImage {
+                number: n,
+                pix,
+                points_per_pixel: 72.0 / PDF_DPI as f32 / scale,
+            })
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    let images = rendered.into_iter().collect::<Result<Vec<_>, _>>()?;
+    recognise_all(images, options)
+}
+
+/// A private scratch directory under the system temp dir.
+fn tempfile_dir() -> Result<PathBuf, Error> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "apflow-ocr-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Error::Ocr(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// One page as 8-bit gray PGM from `pdftoppm`, killed past its deadline.
+fn render_page(pdf: &std::path::Path, page: u32) -> Result<Vec<u8>, Error> {
+    let n = page.to_string();
+    let mut child = Command::new("pdftoppm")
+        .args(["-r", &PDF_DPI.to_string(), "-gray", "-f", &n, "-l", &n])
+        .arg(pdf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Ocr(format!("cannot run pdftoppm (install poppler-utils): {e}")))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::Ocr("pdftoppm gave no output".into()))?;
+    // Read on another thread so the deadline holds even if it stops writing.
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        // A 300 dpi A4 page is ~9 MB; cap what one page may produce.
+        let _ = (&mut stdout).take(MAX_PIXELS + 1024).read_to_end(&mut out);
+        out
+    });
+    let deadline = Instant::now() + RENDER_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Ocr(format!(
+                    "page {page}: rendering took longer than {RENDER_TIMEOUT:?}"
+                )));
+            }
+        }
+    };
+    let out = reader
+        .join()
+        .map_err(|_| Error::Ocr("pdftoppm reader crashed".into()))?;
+    if !status.success() || out.is_empty() {
+        return Err(Error::Ocr(format!(
+            "page {page}: pdftoppm failed ({status})"
+        )));
+    }
+    Ok(out)
+}
+
+/// Finds the Tesseract language data.
+fn tessdata(options: &OcrOptions) -> Result<PathBuf, Error> {
+    if let Some(p) = &options.tessdata {
+        return Ok(p.clone());
+    }
+    let candidates = std::env::var_os("TESSDATA_PREFIX")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/share/tesseract-ocr/5/tessdata",
+                "/usr/share/tesseract-ocr/4.00/tessdata",
+                "/usr/share/tessdata",
+                "/usr/local/share/tessdata",
+            ]
+            .map(PathBuf::from),
+        );
+    for dir in candidates {
+        if dir.join("eng.traineddata").exists() {
+            return Ok(dir);
+        }
+    }
+    Err(Error::Ocr(
+        "no Tesseract language data found (install tesseract-ocr-eng, or set TESSDATA_PREFIX)"
+            .into(),
+    ))
+}
+
+/// One engine per thread, initialised once with the document's languages.
+fn engine(data: &std::path::Path, languages: &str) -> Result<TesseractAPI, Error> {
+    let api = TesseractAPI::new();
+    api.init(data, languages).map_err(|_| {
+        Error::Ocr(format!(
+            "Tesseract cannot load the languages {languages:?} from {} (install tesseract-ocr-<lang>)",
+            data.display()
+        ))
+    })?;
+    api.set_page_seg_mode(TessPageSegMode::PSM_AUTO)
+        .map_err(|e| Error::Ocr(e.to_string()))?;
+    Ok(api)
+}
+
+/// Recognises every page, in parallel across the cores.
+fn recognise_all(images: Vec<PageImage>, options: &OcrOptions) -> Result<Vec<Page>, Error> {
+    let data = tessdata(options)?;
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .min(images.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<PageImage>>> = images
+        .into_iter()
+        .map(|i| std::sync::Mutex::new(Some(i)))
+        .collect();
+    let results: Vec<Result<Vec<Page>, Error>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let api = engine(&data, &options.languages)?;
+                    let osd = engine(&data, "osd").ok();
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(slot) = slots.get(i) else { break };
+                        let image = slot.lock().ok().and_then(|mut s| s.take());
+                        if let Some(image) = image {
+                            done.push(recognise(&api, osd.as_ref(), image)?);
+                        }
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::Ocr("the OCR engine crashed".into())))
+            })
+            .collect()
+    });
+    let mut pages = Vec::new();
+    for r in results {
+        pages.extend(r?);
+    }
+    pages.sort_by_key(|p| p.number);
+    Ok(pages)
+}
+
+/// Quarter turns (clockwise) that make the page upright, by Tesseract's
+/// orientation detection; 0 when unsure.
+fn upright_turns(osd: &TesseractAPI, pix: &Pix) -> i32 {
+    if osd.set_image_2(pix.0).is_err() {
+        return 0;
+    }
+    match osd.detect_os() {
+        // orient_deg is how far the text is turned clockwise from upright;
+        // turning the image on by the rest of a full turn rights it.
+        Ok((deg, confidence, _, _)) if confidence >= 1.5 => match deg {
+            90 => 3,
+            180 => 2,
+            270 => 1,
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+fn recognise(
+    api: &TesseractAPI,
+    osd: Option<&TesseractAPI>,
+    image: PageImage,
+) -> Result<Page, Error> {
+    let turns = osd.map_or(0, |o| upright_turns(o, &image.pix));
+    let rotated;
+    let pix = if turns == 0 {
+        &image.pix
+    } else {
+        rotated = image.pix.rotated(turns);
+        rotated.as_ref().unwrap_or(&image.pix)
+    };
+    let (w, h) = pix.size();
+    let ocr_err =
+        |e: tesseract_rs::TesseractError| Error::Ocr(format!("page {}: {e}", image.number));
+    api.set_image_2(pix.0).map_err(ocr_err)?;
+    let dpi = (72.0 / image.points_per_pixel).round() as i32;
+    api.set_source_resolution(dpi).map_err(ocr_err)?;
+    api.recognize().map_err(ocr_err)?;
+    let mut words = Vec::new();
+    if let Ok(it) = api.get_iterator() {
+        loop {
+            if let Ok((text, l, t, r, b, conf)) = it.get_word_with_bounds() {
+                let text = text.trim().to_string();
+                if !text.is_empty() {
+                    let s = image.points_per_pixel;
+                    words.push(Word {
+                        text,
+                        bbox: BBox {
+                            x0: l as f32 * s,
+                            y0: t as f32 * s,
+                            x1: r as f32 * s,
+                            y1: b as f32 * s,
+                        },
+                        confidence: (conf / 100.0).clamp(0.0, 1.0),
+                    });
+                }
+            }
+            if !it.next(TessPageIteratorLevel::RIL_WORD).unwrap_or(false) {
+                break;
+            }
+        }
+    }
+    let _ = api.clear();
+    Ok(Page {
+        number: image.number,
+        width: w as f32 * image.points_per_pixel,
+        height: h as f32 * image.points_per_pixel,
+        lines: lines_from_words(words),
+    })
+}
+
+/// Groups OCR words into lines: words whose vertical centres lie within
+/// half a word height of the line's first word, left to right; lines top
+/// to bottom (the reading order the extractor expects).
+pub fn lines_from_words(mut words: Vec<Word>) -> Vec<Line> {
+    let centre = |w: &Word| (w.bbox.y0 + w.bbox.y1) / 2.0;
+    words.sort_by(|a, b| centre(a).total_cmp(&centre(b)));
+    let mut lines: Vec<Vec<Word>> = Vec::new();
+    for w in words {
+        let fits = lines.last().and_then(|l| l.first()).is_some_and(|first| {
+            let height = (first.bbox.y1 - first.bbox.y0).max(w.bbox.y1 - w.bbox.y0);
+            (centre(&w) - centre(first)).abs() <= 0.5 * height
+        });
+        match lines.last_mut() {
+            Some(line) if fits => line.push(w),
+            _ => lines.push(vec![w]),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|mut words| {
+            words.sort_by(|a, b| a.bbox.x0.total_cmp(&b.bbox.x0));
+            Line { words }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, x: f32, y: f32) -> Word {
+        Word {
+            text: text.into(),
+            bbox: BBox {
+                x0: x,
+                y0: y,
+                x1: x + 30.0,
+                y1: y + 10.0,
+            },
+            confidence: 0.9,
+        }
+    }
+
+    #[test]
+    fn groups_words_into_lines_in_reading_order() {
+        let lines = lines_from_words(vec![
+            word("12,00", 200.0, 101.0),
+            word("Total", 10.0, 100.0),
+            word("Invoice", 10.0, 50.0),
+            word("No.", 50.0, 52.0),
+        ]);
+        let texts: Vec<String> = lines.iter().map(Line::text).collect();
+        assert_eq!(texts, ["Invoice No.", "Total 12,00"]);
+    }
+}
