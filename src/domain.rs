@@ -249,6 +249,22 @@ pub struct ExtractedInvoice {
     pub iban: Option<Field<String>>,
     pub payment_terms: Option<Field<String>>,
     pub line_items: Vec<LineItem>,
+    /// For an e-invoice in a PDF: values the visible page contradicts.
+    pub visible_disagreements: Vec<VisibleDisagreement>,
+}
+
+/// A value of a hybrid PDF's embedded XML that the page a person reads
+/// contradicts: the XML decides what is paid, the page is what was
+/// approved by eye, so they must agree (a forged or mixed-up attachment
+/// is caught here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisibleDisagreement {
+    /// The field, by its corpus name (`invoice_number`, `total_amount`,
+    /// `iban`, `due_date`).
+    pub field: &'static str,
+    /// What the page shows instead, as a plain value.
+    pub visible: String,
+    pub location: Option<(u32, BBox)>,
 }
 
 impl ExtractedInvoice {
@@ -268,6 +284,7 @@ impl ExtractedInvoice {
             iban: None,
             payment_terms: None,
             line_items: Vec::new(),
+            visible_disagreements: Vec::new(),
         }
     }
 }
@@ -400,6 +417,7 @@ pub enum ReasonCode {
     ImplausibleTaxRate,
     CreditNote,
     PaymentFailed,
+    XmlVisualMismatch,
 }
 
 impl ReasonCode {
@@ -433,6 +451,7 @@ impl ReasonCode {
             ReasonCode::ImplausibleTaxRate => "implausible_tax_rate",
             ReasonCode::CreditNote => "credit_note",
             ReasonCode::PaymentFailed => "payment_failed",
+            ReasonCode::XmlVisualMismatch => "xml_visual_mismatch",
         }
     }
 }

@@ -96,6 +96,15 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
         })
         .collect();
     o.insert("line_items".into(), Value::Array(lines));
+    if !inv.visible_disagreements.is_empty() {
+        // A hybrid PDF whose page contradicts its XML: what the page shows.
+        let shown: Map<String, Value> = inv
+            .visible_disagreements
+            .iter()
+            .map(|d| (d.field.to_string(), json!(d.visible)))
+            .collect();
+        o.insert("page_disagrees".into(), Value::Object(shown));
+    }
     o.insert("source".into(), json!(inv.source.as_str()));
     o.insert("confidence".into(), Value::Object(c));
     Value::Object(o)

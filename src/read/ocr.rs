@@ -6,8 +6,9 @@
 //! `build.rs` links them). Pages are recognised in parallel, one
 //! single-threaded Tesseract per core (`OMP_THREAD_LIMIT=1`, set by `main`:
 //! OpenMP threads inside Tesseract fight each other and a page gets 8x
-//! slower). Each page is first checked for orientation (Tesseract's OSD)
-//! and turned upright when it is lying on its side or upside down.
+//! slower). A page that reads badly is checked for orientation (Tesseract's
+//! OSD) and read again turned upright when it lies on its side or upside
+//! down.
 //!
 //! Hostile input: image headers are read before decoding, and an image
 //! over [`MAX_PIXELS`] is refused before any pixel is allocated; one with a
@@ -364,14 +365,17 @@ fn recognise_all(images: Vec<PageImage>, options: &OcrOptions) -> Result<Vec<Pag
             .map(|_| {
                 scope.spawn(|| {
                     let api = engine(&data, &options.languages)?;
-                    let osd = engine(&data, "osd").ok();
+                    let mut osd = Osd {
+                        data: &data,
+                        engine: None,
+                    };
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(slot) = slots.get(i) else { break };
                         let image = slot.lock().ok().and_then(|mut s| s.take());
                         if let Some(image) = image {
-                            done.push(recognise(&api, osd.as_ref(), image)?);
+                            done.push(recognise(&api, &mut osd, image)?);
                         }
                     }
                     Ok(done)
@@ -396,8 +400,8 @@ fn recognise_all(images: Vec<PageImage>, options: &OcrOptions) -> Result<Vec<Pag
 
 /// Quarter turns (clockwise) that make the page upright, by Tesseract's
 /// orientation detection; 0 when unsure.
-fn upright_turns(osd: &TesseractAPI, pix: &Pix) -> i32 {
-    if osd.set_image_2(pix.0).is_err() {
+fn upright_turns(osd: &TesseractAPI, pix: &Pix, dpi: i32) -> i32 {
+    if osd.set_image_2(pix.0).is_err() || osd.set_source_resolution(dpi).is_err() {
         return 0;
     }
     match osd.detect_os() {
@@ -413,24 +417,88 @@ fn upright_turns(osd: &TesseractAPI, pix: &Pix) -> i32 {
     }
 }
 
-fn recognise(
-    api: &TesseractAPI,
-    osd: Option<&TesseractAPI>,
-    image: PageImage,
-) -> Result<Page, Error> {
-    let turns = osd.map_or(0, |o| upright_turns(o, &image.pix));
-    let rotated;
-    let pix = if turns == 0 {
-        &image.pix
-    } else {
-        rotated = image.pix.rotated(turns);
-        rotated.as_ref().unwrap_or(&image.pix)
-    };
-    let (w, h) = pix.size();
-    let ocr_err =
-        |e: tesseract_rs::TesseractError| Error::Ocr(format!("page {}: {e}", image.number));
-    api.set_image_2(pix.0).map_err(ocr_err)?;
+/// The orientation detector, loaded the first time a page needs it.
+struct Osd<'a> {
+    data: &'a std::path::Path,
+    /// `Some(None)`: loading failed (no osd.traineddata); pages stay as read.
+    engine: Option<Option<TesseractAPI>>,
+}
+
+impl Osd<'_> {
+    fn get(&mut self) -> Option<&TesseractAPI> {
+        let data = self.data;
+        self.engine
+            .get_or_insert_with(|| engine(data, "osd").ok())
+            .as_ref()
+    }
+}
+
+fn recognise(api: &TesseractAPI, osd: &mut Osd<'_>, image: PageImage) -> Result<Page, Error> {
     let dpi = (72.0 / image.points_per_pixel).round() as i32;
+    let mut words = words_of(api, &image.pix, image.number, dpi)?;
+    let mut size = image.pix.size();
+    // Most pages arrive upright, and orientation detection costs a fifth of
+    // a page's time: only a page that reads badly is checked, and turned
+    // if the check says so and the turned page reads better.
+    if reads_badly(&words)
+        && let Some(osd) = osd.get()
+    {
+        let turns = upright_turns(osd, &image.pix, dpi);
+        if let Some(turned) = (turns != 0).then(|| image.pix.rotated(turns)).flatten() {
+            let again = words_of(api, &turned, image.number, dpi)?;
+            if quality(&again) > quality(&words) {
+                words = again;
+                size = turned.size();
+            }
+        }
+    }
+    Ok(Page {
+        number: image.number,
+        width: size.0 as f32 * image.points_per_pixel,
+        height: size.1 as f32 * image.points_per_pixel,
+        lines: lines_from_words(
+            words
+                .into_iter()
+                .map(|mut w| {
+                    let s = image.points_per_pixel;
+                    w.bbox = BBox {
+                        x0: w.bbox.x0 * s,
+                        y0: w.bbox.y0 * s,
+                        x1: w.bbox.x1 * s,
+                        y1: w.bbox.y1 * s,
+                    };
+                    w
+                })
+                .collect(),
+        ),
+    })
+}
+
+/// Few words, or words Tesseract itself doubts: a page on its side or
+/// upside down reads like this.
+fn reads_badly(words: &[Word]) -> bool {
+    words.len() < 10 || mean_confidence(words) < 0.75
+}
+
+fn mean_confidence(words: &[Word]) -> f32 {
+    if words.is_empty() {
+        return 0.0;
+    }
+    words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32
+}
+
+/// Confident characters read: what a better reading of a page has more of.
+fn quality(words: &[Word]) -> f32 {
+    words
+        .iter()
+        .map(|w| w.confidence * w.text.chars().count() as f32)
+        .sum()
+}
+
+/// The words Tesseract reads on `pix`, boxes in pixels.
+fn words_of(api: &TesseractAPI, pix: &Pix, page: u32, dpi: i32) -> Result<Vec<Word>, Error> {
+    let ocr_err = |e: tesseract_rs::TesseractError| Error::Ocr(format!("page {page}: {e}"));
+    api.set_image_2(pix.0).map_err(ocr_err)?;
     api.set_source_resolution(dpi).map_err(ocr_err)?;
     api.recognize().map_err(ocr_err)?;
     let mut words = Vec::new();
@@ -439,14 +507,13 @@ fn recognise(
             if let Ok((text, l, t, r, b, conf)) = it.get_word_with_bounds() {
                 let text = text.trim().to_string();
                 if !text.is_empty() {
-                    let s = image.points_per_pixel;
                     words.push(Word {
                         text,
                         bbox: BBox {
-                            x0: l as f32 * s,
-                            y0: t as f32 * s,
-                            x1: r as f32 * s,
-                            y1: b as f32 * s,
+                            x0: l as f32,
+                            y0: t as f32,
+                            x1: r as f32,
+                            y1: b as f32,
                         },
                         confidence: (conf / 100.0).clamp(0.0, 1.0),
                     });
@@ -458,12 +525,7 @@ fn recognise(
         }
     }
     let _ = api.clear();
-    Ok(Page {
-        number: image.number,
-        width: w as f32 * image.points_per_pixel,
-        height: h as f32 * image.points_per_pixel,
-        lines: lines_from_words(words),
-    })
+    Ok(words)
 }
 
 /// Groups OCR words into lines: words whose vertical centres lie within

@@ -486,6 +486,17 @@ impl Store {
                 "po_number" => out.po_number = text(&f.value),
                 "iban" => out.iban = text(&f.value),
                 "payment_terms" => out.payment_terms = text(&f.value),
+                other
+                    if let Some((field, _)) =
+                        VISIBLE_FIELDS.iter().find(|(_, row)| *row == other) =>
+                {
+                    out.visible_disagreements
+                        .push(crate::domain::VisibleDisagreement {
+                            field,
+                            visible: f.value.clone(),
+                            location,
+                        });
+                }
                 other => {
                     return Err(Error::Corrupt {
                         column: "invoice_fields.field",
@@ -971,5 +982,19 @@ fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
     push(&mut out, "po_number", &inv.po_number, String::clone);
     push(&mut out, "iban", &inv.iban, String::clone);
     push(&mut out, "payment_terms", &inv.payment_terms, String::clone);
+    for d in &inv.visible_disagreements {
+        if let Some(name) = VISIBLE_FIELDS.iter().find(|(f, _)| *f == d.field) {
+            out.push((name.1, d.visible.clone(), 1.0, d.location));
+        }
+    }
     out
 }
+
+/// Where a hybrid PDF's page contradicts its XML, stored beside the fields
+/// as `visible.<field>` rows holding what the page shows.
+const VISIBLE_FIELDS: [(&str, &str); 4] = [
+    ("invoice_number", "visible.invoice_number"),
+    ("total_amount", "visible.total_amount"),
+    ("iban", "visible.iban"),
+    ("due_date", "visible.due_date"),
+];

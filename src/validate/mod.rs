@@ -32,6 +32,35 @@ pub struct Validation {
     pub findings: Vec<Finding>,
 }
 
+/// A hybrid PDF whose embedded XML says something else than its page.
+fn xml_against_page(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+    for d in &inv.visible_disagreements {
+        let stated = match d.field {
+            "invoice_number" => inv.invoice_number.as_ref().map(|f| f.value.clone()),
+            "total_amount" => inv.total_amount.as_ref().map(|f| f.value.to_string()),
+            "iban" => inv.iban.as_ref().map(|f| mask_iban(&f.value)),
+            "due_date" => inv.due_date.as_ref().map(|f| f.value.to_string()),
+            _ => None,
+        }
+        .unwrap_or_default();
+        let shown = if d.field == "iban" {
+            mask_iban(&d.visible)
+        } else {
+            d.visible.clone()
+        };
+        let mut f = Finding::new(
+            ReasonCode::XmlVisualMismatch,
+            Some(d.field),
+            format!(
+                "the embedded e-invoice XML says {} is {stated}, but the page shows {shown}; check which one the vendor sent",
+                d.field.replace('_', " ")
+            ),
+        );
+        f.evidence = vec![("xml", stated), ("page", shown)];
+        findings.push(f);
+    }
+}
+
 pub fn validate(
     inv: &ExtractedInvoice,
     vendors: &[Vendor],
@@ -44,6 +73,7 @@ pub fn validate(
     dates(inv, today, &mut findings);
     confidence(inv, min_confidence, &mut findings);
     tax_ids_and_rates(inv, &mut findings);
+    xml_against_page(inv, &mut findings);
     if let Some(iban) = &inv.iban
         && !iban_is_valid(&iban.value)
     {

@@ -4,6 +4,7 @@
 mod cli;
 mod dovecot;
 mod helpers;
+mod hybrid;
 mod imap;
 mod injection;
 mod mail;
