@@ -6,9 +6,9 @@
 //! `build.rs` links them). Pages are recognised in parallel, one
 //! single-threaded Tesseract per core (`OMP_THREAD_LIMIT=1`, set by `main`:
 //! OpenMP threads inside Tesseract fight each other and a page gets 8x
-//! slower). A page that reads badly is checked for orientation (Tesseract's
-//! OSD) and read again turned upright when it lies on its side or upside
-//! down.
+//! slower). Every page is straightened first (Leptonica's deskew); a page
+//! that then reads badly is checked for orientation (Tesseract's OSD) and
+//! read again upright when it lies on its side or upside down.
 //!
 //! Hostile input: image headers are read before decoding, and an image
 //! over [`MAX_PIXELS`] is refused before any pixel is allocated; one with a
@@ -81,6 +81,12 @@ unsafe extern "C" {
     fn pixRotateOrth(pix: *mut c_void, quads: i32) -> *mut c_void;
     fn pixScale(pix: *mut c_void, sx: f32, sy: f32) -> *mut c_void;
     fn setMsgSeverity(severity: i32) -> i32;
+    fn pixFindSkewAndDeskew(
+        pix: *mut c_void,
+        redsearch: i32,
+        angle: *mut f32,
+        conf: *mut f32,
+    ) -> *mut c_void;
 }
 
 /// Leptonica reports decode failures on stderr; we report them ourselves,
@@ -119,13 +125,29 @@ impl Pix {
         unsafe { (pixGetWidth(self.0), pixGetHeight(self.0)) }
     }
 
+    /// Straightened when Leptonica finds the text lines tilted (a page fed
+    /// in crooked); `None` when it is straight enough or unsure.
+    fn deskewed(&self) -> Option<Pix> {
+        let (mut angle, mut conf) = (0.0f32, 0.0f32);
+        // SAFETY: returns a new image (a copy when nothing was done) or null.
+        let pix = Pix::from_raw(unsafe { pixFindSkewAndDeskew(self.0, 2, &mut angle, &mut conf) })?;
+        (angle.abs() >= 0.3 && conf >= 2.5).then_some(pix)
+    }
+
     fn rotated(&self, quads: i32) -> Option<Pix> {
         // SAFETY: pixRotateOrth returns a new image or null.
         Pix::from_raw(unsafe { pixRotateOrth(self.0, quads) })
     }
 
-    /// Scaled down so that neither side exceeds [`MAX_SIDE`]; the factor
-    /// applied (1.0 when left alone).
+    /// Ready for recognition: straightened when crooked (text lines that
+    /// run uphill break the reading order and the table columns), and
+    /// scaled down so that neither side exceeds [`MAX_SIDE`]; returns the
+    /// scale factor applied (1.0 when left alone).
+    fn prepared(self) -> Result<(Pix, f32), Error> {
+        let pix = self.deskewed().unwrap_or(self);
+        pix.bounded()
+    }
+
     fn bounded(self) -> Result<(Pix, f32), Error> {
         let (w, h) = self.size();
         let longest = w.max(h);
@@ -210,7 +232,7 @@ fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
         // Unknown resolution: assume a 300 dpi scan.
         _ => 300.0,
     };
-    let (pix, scale) = pix.bounded()?;
+    let (pix, scale) = pix.prepared()?;
     Ok(PageImage {
         number,
         pix,
@@ -232,7 +254,7 @@ pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<
             // SAFETY: Leptonica reads at most `len` bytes.
             let pix = Pix::from_raw(unsafe { pixReadMem(pgm.as_ptr(), pgm.len()) })
                 .ok_or_else(|| Error::Ocr(format!("page {n}: cannot decode the rendering")))?;
-            let (pix, scale) = pix.bounded()?;
+            let (pix, scale) = pix.prepared()?;
             Ok(PageImage {
                 number: n,
                 pix,
@@ -437,9 +459,9 @@ fn recognise(api: &TesseractAPI, osd: &mut Osd<'_>, image: PageImage) -> Result<
     let dpi = (72.0 / image.points_per_pixel).round() as i32;
     let mut words = words_of(api, &image.pix, image.number, dpi)?;
     let mut size = image.pix.size();
-    // Most pages arrive upright, and orientation detection costs a fifth of
-    // a page's time: only a page that reads badly is checked, and turned
-    // if the check says so and the turned page reads better.
+    // Most pages arrive upright, and orientation detection costs a fifth
+    // of a page's time: only a page that reads badly is checked, and read
+    // again turned if the check says so; the better reading wins.
     if reads_badly(&words)
         && let Some(osd) = osd.get()
     {

@@ -259,3 +259,42 @@ fn ingest_reads_invoices_out_of_an_eml_file() {
         (lines[0]["document_id"].clone(), serde_json::json!(true))
     );
 }
+
+/// `apflow read --json`: every word with its box on the page (PDF points,
+/// top-left origin) and confidence, for debugging and the review screen.
+#[test]
+fn read_json_gives_words_with_boxes() {
+    let out = apflow()
+        .args(["read", "--json"])
+        .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "application/pdf");
+    let page = &v["pages"][0];
+    assert_eq!(page["page"], 1);
+    let words: Vec<&serde_json::Value> = page["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["words"].as_array().unwrap())
+        .collect();
+    let number = words
+        .iter()
+        .find(|w| w["text"] == "RE-2026-00412")
+        .expect("the invoice number is a word");
+    let b: Vec<f64> = number["box"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(b[0] < b[2] && b[1] < b[3] && b[2] <= page["width"].as_f64().unwrap());
+    assert_eq!(number["confidence"], 1.0);
+    assert!(v["einvoice"].is_null());
+}

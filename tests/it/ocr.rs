@@ -69,6 +69,19 @@ fn a_sideways_scan_is_turned_upright() {
 }
 
 #[test]
+fn a_crooked_scan_is_straightened() {
+    let scan = Gray::pdf(&[page(200).tilted(4.0)], 200);
+    let doc = read::read(&scan, &ReadOptions::default()).unwrap();
+    let invoice = apflow::extract::extract(&doc);
+    assert_eq!(
+        invoice.invoice_number.as_ref().map(|f| f.value.as_str()),
+        Some("RE-2026-00412"),
+        "{}",
+        all_text(&doc)
+    );
+}
+
+#[test]
 fn photos_and_multi_page_tiffs_are_read() {
     let png = std::process::Command::new("pdftoppm")
         .args(["-r", "200", "-png", "-f", "1", "-l", "1"])

@@ -82,6 +82,31 @@ impl Gray {
         }
     }
 
+    /// Tilted by `degrees` clockwise about the centre (a page fed in
+    /// crooked), white where the page does not reach.
+    pub fn tilted(&self, degrees: f32) -> Gray {
+        let (w, h) = (self.width as f32, self.height as f32);
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let mut pixels = vec![255u8; self.pixels.len()];
+        for y in 0..self.height {
+            for x in 0..self.width {
+                // Where this output pixel comes from in the upright page.
+                let (dx, dy) = (x as f32 - w / 2.0, y as f32 - h / 2.0);
+                let sx = (cos * dx + sin * dy + w / 2.0).round();
+                let sy = (-sin * dx + cos * dy + h / 2.0).round();
+                if sx >= 0.0 && sy >= 0.0 && sx < w && sy < h {
+                    pixels[y * self.width + x] =
+                        self.pixels[sy as usize * self.width + sx as usize];
+                }
+            }
+        }
+        Gray {
+            width: self.width,
+            height: self.height,
+            pixels,
+        }
+    }
+
     /// An image-only PDF of these pages, each drawn full-page at `dpi`.
     pub fn pdf(pages: &[Gray], dpi: u32) -> Vec<u8> {
         let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
