@@ -223,6 +223,9 @@ pub struct LineItem {
     pub quantity: Option<Decimal>,
     pub unit: Option<String>,
     pub unit_price: Option<Decimal>,
+    /// How many units `unit_price` is for (EN 16931 BT-149: "12.50 per
+    /// 100"), when the e-invoice says; kept as written.
+    pub price_base_quantity: Option<Decimal>,
     /// Percent, e.g. 19 for 19 %.
     pub tax_rate: Option<Decimal>,
     pub amount: Option<Decimal>,

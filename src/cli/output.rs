@@ -82,6 +82,7 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
             for (k, v) in [
                 ("quantity", l.quantity),
                 ("unit_price", l.unit_price),
+                ("price_base_quantity", l.price_base_quantity),
                 ("amount", l.amount),
             ] {
                 if let Some(v) = v {

@@ -302,6 +302,14 @@ fn cii_line(line: Node<'_, '_>, names: &CiiNames) -> LineItem {
                 "ChargeAmount",
             ],
         ),
+        price_base_quantity: decimal(
+            line,
+            &[
+                names.line_agreement,
+                "NetPriceProductTradePrice",
+                "BasisQuantity",
+            ],
+        ),
         tax_rate: decimal(settlement, &["ApplicableTradeTax", names.line_rate]),
         amount: decimal(settlement, &[names.line_summation, "LineTotalAmount"]),
         confidence: 1.0,
@@ -371,6 +379,7 @@ fn ubl_line(line: Node<'_, '_>, quantity_name: &str) -> LineItem {
         unit: attribute(quantity, "unitCode"),
         // As written, per cbc:BaseQuantity (see `cii_line`).
         unit_price: decimal(line, &["Price", "PriceAmount"]),
+        price_base_quantity: decimal(line, &["Price", "BaseQuantity"]),
         tax_rate: decimal(item, &["ClassifiedTaxCategory", "Percent"]),
         amount: decimal(line, &["LineExtensionAmount"]),
         confidence: 1.0,
@@ -939,7 +948,13 @@ mod tests {
         assert_eq!(first.tax_rate, Some(d("19")));
         assert_eq!(first.amount, Some(d("100.00")));
         assert_eq!(first.confidence, 1.0);
+        assert_eq!(first.price_base_quantity, None);
         let second = &inv.line_items[1];
+        assert_eq!(
+            second.price_base_quantity,
+            Some(d("1")),
+            "BT-149 as written"
+        );
         assert_eq!(second.quantity, Some(d("-1")));
         assert_eq!(
             second.unit_price,

@@ -84,6 +84,9 @@ fn line_from_row(r: &AnyRow) -> Result<LineRow> {
         quantity: r.try_get("quantity").ctx("decode invoice line")?,
         unit: r.try_get("unit").ctx("decode invoice line")?,
         unit_price: r.try_get("unit_price").ctx("decode invoice line")?,
+        price_base_quantity: r
+            .try_get("price_base_quantity")
+            .ctx("decode invoice line")?,
         tax_rate: r.try_get("tax_rate").ctx("decode invoice line")?,
         amount: r.try_get("amount").ctx("decode invoice line")?,
         confidence: r.try_get("confidence").ctx("decode invoice line")?,
@@ -176,6 +179,7 @@ pub struct LineRow {
     pub quantity: Option<String>,
     pub unit: Option<String>,
     pub unit_price: Option<String>,
+    pub price_base_quantity: Option<String>,
     pub tax_rate: Option<String>,
     pub amount: Option<String>,
     pub confidence: f64,
@@ -384,8 +388,8 @@ impl Store {
             let (page, b) = split_location(line.location);
             sqlx::query(
                 "INSERT INTO invoice_lines (invoice_id, line_no, description, sku, quantity, unit, unit_price, \
-                 tax_rate, amount, confidence, page, x0, y0, x1, y1) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 tax_rate, amount, confidence, page, x0, y0, x1, y1, price_base_quantity) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(id)
             .bind(i64::try_from(i + 1).unwrap_or(i64::MAX))
@@ -402,6 +406,7 @@ impl Store {
             .bind(coord(b, |b| b.y0))
             .bind(coord(b, |b| b.x1))
             .bind(coord(b, |b| b.y1))
+            .bind(line.price_base_quantity.map(|d| d.to_string()))
             .execute(&mut *tx)
             .await
             .ctx("insert an invoice line")?;
@@ -520,6 +525,10 @@ impl Store {
                 quantity: dec("invoice_lines.quantity", l.quantity)?,
                 unit: l.unit,
                 unit_price: dec("invoice_lines.unit_price", l.unit_price)?,
+                price_base_quantity: dec(
+                    "invoice_lines.price_base_quantity",
+                    l.price_base_quantity,
+                )?,
                 tax_rate: dec("invoice_lines.tax_rate", l.tax_rate)?,
                 amount: dec("invoice_lines.amount", l.amount)?,
                 confidence: l.confidence as f32,
