@@ -43,6 +43,8 @@ pub enum Error {
     MalformedPdf(String),
     #[error("password protected")]
     PasswordProtected,
+    #[error("the PDF's streams inflate to more than {limit} bytes (a decompression bomb?)")]
+    DecompressionBomb { limit: u64 },
     #[error("XML is not a supported e-invoice")]
     XmlNotEInvoice(#[source] einvoice::EInvoiceError),
     #[error("OCR failed: {0}")]

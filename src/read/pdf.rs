@@ -17,6 +17,7 @@ pub(super) fn read_pdf(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocume
     if doc.is_encrypted() && doc.decrypt("").is_err() {
         return Err(Error::PasswordProtected);
     }
+    check_inflation(&doc, MAX_INFLATED_BYTES)?;
     let einvoice = if options.visual_only {
         None
     } else {
@@ -86,6 +87,46 @@ fn needs_ocr(page: &Page) -> bool {
         })
         .count();
     garbled * 3 > words.len()
+}
+
+/// What the streams the text reader unpacks (page contents, forms, fonts;
+/// not images, which it skips) may inflate to together. Real invoices need
+/// a few megabytes; a zip-bomb stream asks for gigabytes.
+const MAX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Refuses a PDF whose Flate streams inflate past `limit` before the
+/// parser unpacks them whole into memory. Counts without keeping.
+fn check_inflation(doc: &pdf_extract::Document, limit: u64) -> Result<(), Error> {
+    use std::io::Read;
+    let mut budget = limit;
+    for object in doc.objects.values() {
+        let Ok(stream) = object.as_stream() else {
+            continue;
+        };
+        let is_image = stream
+            .dict
+            .get(b"Subtype")
+            .and_then(|s| s.as_name())
+            .is_ok_and(|n| n == b"Image");
+        let flate = match stream.dict.get(b"Filter") {
+            Ok(pdf_extract::Object::Name(n)) => n == b"FlateDecode",
+            Ok(pdf_extract::Object::Array(a)) => a
+                .first()
+                .and_then(|f| f.as_name().ok())
+                .is_some_and(|n| n == b"FlateDecode"),
+            _ => false,
+        };
+        if is_image || !flate {
+            continue;
+        }
+        let mut inflater = flate2::read::ZlibDecoder::new(&stream.content[..]).take(budget + 1);
+        let inflated = std::io::copy(&mut inflater, &mut std::io::sink()).unwrap_or(0);
+        if inflated > budget {
+            return Err(Error::DecompressionBomb { limit });
+        }
+        budget -= inflated;
+    }
+    Ok(())
 }
 
 fn output_error_text(e: &OutputError) -> String {

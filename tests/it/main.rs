@@ -4,6 +4,7 @@
 mod cli;
 mod dovecot;
 mod helpers;
+mod hostile;
 mod hybrid;
 mod imap;
 mod injection;

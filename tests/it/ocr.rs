@@ -91,6 +91,24 @@ fn photos_and_multi_page_tiffs_are_read() {
         .stdout;
     let doc = read::read(&png, &ReadOptions::default()).unwrap();
     assert!(all_text(&doc).contains("F2026-0193"), "{}", all_text(&doc));
+    assert_eq!(doc.kind, apflow::domain::DocumentKind::Png);
+
+    // A phone photo or a scanner's JPEG.
+    let jpeg = std::process::Command::new("pdftoppm")
+        .args(["-r", "200", "-jpeg", "-f", "1", "-l", "1"])
+        .arg(repo_path(
+            "samples/invoices/05_tecnoparts_TPI-2026-0318.pdf",
+        ))
+        .output()
+        .unwrap()
+        .stdout;
+    let doc = read::read(&jpeg, &ReadOptions::default()).unwrap();
+    assert_eq!(doc.kind, apflow::domain::DocumentKind::Jpeg);
+    assert!(
+        all_text(&doc).contains("TPI-2026-0318"),
+        "{}",
+        all_text(&doc)
+    );
 
     let second = Gray::render(
         &repo_path("samples/invoices/03_atelier_F2026-0193.pdf"),

@@ -1,0 +1,134 @@
+//! PDFs that try to hurt the reader: locked ones, decompression bombs and
+//! very long ones. Each ends with the document read or a clear reason,
+//! in bounded time and memory; none takes the process down.
+
+use apflow::read::{self, Error, ReadOptions};
+use pdf_extract::{Document, EncryptionState, EncryptionVersion, Object, Permissions};
+
+use crate::helpers::repo_path;
+
+const SAMPLE: &str = "samples/invoices/01_nordlicht_RE-2026-00412.pdf";
+
+/// Sample invoice 01 encrypted (RC4 128-bit) with this user password.
+fn encrypted(user_password: &str) -> Vec<u8> {
+    let mut doc = Document::load(repo_path(SAMPLE)).unwrap();
+    // The file identifier seeds the key; producers always write one.
+    doc.trailer.set(
+        "ID",
+        Object::Array(vec![
+            Object::string_literal("apflow-test-id-01"),
+            Object::string_literal("apflow-test-id-01"),
+        ]),
+    );
+    let state = EncryptionState::try_from(EncryptionVersion::V2 {
+        document: &doc,
+        owner_password: "owner secret",
+        user_password,
+        key_length: 128,
+        permissions: Permissions::all(),
+    })
+    .unwrap();
+    doc.encrypt(&state).unwrap();
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_pdf_locked_for_editing_only_is_read_and_a_password_protected_one_is_refused() {
+    let open = read::read(&encrypted(""), &ReadOptions::default()).unwrap();
+    let text: String = open.pages[0].lines.iter().map(|l| l.text()).collect();
+    assert!(text.contains("RE-2026-00412"), "{text}");
+
+    let locked = read::read(&encrypted("s3cret"), &ReadOptions::default());
+    assert!(
+        matches!(locked, Err(Error::PasswordProtected)),
+        "{locked:?}"
+    );
+    assert_eq!(locked.unwrap_err().to_string(), "password protected");
+}
+
+/// A minimal PDF whose pages have these content streams (Helvetica).
+fn pdf_with_contents(contents: &[Vec<u8>], flate: bool) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    };
+    let n = contents.len();
+    object(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    object(
+        &mut out,
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).as_bytes(),
+    );
+    object(
+        &mut out,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    );
+    for (i, content) in contents.iter().enumerate() {
+        object(
+            &mut out,
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                5 + 2 * i
+            )
+            .as_bytes(),
+        );
+        let filter = if flate { " /Filter /FlateDecode" } else { "" };
+        let mut body = format!("<< /Length {}{filter} >>\nstream\n", content.len()).into_bytes();
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\nendstream");
+        object(&mut out, &body);
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn a_decompression_bomb_is_refused_before_it_is_unpacked() {
+    use std::io::Write;
+    // 400 MB of spaces in one content stream: about 400 KB compressed.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..400 {
+        z.write_all(&chunk).unwrap();
+    }
+    let bomb = pdf_with_contents(&[z.finish().unwrap()], true);
+    assert!(bomb.len() < 2_000_000, "{} bytes", bomb.len());
+    let got = read::read(&bomb, &ReadOptions::default());
+    assert!(
+        matches!(got, Err(Error::DecompressionBomb { .. })),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_500_page_pdf_is_read_page_by_page() {
+    let pages: Vec<Vec<u8>> = (1..=500)
+        .map(|n| {
+            format!("BT /F1 11 Tf 72 760 Td (Rechnung RE-500 Seite {n} von 500 Gesamtbetrag folgt) Tj ET")
+                .into_bytes()
+        })
+        .collect();
+    let pdf = pdf_with_contents(&pages, false);
+    let doc = read::read(&pdf, &ReadOptions::default()).unwrap();
+    assert_eq!(doc.pages.len(), 500);
+    assert!(doc.pages[499].lines[0].text().contains("Seite 500 von 500"));
+}
