@@ -190,6 +190,9 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// Tesseract languages for scans, `+`-joined (`eng+deu+fra`).
     pub ocr_languages: String,
+    /// The `apflow` binary, to read PDFs and images in child processes;
+    /// set by the command line, `None` (in-process) for library users.
+    pub reader_exe: Option<PathBuf>,
     pub tolerances: Tolerances,
     /// Fields the decision uses must be read with at least this confidence
     /// for an invoice to go through untouched.
@@ -223,6 +226,7 @@ impl Default for Settings {
             max_attempts: 5,
             read_timeout: Duration::from_secs(120),
             ocr_languages: crate::read::ocr::OcrOptions::default().languages,
+            reader_exe: None,
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -250,6 +254,7 @@ impl Settings {
                 languages: self.ocr_languages.clone(),
                 tessdata: None,
             },
+            isolate: self.reader_exe.clone(),
         }
     }
 

@@ -175,6 +175,8 @@ pub struct ReadDocument {
     /// The invoice carried as structured XML (Factur-X/ZUGFeRD, XRechnung,
     /// UBL), exact by construction.
     pub einvoice: Option<ExtractedInvoice>,
+    /// That XML as found (inside a PDF or as the file itself).
+    pub einvoice_xml: Option<Vec<u8>>,
 }
 
 /// An extracted value with how sure we are and where on the page it was.

@@ -65,6 +65,15 @@ pub enum Command {
         #[arg(long)]
         visual_only: bool,
     },
+    /// Internal: reads the document on stdin for an isolated read
+    /// (`read::isolate`) and answers on stdout.
+    #[command(hide = true)]
+    ReadWorker {
+        #[arg(long)]
+        visual_only: bool,
+        #[arg(long, default_value = "eng+deu")]
+        ocr_languages: String,
+    },
     /// Import master data (CSV or JSONL, chosen by file extension).
     Import {
         #[arg(value_enum)]
@@ -210,11 +219,37 @@ pub enum ImportKind {
 
 /// Runs the parsed command; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
+    if let Command::ReadWorker {
+        visual_only,
+        ocr_languages,
+    } = &cli.command
+    {
+        // The child of an isolated read: no settings, no database.
+        let options = read::ReadOptions {
+            visual_only: *visual_only,
+            ocr: read::ocr::OcrOptions {
+                languages: ocr_languages.clone(),
+                tessdata: None,
+            },
+            isolate: None,
+        };
+        return Ok(
+            tokio::task::spawn_blocking(move || read::isolate::child_main(&options))
+                .await
+                .unwrap_or(2),
+        );
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(url) = cli.database_url {
         settings.database_url = url;
     }
+    // Native parsers run in child processes of this binary (not of a test
+    // harness that links the library).
+    settings.reader_exe = std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_stem().is_some_and(|s| s == "apflow"));
     match cli.command {
+        Command::ReadWorker { .. } => Ok(2),
         Command::Extract {
             file,
             json,

@@ -10,6 +10,7 @@
 //! and Tesseract, with `pdftoppm` rendering PDF pages in a child process).
 
 pub mod einvoice;
+pub mod isolate;
 pub mod ocr;
 mod pdf;
 mod sniff;
@@ -29,6 +30,9 @@ pub struct ReadOptions {
     pub visual_only: bool,
     /// Languages and data for scanned pages and images.
     pub ocr: ocr::OcrOptions,
+    /// Read PDFs and images in a child process of this `apflow` binary
+    /// (`isolate.rs`); `None` reads in this process.
+    pub isolate: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,19 +53,30 @@ pub enum Error {
     XmlNotEInvoice(#[source] einvoice::EInvoiceError),
     #[error("OCR failed: {0}")]
     Ocr(String),
-    #[error("reading crashed inside the PDF parser: {0}")]
+    #[error("reading crashed (a bug or a hostile file): {0}")]
     Crashed(String),
     #[error("reading took longer than {0:?}")]
     TimedOut(Duration),
 }
 
-/// Reads a document on a blocking thread, containing panics and bounding
-/// the time spent. This is the entry point the pipeline and CLI use.
+/// Reads a document, containing crashes and bounding the time spent: in a
+/// child process when `options.isolate` names the binary (the service and
+/// the CLI), else on a blocking thread that contains panics. This is the
+/// entry point the pipeline and CLI use.
 pub async fn read_document(
     bytes: std::sync::Arc<Vec<u8>>,
     options: ReadOptions,
     limit: Duration,
 ) -> Result<ReadDocument, Error> {
+    if let Some(exe) = options.isolate.clone()
+        && bytes.len() <= MAX_DOCUMENT_BYTES
+        && matches!(
+            sniff(&bytes),
+            Some(DocumentKind::Pdf | DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff)
+        )
+    {
+        return isolate::read_in_child(&exe, bytes, &options, limit).await;
+    }
     let task = tokio::task::spawn_blocking(move || read(&bytes, &options));
     match tokio::time::timeout(limit, task).await {
         Err(_) => Err(Error::TimedOut(limit)),
@@ -106,12 +121,14 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocument, Error> 
                 kind,
                 pages: Vec::new(),
                 einvoice: Some(invoice),
+                einvoice_xml: Some(bytes.to_vec()),
             })
         }
         DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => Ok(ReadDocument {
             kind,
             pages: ocr::ocr_image(bytes, kind == DocumentKind::Tiff, &options.ocr)?,
             einvoice: None,
+            einvoice_xml: None,
         }),
     }
 }

@@ -18,13 +18,16 @@ pub(super) fn read_pdf(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocume
         return Err(Error::PasswordProtected);
     }
     check_inflation(&doc, MAX_INFLATED_BYTES)?;
-    let einvoice = if options.visual_only {
-        None
+    let (einvoice, einvoice_xml) = if options.visual_only {
+        (None, None)
     } else {
-        einvoice::embedded_xml(&doc)
-            .ok()
-            .flatten()
-            .and_then(|xml| einvoice::parse(&xml).ok())
+        match einvoice::embedded_xml(&doc).ok().flatten() {
+            Some(xml) => match einvoice::parse(&xml) {
+                Ok(invoice) => (Some(invoice), Some(xml)),
+                Err(_) => (None, None),
+            },
+            None => (None, None),
+        }
     };
     let mut collector = WordCollector::default();
     let text_layer = pdf_extract::output_doc(&doc, &mut collector);
@@ -36,6 +39,7 @@ pub(super) fn read_pdf(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocume
             kind: DocumentKind::Pdf,
             pages,
             einvoice,
+            einvoice_xml,
         });
     }
     let page_count = u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX);
@@ -67,6 +71,7 @@ pub(super) fn read_pdf(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocume
         kind: DocumentKind::Pdf,
         pages,
         einvoice: None,
+        einvoice_xml: None,
     })
 }
 

@@ -54,11 +54,7 @@ fn extract_of_bad_input_fails_with_a_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let crashing = std::fs::read(repo_path("tests/fixtures/corrupt-panics-parser.pdf")).unwrap();
     for (name, bytes, expect) in [
-        (
-            "crash.pdf",
-            crashing.as_slice(),
-            "crashed inside the PDF parser",
-        ),
+        ("crash.pdf", crashing.as_slice(), "reading crashed"),
         ("empty.pdf", &b""[..], "empty file"),
         ("x.txt", &b"hello"[..], "not a PDF"),
         ("t.pdf", &b"%PDF-1.4\n1 0 obj <<"[..], "malformed PDF"),
@@ -297,4 +293,43 @@ fn read_json_gives_words_with_boxes() {
     assert!(b[0] < b[2] && b[1] < b[3] && b[2] <= page["width"].as_f64().unwrap());
     assert_eq!(number["confidence"], 1.0);
     assert!(v["einvoice"].is_null());
+}
+
+/// The service reads PDFs in a child process: when that process dies (here
+/// it aborts on purpose, as a segfault in a native parser would), the
+/// document is rejected with the reason and the command itself goes on to
+/// the next file.
+#[test]
+fn a_reader_that_dies_costs_one_document_not_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/apflow.db", dir.path().display());
+    let out = apflow()
+        .args(["--database-url", &db, "ingest"])
+        .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
+        .arg(repo_path("samples/invoices/03_atelier_F2026-0193.pdf"))
+        .env("APFLOW_FAILPOINT", "read-worker")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let died = stdout.matches("reading process died").count();
+    assert_eq!(
+        died, 2,
+        "both files reported, one by one: {stdout}\n{stderr}"
+    );
+
+    // Without the crash the same files read normally through the child.
+    let ok = apflow()
+        .args(["extract", "--json"])
+        .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(v["invoice_number"], "RE-2026-00412");
 }
