@@ -154,6 +154,7 @@ struct RawSettings {
     max_attempts: Option<i64>,
     read_timeout_secs: Option<u64>,
     ocr_languages: Option<String>,
+    secure_cookies: Option<bool>,
     price_tolerance_pct: Option<String>,
     min_confidence: Option<f32>,
     payer_name: Option<String>,
@@ -190,6 +191,8 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// Tesseract languages for scans, `+`-joined (`eng+deu+fra`).
     pub ocr_languages: String,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
     /// The `apflow` binary, to read PDFs and images in child processes;
     /// set by the command line, `None` (in-process) for library users.
     pub reader_exe: Option<PathBuf>,
@@ -227,6 +230,7 @@ impl Default for Settings {
             read_timeout: Duration::from_secs(120),
             ocr_languages: crate::read::ocr::OcrOptions::default().languages,
             reader_exe: None,
+            secure_cookies: false,
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -324,6 +328,9 @@ impl Settings {
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
+                "APFLOW_SECURE_COOKIES" => {
+                    raw.secure_cookies = Some(matches!(value.trim(), "1" | "true" | "yes"))
+                }
                 "APFLOW_PRICE_TOLERANCE_PCT" => raw.price_tolerance_pct = Some(value.clone()),
                 "APFLOW_PAYER_NAME" => raw.payer_name = Some(value.clone()),
                 "APFLOW_PAYER_IBAN" => raw.payer_iban = Some(value.clone()),
@@ -389,6 +396,9 @@ impl Settings {
                 });
             }
             s.max_attempts = v;
+        }
+        if let Some(v) = raw.secure_cookies {
+            s.secure_cookies = v;
         }
         if let Some(v) = raw.ocr_languages {
             let ok = !v.is_empty()

@@ -677,3 +677,46 @@ mod tests {
         assert_eq!(invoice_number_key("ABC"), "ABC");
     }
 }
+
+// ---------------------------------------------------------------------------
+// People: who may do what.
+// ---------------------------------------------------------------------------
+
+/// What a person may do. Clerks work the review queue; approvers approve
+/// up to their limit; admins run the system (master data, users, payment
+/// runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Clerk,
+    Approver,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "clerk" => Some(Role::Clerk),
+            "approver" => Some(Role::Approver),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A person with a login.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The most an approver may approve alone.
+    pub approval_limit: Option<Decimal>,
+}

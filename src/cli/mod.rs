@@ -120,6 +120,11 @@ pub enum Command {
         #[command(subcommand)]
         action: VendorAction,
     },
+    /// People who log in to the web app, and API tokens for integrations.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Per-field extraction accuracy against a folder's truth.jsonl.
     Eval {
         dir: PathBuf,
@@ -207,6 +212,31 @@ pub enum VendorAction {
         /// Who verified it; must not be the clerk who entered the change.
         #[arg(long)]
         by: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a user (the first admin, then anyone). The password is read from
+    /// --password-file, or from the first line of standard input.
+    Add {
+        username: String,
+        #[arg(long, value_parser = ["clerk", "approver", "admin"])]
+        role: String,
+        /// The most an approver may approve alone.
+        #[arg(long)]
+        approval_limit: Option<rust_decimal::Decimal>,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// List the active users.
+    List,
+    /// Create an API token for a user (printed once; only its hash is kept).
+    Token {
+        username: String,
+        /// What the token is for, e.g. "ERP export".
+        #[arg(long, default_value = "api")]
+        name: String,
     },
 }
 
@@ -355,6 +385,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 .collect();
             files.sort();
             ingest(&store, &settings, &files, false).await?;
+            demo_users(&store).await?;
             if no_serve {
                 return Ok(0);
             }
@@ -368,6 +399,10 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Pay { action } => {
             let store = Store::connect(&settings.database_url).await?;
             pay(&store, &settings, action).await
+        }
+        Command::User { action } => {
+            let store = Store::connect(&settings.database_url).await?;
+            user_cmd(&store, action).await
         }
         Command::Vendor {
             action:
@@ -480,6 +515,98 @@ async fn read_cmd(
             Ok(2)
         }
     }
+}
+
+async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
+    match action {
+        UserAction::Add {
+            username,
+            role,
+            approval_limit,
+            password_file,
+        } => {
+            let role = crate::domain::Role::parse(&role).context("unknown role")?;
+            let password = match password_file {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("cannot read {}", f.display()))?,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line
+                }
+            };
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 10 {
+                bail!("the password needs at least 10 characters");
+            }
+            let hash = web::auth::hash_password(password)
+                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            match store
+                .add_user(&username, &hash, role, approval_limit)
+                .await?
+            {
+                Some(id) => {
+                    println!("user {username} ({}) added as #{id}", role.as_str());
+                    Ok(0)
+                }
+                None => bail!("a user named {username} exists already"),
+            }
+        }
+        UserAction::List => {
+            for u in store.users().await? {
+                let limit = u
+                    .approval_limit
+                    .map_or(String::new(), |l| format!(" (approves up to {l})"));
+                println!("{}\t{}{limit}", u.username, u.role.as_str());
+            }
+            Ok(0)
+        }
+        UserAction::Token { username, name } => {
+            let user = store
+                .users()
+                .await?
+                .into_iter()
+                .find(|u| u.username == username)
+                .with_context(|| format!("no active user named {username}"))?;
+            let token = web::auth::new_secret();
+            store
+                .add_api_token(&web::auth::token_digest(&token), user.id, &name)
+                .await?;
+            println!("{token}");
+            eprintln!(
+                "API token {name:?} for {username} ({}): send it as `Authorization: Bearer <token>`; it is not shown again",
+                user.role.as_str()
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The demo's people, one per role, with a password everyone knows: the
+/// demo database is for trying apflow out, on 127.0.0.1.
+async fn demo_users(store: &Store) -> Result<()> {
+    if !store.users().await?.is_empty() {
+        return Ok(());
+    }
+    for (name, role, limit) in [
+        ("admin", crate::domain::Role::Admin, None),
+        ("clerk", crate::domain::Role::Clerk, None),
+        (
+            "approver",
+            crate::domain::Role::Approver,
+            Some(rust_decimal::Decimal::from(10_000)),
+        ),
+    ] {
+        let hash = web::auth::hash_password(&format!("demo-{name}-password"))
+            .map_err(|e| anyhow::anyhow!("cannot hash a password: {e}"))?;
+        store.add_user(name, &hash, role, limit).await?;
+    }
+    println!(
+        "demo users: admin / clerk / approver, password demo-<name>-password (e.g. demo-clerk-password)"
+    );
+    Ok(())
 }
 
 /// Writes a run's pain.001 file where the user asked.

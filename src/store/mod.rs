@@ -18,6 +18,7 @@ mod invoices;
 mod jobs;
 mod masterdata;
 mod payments;
+mod users;
 
 pub use invoices::{
     DiscrepancyRow, DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow,

@@ -6,8 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 
+use super::auth::Caller;
 use super::{ApiError, AppState};
-use crate::domain::{DocumentId, InvoiceId, InvoiceStatus, RawDocument, Source};
+use crate::domain::{DocumentId, InvoiceId, InvoiceStatus, RawDocument, Role, Source};
 use crate::store::{InvoiceDetail, InvoiceSummary};
 use crate::workflow;
 
@@ -20,9 +21,11 @@ pub struct UploadResponse {
 
 /// `POST /api/documents` (multipart, one or more `file` parts).
 pub async fn upload_document(
+    caller: Caller,
     State(state): State<AppState>,
     mut form: Multipart,
 ) -> Result<(StatusCode, Json<Vec<UploadResponse>>), ApiError> {
+    caller.require(&[Role::Clerk, Role::Admin], "upload documents")?;
     let mut out = Vec::new();
     while let Some(field) = form
         .next_field()
@@ -112,6 +115,7 @@ pub fn parse_status(s: Option<&str>) -> Result<Option<InvoiceStatus>, ApiError> 
 }
 
 pub async fn list_invoices(
+    _caller: Caller,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
@@ -121,6 +125,7 @@ pub async fn list_invoices(
 }
 
 pub async fn invoice_detail(
+    _caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -151,6 +156,7 @@ fn detail_json(d: InvoiceDetail) -> serde_json::Value {
 
 /// The original bytes exactly as received, for the review screen.
 pub async fn original_document(
+    _caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -187,11 +193,13 @@ pub async fn original_document(
 /// with `Content-Type: text/csv`), the same format and rules as
 /// `apflow import`. Invoices waiting for the data are re-evaluated.
 pub async fn import_master_data(
+    caller: Caller,
     State(state): State<AppState>,
     Path(kind): Path<String>,
     headers: axum::http::HeaderMap,
     body: String,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Admin], "import master data")?;
     let kind = match kind.as_str() {
         "vendors" => crate::cli::ImportKind::Vendors,
         "pos" => crate::cli::ImportKind::Pos,
@@ -218,16 +226,17 @@ pub async fn import_master_data(
 pub struct SettleBody {
     #[serde(default)]
     pub reason: String,
-    pub by: String,
 }
 
 /// `POST /api/payment-runs/{id}/executed|failed` with `{"by": ..., "reason": ...}`:
 /// the bank's answer for a run (the API twin of `apflow pay mark`).
 pub async fn settle_payment_run(
+    caller: Caller,
     State(state): State<AppState>,
     Path((id, outcome)): Path<(i64, String)>,
     Json(body): Json<SettleBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(&[Role::Admin], "record the bank's answer for a payment run")?;
     let executed = match outcome.as_str() {
         "executed" => true,
         "failed" if !body.reason.trim().is_empty() => false,
@@ -238,9 +247,9 @@ pub async fn settle_payment_run(
             )));
         }
     };
-    if !crate::workflow::payments::settle_run(&state.store, id, executed, &body.reason, &body.by)
-        .await?
-    {
+    // Recorded as the caller: who says the bank paid is who is accountable.
+    let by = &caller.user.username;
+    if !crate::workflow::payments::settle_run(&state.store, id, executed, &body.reason, by).await? {
         return Err(ApiError::NotFound);
     }
     Ok(Json(serde_json::json!({ "run": id, "state": outcome })))

@@ -13,6 +13,13 @@ pub enum ApiError {
     BadRequest(String),
     #[error("upload too large")]
     TooLarge,
+    #[error("log in first (a session cookie or Authorization: Bearer <API token>)")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A page opened without a login: answered with a redirect.
+    #[error("log in first")]
+    LoginRequired { next: String },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -23,6 +30,9 @@ impl ApiError {
             ApiError::NotFound => ("not_found", StatusCode::NOT_FOUND),
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
             ApiError::TooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
+            ApiError::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
+            ApiError::LoginRequired { .. } => ("login_required", StatusCode::SEE_OTHER),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -42,6 +52,10 @@ impl From<crate::workflow::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::LoginRequired { next } = &self {
+            let to: String = url_encode(next);
+            return axum::response::Redirect::to(&format!("/login?next={to}")).into_response();
+        }
         let (code, status) = self.code();
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = %crate::workflow::error_chain(cause.as_ref()), "request failed");
@@ -52,4 +66,16 @@ impl IntoResponse for ApiError {
         )
             .into_response()
     }
+}
+
+/// Percent-encodes a path for a query value.
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -1,5 +1,8 @@
 //! Web: the HTTP API, the review web app, and the operations endpoints.
 //!
+//! Every route but `/healthz`, `/metrics` and the login form needs a
+//! logged-in caller with the right role (`auth.rs`).
+//!
 //! Only this module defines JSON shapes for the API; it turns store rows
 //! into them. Pages are rendered on the server as plain HTML (no build step
 //! and no JavaScript needed to read the queue). Every error goes through
@@ -7,6 +10,7 @@
 //! cause chain for the log.
 
 mod api;
+pub mod auth;
 mod error;
 mod pages;
 
@@ -36,6 +40,8 @@ pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::queue))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
         .route("/invoices/{id}", get(pages::invoice))
         .route("/documents/{id}/original", get(api::original_document))
         .route("/api/documents", post(api::upload_document))

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 
 use super::api::{ListQuery, parse_status};
+use super::auth::Caller;
 use super::{ApiError, AppState, escape_html as esc};
 use crate::domain::{InvoiceId, InvoiceStatus};
 
@@ -17,10 +18,20 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}iframe{width:100%;height:80vh;border:1px solid #ccd}.num{text-align:right}\
 .low{color:#a40000}";
 
-fn layout(title: &str, body: &str) -> Html<String> {
+/// The page frame; with a caller, the header names them and offers logout.
+pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
+    let who = caller.map_or(String::new(), |c| {
+        format!(
+            "<form method=post action=\"/logout\" style=\"float:right;margin:0\">{} ({}) \
+             <input type=hidden name=csrf value=\"{}\"><button>Log out</button></form>",
+            esc(&c.user.username),
+            c.user.role.as_str(),
+            esc(c.csrf.as_deref().unwrap_or(""))
+        )
+    });
     Html(format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} · apflow</title><style>{STYLE}</style></head>\
-         <body><header><a href=\"/\">apflow</a> · accounts payable</header><main>{body}</main></body></html>",
+         <body><header>{who}<a href=\"/\">apflow</a> · accounts payable</header><main>{body}</main></body></html>",
         esc(title)
     ))
 }
@@ -31,6 +42,7 @@ fn opt(s: &Option<String>) -> String {
 
 /// `GET /?status=needs_review`
 pub async fn queue(
+    caller: Caller,
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Html<String>, ApiError> {
@@ -89,11 +101,12 @@ pub async fn queue(
         body.push_str("<tr><td colspan=9>No invoices here. Drop a PDF into the inbox folder or POST it to /api/documents.</td></tr>");
     }
     body.push_str("</tbody></table>");
-    Ok(layout("Invoices", &body))
+    Ok(layout("Invoices", &body, Some(&caller)))
 }
 
 /// `GET /invoices/{id}`
 pub async fn invoice(
+    caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, ApiError> {
@@ -183,5 +196,6 @@ pub async fn invoice(
     Ok(layout(
         &format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")),
         &body,
+        Some(&caller),
     ))
 }

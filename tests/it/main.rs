@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on a fresh database. Store and
 //! pipeline tests run on both SQLite and PostgreSQL.
 
+mod auth;
 mod cli;
 mod dovecot;
 mod helpers;

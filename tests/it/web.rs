@@ -9,9 +9,69 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use crate::helpers::{Db, fresh, load_sample_master_data, repo_path};
+use crate::helpers::{Db, TestDb, fresh, load_sample_master_data, repo_path};
 
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
+/// The real router, called as a user with an API token (or as nobody).
+#[derive(Clone)]
+pub struct Api {
+    router: axum::Router,
+    token: Option<String>,
+}
+
+impl Api {
+    pub fn anonymous(t: &TestDb) -> Api {
+        Api {
+            router: router(AppState {
+                store: t.store.clone(),
+                settings: t.settings.clone(),
+                metrics: Arc::new(Metrics::default()),
+            }),
+            token: None,
+        }
+    }
+
+    /// A new user with `role` and an API token.
+    pub async fn as_role(t: &TestDb, role: apflow::domain::Role) -> Api {
+        let name = format!("{}-{}", role.as_str(), apflow::web::auth::new_secret());
+        let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+        let id = t
+            .store
+            .add_user(&name, &hash, role, None)
+            .await
+            .unwrap()
+            .unwrap();
+        let token = apflow::web::auth::new_secret();
+        t.store
+            .add_api_token(&apflow::web::auth::token_digest(&token), id, "test")
+            .await
+            .unwrap();
+        Api {
+            token: Some(token),
+            ..Api::anonymous(t)
+        }
+    }
+
+    /// The same router, sending this bearer token.
+    pub fn router_with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub async fn oneshot(
+        self,
+        mut req: Request<Body>,
+    ) -> Result<axum::response::Response, std::convert::Infallible> {
+        if let Some(t) = &self.token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        self.router.oneshot(req).await
+    }
+}
+
+pub async fn get(app: &Api, uri: &str) -> (StatusCode, String) {
     let res = app
         .clone()
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
@@ -26,11 +86,7 @@ async fn get(app: &axum::Router, uri: &str) -> (StatusCode, String) {
 async fn queue_invoice_page_upload_health_and_metrics() {
     let t = fresh(Db::Sqlite).await;
     load_sample_master_data(&t.store).await;
-    let app = router(AppState {
-        store: t.store.clone(),
-        settings: t.settings.clone(),
-        metrics: Arc::new(Metrics::default()),
-    });
+    let app = Api::as_role(&t, apflow::domain::Role::Admin).await;
 
     let pdf = std::fs::read(repo_path("samples/invoices/06_nordlicht_RE-2026-00437.pdf")).unwrap();
     let boundary = "XBOUNDARYX";
@@ -130,11 +186,7 @@ async fn html_escapes_what_documents_contain() {
 #[tokio::test]
 async fn master_data_import_over_rest() {
     let t = fresh(Db::Sqlite).await;
-    let app = router(AppState {
-        store: t.store.clone(),
-        settings: t.settings.clone(),
-        metrics: Arc::new(Metrics::default()),
-    });
+    let app = Api::as_role(&t, apflow::domain::Role::Admin).await;
     let post = |uri: &str, ctype: &str, body: &str| {
         Request::post(uri)
             .header("content-type", ctype)

@@ -1,0 +1,167 @@
+//! Users, their sessions and API tokens. Only hashes of secrets are stored
+//! (the web layer hashes); expired sessions and revoked tokens are never
+//! returned.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Error, QueryContext, Result, Store, now_ms};
+use crate::domain::{Role, User};
+
+fn user_from_row(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role").ctx("decode a user")?;
+    let limit: Option<String> = r.try_get("approval_limit").ctx("decode a user")?;
+    Ok(User {
+        id: r.try_get("id").ctx("decode a user")?,
+        username: r.try_get("username").ctx("decode a user")?,
+        role: Role::parse(&role).ok_or(Error::Corrupt {
+            column: "users.role",
+            value: role.clone(),
+        })?,
+        approval_limit: super::parse_opt_decimal("users.approval_limit", limit)?,
+    })
+}
+
+impl Store {
+    /// Adds a user; `None` when the name is taken.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        approval_limit: Option<rust_decimal::Decimal>,
+    ) -> Result<Option<i64>> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO users (username, password_hash, role, approval_limit, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        )
+        .bind(username.to_string())
+        .bind(password_hash.to_string())
+        .bind(role.as_str())
+        .bind(approval_limit.map(|d| d.to_string()))
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await
+        .ctx("add a user")?;
+        Ok(id)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, approval_limit FROM users WHERE disabled_at IS NULL ORDER BY username",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("list users")?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// An active user and their password hash, for login.
+    pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(
+            "SELECT id, username, role, approval_limit, password_hash FROM users \
+             WHERE username = $1 AND disabled_at IS NULL",
+        )
+        .bind(username.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .ctx("look up a user")?;
+        row.map(|r| {
+            let hash: String = r.try_get("password_hash").ctx("decode a user")?;
+            Ok((user_from_row(&r)?, hash))
+        })
+        .transpose()
+    }
+
+    pub async fn add_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(csrf_token.to_string())
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await
+        .ctx("start a session")?;
+        Ok(())
+    }
+
+    /// The user of a live session and its CSRF token.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.role, u.approval_limit, s.csrf_token FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash.to_string())
+        .bind(now_ms())
+        .fetch_optional(self.pool())
+        .await
+        .ctx("look up a session")?;
+        row.map(|r| {
+            let csrf: String = r.try_get("csrf_token").ctx("decode a session")?;
+            Ok((user_from_row(&r)?, csrf))
+        })
+        .transpose()
+    }
+
+    pub async fn end_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= $2")
+            .bind(token_hash.to_string())
+            .bind(now_ms())
+            .execute(self.pool())
+            .await
+            .ctx("end a session")?;
+        Ok(())
+    }
+
+    pub async fn add_api_token(&self, token_hash: &str, user_id: i64, name: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, user_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(name.to_string())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .ctx("add an API token")?;
+        Ok(())
+    }
+
+    /// The user an unrevoked API token belongs to.
+    pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.role, u.approval_limit FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+        )
+        .bind(token_hash.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .ctx("look up an API token")?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    /// Failed logins for `username` since `since_ms`, from the audit log
+    /// (for throttling password guessing).
+    pub async fn failed_logins_since(&self, username: &str, since_ms: i64) -> Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed' AND entity_id = $1 AND at >= $2",
+        )
+        .bind(username.to_string())
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await
+        .ctx("count failed logins")
+    }
+}

@@ -1,0 +1,234 @@
+//! Who may do what: every role against every kind of action over the real
+//! router, and the browser login: session cookie, CSRF token, logout,
+//! audited attempts and throttled guessing.
+
+use apflow::domain::Role;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+
+use crate::helpers::{Db, fresh, repo_path};
+use crate::web::Api;
+
+fn upload(pdf: &[u8]) -> Request<Body> {
+    let boundary = "B0UNDARY";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").into_bytes();
+    body.extend_from_slice(pdf);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post("/api/documents")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_role_may_do_exactly_its_part() {
+    let t = fresh(Db::Sqlite).await;
+    let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
+    let callers = [
+        ("anonymous", Api::anonymous(&t)),
+        ("clerk", Api::as_role(&t, Role::Clerk).await),
+        ("approver", Api::as_role(&t, Role::Approver).await),
+        ("admin", Api::as_role(&t, Role::Admin).await),
+    ];
+    type MakeRequest = Box<dyn Fn() -> Request<Body>>;
+    let get = |uri: &'static str| -> MakeRequest {
+        Box::new(move || Request::get(uri).body(Body::empty()).unwrap())
+    };
+    let pdf2 = pdf.clone();
+    let actions: Vec<(&str, MakeRequest, [u16; 4])> = vec![
+        // (action, request, expected status for anonymous, clerk, approver, admin)
+        ("open the queue page", get("/"), [303, 200, 200, 200]),
+        ("list invoices", get("/api/invoices"), [401, 200, 200, 200]),
+        (
+            "read an invoice",
+            get("/api/invoices/999"),
+            [401, 404, 404, 404],
+        ),
+        (
+            "fetch an original",
+            get("/documents/999/original"),
+            [303, 404, 404, 404],
+        ),
+        (
+            "upload a document",
+            Box::new(move || upload(&pdf2)),
+            [401, 201, 403, 201],
+        ),
+        (
+            "import master data",
+            Box::new(|| {
+                Request::post("/api/import/vendors")
+                    .header("content-type", "application/x-ndjson")
+                    .body(Body::from(r#"{"vendor_id": "V1", "name": "Acme"}"#))
+                    .unwrap()
+            }),
+            [401, 403, 403, 200],
+        ),
+        (
+            "settle a payment run",
+            Box::new(|| {
+                Request::post("/api/payment-runs/999/executed")
+                    .header("content-type", "application/json")
+                    .body(Body::from("{}"))
+                    .unwrap()
+            }),
+            [401, 403, 403, 404],
+        ),
+        ("check health", get("/healthz"), [200, 200, 200, 200]),
+    ];
+    let mut wrong = Vec::new();
+    for (action, request, expected) in &actions {
+        for ((who, api), want) in callers.iter().zip(expected) {
+            let got = api.clone().oneshot(request()).await.unwrap().status();
+            if got.as_u16() != *want {
+                wrong.push(format!("{who} may {action}: got {got}, want {want}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let bad_token = Api::anonymous(&t);
+    let res = bad_token
+        .router_with_token("not-a-token")
+        .oneshot(Request::get("/api/invoices").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut r = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        r = r.header("cookie", c);
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn body_text(res: axum::response::Response) -> String {
+    String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).to_string()
+}
+
+#[tokio::test]
+async fn browser_login_session_csrf_logout_and_throttling() {
+    let t = fresh(Db::Sqlite).await;
+    let hash = apflow::web::auth::hash_password("clara's long password").unwrap();
+    t.store
+        .add_user("clara", &hash, Role::Clerk, None)
+        .await
+        .unwrap();
+    let app = Api::anonymous(&t);
+    let send = |r| app.clone().oneshot(r);
+
+    // A page without a login sends the browser to the form.
+    let res = send(Request::get("/invoices/1").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/login?next=/invoices/1");
+
+    for body in [
+        "username=clara&password=wrong",
+        "username=nobody&password=x",
+    ] {
+        let res = send(form("/login", body, None)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(res.headers().get("set-cookie").is_none());
+        assert!(
+            body_text(res)
+                .await
+                .contains("Wrong user name or password.")
+        );
+    }
+    let res = send(form(
+        "/login",
+        "username=clara&password=clara%27s+long+password&next=%2F%3Fstatus%3Dneeds_review",
+        None,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/?status=needs_review");
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+
+    let res = send(
+        Request::get("/")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body_text(res).await;
+    assert!(page.contains("clara (clerk)"), "{page}");
+    let csrf = page
+        .split("name=csrf value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(csrf.len(), 64);
+
+    // A state change from the browser must carry the CSRF token.
+    let pdf = std::fs::read(repo_path("samples/invoices/03_atelier_F2026-0193.pdf")).unwrap();
+    let mut req = upload(&pdf);
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    assert_eq!(send(req).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let mut req = upload(&pdf);
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    req.headers_mut()
+        .insert("x-csrf-token", csrf.parse().unwrap());
+    assert_eq!(send(req).await.unwrap().status(), StatusCode::CREATED);
+
+    // Logout ends the session for good.
+    let res = send(form("/logout", "csrf=wrong", Some(&cookie)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = send(form("/logout", &format!("csrf={csrf}"), Some(&cookie)))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = send(
+        Request::get("/")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the old cookie is dead"
+    );
+
+    // Guessing is throttled: after ten failures even the right password waits.
+    for _ in 0..10 {
+        send(form("/login", "username=clara&password=guess", None))
+            .await
+            .unwrap();
+    }
+    let res = send(form(
+        "/login",
+        "username=clara&password=clara%27s+long+password",
+        None,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let trail = t.store.audit_trail("user", "clara").await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login.succeeded").count(),
+        1
+    );
+    assert_eq!(actions.iter().filter(|a| **a == "logout").count(), 1);
+    assert_eq!(actions.iter().filter(|a| **a == "login.failed").count(), 12);
+}
