@@ -120,6 +120,11 @@ pub enum Command {
         #[command(subcommand)]
         action: VendorAction,
     },
+    /// The audit log: `apflow audit verify` checks its hash chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// People who log in to the web app, and API tokens for integrations.
     User {
         #[command(subcommand)]
@@ -213,6 +218,13 @@ pub enum VendorAction {
         #[arg(long)]
         by: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Recompute the hash chain; exit 1 and name the first bad entry if an
+    /// entry was edited, removed or inserted.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +411,31 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Pay { action } => {
             let store = Store::connect(&settings.database_url).await?;
             pay(&store, &settings, action).await
+        }
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
+            let store = Store::connect(&settings.database_url).await?;
+            let v = store.verify_audit_chain().await?;
+            if v.unchained > 0 {
+                println!(
+                    "{} entries from before the chain existed (not verifiable)",
+                    v.unchained
+                );
+            }
+            match v.broken_at {
+                None => {
+                    println!("audit log intact: {} chained entries", v.chained);
+                    Ok(0)
+                }
+                Some((id, why)) => {
+                    println!(
+                        "audit log BROKEN at entry #{id}: {why} ({} entries before it intact)",
+                        v.chained
+                    );
+                    Ok(1)
+                }
+            }
         }
         Command::User { action } => {
             let store = Store::connect(&settings.database_url).await?;

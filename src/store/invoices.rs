@@ -256,7 +256,7 @@ impl Store {
                 jobs::enqueue(&mut *tx, id, JobKind::Extract, max_attempts).await?;
                 let mut audit = audit.clone();
                 audit.entity_id = id.to_string();
-                append_audit(&mut *tx, &audit).await?;
+                append_audit(&mut tx, &audit).await?;
                 (id, true)
             }
             None => {
@@ -329,7 +329,7 @@ impl Store {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         set_document_status(&mut tx, job.document_id, "rejected", Some(reason)).await?;
         jobs::complete(&mut *tx, job).await?;
-        append_audit(&mut *tx, audit).await?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a rejection")?;
         Ok(())
     }
@@ -416,7 +416,7 @@ impl Store {
         jobs::enqueue(&mut *tx, job.document_id, JobKind::Decide, job.max_attempts).await?;
         let mut audit = audit.clone();
         audit.entity_id = id.to_string();
-        append_audit(&mut *tx, &audit).await?;
+        append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit an extraction")?;
         Ok(InvoiceId(id))
     }
@@ -747,7 +747,7 @@ impl Store {
         }
         set_document_status(&mut tx, job.document_id, "processed", None).await?;
         jobs::complete(&mut *tx, job).await?;
-        append_audit(&mut *tx, audit).await?;
+        append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a decision")?;
         Ok(())
     }

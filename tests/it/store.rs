@@ -166,3 +166,75 @@ async fn extraction_round_trips() {
         assert_eq!(next.kind, JobKind::Decide);
     }
 }
+
+/// The audit log is a hash chain: intact after concurrent writers, and an
+/// edited or removed entry is found by `apflow audit verify`.
+#[tokio::test]
+async fn audit_chain_detects_edits_and_removals() {
+    use apflow::store::AuditEntry;
+    for db in crate::helpers::BOTH {
+        let t = crate::helpers::fresh(db).await;
+        let entry = |i: usize| AuditEntry {
+            actor: format!("tester{i}"),
+            action: "test.entry",
+            entity: "test",
+            entity_id: i.to_string(),
+            detail: serde_json::json!({ "n": i, "text": "line\nbreak" }),
+        };
+        // Writers in parallel (several connections on PostgreSQL).
+        let writes: Vec<_> = (0..20)
+            .map(|i| {
+                let store = t.store.clone();
+                let e = entry(i);
+                tokio::spawn(async move { store.audit(&e).await })
+            })
+            .collect();
+        for w in writes {
+            w.await.unwrap().unwrap();
+        }
+        let v = t.store.verify_audit_chain().await.unwrap();
+        assert_eq!((v.chained, v.broken_at.clone()), (20, None), "{db:?}");
+
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        // Someone with database access lifts the append-only guard.
+        let lift = match db {
+            crate::helpers::Db::Sqlite => {
+                vec![
+                    "DROP TRIGGER audit_log_no_update",
+                    "DROP TRIGGER audit_log_no_delete",
+                ]
+            }
+            crate::helpers::Db::Postgres => vec!["DROP TRIGGER audit_log_no_change ON audit_log"],
+        };
+        for sql in lift {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE audit_log SET detail = '{\"n\": 99}' WHERE id = $1")
+            .bind(ids[5])
+            .execute(&pool)
+            .await
+            .unwrap();
+        let v = t.store.verify_audit_chain().await.unwrap();
+        assert_eq!(v.chained, 5, "{db:?}");
+        assert_eq!(v.broken_at.as_ref().map(|b| b.0), Some(ids[5]), "{db:?}");
+        assert!(v.broken_at.unwrap().1.contains("edited"));
+
+        // Undo the edit by deleting the entry: now the next one breaks.
+        sqlx::query("DELETE FROM audit_log WHERE id = $1")
+            .bind(ids[5])
+            .execute(&pool)
+            .await
+            .unwrap();
+        let v = t.store.verify_audit_chain().await.unwrap();
+        assert_eq!(v.broken_at.as_ref().map(|b| b.0), Some(ids[6]), "{db:?}");
+        assert!(v.broken_at.unwrap().1.contains("removed"));
+        pool.close().await;
+    }
+}
