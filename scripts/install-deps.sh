@@ -12,7 +12,7 @@ want=(build-essential pkg-config ca-certificates poppler-utils
       tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld
       tesseract-ocr-spa tesseract-ocr-ita)
 if [ "${1:-}" = "test" ]; then
-  want+=(postgresql postgresql-client libxml2-utils dovecot-imapd openssl)
+  want+=(postgresql postgresql-client libxml2-utils dovecot-imapd openssl chromium chromium-driver)
 fi
 
 missing=()

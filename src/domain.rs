@@ -523,6 +523,8 @@ pub enum InvoiceStatus {
     Scheduled,
     /// On the review queue with reasons.
     NeedsReview,
+    /// Reviewed by a clerk and waiting for an approver's decision.
+    AwaitingApproval,
     /// Same invoice seen before; linked to the original, never paid.
     Duplicate,
     /// Not an invoice we can process (unreadable, wrong type).
@@ -537,6 +539,7 @@ impl InvoiceStatus {
             InvoiceStatus::Pending => "pending",
             InvoiceStatus::Scheduled => "scheduled",
             InvoiceStatus::NeedsReview => "needs_review",
+            InvoiceStatus::AwaitingApproval => "awaiting_approval",
             InvoiceStatus::Duplicate => "duplicate",
             InvoiceStatus::Rejected => "rejected",
             InvoiceStatus::Paid => "paid",
@@ -548,6 +551,7 @@ impl InvoiceStatus {
             InvoiceStatus::Pending,
             InvoiceStatus::Scheduled,
             InvoiceStatus::NeedsReview,
+            InvoiceStatus::AwaitingApproval,
             InvoiceStatus::Duplicate,
             InvoiceStatus::Rejected,
             InvoiceStatus::Paid,

@@ -718,32 +718,7 @@ impl Store {
                 .ctx("withdraw a planned payment")?;
         }
         if let Some(p) = &decision.payment {
-            // Decided again while still only planned: the plan is updated;
-            // once in a run it is never touched.
-            sqlx::query(
-                "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at, \
-                 due_on, discount, reason, creditor_name, creditor_iban, remittance) \
-                 VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (idempotency_key) DO UPDATE SET amount = excluded.amount, planned_on = excluded.planned_on, \
-                 due_on = excluded.due_on, discount = excluded.discount, reason = excluded.reason, \
-                 creditor_name = excluded.creditor_name, creditor_iban = excluded.creditor_iban, remittance = excluded.remittance \
-                 WHERE payments.state = 'planned'",
-            )
-            .bind(invoice.0)
-            .bind(p.idempotency_key.clone())
-            .bind(p.amount.to_string())
-            .bind(p.currency.clone())
-            .bind(iso(p.planned_on))
-            .bind(now)
-            .bind(iso(p.due_on))
-            .bind(p.discount.to_string())
-            .bind(p.reason.clone())
-            .bind(p.creditor_name.clone())
-            .bind(p.creditor_iban.clone())
-            .bind(p.remittance.clone())
-            .execute(&mut *tx)
-            .await
-            .ctx("plan a payment")?;
+            insert_planned_payment(&mut tx, invoice, p, now).await?;
         }
         set_document_status(&mut tx, job.document_id, "processed", None).await?;
         jobs::complete(&mut *tx, job).await?;
@@ -1007,3 +982,39 @@ const VISIBLE_FIELDS: [(&str, &str); 4] = [
     ("iban", "visible.iban"),
     ("due_date", "visible.due_date"),
 ];
+
+/// Plans (or, while merely planned, re-plans) an invoice's payment.
+/// Decided again while still only planned: the plan is updated; once in a
+/// run it is never touched.
+pub(super) async fn insert_planned_payment(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+    p: &crate::domain::PlannedPayment,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at, \
+         due_on, discount, reason, creditor_name, creditor_iban, remittance) \
+         VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (idempotency_key) DO UPDATE SET amount = excluded.amount, planned_on = excluded.planned_on, \
+         due_on = excluded.due_on, discount = excluded.discount, reason = excluded.reason, \
+         creditor_name = excluded.creditor_name, creditor_iban = excluded.creditor_iban, remittance = excluded.remittance \
+         WHERE payments.state = 'planned'",
+    )
+    .bind(invoice.0)
+    .bind(p.idempotency_key.clone())
+    .bind(p.amount.to_string())
+    .bind(p.currency.clone())
+    .bind(iso(p.planned_on))
+    .bind(now)
+    .bind(iso(p.due_on))
+    .bind(p.discount.to_string())
+    .bind(p.reason.clone())
+    .bind(p.creditor_name.clone())
+    .bind(p.creditor_iban.clone())
+    .bind(p.remittance.clone())
+    .execute(&mut *conn)
+    .await
+    .ctx("plan a payment")?;
+    Ok(())
+}

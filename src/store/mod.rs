@@ -18,6 +18,7 @@ mod invoices;
 mod jobs;
 mod masterdata;
 mod payments;
+mod review;
 mod users;
 
 pub use invoices::{
@@ -26,6 +27,7 @@ pub use invoices::{
 };
 pub use jobs::{Job, JobKind, QueueStats};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
+pub use review::CORRECTABLE_FIELDS;
 
 use std::path::Path;
 use std::time::Duration;

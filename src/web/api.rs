@@ -285,3 +285,72 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     state.metrics.render(&mut out);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
 }
+
+#[derive(Deserialize)]
+pub struct CorrectionBody {
+    pub field: String,
+    pub value: String,
+}
+
+/// `POST /api/invoices/{id}/fields` `{"field": ..., "value": ...}`
+pub async fn correct_field(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<CorrectionBody>,
+) -> Result<StatusCode, ApiError> {
+    workflow::review::correct_field(
+        &state.store,
+        InvoiceId(id),
+        &body.field,
+        &body.value,
+        &caller.user,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/invoices/{id}/request-approval`
+pub async fn request_approval(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    workflow::review::request_approval(&state.store, InvoiceId(id), &caller.user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+pub struct DecisionBody {
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// `POST /api/invoices/{id}/approve|reject` `{"comment": ...}`
+pub async fn decide(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path((id, decision)): Path<(i64, String)>,
+    body: Option<Json<DecisionBody>>,
+) -> Result<StatusCode, ApiError> {
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown decision {other:?}: use approve or reject"
+            )));
+        }
+    };
+    let comment = body.map(|b| b.0.comment).unwrap_or_default();
+    workflow::review::decide(
+        &state.store,
+        &state.settings,
+        InvoiceId(id),
+        &caller.user,
+        approve,
+        &comment,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

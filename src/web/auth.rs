@@ -99,49 +99,79 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(ApiError::Unauthorized)?;
-            let user = state
-                .store
-                .api_token_user(&token_digest(token.trim()))
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
-            return Ok(Caller { user, csrf: None });
-        }
-        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
-            && let Some((user, csrf)) = state.store.session_user(&token_digest(&token)).await?
-        {
-            if !parts.method.is_safe() {
-                let sent = parts
-                    .headers
-                    .get("x-csrf-token")
-                    .and_then(|v| v.to_str().ok());
-                if sent != Some(csrf.as_str()) {
-                    return Err(ApiError::Forbidden(
-                        "missing or wrong CSRF token (X-CSRF-Token)".into(),
-                    ));
-                }
-            }
-            return Ok(Caller {
-                user,
-                csrf: Some(csrf),
-            });
-        }
-        // Nobody: a person opening a page is sent to the login form; the
-        // API answers 401.
-        if parts.method.is_safe() && !parts.uri.path().starts_with("/api/") {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map_or("/".to_string(), |p| p.as_str().to_string());
-            return Err(ApiError::LoginRequired { next });
-        }
-        Err(ApiError::Unauthorized)
+        authenticate(parts, state, true).await
     }
+}
+
+/// A caller of an HTML form post: the CSRF token comes in the form body,
+/// so the handler checks it ([`FormCaller::check_csrf`]) once it has read
+/// the form.
+pub struct FormCaller(pub Caller);
+
+impl FormCaller {
+    pub fn check_csrf(&self, sent: &str) -> Result<&Caller, ApiError> {
+        match &self.0.csrf {
+            Some(csrf) if csrf != sent => Err(ApiError::Forbidden("wrong CSRF token".into())),
+            _ => Ok(&self.0),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for FormCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state, false).await.map(FormCaller)
+    }
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    csrf_in_header: bool,
+) -> Result<Caller, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let user = state
+            .store
+            .api_token_user(&token_digest(token.trim()))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        return Ok(Caller { user, csrf: None });
+    }
+    if let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
+        && let Some((user, csrf)) = state.store.session_user(&token_digest(&token)).await?
+    {
+        if csrf_in_header && !parts.method.is_safe() {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(csrf.as_str()) {
+                return Err(ApiError::Forbidden(
+                    "missing or wrong CSRF token (X-CSRF-Token)".into(),
+                ));
+            }
+        }
+        return Ok(Caller {
+            user,
+            csrf: Some(csrf),
+        });
+    }
+    // Nobody: a person opening a page is sent to the login form; the API
+    // answers 401.
+    if parts.method.is_safe() && !parts.uri.path().starts_with("/api/") {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map_or("/".to_string(), |p| p.as_str().to_string());
+        return Err(ApiError::LoginRequired { next });
+    }
+    Err(ApiError::Unauthorized)
 }
 
 /// Only paths on this site: never redirect a login elsewhere.
@@ -165,7 +195,7 @@ fn login_page(next: &str, message: Option<&str>) -> Html<String> {
             "<h1>Log in</h1>{message}<form method=post action=\"/login\">\
              <p><label>User name<br><input name=username autocomplete=username required autofocus></label></p>\
              <p><label>Password<br><input name=password type=password autocomplete=current-password required></label></p>\
-             <input type=hidden name=next value=\"{}\"><p><button>Log in</button></p></form>",
+             <input type=hidden name=next value=\"{}\"><p><button id=login>Log in</button></p></form>",
             esc(next)
         ),
         None,

@@ -17,6 +17,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("forbidden: {0}")]
     Forbidden(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A page opened without a login: answered with a redirect.
     #[error("log in first")]
     LoginRequired { next: String },
@@ -32,6 +34,7 @@ impl ApiError {
             ApiError::TooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Unauthorized => ("unauthorized", StatusCode::UNAUTHORIZED),
             ApiError::Forbidden(_) => ("forbidden", StatusCode::FORBIDDEN),
+            ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::LoginRequired { .. } => ("login_required", StatusCode::SEE_OTHER),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -47,6 +50,19 @@ impl From<crate::store::Error> for ApiError {
 impl From<crate::workflow::Error> for ApiError {
     fn from(e: crate::workflow::Error) -> Self {
         ApiError::Internal(Box::new(e))
+    }
+}
+
+impl From<crate::workflow::review::ReviewError> for ApiError {
+    fn from(e: crate::workflow::review::ReviewError) -> Self {
+        use crate::workflow::review::ReviewError as R;
+        match e {
+            R::NotFound => ApiError::NotFound,
+            R::Invalid(m) => ApiError::BadRequest(m),
+            R::NotAllowed(m) => ApiError::Forbidden(m),
+            e @ R::WrongState { .. } => ApiError::Conflict(e.to_string()),
+            R::Store(e) => ApiError::Internal(Box::new(e)),
+        }
     }
 }
 

@@ -52,6 +52,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/invoices", get(api::list_invoices))
         .route("/api/invoices/{id}", get(api::invoice_detail))
+        .route("/api/invoices/{id}/fields", post(api::correct_field))
+        .route(
+            "/api/invoices/{id}/request-approval",
+            post(api::request_approval),
+        )
+        .route("/api/invoices/{id}/{decision}", post(api::decide))
+        .route("/invoices/{id}/{action}", post(pages::invoice_action))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))

@@ -5,9 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 
 use super::api::{ListQuery, parse_status};
-use super::auth::Caller;
+use super::auth::{Caller, FormCaller};
 use super::{ApiError, AppState, escape_html as esc};
-use crate::domain::{InvoiceId, InvoiceStatus};
+use crate::domain::{InvoiceId, InvoiceStatus, Role};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2330}\
 header{background:#1d2330;color:#fff;padding:.8rem 1.5rem}header a{color:#fff;text-decoration:none;font-weight:600}\
@@ -23,7 +23,7 @@ pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<S
     let who = caller.map_or(String::new(), |c| {
         format!(
             "<form method=post action=\"/logout\" style=\"float:right;margin:0\">{} ({}) \
-             <input type=hidden name=csrf value=\"{}\"><button>Log out</button></form>",
+             <input type=hidden name=csrf value=\"{}\"><button id=logout>Log out</button></form>",
             esc(&c.user.username),
             c.user.role.as_str(),
             esc(c.csrf.as_deref().unwrap_or(""))
@@ -126,6 +126,7 @@ pub async fn invoice(
         st = s.status.as_str(),
         doc = s.document_id.0,
     );
+    body.push_str(&actions(&caller, id, s.status));
     if let Some(orig) = s.duplicate_of {
         body.push_str(&format!(
             "<p>Duplicate of <a href=\"/invoices/{0}\">invoice #{0}</a>; it will not be paid.</p>",
@@ -146,7 +147,16 @@ pub async fn invoice(
         ));
     }
     if !d.discrepancies.is_empty() {
-        body.push_str("<h2>Why it needs review</h2><ul>");
+        body.push_str(
+            if matches!(
+                s.status,
+                InvoiceStatus::NeedsReview | InvoiceStatus::AwaitingApproval
+            ) {
+                "<h2>Why it needs review</h2><ul>"
+            } else {
+                "<h2>Findings</h2><ul>"
+            },
+        );
         for x in &d.discrepancies {
             body.push_str(&format!(
                 "<li><span class=reason>{}</span> {}</li>",
@@ -198,4 +208,101 @@ pub async fn invoice(
         &body,
         Some(&caller),
     ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    field: Option<String>,
+    value: Option<String>,
+    comment: Option<String>,
+}
+
+/// `POST /invoices/{id}/{action}` from the invoice page's forms: the same
+/// rules as the API, then back to the invoice (or an error page).
+pub async fn invoice_action(
+    caller: FormCaller,
+    State(state): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    axum::Form(form): axum::Form<ActionForm>,
+) -> Result<axum::response::Response, ApiError> {
+    use crate::workflow::review;
+    use axum::response::IntoResponse;
+    let caller = caller.check_csrf(&form.csrf)?.clone();
+    let invoice = InvoiceId(id);
+    let comment = form.comment.as_deref().unwrap_or("");
+    let done = match action.as_str() {
+        "fields" => {
+            review::correct_field(
+                &state.store,
+                invoice,
+                form.field.as_deref().unwrap_or(""),
+                form.value.as_deref().unwrap_or(""),
+                &caller.user,
+            )
+            .await
+        }
+        "request-approval" => review::request_approval(&state.store, invoice, &caller.user).await,
+        "approve" | "reject" => {
+            review::decide(
+                &state.store,
+                &state.settings,
+                invoice,
+                &caller.user,
+                action == "approve",
+                comment,
+            )
+            .await
+        }
+        _ => return Err(ApiError::NotFound),
+    };
+    match done {
+        Ok(()) => Ok(axum::response::Redirect::to(&format!("/invoices/{id}")).into_response()),
+        Err(e) => {
+            let e = ApiError::from(e);
+            let status = match &e {
+                ApiError::NotFound => axum::http::StatusCode::NOT_FOUND,
+                ApiError::Forbidden(_) => axum::http::StatusCode::FORBIDDEN,
+                ApiError::Conflict(_) => axum::http::StatusCode::CONFLICT,
+                ApiError::Internal(_) => return Err(e),
+                _ => axum::http::StatusCode::BAD_REQUEST,
+            };
+            let body = format!(
+                "<h1>Not done</h1><p id=error class=low>{}</p><p><a href=\"/invoices/{id}\">Back to the invoice</a></p>",
+                esc(&e.to_string())
+            );
+            Ok((status, layout("Not done", &body, Some(&caller))).into_response())
+        }
+    }
+}
+
+/// The actions the caller may take on an invoice in its current status.
+fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
+    let csrf = esc(caller.csrf.as_deref().unwrap_or(""));
+    let role = caller.user.role;
+    let mut out = String::new();
+    if status == InvoiceStatus::NeedsReview && matches!(role, Role::Clerk | Role::Admin) {
+        let options: String = crate::store::CORRECTABLE_FIELDS
+            .iter()
+            .map(|(f, _)| format!("<option value=\"{f}\">{}</option>", f.replace('_', " ")))
+            .collect();
+        out.push_str(&format!(
+            "<h2>Review</h2><form id=correct-field method=post action=\"/invoices/{id}/fields\">\
+             <input type=hidden name=csrf value=\"{csrf}\">Correct <select name=field>{options}</select> \
+             to <input name=value required> <button id=correct>Save correction</button></form>\
+             <form method=post action=\"/invoices/{id}/request-approval\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><button id=request-approval>Send to approval</button></form>"
+        ));
+    }
+    if status == InvoiceStatus::AwaitingApproval && matches!(role, Role::Approver | Role::Admin) {
+        out.push_str(&format!(
+            "<h2>Approval</h2><form method=post action=\"/invoices/{id}/approve\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><input name=comment placeholder=\"comment (optional)\"> \
+             <button id=approve>Approve</button></form>\
+             <form method=post action=\"/invoices/{id}/reject\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> \
+             <button id=reject>Reject</button></form>"
+        ));
+    }
+    out
 }

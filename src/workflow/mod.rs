@@ -9,6 +9,7 @@
 
 mod metrics;
 pub mod payments;
+pub mod review;
 mod worker;
 
 pub use metrics::Metrics;

@@ -232,3 +232,105 @@ async fn browser_login_session_csrf_logout_and_throttling() {
     assert_eq!(actions.iter().filter(|a| **a == "logout").count(), 1);
     assert_eq!(actions.iter().filter(|a| **a == "login.failed").count(), 12);
 }
+
+/// The review actions by role, and segregation of duties: whoever
+/// corrected an invoice or asked for its approval cannot approve it, and
+/// nobody approves above their limit.
+#[tokio::test]
+async fn review_actions_follow_roles_and_segregation_of_duties() {
+    let t = fresh(Db::Sqlite).await;
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let approver = Api::as_role(&t, Role::Approver).await;
+    let admin = Api::as_role(&t, Role::Admin).await;
+    let post = |api: &Api, path: &str, body: &str| {
+        let api = api.clone();
+        let req = Request::post(format!("/api/invoices/{id}/{path}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    let fix = r#"{"field": "due_date", "value": "2026-04-30"}"#;
+    assert_eq!(
+        post(&approver, "fields", fix).await,
+        403,
+        "approvers do not edit"
+    );
+    assert_eq!(
+        post(
+            &admin,
+            "fields",
+            r#"{"field": "due_date", "value": "soon"}"#
+        )
+        .await,
+        400
+    );
+    assert_eq!(
+        post(&admin, "fields", r#"{"field": "status", "value": "paid"}"#).await,
+        400
+    );
+    assert_eq!(post(&admin, "fields", fix).await, 204);
+    assert_eq!(post(&approver, "request-approval", "").await, 403);
+    assert_eq!(post(&approver, "approve", "{}").await, 409, "not yet sent");
+    assert_eq!(post(&clerk, "request-approval", "").await, 204);
+    assert_eq!(post(&clerk, "request-approval", "").await, 409, "only once");
+    assert_eq!(
+        post(&clerk, "approve", "{}").await,
+        403,
+        "clerks do not approve"
+    );
+    assert_eq!(
+        post(&admin, "approve", "{}").await,
+        403,
+        "the admin corrected it"
+    );
+    assert_eq!(
+        post(&approver, "reject", "{}").await,
+        400,
+        "a rejection needs a reason"
+    );
+    // An approver whose limit is below the total (2302.17 EUR).
+    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+    let low = t
+        .store
+        .add_user(
+            "low-limit",
+            &hash,
+            Role::Approver,
+            Some("1000".parse().unwrap()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let token = apflow::web::auth::new_secret();
+    t.store
+        .add_api_token(&apflow::web::auth::token_digest(&token), low, "t")
+        .await
+        .unwrap();
+    let low = Api::anonymous(&t).router_with_token(&token);
+    assert_eq!(post(&low, "approve", "{}").await, 403, "above the limit");
+    assert_eq!(
+        post(&approver, "approve", r#"{"comment": "ok"}"#).await,
+        204
+    );
+    assert_eq!(
+        post(&approver, "approve", "{}").await,
+        409,
+        "decided already"
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "scheduled");
+    pool.close().await;
+}

@@ -2,6 +2,7 @@
 //! pipeline tests run on both SQLite and PostgreSQL.
 
 mod auth;
+mod browser;
 mod cli;
 mod dovecot;
 mod helpers;

@@ -1,0 +1,222 @@
+//! What people do to an invoice on the review queue: correct a field, ask
+//! for approval, approve or reject. Each change, its record (corrections,
+//! approvals) and its audit entry commit together; state changes are
+//! guarded by the status they expect, so two people acting at once cannot
+//! both succeed.
+
+use sqlx::Row;
+
+use super::{AuditEntry, QueryContext, Result, Store, append_audit, now_ms};
+use crate::domain::{InvoiceId, PlannedPayment};
+
+/// Fields a person may correct, and the `invoices` column each mirrors
+/// (the ones lists and matching read directly).
+pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 10] = [
+    ("invoice_number", Some("invoice_number")),
+    ("invoice_date", Some("invoice_date")),
+    ("due_date", Some("due_date")),
+    ("currency", Some("currency")),
+    ("net_amount", Some("net_amount")),
+    ("tax_amount", Some("tax_amount")),
+    ("total_amount", Some("total_amount")),
+    ("po_number", Some("po_number")),
+    ("iban", Some("iban")),
+    ("payment_terms", None),
+];
+
+impl Store {
+    /// Replaces one field's value (a person's correction: confidence 1.0,
+    /// no page box) and records old and new. Returns the old value, or
+    /// `None` when the invoice does not exist.
+    pub async fn correct_field(
+        &self,
+        invoice: InvoiceId,
+        field: &'static str,
+        column: Option<&'static str>,
+        value: &str,
+        user_id: i64,
+        audit: &AuditEntry,
+    ) -> Result<Option<Option<String>>> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM invoices WHERE id = $1")
+            .bind(invoice.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("find an invoice")?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let old: Option<String> = sqlx::query_scalar(
+            "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
+        )
+        .bind(invoice.0)
+        .bind(field)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("read a field")?;
+        sqlx::query("DELETE FROM invoice_fields WHERE invoice_id = $1 AND field = $2")
+            .bind(invoice.0)
+            .bind(field)
+            .execute(&mut *tx)
+            .await
+            .ctx("replace a field")?;
+        sqlx::query(
+            "INSERT INTO invoice_fields (invoice_id, field, value, confidence) VALUES ($1, $2, $3, 1.0)",
+        )
+        .bind(invoice.0)
+        .bind(field)
+        .bind(value.to_string())
+        .execute(&mut *tx)
+        .await
+        .ctx("replace a field")?;
+        if let Some(column) = column {
+            // The column name comes from CORRECTABLE_FIELDS, never from input.
+            let sql = format!("UPDATE invoices SET {column} = $1, updated_at = $2 WHERE id = $3");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(value.to_string())
+                .bind(now_ms())
+                .bind(invoice.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("update an invoice column")?;
+            if column == "invoice_number" {
+                sqlx::query("UPDATE invoices SET invoice_number_key = $1 WHERE id = $2")
+                    .bind(crate::domain::invoice_number_key(value))
+                    .bind(invoice.0)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("update an invoice number key")?;
+            }
+        }
+        sqlx::query(
+            "INSERT INTO corrections (invoice_id, field, old_value, new_value, user_id, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(invoice.0)
+        .bind(field)
+        .bind(old.clone())
+        .bind(value.to_string())
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .ctx("record a correction")?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit a correction")?;
+        Ok(Some(old))
+    }
+
+    /// Everyone who corrected a field of the invoice.
+    pub async fn corrected_by(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
+        sqlx::query_scalar("SELECT DISTINCT user_id FROM corrections WHERE invoice_id = $1")
+            .bind(invoice.0)
+            .fetch_all(self.pool())
+            .await
+            .ctx("read corrections")
+    }
+
+    /// Moves an invoice from the review queue to approval; `false` when it
+    /// is not on the review queue (any more).
+    pub async fn request_approval(
+        &self,
+        invoice: InvoiceId,
+        user_id: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let moved = sqlx::query(
+            "UPDATE invoices SET status = 'awaiting_approval', updated_at = $1 WHERE id = $2 AND status = 'needs_review'",
+        )
+        .bind(now_ms())
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("send an invoice to approval")?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO approvals (invoice_id, requested_by, requested_at) VALUES ($1, $2, $3)",
+        )
+        .bind(invoice.0)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .ctx("record an approval request")?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an approval request")?;
+        Ok(true)
+    }
+
+    /// Who asked for the open approval of an invoice.
+    pub async fn approval_requester(&self, invoice: InvoiceId) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT requested_by FROM approvals WHERE invoice_id = $1 AND decided_at IS NULL",
+        )
+        .bind(invoice.0)
+        .fetch_optional(self.pool())
+        .await
+        .ctx("read an approval request")?;
+        row.map(|r| r.try_get("requested_by").ctx("decode an approval"))
+            .transpose()
+    }
+
+    /// Records an approver's decision: approved invoices are scheduled with
+    /// `payment`, rejected ones leave the queue. `false` when the invoice
+    /// is not awaiting approval (any more).
+    pub async fn decide_approval(
+        &self,
+        invoice: InvoiceId,
+        user_id: i64,
+        payment: Option<&PlannedPayment>,
+        comment: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let (status, decision) = if payment.is_some() {
+            ("scheduled", "approved")
+        } else {
+            ("rejected", "rejected")
+        };
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let moved = sqlx::query(
+            "UPDATE invoices SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'awaiting_approval'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("decide an approval")?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE approvals SET decided_by = $1, decided_at = $2, decision = $3, comment = $4 \
+             WHERE invoice_id = $5 AND decided_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(decision)
+        .bind(comment.to_string())
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("record an approval decision")?;
+        sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
+            .bind(now)
+            .bind(invoice.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("close a review task")?;
+        if let Some(p) = payment {
+            super::invoices::insert_planned_payment(&mut tx, invoice, p, now).await?;
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an approval decision")?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,202 @@
+//! The review queue's actions and their rules: a clerk corrects fields and
+//! sends an invoice to approval; an approver approves it (then it is
+//! scheduled for payment like a clean invoice) or rejects it. Segregation
+//! of duties: nobody approves an invoice whose fields they corrected or
+//! whose approval they asked for, and nobody approves above their limit.
+
+use rust_decimal::Decimal;
+
+use crate::config::Settings;
+use crate::domain::{InvoiceId, Role, User};
+use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("no such invoice")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("the invoice is not {expected} (someone acted on it first?)")]
+    WrongState { expected: &'static str },
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+fn entry(
+    user: &User,
+    action: &'static str,
+    invoice: InvoiceId,
+    detail: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        actor: user.username.clone(),
+        action,
+        entity: "invoice",
+        entity_id: invoice.0.to_string(),
+        detail,
+    }
+}
+
+/// A person's correction of one field, checked for its type.
+pub async fn correct_field(
+    store: &Store,
+    invoice: InvoiceId,
+    field: &str,
+    value: &str,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not correct fields",
+            user.role.as_str()
+        )));
+    }
+    let Some(&(field, column)) = CORRECTABLE_FIELDS.iter().find(|(f, _)| *f == field) else {
+        return Err(ReviewError::Invalid(format!(
+            "{field:?} cannot be corrected"
+        )));
+    };
+    let value = value.trim();
+    let ok = match field {
+        "invoice_date" | "due_date" => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
+        "net_amount" | "tax_amount" | "total_amount" => value.parse::<Decimal>().is_ok(),
+        "currency" => value.len() == 3 && value.chars().all(|c| c.is_ascii_uppercase()),
+        "iban" => crate::extract::normalize::iban_is_valid(value),
+        _ => !value.is_empty(),
+    };
+    if !ok {
+        return Err(ReviewError::Invalid(format!(
+            "{value:?} is not a valid {}",
+            field.replace('_', " ")
+        )));
+    }
+    let audit = entry(
+        user,
+        "invoice.field_corrected",
+        invoice,
+        serde_json::json!({ "field": field, "new": value }),
+    );
+    match store
+        .correct_field(invoice, field, column, value, user.id, &audit)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ReviewError::NotFound),
+    }
+}
+
+/// Sends an invoice on the review queue to approval.
+pub async fn request_approval(
+    store: &Store,
+    invoice: InvoiceId,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not send invoices to approval",
+            user.role.as_str()
+        )));
+    }
+    let audit = entry(
+        user,
+        "invoice.approval_requested",
+        invoice,
+        serde_json::json!({}),
+    );
+    if store.request_approval(invoice, user.id, &audit).await? {
+        Ok(())
+    } else {
+        Err(ReviewError::WrongState {
+            expected: "on the review queue",
+        })
+    }
+}
+
+/// An approver's decision. Approving plans the payment under the same
+/// terms as a clean invoice; rejecting needs a reason.
+pub async fn decide(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    user: &User,
+    approve: bool,
+    comment: &str,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Approver | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not approve or reject invoices",
+            user.role.as_str()
+        )));
+    }
+    let summary = store
+        .invoice_detail(invoice)
+        .await?
+        .ok_or(ReviewError::NotFound)?
+        .summary;
+    if summary.status != crate::domain::InvoiceStatus::AwaitingApproval {
+        return Err(ReviewError::WrongState {
+            expected: "awaiting approval",
+        });
+    }
+    if store.corrected_by(invoice).await?.contains(&user.id) {
+        return Err(ReviewError::NotAllowed(
+            "you corrected this invoice: someone else must approve it".into(),
+        ));
+    }
+    if store.approval_requester(invoice).await? == Some(user.id) {
+        return Err(ReviewError::NotAllowed(
+            "you sent this invoice to approval: someone else must approve it".into(),
+        ));
+    }
+    let payment = if approve {
+        let inv = store.load_extraction(invoice).await?;
+        let total = inv.total_amount.as_ref().map(|f| f.value);
+        if let (Some(limit), Some(total)) = (user.approval_limit, total)
+            && total > limit
+        {
+            return Err(ReviewError::NotAllowed(format!(
+                "{total} is above your approval limit of {limit}"
+            )));
+        }
+        let vendors = store.vendors().await?;
+        let vendor = summary
+            .vendor_id
+            .as_deref()
+            .and_then(|id| vendors.iter().find(|v| v.vendor_id == id));
+        let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
+            .ok_or_else(|| {
+                ReviewError::Invalid(
+                    "no payment can be planned (no total, or a credit note): reject it or correct the total"
+                        .into(),
+                )
+            })?;
+        Some(plan)
+    } else {
+        if comment.trim().is_empty() {
+            return Err(ReviewError::Invalid("a rejection needs a reason".into()));
+        }
+        None
+    };
+    let audit = entry(
+        user,
+        if approve {
+            "invoice.approved"
+        } else {
+            "invoice.rejected"
+        },
+        invoice,
+        serde_json::json!({ "comment": comment, "planned_on": payment.as_ref().map(|p| p.planned_on.to_string()) }),
+    );
+    if store
+        .decide_approval(invoice, user.id, payment.as_ref(), comment, &audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ReviewError::WrongState {
+            expected: "awaiting approval",
+        })
+    }
+}
