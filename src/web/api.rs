@@ -63,6 +63,32 @@ pub async fn upload_document(
 #[derive(Deserialize)]
 pub struct ListQuery {
     pub status: Option<String>,
+    /// Only invoices with this reason code.
+    pub reason: Option<String>,
+    /// Only vendors whose name contains this (any case).
+    pub vendor: Option<String>,
+}
+
+impl ListQuery {
+    /// Whether an invoice passes the reason and vendor filters.
+    pub fn admits(&self, s: &InvoiceSummary) -> bool {
+        let reason = self
+            .reason
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .is_none_or(|r| s.reasons.iter().any(|x| x == r));
+        let vendor = self
+            .vendor
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .is_none_or(|v| {
+                s.vendor_name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&v.to_lowercase()))
+            });
+        reason && vendor
+    }
 }
 
 /// One invoice as the API shows it.
@@ -121,7 +147,12 @@ pub async fn list_invoices(
 ) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
     let status = parse_status(q.status.as_deref())?;
     let rows = state.store.list_invoices(status).await?;
-    Ok(Json(rows.into_iter().map(InvoiceJson::from).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .filter(|r| q.admits(r))
+            .map(InvoiceJson::from)
+            .collect(),
+    ))
 }
 
 pub async fn invoice_detail(

@@ -16,7 +16,7 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .status{padding:.1rem .45rem;border-radius:.3rem;font-size:.85em}.scheduled{background:#d9f2e1}.needs_review{background:#fde9c8}\
 .duplicate{background:#e6e1f5}.rejected{background:#f8d7da}.pending{background:#e3e6ec}.reason{font-family:monospace;font-size:.85em;color:#8a3b00}\
 .cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}iframe{width:100%;height:80vh;border:1px solid #ccd}.num{text-align:right}\
-.low{color:#a40000}";
+.low{color:#a40000}.filter{margin:.4rem 0 .8rem}.awaiting_approval{background:#dbe8fb}";
 
 /// The page frame; with a caller, the header names them and offers logout.
 pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
@@ -34,6 +34,16 @@ pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<S
          <body><header>{who}<a href=\"/\">apflow</a> · accounts payable</header><main>{body}</main></body></html>",
         esc(title)
     ))
+}
+
+/// How long an invoice has waited, as a clerk reads it.
+fn age(ms: i64) -> String {
+    let hours = ms.max(0) / 3_600_000;
+    if hours < 24 {
+        format!("{hours} h")
+    } else {
+        format!("{} d", hours / 24)
+    }
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -56,6 +66,7 @@ pub async fn queue(
     );
     for st in [
         InvoiceStatus::NeedsReview,
+        InvoiceStatus::AwaitingApproval,
         InvoiceStatus::Scheduled,
         InvoiceStatus::Duplicate,
         InvoiceStatus::Pending,
@@ -68,9 +79,36 @@ pub async fn queue(
         ));
     }
     tabs.push_str("</p>");
-    let rows = state.store.list_invoices(status).await?;
+    let all = state.store.list_invoices(status).await?;
+    // The filter offers the reasons present in this view.
+    let mut codes: Vec<&str> = all
+        .iter()
+        .flat_map(|r| r.reasons.iter().map(String::as_str))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let options: String = codes
+        .iter()
+        .map(|c| {
+            let on = if q.reason.as_deref() == Some(*c) {
+                " selected"
+            } else {
+                ""
+            };
+            format!("<option value=\"{0}\"{on}>{0}</option>", esc(c))
+        })
+        .collect();
+    let filter = format!(
+        "<form class=filter method=get action=\"/\"><input type=hidden name=status value=\"{}\">\
+         Reason <select name=reason><option value=\"\">any</option>{options}</select> \
+         Vendor <input name=vendor value=\"{}\" size=18> <button>Filter</button></form>",
+        esc(status.map_or("", |s| s.as_str())),
+        esc(q.vendor.as_deref().unwrap_or(""))
+    );
+    let rows: Vec<_> = all.into_iter().filter(|r| q.admits(r)).collect();
+    let now = crate::store::now_ms();
     let mut body = format!(
-        "<h1>Invoices</h1>{tabs}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th></tr></thead><tbody>"
+        "<h1>Invoices</h1>{tabs}{filter}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th><th class=num>Age</th></tr></thead><tbody>"
     );
     for r in &rows {
         let mut reasons: Vec<String> = r
@@ -84,7 +122,8 @@ pub async fn queue(
             reasons.push(format!("<br><small>waiting for {w}</small>"));
         }
         body.push_str(&format!(
-            "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td></tr>",
+            "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td><td class=num>{age}</td></tr>",
+            age = age(now - r.received_at),
             id = r.id.0,
             st = r.status.as_str(),
             vendor = opt(&r.vendor_name),

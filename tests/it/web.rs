@@ -131,6 +131,17 @@ async fn queue_invoice_page_upload_health_and_metrics() {
     );
     let (_, html) = get(&app, "/?status=scheduled").await;
     assert!(!html.contains("RE-2026-00437"));
+    // Filters: by reason and by vendor.
+    let (_, html) = get(
+        &app,
+        "/?status=needs_review&reason=price_variance&vendor=NORDLICHT",
+    )
+    .await;
+    assert!(html.contains("RE-2026-00437"), "{html}");
+    let (_, html) = get(&app, "/?reason=totals_mismatch").await;
+    assert!(!html.contains("RE-2026-00437"));
+    let (_, list) = get(&app, "/api/invoices?vendor=brightside").await;
+    assert_eq!(list, "[]");
 
     let (status, list) = get(&app, "/api/invoices?status=needs_review").await;
     assert_eq!(status, StatusCode::OK);
@@ -247,4 +258,58 @@ async fn master_data_import_over_rest() {
             .status(),
         StatusCode::BAD_REQUEST
     );
+}
+
+/// Invoice text is hostile input: a vendor name and invoice number made of
+/// markup are shown as text on the queue and the invoice page, never run.
+#[tokio::test]
+async fn markup_in_an_invoice_renders_as_text() {
+    let t = fresh(Db::Sqlite).await;
+    let app = Api::as_role(&t, apflow::domain::Role::Admin).await;
+    let ubl = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>"&gt;&lt;script&gt;alert(1)&lt;/script&gt;</cbc:ID>
+  <cbc:IssueDate>2026-03-01</cbc:IssueDate>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cac:AccountingSupplierParty><cac:Party><cac:PartyLegalEntity>
+    <cbc:RegistrationName>&lt;script&gt;alert('xss')&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;</cbc:RegistrationName>
+  </cac:PartyLegalEntity></cac:Party></cac:AccountingSupplierParty>
+  <cac:LegalMonetaryTotal><cbc:TaxExclusiveAmount currencyID="EUR">10.00</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="EUR">11.90</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="EUR">11.90</cbc:PayableAmount></cac:LegalMonetaryTotal>
+</Invoice>"#;
+    let boundary = "XB";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.xml\"\r\nContent-Type: application/xml\r\n\r\n{ubl}\r\n--{boundary}--\r\n"
+    );
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/documents")
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    workflow::drain(&t.store, &t.settings, &[]).await.unwrap();
+    let (_, list) = get(&app, "/api/invoices").await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = list[0]["id"].as_i64().unwrap();
+    for uri in ["/".to_string(), format!("/invoices/{id}")] {
+        let (status, html) = get(&app, &uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("<script>"), "{uri}: {html}");
+        assert!(!html.contains("<img src=x"), "{uri}");
+        assert!(
+            html.contains("&lt;script&gt;alert("),
+            "{uri}: shown as text"
+        );
+    }
 }
