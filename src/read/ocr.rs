@@ -282,9 +282,27 @@ fn tempfile_dir() -> Result<PathBuf, Error> {
 
 /// One page as 8-bit gray PGM from `pdftoppm`, killed past its deadline.
 fn render_page(pdf: &std::path::Path, page: u32) -> Result<Vec<u8>, Error> {
+    run_pdftoppm(pdf, page, &["-r", &PDF_DPI.to_string(), "-gray"])
+}
+
+/// One page of a PDF as a colour PNG at `dpi`, for people to look at (the
+/// review screen draws the fields' boxes on it).
+pub fn page_png(pdf: &[u8], page: u32, dpi: u32) -> Result<Vec<u8>, Error> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("document.pdf");
+    let out = std::fs::write(&path, pdf)
+        .map_err(|e| Error::Ocr(format!("cannot stage the PDF: {e}")))
+        .and_then(|()| run_pdftoppm(&path, page, &["-r", &dpi.to_string(), "-png"]));
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+/// Runs `pdftoppm ARGS -f page -l page pdf` with a deadline; its stdout.
+fn run_pdftoppm(pdf: &std::path::Path, page: u32, args: &[&str]) -> Result<Vec<u8>, Error> {
     let n = page.to_string();
     let mut child = Command::new("pdftoppm")
-        .args(["-r", &PDF_DPI.to_string(), "-gray", "-f", &n, "-l", &n])
+        .args(args)
+        .args(["-f", &n, "-l", &n])
         .arg(pdf)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -185,6 +185,39 @@ fn detail_json(d: InvoiceDetail) -> serde_json::Value {
     })
 }
 
+/// Pixels per inch of the page images on the review screen.
+pub const PAGE_DPI: u32 = 100;
+
+/// `GET /documents/{id}/pages/{n}`: page `n` of a PDF as a PNG, for the
+/// review screen (rendered by pdftoppm in a child process with a deadline).
+pub async fn page_image(
+    _caller: Caller,
+    State(state): State<AppState>,
+    Path((id, page)): Path<(i64, u32)>,
+) -> Result<impl IntoResponse, ApiError> {
+    let doc = state
+        .store
+        .document(DocumentId(id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if doc.meta.media_type.as_deref() != Some("application/pdf") || page == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let png = tokio::task::spawn_blocking(move || {
+        crate::read::ocr::page_png(&doc.content, page, PAGE_DPI)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?
+    .map_err(|_| ApiError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        png,
+    ))
+}
+
 /// The original bytes exactly as received, for the review screen.
 pub async fn original_document(
     _caller: Caller,

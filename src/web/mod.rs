@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::logout))
         .route("/invoices/{id}", get(pages::invoice))
         .route("/documents/{id}/original", get(api::original_document))
+        .route("/documents/{id}/pages/{page}", get(api::page_image))
         .route("/api/documents", post(api::upload_document))
         .route("/api/import/{kind}", post(api::import_master_data))
         .route(

@@ -15,8 +15,10 @@ main{padding:1rem 1.5rem}table{border-collapse:collapse;width:100%}th,td{text-al
 th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-weight:700;text-decoration:underline}\
 .status{padding:.1rem .45rem;border-radius:.3rem;font-size:.85em}.scheduled{background:#d9f2e1}.needs_review{background:#fde9c8}\
 .duplicate{background:#e6e1f5}.rejected{background:#f8d7da}.pending{background:#e3e6ec}.reason{font-family:monospace;font-size:.85em;color:#8a3b00}\
-.cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}iframe{width:100%;height:80vh;border:1px solid #ccd}.num{text-align:right}\
-.low{color:#a40000}.filter{margin:.4rem 0 .8rem}.awaiting_approval{background:#dbe8fb}";
+.cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}.num{text-align:right}\
+.low{color:#a40000}.pageview{position:relative;display:inline-block;border:1px solid #ccd;margin-bottom:1rem}\
+.pageview img{display:block}.box{position:absolute;border:2px solid #e0a100;background:rgba(255,200,0,.12)}\
+.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.awaiting_approval{background:#dbe8fb}";
 
 /// The page frame; with a caller, the header names them and offers logout.
 pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
@@ -219,9 +221,17 @@ pub async fn invoice(
         } else {
             ""
         };
+        // A field read from the page links to its box on the page image.
+        let name = if f.page.is_some() && f.bbox.is_some() {
+            format!(
+                "<a href=\"#box-{0}\" id=\"field-{0}\">{0}</a>",
+                esc(&f.field)
+            )
+        } else {
+            esc(&f.field)
+        };
         body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td{low}>{:.2}</td><td>{}</td></tr>",
-            esc(&f.field),
+            "<tr><td>{name}</td><td>{}</td><td{low}>{:.2}</td><td>{}</td></tr>",
             esc(&f.value),
             f.confidence,
             esc(&place)
@@ -239,8 +249,9 @@ pub async fn invoice(
         ));
     }
     body.push_str(&format!(
-        "</tbody></table></section><section><h2>Original</h2><iframe src=\"/documents/{}/original\" title=\"original document\"></iframe></section></div>",
-        s.document_id.0
+        "</tbody></table></section><section><h2>Original</h2><p><a href=\"/documents/{}/original\">the document as received</a></p>{}</section></div>",
+        s.document_id.0,
+        page_views(&d, s.document_id.0, s.filename.to_lowercase().ends_with(".pdf")),
     ));
     Ok(layout(
         &format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")),
@@ -342,6 +353,41 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> \
              <button id=reject>Reject</button></form>"
         ));
+    }
+    out
+}
+
+/// The pages of a PDF as images with a box over every field read from
+/// them; a field's row links to its box (`:target` highlights it), and the
+/// box links back to the row.
+fn page_views(d: &crate::store::InvoiceDetail, document: i64, is_pdf: bool) -> String {
+    if !is_pdf {
+        return String::new();
+    }
+    let scale = super::api::PAGE_DPI as f64 / 72.0;
+    let mut pages: Vec<i64> = d.fields.iter().filter_map(|f| f.page).collect();
+    pages.push(1);
+    pages.sort_unstable();
+    pages.dedup();
+    let mut out = String::new();
+    for p in pages {
+        out.push_str(&format!(
+            "<div class=pageview><img src=\"/documents/{document}/pages/{p}\" alt=\"page {p}\">"
+        ));
+        for f in d.fields.iter().filter(|f| f.page == Some(p)) {
+            if let Some([x0, y0, x1, y1]) = f.bbox {
+                out.push_str(&format!(
+                    "<a class=box id=\"box-{0}\" href=\"#field-{0}\" title=\"{0}: {1}\" style=\"left:{2:.0}px;top:{3:.0}px;width:{4:.0}px;height:{5:.0}px\"></a>",
+                    esc(&f.field),
+                    esc(&f.value),
+                    x0 * scale - 2.0,
+                    y0 * scale - 2.0,
+                    (x1 - x0) * scale + 4.0,
+                    (y1 - y0) * scale + 4.0,
+                ));
+            }
+        }
+        out.push_str("</div>");
     }
     out
 }

@@ -2,7 +2,8 @@
 //! chromedriver, spoken to over the WebDriver protocol): a clerk logs in,
 //! opens an invoice held for a price variance, corrects a field and sends
 //! it to approval; the approver logs in and approves; the invoice is
-//! scheduled for payment. Screenshots of each step are kept under
+//! scheduled for payment. Clicking a field highlights the box on the page
+//! image where it was read. Screenshots of each step are kept under
 //! `target/tmp/screenshots/`.
 
 use std::path::{Path, PathBuf};
@@ -247,6 +248,30 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
     browser
         .screenshot(&shots.join("1-clerk-sees-price-variance.png"))
         .await;
+    // Clicking a field shows where on the page it was read.
+    browser.click("#field-total_amount").await;
+    let target = browser
+        .cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": "return document.querySelector(':target').id", "args": [] }),
+        )
+        .await;
+    assert_eq!(target, "box-total_amount");
+    let shown = browser
+        .cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": "return document.querySelector('.pageview img').naturalWidth", "args": [] }),
+        )
+        .await;
+    assert!(
+        shown.as_u64().unwrap_or(0) > 700,
+        "the page image loads: {shown}"
+    );
+    browser
+        .screenshot(&shots.join("1-clerk-sees-price-variance.png"))
+        .await;
     browser
         .click("select[name=field] option[value=due_date]")
         .await;
@@ -256,7 +281,7 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
     let page = browser.source().await;
     assert!(page.contains("awaiting_approval"), "{page}");
     browser
-        .screenshot(&shots.join("2-sent-to-approval.png"))
+        .screenshot(&shots.join("3-sent-to-approval.png"))
         .await;
     browser.submit("#logout").await;
 
@@ -271,7 +296,7 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
     let page = browser.source().await;
     assert!(page.contains("status scheduled"), "{page}");
     browser
-        .screenshot(&shots.join("3-approved-and-scheduled.png"))
+        .screenshot(&shots.join("4-approved-and-scheduled.png"))
         .await;
     drop(browser);
     let _ = Command::new("kill").arg(serve.id().to_string()).status();
