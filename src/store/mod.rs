@@ -27,7 +27,7 @@ pub use invoices::{
 };
 pub use jobs::{Job, JobKind, QueueStats};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
-pub use review::CORRECTABLE_FIELDS;
+pub use review::{CORRECTABLE_FIELDS, Dashboard};
 
 use std::path::Path;
 use std::time::Duration;

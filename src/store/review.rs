@@ -220,3 +220,76 @@ impl Store {
         Ok(true)
     }
 }
+
+/// What the dashboard shows.
+#[derive(Debug, Clone, Default)]
+pub struct Dashboard {
+    pub by_status: Vec<(String, i64)>,
+    /// Reasons of the invoices people still have to act on.
+    pub open_reasons: Vec<(String, i64)>,
+    /// Scheduled or paid without a correction or an approval.
+    pub touchless: i64,
+    /// Scheduled, paid, or on the review or approval queue.
+    pub processed: i64,
+    /// Arrival time (Unix ms) of each invoice on the review or approval queue.
+    pub open_received_at: Vec<i64>,
+    /// Early-payment discounts taken: (currency, amount) per payment.
+    pub discounts_taken: Vec<(String, String)>,
+    /// Payments whose discount lapsed before they could be paid.
+    pub discounts_lapsed: i64,
+}
+
+impl Store {
+    pub async fn dashboard(&self) -> Result<Dashboard> {
+        let pool = self.pool();
+        let by_status = self.invoice_status_counts().await?;
+        let open_reasons: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT d.code, COUNT(*) FROM discrepancies d JOIN invoices i ON i.id = d.invoice_id \
+             WHERE i.status IN ('needs_review', 'awaiting_approval') GROUP BY d.code ORDER BY COUNT(*) DESC, d.code",
+        )
+        .fetch_all(pool)
+        .await
+        .ctx("count open reasons")?;
+        let touchless: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invoices i WHERE i.status IN ('scheduled', 'paid') \
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = i.id) \
+             AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.invoice_id = i.id)",
+        )
+        .fetch_one(pool)
+        .await
+        .ctx("count touchless invoices")?;
+        let processed: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invoices WHERE status IN ('scheduled', 'paid', 'needs_review', 'awaiting_approval')",
+        )
+        .fetch_one(pool)
+        .await
+        .ctx("count processed invoices")?;
+        let open_received_at: Vec<i64> = sqlx::query_scalar(
+            "SELECT d.received_at FROM invoices i JOIN documents d ON d.id = i.document_id \
+             WHERE i.status IN ('needs_review', 'awaiting_approval')",
+        )
+        .fetch_all(pool)
+        .await
+        .ctx("read queue ages")?;
+        let discounts_taken: Vec<(String, String)> = sqlx::query_as(
+            "SELECT currency, discount FROM payments WHERE discount IS NOT NULL AND discount NOT IN ('0', '0.00')",
+        )
+        .fetch_all(pool)
+        .await
+        .ctx("read discounts")?;
+        let discounts_lapsed: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE reason LIKE '%has lapsed%'")
+                .fetch_one(pool)
+                .await
+                .ctx("count lapsed discounts")?;
+        Ok(Dashboard {
+            by_status,
+            open_reasons,
+            touchless,
+            processed,
+            open_received_at,
+            discounts_taken,
+            discounts_lapsed,
+        })
+    }
+}

@@ -40,6 +40,7 @@ pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::queue))
+        .route("/dashboard", get(pages::dashboard))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/invoices/{id}", get(pages::invoice))

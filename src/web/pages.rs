@@ -18,7 +18,7 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}.num{text-align:right}\
 .low{color:#a40000}.pageview{position:relative;display:inline-block;border:1px solid #ccd;margin-bottom:1rem}\
 .pageview img{display:block}.box{position:absolute;border:2px solid #e0a100;background:rgba(255,200,0,.12)}\
-.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.awaiting_approval{background:#dbe8fb}";
+.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}";
 
 /// The page frame; with a caller, the header names them and offers logout.
 pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
@@ -33,7 +33,7 @@ pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<S
     });
     Html(format!(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} · apflow</title><style>{STYLE}</style></head>\
-         <body><header>{who}<a href=\"/\">apflow</a> · accounts payable</header><main>{body}</main></body></html>",
+         <body><header>{who}<a href=\"/\">apflow</a> · accounts payable · <a href=\"/\">queue</a> · <a href=\"/dashboard\">dashboard</a></header><main>{body}</main></body></html>",
         esc(title)
     ))
 }
@@ -390,4 +390,103 @@ fn page_views(d: &crate::store::InvoiceDetail, document: i64, is_pdf: bool) -> S
         out.push_str("</div>");
     }
     out
+}
+
+/// A horizontal bar chart as inline SVG (no script, nothing to build).
+fn bar_chart(rows: &[(String, i64)], css_class: &str) -> String {
+    if rows.is_empty() {
+        return "<p>—</p>".into();
+    }
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1) as f64;
+    let (label_w, bar_w, row_h) = (190.0, 320.0, 24.0);
+    let height = row_h * rows.len() as f64 + 4.0;
+    let mut svg = format!(
+        "<svg class=\"chart {css_class}\" role=img width=\"{}\" height=\"{height}\" viewBox=\"0 0 {} {height}\">",
+        label_w + bar_w + 60.0,
+        label_w + bar_w + 60.0
+    );
+    for (i, (label, n)) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 2.0;
+        let w = (*n as f64 / max * bar_w).max(1.0);
+        svg.push_str(&format!(
+            "<text x=\"{x}\" y=\"{ty}\" text-anchor=end font-size=13>{label}</text>\
+             <rect x=\"{bx}\" y=\"{y}\" width=\"{w:.0}\" height=\"{h}\" fill=\"#4a78c2\"></rect>\
+             <text x=\"{nx:.0}\" y=\"{ty}\" font-size=13>{n}</text>",
+            x = label_w - 8.0,
+            ty = y + 15.0,
+            label = esc(label),
+            bx = label_w,
+            h = row_h - 6.0,
+            nx = label_w + w + 6.0,
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `GET /dashboard`: how the AP process is doing.
+pub async fn dashboard(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Html<String>, ApiError> {
+    let d = state.store.dashboard().await?;
+    let rate = if d.processed > 0 {
+        format!("{:.0}%", d.touchless as f64 * 100.0 / d.processed as f64)
+    } else {
+        "—".into()
+    };
+    let now = crate::store::now_ms();
+    let buckets = [
+        ("under 1 day", 0, 1),
+        ("1 to 3 days", 1, 3),
+        ("3 to 7 days", 3, 7),
+        ("over 7 days", 7, i64::MAX),
+    ];
+    let ageing: Vec<(String, i64)> = buckets
+        .iter()
+        .map(|(label, from, to)| {
+            let n = d
+                .open_received_at
+                .iter()
+                .filter(|at| {
+                    let days = (now - **at).max(0) / 86_400_000;
+                    days >= *from && days < *to
+                })
+                .count();
+            (label.to_string(), i64::try_from(n).unwrap_or(i64::MAX))
+        })
+        .collect();
+    let mut taken: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
+    for (currency, amount) in &d.discounts_taken {
+        if let Ok(a) = amount.parse::<rust_decimal::Decimal>() {
+            *taken.entry(currency.clone()).or_default() += a;
+        }
+    }
+    let taken_text = if taken.is_empty() {
+        "none yet".to_string()
+    } else {
+        taken
+            .iter()
+            .map(|(c, a)| format!("{a} {}", esc(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let body = format!(
+        "<h1>Dashboard</h1>\
+         <p class=kpis><span><b id=touchless-rate>{rate}</b> touchless ({} of {} invoices scheduled without a person)</span>\
+         <span><b>{}</b> on the review or approval queue</span>\
+         <span>discounts taken: <b>{}</b> ({} payments); lapsed: <b>{}</b></span></p>\
+         <div class=cols><section><h2>Invoices by status</h2>{}<h2>Queue ageing</h2>{}</section>\
+         <section><h2>Why invoices wait</h2>{}</section></div>",
+        d.touchless,
+        d.processed,
+        d.open_received_at.len(),
+        taken_text,
+        d.discounts_taken.len(),
+        d.discounts_lapsed,
+        bar_chart(&d.by_status, "by-status"),
+        bar_chart(&ageing, "ageing"),
+        bar_chart(&d.open_reasons, "reasons"),
+    );
+    Ok(layout("Dashboard", &body, Some(&caller)))
 }

@@ -298,6 +298,14 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
     browser
         .screenshot(&shots.join("4-approved-and-scheduled.png"))
         .await;
+    // The dashboard: this invoice needed people, so it is not touchless.
+    browser.goto(&format!("{app}/dashboard")).await;
+    let page = browser.source().await;
+    assert!(
+        page.contains("<svg") && page.contains("touchless"),
+        "{page}"
+    );
+    browser.screenshot(&shots.join("5-dashboard.png")).await;
     drop(browser);
     let _ = Command::new("kill").arg(serve.id().to_string()).status();
     let _ = serve.wait();

@@ -131,6 +131,13 @@ async fn queue_invoice_page_upload_health_and_metrics() {
     );
     let (_, html) = get(&app, "/?status=scheduled").await;
     assert!(!html.contains("RE-2026-00437"));
+    let (status, dash) = get(&app, "/dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        dash.contains("touchless") && dash.contains("<svg"),
+        "{dash}"
+    );
+    assert!(dash.contains("price_variance"), "reasons charted: {dash}");
     // Filters: by reason and by vendor.
     let (_, html) = get(
         &app,
