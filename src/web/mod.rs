@@ -1,7 +1,7 @@
 //! Web: the HTTP API, the review web app, and the operations endpoints.
 //!
-//! Every route but `/healthz`, `/metrics` and the login form needs a
-//! logged-in caller with the right role (`auth.rs`).
+//! Every route but `/healthz`, `/metrics`, `/api/openapi.json` and the
+//! login form needs a logged-in caller with the right role (`auth.rs`).
 //!
 //! Only this module defines JSON shapes for the API; it turns store rows
 //! into them. Pages are rendered on the server as plain HTML (no build step
@@ -12,6 +12,7 @@
 mod api;
 pub mod auth;
 mod error;
+mod openapi;
 mod pages;
 
 pub use error::ApiError;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/invoices/{id}/{decision}", post(api::decide))
         .route("/invoices/{id}/{action}", post(pages::invoice_action))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
