@@ -217,6 +217,8 @@ pub struct InvoiceDetail {
     pub lines: Vec<LineRow>,
     pub discrepancies: Vec<DiscrepancyRow>,
     pub match_outcome: Option<String>,
+    /// The PO matched and the line-by-line comparison (JSON as stored).
+    pub match_detail: Option<(Option<String>, String)>,
     pub planned_payment: Option<PaymentRow>,
 }
 
@@ -837,13 +839,28 @@ impl Store {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let match_outcome: Option<String> = sqlx::query_scalar(
-            "SELECT outcome FROM match_results WHERE invoice_id = $1 ORDER BY id DESC LIMIT 1",
+        let latest_match = sqlx::query(
+            "SELECT outcome, po_number, detail FROM match_results WHERE invoice_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(id.0)
         .fetch_optional(self.pool())
         .await
         .ctx("read a match result")?;
+        let (match_outcome, match_detail) = match latest_match {
+            Some(r) => (
+                Some(
+                    r.try_get::<String, _>("outcome")
+                        .ctx("decode a match result")?,
+                ),
+                Some((
+                    r.try_get::<Option<String>, _>("po_number")
+                        .ctx("decode a match result")?,
+                    r.try_get::<String, _>("detail")
+                        .ctx("decode a match result")?,
+                )),
+            ),
+            None => (None, None),
+        };
         let payment =
             sqlx::query("SELECT amount, currency, planned_on, state, reason FROM payments WHERE invoice_id = $1")
                 .bind(id.0)
@@ -867,6 +884,7 @@ impl Store {
             lines,
             discrepancies,
             match_outcome,
+            match_detail,
             planned_payment: payment,
         }))
     }

@@ -248,8 +248,11 @@ pub async fn invoice(
             opt(&l.amount)
         ));
     }
+    body.push_str("</tbody></table>");
+    body.push_str(&match_view(&d));
+    body.push_str(&history(&state, id).await?);
     body.push_str(&format!(
-        "</tbody></table></section><section><h2>Original</h2><p><a href=\"/documents/{}/original\">the document as received</a></p>{}</section></div>",
+        "</section><section><h2>Original</h2><p><a href=\"/documents/{}/original\">the document as received</a></p>{}</section></div>",
         s.document_id.0,
         page_views(&d, s.document_id.0, s.filename.to_lowercase().ends_with(".pdf")),
     ));
@@ -489,4 +492,90 @@ pub async fn dashboard(
         bar_chart(&d.open_reasons, "reasons"),
     );
     Ok(layout("Dashboard", &body, Some(&caller)))
+}
+
+/// Invoice lines against the PO lines they matched and what was received,
+/// with differences marked.
+fn match_view(d: &crate::store::InvoiceDetail) -> String {
+    let Some((po, detail)) = &d.match_detail else {
+        return String::new();
+    };
+    let Ok(detail) = serde_json::from_str::<serde_json::Value>(detail) else {
+        return String::new();
+    };
+    let Some(lines) = detail["lines"].as_array().filter(|l| !l.is_empty()) else {
+        return String::new();
+    };
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let dec = |s: &str| s.parse::<rust_decimal::Decimal>().ok();
+    let mut out = format!(
+        "<h2>Match against {}</h2><table class=match><thead><tr><th>Invoice line</th><th class=num>Qty billed</th>\
+         <th class=num>Unit price</th><th>PO line</th><th class=num>PO price</th><th class=num>Ordered</th>\
+         <th class=num>Received</th><th class=num>Billed before</th></tr></thead><tbody>",
+        esc(po.as_deref().unwrap_or("—"))
+    );
+    for l in lines {
+        let n = l["invoice_line"].as_u64().unwrap_or(0);
+        let inv = d
+            .lines
+            .iter()
+            .find(|x| u64::try_from(x.line_no).ok() == Some(n));
+        let price = inv.and_then(|x| x.unit_price.clone()).unwrap_or_default();
+        let po_price = text(&l["po_unit_price"]);
+        let qty = text(&l["quantity"]);
+        let received = text(&l["received_quantity"]);
+        let ordered = text(&l["ordered_quantity"]);
+        let before = text(&l["billed_before"]);
+        let off = |a: &str, b: &str| match (dec(a), dec(b)) {
+            (Some(x), Some(y)) if x != y => " class=\"num low\"",
+            _ => " class=num",
+        };
+        let over = match (dec(&qty), dec(&received), dec(&before)) {
+            (Some(q), Some(r), Some(b)) if q + b > r => " class=\"num low\"",
+            _ => " class=num",
+        };
+        out.push_str(&format!(
+            "<tr><td>{n} {}</td><td{over}>{}</td><td{}>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td{over}>{}</td><td class=num>{}</td></tr>",
+            esc(inv.and_then(|x| x.description.as_deref()).unwrap_or("")),
+            esc(&qty),
+            off(&price, &po_price),
+            esc(&price),
+            esc(&text(&l["po_line_no"])),
+            esc(&po_price),
+            esc(&ordered),
+            esc(&received),
+            esc(&before),
+        ));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+/// What happened to the invoice, from the audit log.
+async fn history(state: &AppState, id: i64) -> Result<String, ApiError> {
+    let trail = state.store.audit_trail("invoice", &id.to_string()).await?;
+    if trail.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = String::from(
+        "<h2>History</h2><table><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Detail</th></tr></thead><tbody>",
+    );
+    for r in trail {
+        let when = chrono::DateTime::from_timestamp_millis(r.at)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>",
+            esc(&when),
+            esc(&r.actor),
+            esc(&r.action),
+            esc(&r.detail)
+        ));
+    }
+    out.push_str("</tbody></table>");
+    Ok(out)
 }

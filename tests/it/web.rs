@@ -160,6 +160,15 @@ async fn queue_invoice_page_upload_health_and_metrics() {
         "reason explained: {page}"
     );
     assert!(page.contains(&format!("/documents/{doc_id}/original")));
+    assert!(page.contains("Match against PO-2026-0106"), "{page}");
+    assert!(
+        page.contains("<td class=\"num low\">268.92</td>"),
+        "the variance is marked: {page}"
+    );
+    assert!(
+        page.contains("invoice.routed"),
+        "history from the audit log: {page}"
+    );
 
     let res = app
         .clone()
