@@ -155,6 +155,7 @@ struct RawSettings {
     read_timeout_secs: Option<u64>,
     ocr_languages: Option<String>,
     secure_cookies: Option<bool>,
+    second_approval_above: Option<String>,
     price_tolerance_pct: Option<String>,
     min_confidence: Option<f32>,
     payer_name: Option<String>,
@@ -193,6 +194,8 @@ pub struct Settings {
     pub ocr_languages: String,
     /// Mark the session cookie `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Invoices above this total need two different approvers.
+    pub second_approval_above: Option<Decimal>,
     /// The `apflow` binary, to read PDFs and images in child processes;
     /// set by the command line, `None` (in-process) for library users.
     pub reader_exe: Option<PathBuf>,
@@ -231,6 +234,7 @@ impl Default for Settings {
             ocr_languages: crate::read::ocr::OcrOptions::default().languages,
             reader_exe: None,
             secure_cookies: false,
+            second_approval_above: Some(Decimal::from(10_000)),
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -328,6 +332,7 @@ impl Settings {
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
+                "APFLOW_SECOND_APPROVAL_ABOVE" => raw.second_approval_above = Some(value.clone()),
                 "APFLOW_SECURE_COOKIES" => {
                     raw.secure_cookies = Some(matches!(value.trim(), "1" | "true" | "yes"))
                 }
@@ -396,6 +401,17 @@ impl Settings {
                 });
             }
             s.max_attempts = v;
+        }
+        if let Some(v) = raw.second_approval_above {
+            s.second_approval_above = if v.trim() == "none" {
+                None
+            } else {
+                Some(v.trim().parse().map_err(|_| Error::Invalid {
+                    key: "second_approval_above".into(),
+                    value: v.clone(),
+                    expected: "an amount, or \"none\"",
+                })?)
+            };
         }
         if let Some(v) = raw.secure_cookies {
             s.secure_cookies = v;

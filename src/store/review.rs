@@ -150,6 +150,43 @@ impl Store {
         Ok(true)
     }
 
+    /// Approvers who gave the first of two approvals since the invoice was
+    /// last sent to approval.
+    pub async fn approval_steps(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT s.approver_id FROM approval_steps s WHERE s.invoice_id = $1 AND s.at >= \
+             (SELECT MAX(a.requested_at) FROM approvals a WHERE a.invoice_id = $1)",
+        )
+        .bind(invoice.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("read approval steps")
+    }
+
+    /// Records the first of two approvals; the invoice keeps waiting.
+    pub async fn add_approval_step(
+        &self,
+        invoice: InvoiceId,
+        approver_id: i64,
+        comment: &str,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        sqlx::query(
+            "INSERT INTO approval_steps (invoice_id, approver_id, at, comment) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(invoice.0)
+        .bind(approver_id)
+        .bind(now_ms())
+        .bind(comment.to_string())
+        .execute(&mut *tx)
+        .await
+        .ctx("record an approval step")?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an approval step")?;
+        Ok(())
+    }
+
     /// Who asked for the open approval of an invoice.
     pub async fn approval_requester(&self, invoice: InvoiceId) -> Result<Option<i64>> {
         let row = sqlx::query(

@@ -407,7 +407,7 @@ pub async fn decide(
         }
     };
     let comment = body.map(|b| b.0.comment).unwrap_or_default();
-    workflow::review::decide(
+    let decided = workflow::review::decide(
         &state.store,
         &state.settings,
         InvoiceId(id),
@@ -416,5 +416,9 @@ pub async fn decide(
         &comment,
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    // 202: the first of two approvals; a second approver must act.
+    Ok(match decided {
+        workflow::review::Decided::NeedsSecondApprover => StatusCode::ACCEPTED,
+        _ => StatusCode::NO_CONTENT,
+    })
 }

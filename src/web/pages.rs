@@ -296,17 +296,16 @@ pub async fn invoice_action(
             .await
         }
         "request-approval" => review::request_approval(&state.store, invoice, &caller.user).await,
-        "approve" | "reject" => {
-            review::decide(
-                &state.store,
-                &state.settings,
-                invoice,
-                &caller.user,
-                action == "approve",
-                comment,
-            )
-            .await
-        }
+        "approve" | "reject" => review::decide(
+            &state.store,
+            &state.settings,
+            invoice,
+            &caller.user,
+            action == "approve",
+            comment,
+        )
+        .await
+        .map(|_| ()),
         _ => return Err(ApiError::NotFound),
     };
     match done {

@@ -114,8 +114,18 @@ pub async fn request_approval(
     }
 }
 
+/// What an approver's decision did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    Scheduled,
+    Rejected,
+    /// The first of two approvals: a different approver must approve too.
+    NeedsSecondApprover,
+}
+
 /// An approver's decision. Approving plans the payment under the same
-/// terms as a clean invoice; rejecting needs a reason.
+/// terms as a clean invoice (above `second_approval_above`, once two
+/// different approvers have approved); rejecting needs a reason.
 pub async fn decide(
     store: &Store,
     settings: &Settings,
@@ -123,7 +133,7 @@ pub async fn decide(
     user: &User,
     approve: bool,
     comment: &str,
-) -> Result<(), ReviewError> {
+) -> Result<Decided, ReviewError> {
     if !matches!(user.role, Role::Approver | Role::Admin) {
         return Err(ReviewError::NotAllowed(format!(
             "a {} may not approve or reject invoices",
@@ -160,6 +170,29 @@ pub async fn decide(
                 "{total} is above your approval limit of {limit}"
             )));
         }
+        // Above the two-approver threshold the first approval is a step.
+        if let (Some(threshold), Some(total)) = (settings.second_approval_above, total)
+            && total.abs() > threshold
+        {
+            let steps = store.approval_steps(invoice).await?;
+            if steps.contains(&user.id) {
+                return Err(ReviewError::NotAllowed(format!(
+                    "above {threshold} two different approvers must approve; you approved already"
+                )));
+            }
+            if steps.is_empty() {
+                let audit = entry(
+                    user,
+                    "invoice.approved_first_of_two",
+                    invoice,
+                    serde_json::json!({ "comment": comment, "threshold": threshold.to_string() }),
+                );
+                store
+                    .add_approval_step(invoice, user.id, comment, &audit)
+                    .await?;
+                return Ok(Decided::NeedsSecondApprover);
+            }
+        }
         let vendors = store.vendors().await?;
         let vendor = summary
             .vendor_id
@@ -193,7 +226,11 @@ pub async fn decide(
         .decide_approval(invoice, user.id, payment.as_ref(), comment, &audit)
         .await?
     {
-        Ok(())
+        Ok(if approve {
+            Decided::Scheduled
+        } else {
+            Decided::Rejected
+        })
     } else {
         Err(ReviewError::WrongState {
             expected: "awaiting approval",

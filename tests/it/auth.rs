@@ -334,3 +334,62 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
     assert_eq!(status, "scheduled");
     pool.close().await;
 }
+
+/// Above the two-approver threshold, the first approval is a step: the
+/// same approver cannot give the second one; a different approver's
+/// approval schedules the invoice.
+#[tokio::test]
+async fn large_invoices_need_two_different_approvers() {
+    let mut t = fresh(Db::Sqlite).await;
+    t.settings.second_approval_above = Some("1000".parse().unwrap());
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let first = Api::as_role(&t, Role::Approver).await;
+    let second = Api::as_role(&t, Role::Approver).await;
+    let post = |api: &Api, path: &str| {
+        let api = api.clone();
+        let req = Request::post(format!("/api/invoices/{id}/{path}"))
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    let status = || async {
+        sqlx::query_scalar::<_, String>("SELECT status FROM invoices WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(post(&clerk, "request-approval").await, 204);
+    assert_eq!(post(&first, "approve").await, 202, "first of two");
+    assert_eq!(status().await, "awaiting_approval");
+    assert_eq!(
+        post(&first, "approve").await,
+        403,
+        "not twice by one person"
+    );
+    assert_eq!(post(&second, "approve").await, 204);
+    assert_eq!(status().await, "scheduled");
+    let actions: Vec<String> = t
+        .store
+        .audit_trail("invoice", &id.to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert!(
+        actions.contains(&"invoice.approved_first_of_two".to_string()),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"invoice.approved".to_string()));
+    pool.close().await;
+}
