@@ -13,6 +13,7 @@
 //! `apflow eval --no-model` keeps measuring the rules alone.
 
 mod crosscheck;
+pub mod memory;
 pub mod normalize;
 mod rules;
 mod table;

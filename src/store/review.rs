@@ -330,3 +330,65 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Remembers where `vendor_id` prints a field (replacing what was
+    /// remembered before: the latest correction wins).
+    pub async fn remember_field_place(
+        &self,
+        vendor_id: &str,
+        place: &crate::extract::memory::FieldPlace,
+        learned_from: InvoiceId,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO vendor_field_places (vendor_id, field, page, x0, y0, x1, y1, learned_from, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (vendor_id, field) DO UPDATE SET \
+             page = excluded.page, x0 = excluded.x0, y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1, \
+             learned_from = excluded.learned_from, updated_at = excluded.updated_at",
+        )
+        .bind(vendor_id.to_string())
+        .bind(place.field.clone())
+        .bind(i64::from(place.page))
+        .bind(f64::from(place.bbox.x0))
+        .bind(f64::from(place.bbox.y0))
+        .bind(f64::from(place.bbox.x1))
+        .bind(f64::from(place.bbox.y1))
+        .bind(learned_from.0)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .ctx("remember where a vendor prints a field")?;
+        Ok(())
+    }
+
+    pub async fn field_places(
+        &self,
+        vendor_id: &str,
+    ) -> Result<Vec<crate::extract::memory::FieldPlace>> {
+        let rows = sqlx::query(
+            "SELECT field, page, x0, y0, x1, y1 FROM vendor_field_places WHERE vendor_id = $1 ORDER BY field",
+        )
+        .bind(vendor_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read a vendor's field places")?;
+        rows.iter()
+            .map(|r| {
+                let f = |c: &str| -> Result<f32> {
+                    Ok(r.try_get::<f64, _>(c).ctx("decode a field place")? as f32)
+                };
+                Ok(crate::extract::memory::FieldPlace {
+                    field: r.try_get("field").ctx("decode a field place")?,
+                    page: u32::try_from(r.try_get::<i64, _>("page").ctx("decode a field place")?)
+                        .unwrap_or(1),
+                    bbox: crate::domain::BBox {
+                        x0: f("x0")?,
+                        y0: f("y0")?,
+                        x1: f("x1")?,
+                        y1: f("y1")?,
+                    },
+                })
+            })
+            .collect()
+    }
+}

@@ -365,6 +365,7 @@ pub async fn correct_field(
 ) -> Result<StatusCode, ApiError> {
     workflow::review::correct_field(
         &state.store,
+        &state.settings,
         InvoiceId(id),
         &body.field,
         &body.value,

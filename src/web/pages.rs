@@ -288,6 +288,7 @@ pub async fn invoice_action(
         "fields" => {
             review::correct_field(
                 &state.store,
+                &state.settings,
                 invoice,
                 form.field.as_deref().unwrap_or(""),
                 form.value.as_deref().unwrap_or(""),

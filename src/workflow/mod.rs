@@ -132,7 +132,8 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
             store.reject_document(job, &reason, &audit).await?;
         }
         Ok(read_doc) => {
-            let invoice = extract::extract(&read_doc);
+            let mut invoice = extract::extract(&read_doc);
+            let learned = apply_learned_places(store, &mut invoice, &read_doc).await?;
             let audit = audit(
                 "invoice.extracted",
                 "invoice",
@@ -142,6 +143,7 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
                     "document_id": job.document_id.0,
                     "source": invoice.source.as_str(),
                     "fields_found": field_count(&invoice),
+                    "learned_fields": learned,
                     "line_items": invoice.line_items.len(),
                 }),
             );
@@ -150,6 +152,29 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
         }
     }
     Ok(())
+}
+
+/// For a vendor whose invoices a clerk corrected before, reads the fields
+/// from where the vendor prints them (`extract::memory`). Returns the
+/// fields read that way.
+async fn apply_learned_places(
+    store: &Store,
+    invoice: &mut ExtractedInvoice,
+    read_doc: &crate::domain::ReadDocument,
+) -> Result<Vec<String>, Error> {
+    if invoice.source != crate::domain::ExtractionSource::Visual {
+        return Ok(Vec::new());
+    }
+    let vendors = store.vendors().await?;
+    let validate::VendorMatch::One(vendor) = validate::resolve_vendor(invoice, &vendors) else {
+        return Ok(Vec::new());
+    };
+    let places = store.field_places(&vendor.vendor_id).await?;
+    if places.is_empty() {
+        return Ok(Vec::new());
+    }
+    extract::memory::apply(invoice, &read_doc.pages, &places);
+    Ok(places.into_iter().map(|p| p.field).collect())
 }
 
 async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {

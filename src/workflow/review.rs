@@ -39,9 +39,12 @@ fn entry(
     }
 }
 
-/// A person's correction of one field, checked for its type.
+/// A person's correction of one field, checked for its type. When the
+/// corrected value is printed on the page of a known vendor's invoice, its
+/// place is remembered for the vendor's next invoices (`extract::memory`).
 pub async fn correct_field(
     store: &Store,
+    settings: &Settings,
     invoice: InvoiceId,
     field: &str,
     value: &str,
@@ -78,13 +81,62 @@ pub async fn correct_field(
         invoice,
         serde_json::json!({ "field": field, "new": value }),
     );
-    match store
+    if store
         .correct_field(invoice, field, column, value, user.id, &audit)
         .await?
+        .is_none()
     {
-        Some(_) => Ok(()),
-        None => Err(ReviewError::NotFound),
+        return Err(ReviewError::NotFound);
     }
+    if let Err(e) = learn_place(store, settings, invoice, field, value).await {
+        // The correction stands; only the lesson is lost.
+        tracing::warn!(invoice = invoice.0, field, error = %e, "cannot learn where the field is printed");
+    }
+    Ok(())
+}
+
+/// Finds the corrected value on the invoice's page and remembers the place
+/// for its vendor.
+async fn learn_place(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    field: &str,
+    value: &str,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    if !crate::extract::memory::LEARNABLE.contains(&field) {
+        return Ok(());
+    }
+    let Some(detail) = store.invoice_detail(invoice).await? else {
+        return Ok(());
+    };
+    let (Some(vendor_id), "visual") = (
+        detail.summary.vendor_id.as_deref(),
+        detail.extraction_source.as_str(),
+    ) else {
+        return Ok(());
+    };
+    let Some(doc) = store.document(detail.summary.document_id).await? else {
+        return Ok(());
+    };
+    let read = crate::read::read_document(
+        std::sync::Arc::new(doc.content),
+        settings.read_options(true),
+        settings.read_timeout,
+    )
+    .await?;
+    if let Some(place) = crate::extract::memory::locate(field, value, &read.pages) {
+        store
+            .remember_field_place(vendor_id, &place, invoice)
+            .await?;
+        tracing::info!(
+            vendor_id,
+            field,
+            page = place.page,
+            "learned where the vendor prints the field"
+        );
+    }
+    Ok(())
 }
 
 /// Sends an invoice on the review queue to approval.

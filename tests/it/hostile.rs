@@ -49,7 +49,7 @@ fn a_pdf_locked_for_editing_only_is_read_and_a_password_protected_one_is_refused
 }
 
 /// A minimal PDF whose pages have these content streams (Helvetica).
-fn pdf_with_contents(contents: &[Vec<u8>], flate: bool) -> Vec<u8> {
+pub fn pdf_with_contents(contents: &[Vec<u8>], flate: bool) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     let mut object = |out: &mut Vec<u8>, body: &[u8]| {

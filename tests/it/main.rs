@@ -10,6 +10,7 @@ mod hostile;
 mod hybrid;
 mod imap;
 mod injection;
+mod learning;
 mod mail;
 mod ocr;
 mod payments;
