@@ -607,15 +607,27 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        sqlx::query("UPDATE invoices SET status = $1, vendor_id = $2, duplicate_of = $3, updated_at = $4 WHERE id = $5")
-            .bind(decision.status.as_str())
-            .bind(decision.vendor_id.clone())
-            .bind(decision.duplicate_of.map(|d| d.0))
-            .bind(now)
-            .bind(invoice.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("update an invoice's status")?;
+        // People may have taken the invoice over since the step began (sent
+        // to approval, or decided): their decision stands.
+        let updated = sqlx::query(
+            "UPDATE invoices SET status = $1, vendor_id = $2, duplicate_of = $3, updated_at = $4 WHERE id = $5 \
+             AND status <> 'awaiting_approval' \
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = $5 AND a.decided_at IS NOT NULL)",
+        )
+        .bind(decision.status.as_str())
+        .bind(decision.vendor_id.clone())
+        .bind(decision.duplicate_of.map(|d| d.0))
+        .bind(now)
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("update an invoice's status")?
+        .rows_affected();
+        if updated == 0 {
+            jobs::complete(&mut *tx, job).await?;
+            tx.commit().await.ctx("commit a superseded decision")?;
+            return Ok(());
+        }
         sqlx::query("DELETE FROM discrepancies WHERE invoice_id = $1")
             .bind(invoice.0)
             .execute(&mut *tx)

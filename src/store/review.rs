@@ -106,6 +106,26 @@ impl Store {
         Ok(Some(old))
     }
 
+    /// Whether people have taken the decision on this invoice over (it is
+    /// with an approver, or an approver decided): the pipeline must not
+    /// re-decide it then.
+    pub async fn decided_by_people(&self, invoice: InvoiceId) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM invoices i WHERE i.id = $1 AND (i.status = 'awaiting_approval' \
+             OR EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = i.id AND a.decided_at IS NOT NULL))",
+        )
+        .bind(invoice.0)
+        .fetch_one(self.pool())
+        .await
+        .ctx("check for a human decision")?;
+        Ok(n > 0)
+    }
+
+    /// Completes a job that had nothing left to do.
+    pub async fn complete_job(&self, job: &crate::store::Job) -> Result<()> {
+        super::jobs::complete(self.pool(), job).await
+    }
+
     /// Everyone who corrected a field of the invoice.
     pub async fn corrected_by(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
         sqlx::query_scalar("SELECT DISTINCT user_id FROM corrections WHERE invoice_id = $1")

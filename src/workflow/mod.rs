@@ -182,6 +182,16 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         .invoice_for_document(job.document_id)
         .await?
         .ok_or(Error::MissingInvoice(job.document_id))?;
+    if store.decided_by_people(invoice_id).await? {
+        // An approver has it (or decided it): the pipeline's verdict would
+        // overwrite theirs.
+        info!(
+            invoice_id = invoice_id.0,
+            "decided by people; not re-decided"
+        );
+        store.complete_job(job).await?;
+        return Ok(());
+    }
     let inv = store.load_extraction(invoice_id).await?;
     let vendors = store.vendors().await?;
     let validation = validate::validate(&inv, &vendors, settings.today(), settings.min_confidence);

@@ -92,6 +92,11 @@ pub async fn correct_field(
         // The correction stands; only the lesson is lost.
         tracing::warn!(invoice = invoice.0, field, error = %e, "cannot learn where the field is printed");
     }
+    // Checked again with the corrected value: a fix that resolves the
+    // reasons clears the invoice (the workers pick the job up).
+    if let Some(d) = store.invoice_detail(invoice).await? {
+        store.requeue_decision(d.summary.document_id).await?;
+    }
     Ok(())
 }
 

@@ -393,3 +393,53 @@ async fn large_invoices_need_two_different_approvers() {
     assert!(actions.contains(&"invoice.approved".to_string()));
     pool.close().await;
 }
+
+/// A correction is checked again at once: fixing the misread total of an
+/// invoice held for totals that do not add up clears that reason.
+#[tokio::test]
+async fn a_correction_is_rechecked() {
+    let t = fresh(Db::Sqlite).await;
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'TPI-2026-0342'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let reasons = || async {
+        let r: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
+                .bind(id)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        r
+    };
+    assert!(reasons().await.contains(&"totals_mismatch".to_string()));
+    let inv = t
+        .store
+        .load_extraction(apflow::domain::InvoiceId(id))
+        .await
+        .unwrap();
+    let sum = inv.net_amount.unwrap().value + inv.tax_amount.unwrap().value;
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let res = clerk
+        .oneshot(
+            Request::post(format!("/api/invoices/{id}/fields"))
+                .header("content-type", "application/json")
+                .body(Body::from(format!(
+                    r#"{{"field": "total_amount", "value": "{sum}"}}"#
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    apflow::workflow::drain(&t.store, &t.settings, &[])
+        .await
+        .unwrap();
+    let after = reasons().await;
+    assert!(!after.contains(&"totals_mismatch".to_string()), "{after:?}");
+    pool.close().await;
+}
