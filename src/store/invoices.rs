@@ -22,7 +22,9 @@ macro_rules! summary_select {
     () => {
         "SELECT i.id, i.document_id, d.filename, i.status, i.vendor_id, \
      COALESCE(v.name, f.value) AS vendor_name, i.invoice_number, i.invoice_date, i.due_date, i.currency, \
-     i.total_amount, i.po_number, i.duplicate_of, d.received_at FROM invoices i \
+     i.total_amount, i.po_number, i.duplicate_of, d.received_at, \
+     (SELECT MAX(rt.assigned_to) FROM review_tasks rt WHERE rt.invoice_id = i.id AND rt.state = 'open') AS assigned_to \
+     FROM invoices i \
      JOIN documents d ON d.id = i.document_id \
      LEFT JOIN vendors v ON v.vendor_id = i.vendor_id \
      LEFT JOIN invoice_fields f ON f.invoice_id = i.id AND f.field = 'vendor_name'"
@@ -162,6 +164,8 @@ pub struct InvoiceSummary {
     pub reasons: Vec<String>,
     /// When its document arrived (Unix ms): the queue's ageing.
     pub received_at: i64,
+    /// The clerk working on it, while it is on the review queue.
+    pub assigned_to: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -948,6 +952,7 @@ impl Store {
             })?,
             vendor_id: r.try_get("vendor_id").ctx("decode invoice")?,
             received_at: r.try_get("received_at").ctx("decode invoice")?,
+            assigned_to: r.try_get("assigned_to").ctx("decode invoice")?,
             vendor_name: r.try_get("vendor_name").ctx("decode invoice")?,
             invoice_number: r.try_get("invoice_number").ctx("decode invoice")?,
             invoice_date: r.try_get("invoice_date").ctx("decode invoice")?,

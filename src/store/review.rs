@@ -126,6 +126,32 @@ impl Store {
         super::jobs::complete(self.pool(), job).await
     }
 
+    /// Gives the invoice's open review task to `username`; `false` when it
+    /// has no open task (not on the review queue).
+    pub async fn assign_review(
+        &self,
+        invoice: InvoiceId,
+        username: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let n = sqlx::query(
+            "UPDATE review_tasks SET assigned_to = $1 WHERE invoice_id = $2 AND state = 'open'",
+        )
+        .bind(username.to_string())
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("assign a review task")?
+        .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an assignment")?;
+        Ok(true)
+    }
+
     /// Everyone who corrected a field of the invoice.
     pub async fn corrected_by(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
         sqlx::query_scalar("SELECT DISTINCT user_id FROM corrections WHERE invoice_id = $1")

@@ -67,6 +67,8 @@ pub struct ListQuery {
     pub reason: Option<String>,
     /// Only vendors whose name contains this (any case).
     pub vendor: Option<String>,
+    /// Only invoices assigned to this clerk (`none`: to nobody).
+    pub assignee: Option<String>,
 }
 
 impl ListQuery {
@@ -87,7 +89,12 @@ impl ListQuery {
                     .as_deref()
                     .is_some_and(|n| n.to_lowercase().contains(&v.to_lowercase()))
             });
-        reason && vendor
+        let assignee = match self.assignee.as_deref().map(str::trim) {
+            None | Some("") => true,
+            Some("none") => s.assigned_to.is_none(),
+            Some(name) => s.assigned_to.as_deref() == Some(name),
+        };
+        reason && vendor && assignee
     }
 }
 
@@ -372,6 +379,23 @@ pub async fn correct_field(
         &caller.user,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+pub struct AssignBody {
+    pub to: Option<String>,
+}
+
+/// `POST /api/invoices/{id}/assign` `{"to": "clerk"}` (without `to`: the caller claims it)
+pub async fn assign(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: Option<Json<AssignBody>>,
+) -> Result<StatusCode, ApiError> {
+    let to = body.and_then(|b| b.0.to);
+    workflow::review::assign(&state.store, InvoiceId(id), to.as_deref(), &caller.user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/invoices", get(api::list_invoices))
         .route("/api/invoices/{id}", get(api::invoice_detail))
         .route("/api/invoices/{id}/fields", post(api::correct_field))
+        .route("/api/invoices/{id}/assign", post(api::assign))
         .route(
             "/api/invoices/{id}/request-approval",
             post(api::request_approval),

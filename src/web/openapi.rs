@@ -99,6 +99,8 @@ pub async fn document() -> Json<Value> {
                 Some(json!({ "type": "object", "required": ["field", "value"], "properties": {
                     "field": { "type": "string", "enum": crate::store::CORRECTABLE_FIELDS.iter().map(|(f, _)| *f).collect::<Vec<_>>() },
                     "value": { "type": "string" } } }))), json!({ "parameters": id_param() })) },
+            "/api/invoices/{id}/assign": { "post": merge(op("Give the invoice's review to a clerk (`to`), or claim it (no `to`)", "clerk, admin", json!({ "204": { "description": "assigned" } }),
+                Some(json!({ "type": "object", "properties": { "to": { "type": "string" } } }))), json!({ "parameters": id_param() })) },
             "/api/invoices/{id}/request-approval": { "post": merge(op("Send an invoice on the review queue to approval", "clerk, admin", no_content.clone(), None),
                 json!({ "parameters": id_param() })) },
             "/api/invoices/{id}/approve": { "post": merge(op("Approve: the payment is planned (not by whoever corrected or sent it; within the approver's limit; above the two-approver threshold the first approval answers 202 and a different approver must approve too)", "approver, admin",

@@ -103,14 +103,21 @@ pub async fn queue(
     let filter = format!(
         "<form class=filter method=get action=\"/\"><input type=hidden name=status value=\"{}\">\
          Reason <select name=reason><option value=\"\">any</option>{options}</select> \
-         Vendor <input name=vendor value=\"{}\" size=18> <button>Filter</button></form>",
+         Vendor <input name=vendor value=\"{}\" size=18> \
+         Assigned to <select name=assignee><option value=\"\">anyone</option><option value=me>me</option><option value=none>nobody</option></select> \
+         <button>Filter</button></form>",
         esc(status.map_or("", |s| s.as_str())),
         esc(q.vendor.as_deref().unwrap_or(""))
     );
+    // "mine" is the caller's own work.
+    let mut q = q;
+    if q.assignee.as_deref() == Some("me") {
+        q.assignee = Some(caller.user.username.clone());
+    }
     let rows: Vec<_> = all.into_iter().filter(|r| q.admits(r)).collect();
     let now = crate::store::now_ms();
     let mut body = format!(
-        "<h1>Invoices</h1>{tabs}{filter}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th><th class=num>Age</th></tr></thead><tbody>"
+        "<h1>Invoices</h1>{tabs}{filter}<table><thead><tr><th>#</th><th>Status</th><th>Vendor</th><th>Invoice no.</th><th>Date</th><th>Due</th><th class=num>Total</th><th>PO</th><th>Reasons</th><th>Assigned</th><th class=num>Age</th></tr></thead><tbody>"
     );
     for r in &rows {
         let mut reasons: Vec<String> = r
@@ -124,7 +131,8 @@ pub async fn queue(
             reasons.push(format!("<br><small>waiting for {w}</small>"));
         }
         body.push_str(&format!(
-            "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td><td class=num>{age}</td></tr>",
+            "<tr><td><a href=\"/invoices/{id}\">{id}</a></td><td><span class=\"status {st}\">{st}</span></td><td>{vendor}</td><td><a href=\"/invoices/{id}\">{num}</a></td><td>{date}</td><td>{due}</td><td class=num>{total} {cur}</td><td>{po}</td><td>{reasons}</td><td>{who}</td><td class=num>{age}</td></tr>",
+            who = opt(&r.assigned_to),
             age = age(now - r.received_at),
             id = r.id.0,
             st = r.status.as_str(),
@@ -297,6 +305,7 @@ pub async fn invoice_action(
             .await
         }
         "request-approval" => review::request_approval(&state.store, invoice, &caller.user).await,
+        "claim" => review::assign(&state.store, invoice, None, &caller.user).await,
         "approve" | "reject" => review::decide(
             &state.store,
             &state.settings,
@@ -344,7 +353,9 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
              <input type=hidden name=csrf value=\"{csrf}\">Correct <select name=field>{options}</select> \
              to <input name=value required> <button id=correct>Save correction</button></form>\
              <form method=post action=\"/invoices/{id}/request-approval\" style=\"margin-top:.6rem\">\
-             <input type=hidden name=csrf value=\"{csrf}\"><button id=request-approval>Send to approval</button></form>"
+             <input type=hidden name=csrf value=\"{csrf}\"><button id=request-approval>Send to approval</button></form>\
+             <form method=post action=\"/invoices/{id}/claim\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><button id=claim>Take it (assign to me)</button></form>"
         ));
     }
     if status == InvoiceStatus::AwaitingApproval && matches!(role, Role::Approver | Role::Admin) {

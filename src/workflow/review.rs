@@ -294,3 +294,43 @@ pub async fn decide(
         })
     }
 }
+
+/// Gives an invoice on the review queue to a clerk (`to`, or the caller
+/// when claiming it).
+pub async fn assign(
+    store: &Store,
+    invoice: InvoiceId,
+    to: Option<&str>,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not assign review work",
+            user.role.as_str()
+        )));
+    }
+    let to = to
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&user.username);
+    let people = store.users().await?;
+    if !people
+        .iter()
+        .any(|u| u.username == to && matches!(u.role, Role::Clerk | Role::Admin))
+    {
+        return Err(ReviewError::Invalid(format!("{to} is not an active clerk")));
+    }
+    let audit = entry(
+        user,
+        "invoice.assigned",
+        invoice,
+        serde_json::json!({ "to": to }),
+    );
+    if store.assign_review(invoice, to, &audit).await? {
+        Ok(())
+    } else {
+        Err(ReviewError::WrongState {
+            expected: "on the review queue",
+        })
+    }
+}

@@ -280,6 +280,20 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
     assert_eq!(post(&admin, "fields", fix).await, 204);
     assert_eq!(post(&approver, "request-approval", "").await, 403);
     assert_eq!(post(&approver, "approve", "{}").await, 409, "not yet sent");
+    // Review work is assigned: claimed by a clerk, never to an approver.
+    assert_eq!(post(&clerk, "assign", "{}").await, 204, "claimed");
+    assert_eq!(post(&approver, "assign", "{}").await, 403);
+    let to_approver = format!(r#"{{"to": "{}"}}"#, approver.username);
+    assert_eq!(post(&admin, "assign", &to_approver).await, 400);
+    let (_, mine) = crate::web::get(
+        &clerk,
+        &format!("/api/invoices?assignee={}", clerk.username),
+    )
+    .await;
+    assert!(mine.contains("RE-2026-00437"), "{mine}");
+    let (_, nobody) =
+        crate::web::get(&clerk, "/api/invoices?assignee=none&status=needs_review").await;
+    assert!(!nobody.contains("RE-2026-00437"));
     assert_eq!(post(&clerk, "request-approval", "").await, 204);
     assert_eq!(post(&clerk, "request-approval", "").await, 409, "only once");
     assert_eq!(

@@ -16,6 +16,8 @@ use crate::helpers::{Db, TestDb, fresh, load_sample_master_data, repo_path};
 pub struct Api {
     router: axum::Router,
     token: Option<String>,
+    /// The user behind the token, if any.
+    pub username: String,
 }
 
 impl Api {
@@ -27,6 +29,7 @@ impl Api {
                 metrics: Arc::new(Metrics::default()),
             }),
             token: None,
+            username: String::new(),
         }
     }
 
@@ -47,6 +50,7 @@ impl Api {
             .unwrap();
         Api {
             token: Some(token),
+            username: name,
             ..Api::anonymous(t)
         }
     }
