@@ -525,6 +525,8 @@ pub enum InvoiceStatus {
     NeedsReview,
     /// Reviewed by a clerk and waiting for an approver's decision.
     AwaitingApproval,
+    /// Parked by a clerk (waiting for the vendor, a credit note, ...).
+    OnHold,
     /// Same invoice seen before; linked to the original, never paid.
     Duplicate,
     /// Not an invoice we can process (unreadable, wrong type).
@@ -540,6 +542,7 @@ impl InvoiceStatus {
             InvoiceStatus::Scheduled => "scheduled",
             InvoiceStatus::NeedsReview => "needs_review",
             InvoiceStatus::AwaitingApproval => "awaiting_approval",
+            InvoiceStatus::OnHold => "on_hold",
             InvoiceStatus::Duplicate => "duplicate",
             InvoiceStatus::Rejected => "rejected",
             InvoiceStatus::Paid => "paid",
@@ -552,6 +555,7 @@ impl InvoiceStatus {
             InvoiceStatus::Scheduled,
             InvoiceStatus::NeedsReview,
             InvoiceStatus::AwaitingApproval,
+            InvoiceStatus::OnHold,
             InvoiceStatus::Duplicate,
             InvoiceStatus::Rejected,
             InvoiceStatus::Paid,

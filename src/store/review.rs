@@ -152,6 +152,60 @@ impl Store {
         Ok(true)
     }
 
+    /// Moves an invoice from one of `from` to `to` (a clerk's action),
+    /// closing its review task when it leaves the queue for good; `false`
+    /// when it was not in one of `from`.
+    pub async fn move_invoice(
+        &self,
+        invoice: InvoiceId,
+        from: &[&str],
+        to: &'static str,
+        duplicate_of: Option<InvoiceId>,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        // `from` holds status names from code, never input.
+        let list = from
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE invoices SET status = $1, duplicate_of = COALESCE($2, duplicate_of), updated_at = $3 \
+             WHERE id = $4 AND status IN ({list})"
+        );
+        let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to)
+            .bind(duplicate_of.map(|d| d.0))
+            .bind(now)
+            .bind(invoice.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("move an invoice")?
+            .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        if matches!(to, "rejected" | "duplicate") {
+            sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
+                .bind(now)
+                .bind(invoice.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("close a review task")?;
+            // Never paid: a plan from an earlier decision is withdrawn.
+            sqlx::query("DELETE FROM payments WHERE invoice_id = $1 AND state = 'planned'")
+                .bind(invoice.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("withdraw a planned payment")?;
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an invoice move")?;
+        Ok(true)
+    }
+
     /// Everyone who corrected a field of the invoice.
     pub async fn corrected_by(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
         sqlx::query_scalar("SELECT DISTINCT user_id FROM corrections WHERE invoice_id = $1")

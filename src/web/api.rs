@@ -413,6 +413,8 @@ pub async fn request_approval(
 pub struct DecisionBody {
     #[serde(default)]
     pub comment: String,
+    /// For `mark-duplicate`: the earlier invoice.
+    pub duplicate_of: Option<i64>,
 }
 
 /// `POST /api/invoices/{id}/approve|reject` `{"comment": ...}`
@@ -422,16 +424,36 @@ pub async fn decide(
     Path((id, decision)): Path<(i64, String)>,
     body: Option<Json<DecisionBody>>,
 ) -> Result<StatusCode, ApiError> {
+    let body = body.map(|b| b.0).unwrap_or_default();
+    let comment = body.comment;
+    let awaiting = state
+        .store
+        .invoice_detail(InvoiceId(id))
+        .await?
+        .is_some_and(|d| d.summary.status == InvoiceStatus::AwaitingApproval);
     let approve = match decision.as_str() {
         "approve" => true,
-        "reject" => false,
+        // Rejecting an invoice that waits for approval is the approver's
+        // decision; from the review queue it is the clerk's.
+        "reject" if awaiting => false,
+        "reject" | "hold" | "release" | "mark-duplicate" => {
+            workflow::review::clerk_action(
+                &state.store,
+                InvoiceId(id),
+                &decision,
+                &comment,
+                body.duplicate_of.map(InvoiceId),
+                &caller.user,
+            )
+            .await?;
+            return Ok(StatusCode::NO_CONTENT);
+        }
         other => {
             return Err(ApiError::BadRequest(format!(
-                "unknown decision {other:?}: use approve or reject"
+                "unknown action {other:?}: use approve, reject, hold, release or mark-duplicate"
             )));
         }
     };
-    let comment = body.map(|b| b.0.comment).unwrap_or_default();
     let decided = workflow::review::decide(
         &state.store,
         &state.settings,

@@ -18,7 +18,7 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}.num{text-align:right}\
 .low{color:#a40000}.pageview{position:relative;display:inline-block;border:1px solid #ccd;margin-bottom:1rem}\
 .pageview img{display:block}.box{position:absolute;border:2px solid #e0a100;background:rgba(255,200,0,.12)}\
-.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}";
+.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}.on_hold{background:#eee4d4}";
 
 /// The page frame; with a caller, the header names them and offers logout.
 pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
@@ -69,6 +69,7 @@ pub async fn queue(
     for st in [
         InvoiceStatus::NeedsReview,
         InvoiceStatus::AwaitingApproval,
+        InvoiceStatus::OnHold,
         InvoiceStatus::Scheduled,
         InvoiceStatus::Duplicate,
         InvoiceStatus::Pending,
@@ -277,6 +278,7 @@ pub struct ActionForm {
     field: Option<String>,
     value: Option<String>,
     comment: Option<String>,
+    duplicate_of: Option<String>,
 }
 
 /// `POST /invoices/{id}/{action}` from the invoice page's forms: the same
@@ -306,6 +308,23 @@ pub async fn invoice_action(
         }
         "request-approval" => review::request_approval(&state.store, invoice, &caller.user).await,
         "claim" => review::assign(&state.store, invoice, None, &caller.user).await,
+        "hold" | "release" | "mark-duplicate" => {
+            let of = form
+                .duplicate_of
+                .as_deref()
+                .and_then(|d| d.trim().trim_start_matches('#').parse().ok())
+                .map(InvoiceId);
+            review::clerk_action(&state.store, invoice, &action, comment, of, &caller.user).await
+        }
+        "reject"
+            if state
+                .store
+                .invoice_detail(invoice)
+                .await?
+                .is_some_and(|d| d.summary.status != InvoiceStatus::AwaitingApproval) =>
+        {
+            review::clerk_action(&state.store, invoice, "reject", comment, None, &caller.user).await
+        }
         "approve" | "reject" => review::decide(
             &state.store,
             &state.settings,
@@ -355,7 +374,19 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
              <form method=post action=\"/invoices/{id}/request-approval\" style=\"margin-top:.6rem\">\
              <input type=hidden name=csrf value=\"{csrf}\"><button id=request-approval>Send to approval</button></form>\
              <form method=post action=\"/invoices/{id}/claim\" style=\"margin-top:.6rem\">\
-             <input type=hidden name=csrf value=\"{csrf}\"><button id=claim>Take it (assign to me)</button></form>"
+             <input type=hidden name=csrf value=\"{csrf}\"><button id=claim>Take it (assign to me)</button></form>\
+             <form method=post action=\"/invoices/{id}/hold\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"why\"> <button id=hold>Put on hold</button></form>\
+             <form method=post action=\"/invoices/{id}/reject\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> <button id=clerk-reject>Reject</button></form>\
+             <form method=post action=\"/invoices/{id}/mark-duplicate\" style=\"margin-top:.6rem\">\
+             <input type=hidden name=csrf value=\"{csrf}\">Duplicate of invoice # <input name=duplicate_of required size=6> <button id=mark-duplicate>Mark duplicate</button></form>"
+        ));
+    }
+    if status == InvoiceStatus::OnHold && matches!(role, Role::Clerk | Role::Admin) {
+        out.push_str(&format!(
+            "<h2>On hold</h2><form method=post action=\"/invoices/{id}/release\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><button id=release>Back to the review queue</button></form>"
         ));
     }
     if status == InvoiceStatus::AwaitingApproval && matches!(role, Role::Approver | Role::Admin) {

@@ -334,3 +334,76 @@ pub async fn assign(
         })
     }
 }
+
+/// A clerk's other ways out of the review queue: park it (`hold`, with a
+/// reason), bring it back (`release`), reject it (with a reason), or mark
+/// it a duplicate of an earlier invoice (never paid).
+pub async fn clerk_action(
+    store: &Store,
+    invoice: InvoiceId,
+    action: &str,
+    comment: &str,
+    duplicate_of: Option<InvoiceId>,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not {action} invoices",
+            user.role.as_str()
+        )));
+    }
+    let needs_reason = matches!(action, "hold" | "reject");
+    if needs_reason && comment.trim().is_empty() {
+        return Err(ReviewError::Invalid(format!(
+            "to {action} an invoice, say why"
+        )));
+    }
+    let (from, to, audit_action): (&[&str], &'static str, &'static str) = match action {
+        "hold" => (&["needs_review"], "on_hold", "invoice.put_on_hold"),
+        "release" => (&["on_hold"], "needs_review", "invoice.released"),
+        "reject" => (
+            &["needs_review", "on_hold"],
+            "rejected",
+            "invoice.rejected_by_clerk",
+        ),
+        "mark-duplicate" => (
+            &["needs_review", "on_hold"],
+            "duplicate",
+            "invoice.marked_duplicate",
+        ),
+        other => return Err(ReviewError::Invalid(format!("unknown action {other:?}"))),
+    };
+    if action == "mark-duplicate" {
+        let Some(original) = duplicate_of.filter(|o| *o != invoice) else {
+            return Err(ReviewError::Invalid(
+                "which invoice is it a duplicate of?".into(),
+            ));
+        };
+        if store.invoice_detail(original).await?.is_none() {
+            return Err(ReviewError::Invalid(format!(
+                "there is no invoice #{}",
+                original.0
+            )));
+        }
+    }
+    let audit = entry(
+        user,
+        audit_action,
+        invoice,
+        serde_json::json!({ "comment": comment, "duplicate_of": duplicate_of.map(|d| d.0) }),
+    );
+    if store
+        .move_invoice(invoice, from, to, duplicate_of, &audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ReviewError::WrongState {
+            expected: if action == "release" {
+                "on hold"
+            } else {
+                "on the review queue"
+            },
+        })
+    }
+}

@@ -457,3 +457,95 @@ async fn a_correction_is_rechecked() {
     assert!(!after.contains(&"totals_mismatch".to_string()), "{after:?}");
     pool.close().await;
 }
+
+/// A clerk's other ways with a held invoice: park it and bring it back,
+/// mark it a duplicate of an earlier one, or reject it with a reason.
+#[tokio::test]
+async fn clerks_hold_release_reject_and_mark_duplicates() {
+    let t = fresh(Db::Sqlite).await;
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id_of = |n: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM invoices WHERE invoice_number = $1")
+                .bind(n)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let status = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT status FROM invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let approver = Api::as_role(&t, Role::Approver).await;
+    let post = |api: &Api, id: i64, path: &str, body: String| {
+        let api = api.clone();
+        let req = Request::post(format!("/api/invoices/{id}/{path}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    let held = id_of("F2026-0211").await;
+    assert_eq!(
+        post(&clerk, held, "hold", "{}".into()).await,
+        400,
+        "needs a reason"
+    );
+    assert_eq!(
+        post(&approver, held, "hold", r#"{"comment": "x"}"#.into()).await,
+        403
+    );
+    assert_eq!(
+        post(
+            &clerk,
+            held,
+            "hold",
+            r#"{"comment": "waiting for the PO from purchasing"}"#.into()
+        )
+        .await,
+        204
+    );
+    assert_eq!(status(held).await, "on_hold");
+    assert_eq!(post(&clerk, held, "release", "{}".into()).await, 204);
+    assert_eq!(status(held).await, "needs_review");
+
+    let original = id_of("RE-2026-00412").await;
+    let dup = id_of("TPI-2026-0342").await;
+    assert_eq!(post(&clerk, dup, "mark-duplicate", "{}".into()).await, 400);
+    assert_eq!(
+        post(
+            &clerk,
+            dup,
+            "mark-duplicate",
+            format!(r#"{{"duplicate_of": {original}}}"#)
+        )
+        .await,
+        204
+    );
+    assert_eq!(status(dup).await, "duplicate");
+
+    assert_eq!(
+        post(
+            &clerk,
+            held,
+            "reject",
+            r#"{"comment": "not our order"}"#.into()
+        )
+        .await,
+        204
+    );
+    assert_eq!(status(held).await, "rejected");
+    assert_eq!(post(&clerk, held, "release", "{}".into()).await, 409);
+    pool.close().await;
+}
