@@ -156,6 +156,7 @@ struct RawSettings {
     ocr_languages: Option<String>,
     secure_cookies: Option<bool>,
     second_approval_above: Option<String>,
+    notify_command: Option<String>,
     price_tolerance_pct: Option<String>,
     min_confidence: Option<f32>,
     payer_name: Option<String>,
@@ -196,6 +197,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Invoices above this total need two different approvers.
     pub second_approval_above: Option<Decimal>,
+    /// Run for every review event (approval requested, approved, ...), the
+    /// event as JSON on stdin: how people get emails (`mail`, `sendmail`)
+    /// or chat messages.
+    pub notify_command: Option<String>,
     /// The `apflow` binary, to read PDFs and images in child processes;
     /// set by the command line, `None` (in-process) for library users.
     pub reader_exe: Option<PathBuf>,
@@ -235,6 +240,7 @@ impl Default for Settings {
             reader_exe: None,
             secure_cookies: false,
             second_approval_above: Some(Decimal::from(10_000)),
+            notify_command: None,
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -333,6 +339,7 @@ impl Settings {
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
                 "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
                 "APFLOW_SECOND_APPROVAL_ABOVE" => raw.second_approval_above = Some(value.clone()),
+                "APFLOW_NOTIFY_COMMAND" => raw.notify_command = Some(value.clone()),
                 "APFLOW_SECURE_COOKIES" => {
                     raw.secure_cookies = Some(matches!(value.trim(), "1" | "true" | "yes"))
                 }
@@ -401,6 +408,9 @@ impl Settings {
                 });
             }
             s.max_attempts = v;
+        }
+        if let Some(v) = raw.notify_command.filter(|c| !c.trim().is_empty()) {
+            s.notify_command = Some(v);
         }
         if let Some(v) = raw.second_approval_above {
             s.second_approval_above = if v.trim() == "none" {

@@ -395,7 +395,14 @@ pub async fn assign(
     body: Option<Json<AssignBody>>,
 ) -> Result<StatusCode, ApiError> {
     let to = body.and_then(|b| b.0.to);
-    workflow::review::assign(&state.store, InvoiceId(id), to.as_deref(), &caller.user).await?;
+    workflow::review::assign(
+        &state.store,
+        &state.settings,
+        InvoiceId(id),
+        to.as_deref(),
+        &caller.user,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -405,7 +412,8 @@ pub async fn request_approval(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    workflow::review::request_approval(&state.store, InvoiceId(id), &caller.user).await?;
+    workflow::review::request_approval(&state.store, &state.settings, InvoiceId(id), &caller.user)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -439,6 +447,7 @@ pub async fn decide(
         "reject" | "hold" | "release" | "mark-duplicate" => {
             workflow::review::clerk_action(
                 &state.store,
+                &state.settings,
                 InvoiceId(id),
                 &decision,
                 &comment,

@@ -306,15 +306,26 @@ pub async fn invoice_action(
             )
             .await
         }
-        "request-approval" => review::request_approval(&state.store, invoice, &caller.user).await,
-        "claim" => review::assign(&state.store, invoice, None, &caller.user).await,
+        "request-approval" => {
+            review::request_approval(&state.store, &state.settings, invoice, &caller.user).await
+        }
+        "claim" => review::assign(&state.store, &state.settings, invoice, None, &caller.user).await,
         "hold" | "release" | "mark-duplicate" => {
             let of = form
                 .duplicate_of
                 .as_deref()
                 .and_then(|d| d.trim().trim_start_matches('#').parse().ok())
                 .map(InvoiceId);
-            review::clerk_action(&state.store, invoice, &action, comment, of, &caller.user).await
+            review::clerk_action(
+                &state.store,
+                &state.settings,
+                invoice,
+                &action,
+                comment,
+                of,
+                &caller.user,
+            )
+            .await
         }
         "reject"
             if state
@@ -323,7 +334,16 @@ pub async fn invoice_action(
                 .await?
                 .is_some_and(|d| d.summary.status != InvoiceStatus::AwaitingApproval) =>
         {
-            review::clerk_action(&state.store, invoice, "reject", comment, None, &caller.user).await
+            review::clerk_action(
+                &state.store,
+                &state.settings,
+                invoice,
+                "reject",
+                comment,
+                None,
+                &caller.user,
+            )
+            .await
         }
         "approve" | "reject" => review::decide(
             &state.store,

@@ -147,6 +147,7 @@ async fn learn_place(
 /// Sends an invoice on the review queue to approval.
 pub async fn request_approval(
     store: &Store,
+    settings: &Settings,
     invoice: InvoiceId,
     user: &User,
 ) -> Result<(), ReviewError> {
@@ -163,6 +164,13 @@ pub async fn request_approval(
         serde_json::json!({}),
     );
     if store.request_approval(invoice, user.id, &audit).await? {
+        notify(
+            settings,
+            "approval_requested",
+            invoice,
+            user,
+            serde_json::json!({}),
+        );
         Ok(())
     } else {
         Err(ReviewError::WrongState {
@@ -247,6 +255,13 @@ pub async fn decide(
                 store
                     .add_approval_step(invoice, user.id, comment, &audit)
                     .await?;
+                notify(
+                    settings,
+                    "approved_first_of_two",
+                    invoice,
+                    user,
+                    serde_json::json!({ "comment": comment }),
+                );
                 return Ok(Decided::NeedsSecondApprover);
             }
         }
@@ -283,6 +298,14 @@ pub async fn decide(
         .decide_approval(invoice, user.id, payment.as_ref(), comment, &audit)
         .await?
     {
+        let event = if approve { "approved" } else { "rejected" };
+        notify(
+            settings,
+            event,
+            invoice,
+            user,
+            serde_json::json!({ "comment": comment }),
+        );
         Ok(if approve {
             Decided::Scheduled
         } else {
@@ -299,6 +322,7 @@ pub async fn decide(
 /// when claiming it).
 pub async fn assign(
     store: &Store,
+    settings: &Settings,
     invoice: InvoiceId,
     to: Option<&str>,
     user: &User,
@@ -327,6 +351,13 @@ pub async fn assign(
         serde_json::json!({ "to": to }),
     );
     if store.assign_review(invoice, to, &audit).await? {
+        notify(
+            settings,
+            "assigned",
+            invoice,
+            user,
+            serde_json::json!({ "to": to }),
+        );
         Ok(())
     } else {
         Err(ReviewError::WrongState {
@@ -340,6 +371,7 @@ pub async fn assign(
 /// it a duplicate of an earlier invoice (never paid).
 pub async fn clerk_action(
     store: &Store,
+    settings: &Settings,
     invoice: InvoiceId,
     action: &str,
     comment: &str,
@@ -396,6 +428,13 @@ pub async fn clerk_action(
         .move_invoice(invoice, from, to, duplicate_of, &audit)
         .await?
     {
+        notify(
+            settings,
+            to,
+            invoice,
+            user,
+            serde_json::json!({ "comment": comment }),
+        );
         Ok(())
     } else {
         Err(ReviewError::WrongState {
@@ -406,4 +445,51 @@ pub async fn clerk_action(
             },
         })
     }
+}
+
+/// Tells people about a review event through `notify_command` (the event
+/// as one JSON object on stdin). Runs in the background with a deadline:
+/// a slow or failing mail relay never holds up the action, and failures are
+/// logged.
+pub fn notify(
+    settings: &Settings,
+    event: &str,
+    invoice: InvoiceId,
+    actor: &User,
+    detail: serde_json::Value,
+) {
+    let Some(command) = settings.notify_command.clone() else {
+        return;
+    };
+    let payload = serde_json::json!({
+        "event": event,
+        "invoice_id": invoice.0,
+        "actor": actor.username,
+        "at": chrono::Utc::now().to_rfc3339(),
+        "detail": detail,
+    })
+    .to_string();
+    let event = event.to_string();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let run = async {
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(&command)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(payload.as_bytes()).await?;
+            }
+            child.wait().await
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(30), run).await {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => tracing::warn!(%event, %status, "notify command failed"),
+            Ok(Err(e)) => tracing::warn!(%event, error = %e, "cannot run the notify command"),
+            Err(_) => tracing::warn!(%event, "notify command timed out"),
+        }
+    });
 }

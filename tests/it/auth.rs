@@ -356,6 +356,13 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
 async fn large_invoices_need_two_different_approvers() {
     let mut t = fresh(Db::Sqlite).await;
     t.settings.second_approval_above = Some("1000".parse().unwrap());
+    // Notifications go to a command (here: appended to a file).
+    let outbox = t.settings.inbox.with_file_name("notifications.jsonl");
+    t.settings.notify_command = Some(format!(
+        "cat >> '{}'; echo >> '{}'",
+        outbox.display(),
+        outbox.display()
+    ));
     crate::helpers::load_sample_master_data(&t.store).await;
     crate::helpers::ingest_samples(&t).await;
     let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
@@ -405,6 +412,29 @@ async fn large_invoices_need_two_different_approvers() {
         "{actions:?}"
     );
     assert!(actions.contains(&"invoice.approved".to_string()));
+    let sent = crate::helpers::wait_for(std::time::Duration::from_secs(10), || {
+        let outbox = outbox.clone();
+        async move {
+            std::fs::read_to_string(&outbox)
+                .is_ok_and(|s| s.lines().filter(|l| !l.is_empty()).count() >= 3)
+        }
+    })
+    .await;
+    assert!(sent, "three notifications");
+    let events: Vec<String> = std::fs::read_to_string(&outbox)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for e in ["approval_requested", "approved_first_of_two", "approved"] {
+        assert!(events.contains(&e.to_string()), "{events:?}");
+    }
     pool.close().await;
 }
 
