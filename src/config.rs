@@ -131,6 +131,19 @@ impl RawMailbox {
     }
 }
 
+/// `[[approval_rule]]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprovalRule {
+    name: String,
+    non_po: Option<bool>,
+    above: Option<String>,
+    vendor: Option<String>,
+    #[serde(default)]
+    approvers: Vec<String>,
+    approvals: Option<u32>,
+}
+
 /// `inbox = "./inbox"` or `[inbox] path = "./inbox"`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -148,6 +161,8 @@ struct RawSettings {
     inbox: Option<RawInbox>,
     #[serde(default)]
     mailbox: Vec<RawMailbox>,
+    #[serde(default)]
+    approval_rule: Vec<RawApprovalRule>,
     workers: Option<usize>,
     poll_interval_secs: Option<u64>,
     job_lease_secs: Option<u64>,
@@ -201,6 +216,8 @@ pub struct Settings {
     /// event as JSON on stdin: how people get emails (`mail`, `sendmail`)
     /// or chat messages.
     pub notify_command: Option<String>,
+    /// Who must approve which invoices.
+    pub approval_rules: Vec<crate::workflow::review::ApprovalRule>,
     /// The `apflow` binary, to read PDFs and images in child processes;
     /// set by the command line, `None` (in-process) for library users.
     pub reader_exe: Option<PathBuf>,
@@ -241,6 +258,7 @@ impl Default for Settings {
             secure_cookies: false,
             second_approval_above: Some(Decimal::from(10_000)),
             notify_command: None,
+            approval_rules: Vec::new(),
             tolerances: Tolerances::default(),
             min_confidence: crate::validate::MIN_CONFIDENCE,
             payer: crate::payment::sepa::Debtor {
@@ -379,6 +397,34 @@ impl Settings {
             s.inbox = match v {
                 RawInbox::Path(p) | RawInbox::Table { path: p } => p,
             };
+        }
+        for r in raw.approval_rule {
+            let key = format!("approval_rule.{}", r.name);
+            let above = match r.above {
+                Some(a) => Some(a.trim().parse().map_err(|_| Error::Invalid {
+                    key: format!("{key}.above"),
+                    value: a.clone(),
+                    expected: "an amount",
+                })?),
+                None => None,
+            };
+            let approvals = r.approvals.unwrap_or(1);
+            if !(1..=5).contains(&approvals) {
+                return Err(Error::Invalid {
+                    key: format!("{key}.approvals"),
+                    value: approvals.to_string(),
+                    expected: "1 to 5",
+                });
+            }
+            s.approval_rules
+                .push(crate::workflow::review::ApprovalRule {
+                    name: r.name,
+                    non_po: r.non_po,
+                    above,
+                    vendor: r.vendor,
+                    approvers: r.approvers,
+                    approvals,
+                });
         }
         for m in raw.mailbox {
             s.mailboxes.push(m.check()?);
@@ -618,5 +664,28 @@ mod tests {
             let err = parse(&format!("{base}{extra}")).unwrap_err().to_string();
             assert!(err.contains(key), "{extra:?}: {err}");
         }
+    }
+
+    #[test]
+    fn approval_rules() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("apflow.toml");
+        std::fs::write(
+            &file,
+            "[[approval_rule]]\nname = \"non-PO\"\nnon_po = true\nabove = \"1000\"\napprovals = 2\n\
+             [[approval_rule]]\nname = \"facility\"\nvendor = \"V-1004\"\napprovers = [\"carol\"]\n",
+        )
+        .expect("write config");
+        let s = Settings::from_sources(Some(&file), &[]).expect("valid rules");
+        assert_eq!(s.approval_rules.len(), 2);
+        assert_eq!(s.approval_rules[0].approvals, 2);
+        assert_eq!(s.approval_rules[0].above, Some(Decimal::from(1000)));
+        assert_eq!(s.approval_rules[1].approvers, ["carol"]);
+        assert_eq!(s.approval_rules[1].approvals, 1);
+        std::fs::write(&file, "[[approval_rule]]\nname = \"x\"\napprovals = 9\n").expect("write");
+        let err = Settings::from_sources(Some(&file), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("approval_rule.x.approvals"), "{err}");
     }
 }

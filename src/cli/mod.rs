@@ -243,6 +243,15 @@ pub enum UserAction {
     },
     /// List the active users.
     List,
+    /// An approver who is away hands their approvals to a colleague until
+    /// a date (inclusive).
+    Delegate {
+        username: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        until: chrono::NaiveDate,
+    },
     /// Create an API token for a user (printed once; only its hash is kept).
     Token {
         username: String,
@@ -598,6 +607,41 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
                     .map_or(String::new(), |l| format!(" (approves up to {l})"));
                 println!("{}\t{}{limit}", u.username, u.role.as_str());
             }
+            Ok(0)
+        }
+        UserAction::Delegate {
+            username,
+            to,
+            until,
+        } => {
+            let users = store.users().await?;
+            let find = |name: &str| {
+                users
+                    .iter()
+                    .find(|u| u.username == name)
+                    .with_context(|| format!("no active user named {name}"))
+            };
+            let (from, to_user) = (find(&username)?, find(&to)?);
+            if from.id == to_user.id {
+                bail!("one cannot stand in for oneself");
+            }
+            if !matches!(
+                to_user.role,
+                crate::domain::Role::Approver | crate::domain::Role::Admin
+            ) {
+                bail!("{to} is not an approver");
+            }
+            store.add_delegation(from.id, to_user.id, until).await?;
+            store
+                .audit(&crate::store::AuditEntry {
+                    actor: "cli".into(),
+                    action: "user.delegated",
+                    entity: "user",
+                    entity_id: username.clone(),
+                    detail: serde_json::json!({ "to": to, "until": until.to_string() }),
+                })
+                .await?;
+            println!("{to} approves for {username} until {until}");
             Ok(0)
         }
         UserAction::Token { username, name } => {

@@ -165,3 +165,35 @@ impl Store {
         .ctx("count failed logins")
     }
 }
+
+impl Store {
+    /// `from` hands their approvals to `to` until `until` (inclusive).
+    pub async fn add_delegation(&self, from: i64, to: i64, until: chrono::NaiveDate) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO delegations (from_user, to_user, until, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(until.format("%Y-%m-%d").to_string())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .ctx("record a delegation")?;
+        Ok(())
+    }
+
+    /// The people `user_id` stands in for on `day`.
+    pub async fn delegators_of(&self, user_id: i64, day: chrono::NaiveDate) -> Result<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.role, u.approval_limit FROM delegations d \
+             JOIN users u ON u.id = d.from_user \
+             WHERE d.to_user = $1 AND d.until >= $2 AND u.disabled_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(day.format("%Y-%m-%d").to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read delegations")?;
+        rows.iter().map(user_from_row).collect()
+    }
+}

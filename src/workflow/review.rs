@@ -10,6 +10,35 @@ use crate::config::Settings;
 use crate::domain::{InvoiceId, Role, User};
 use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Store};
 
+/// Who must approve which invoices (`[[approval_rule]]` in the config).
+/// Every rule that fits an invoice applies: the most approvals any of them
+/// asks for, and, when rules name approvers, one of those people (or whoever
+/// stands in for them) must be among the approvers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApprovalRule {
+    pub name: String,
+    /// Only invoices without (`true`) or with (`false`) a purchase order.
+    pub non_po: Option<bool>,
+    /// Only invoices whose total is above this.
+    pub above: Option<Decimal>,
+    /// Only this vendor's invoices.
+    pub vendor: Option<String>,
+    /// Only these people may approve (empty: any approver within limit).
+    pub approvers: Vec<String>,
+    /// Different approvers needed.
+    pub approvals: u32,
+}
+
+impl ApprovalRule {
+    fn applies(&self, has_po: bool, total: Option<Decimal>, vendor: Option<&str>) -> bool {
+        self.non_po.is_none_or(|n| n != has_po)
+            && self
+                .above
+                .is_none_or(|a| total.is_some_and(|t| t.abs() > a))
+            && self.vendor.as_deref().is_none_or(|v| vendor == Some(v))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
     #[error("no such invoice")]
@@ -184,7 +213,8 @@ pub async fn request_approval(
 pub enum Decided {
     Scheduled,
     Rejected,
-    /// The first of two approvals: a different approver must approve too.
+    /// An approval short of the number required: other approvers must
+    /// approve too.
     NeedsSecondApprover,
 }
 
@@ -235,35 +265,63 @@ pub async fn decide(
                 "{total} is above your approval limit of {limit}"
             )));
         }
-        // Above the two-approver threshold the first approval is a step.
+        // How many different approvers, and who: the two-approver threshold
+        // and every approval rule that fits.
+        let rules: Vec<&ApprovalRule> = settings
+            .approval_rules
+            .iter()
+            .filter(|r| r.applies(inv.po_number.is_some(), total, summary.vendor_id.as_deref()))
+            .collect();
+        let mut required = 1;
         if let (Some(threshold), Some(total)) = (settings.second_approval_above, total)
             && total.abs() > threshold
         {
-            let steps = store.approval_steps(invoice).await?;
-            if steps.contains(&user.id) {
+            required = 2;
+        }
+        required = rules.iter().map(|r| r.approvals).fold(required, u32::max);
+        let named: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.approvers.iter().map(String::as_str))
+            .collect();
+        if !named.is_empty() {
+            let stands_in_for = store.delegators_of(user.id, settings.today()).await?;
+            let acting_as: Vec<&str> = std::iter::once(user.username.as_str())
+                .chain(stands_in_for.iter().map(|u| u.username.as_str()))
+                .collect();
+            if !named.iter().any(|n| acting_as.contains(n)) {
+                let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
                 return Err(ReviewError::NotAllowed(format!(
-                    "above {threshold} two different approvers must approve; you approved already"
+                    "under the rule {} only {} (or whoever stands in for them) may approve",
+                    names.join(", "),
+                    named.join(", ")
                 )));
             }
-            if steps.is_empty() {
-                let audit = entry(
-                    user,
-                    "invoice.approved_first_of_two",
-                    invoice,
-                    serde_json::json!({ "comment": comment, "threshold": threshold.to_string() }),
-                );
-                store
-                    .add_approval_step(invoice, user.id, comment, &audit)
-                    .await?;
-                notify(
-                    settings,
-                    "approved_first_of_two",
-                    invoice,
-                    user,
-                    serde_json::json!({ "comment": comment }),
-                );
-                return Ok(Decided::NeedsSecondApprover);
-            }
+        }
+        let steps = store.approval_steps(invoice).await?;
+        if steps.contains(&user.id) {
+            return Err(ReviewError::NotAllowed(format!(
+                "{required} different approvers must approve; you approved already"
+            )));
+        }
+        let given = u32::try_from(steps.len()).unwrap_or(u32::MAX) + 1;
+        if given < required {
+            let audit = entry(
+                user,
+                "invoice.approval_step",
+                invoice,
+                serde_json::json!({ "comment": comment, "approval": given, "of": required }),
+            );
+            store
+                .add_approval_step(invoice, user.id, comment, &audit)
+                .await?;
+            notify(
+                settings,
+                "approval_step",
+                invoice,
+                user,
+                serde_json::json!({ "comment": comment, "approval": given, "of": required }),
+            );
+            return Ok(Decided::NeedsSecondApprover);
         }
         let vendors = store.vendors().await?;
         let vendor = summary

@@ -408,7 +408,7 @@ async fn large_invoices_need_two_different_approvers() {
         .map(|r| r.action)
         .collect();
     assert!(
-        actions.contains(&"invoice.approved_first_of_two".to_string()),
+        actions.contains(&"invoice.approval_step".to_string()),
         "{actions:?}"
     );
     assert!(actions.contains(&"invoice.approved".to_string()));
@@ -432,7 +432,7 @@ async fn large_invoices_need_two_different_approvers() {
                 .to_string()
         })
         .collect();
-    for e in ["approval_requested", "approved_first_of_two", "approved"] {
+    for e in ["approval_requested", "approval_step", "approved"] {
         assert!(events.contains(&e.to_string()), "{events:?}");
     }
     pool.close().await;
@@ -577,5 +577,70 @@ async fn clerks_hold_release_reject_and_mark_duplicates() {
     );
     assert_eq!(status(held).await, "rejected");
     assert_eq!(post(&clerk, held, "release", "{}".into()).await, 409);
+    pool.close().await;
+}
+
+/// Approval rules name who must approve a vendor's invoices; when that
+/// person is away, whoever they delegated to may approve instead.
+#[tokio::test]
+async fn approval_rules_and_delegation() {
+    let mut t = fresh(Db::Sqlite).await;
+    t.settings.approval_rules = vec![apflow::workflow::review::ApprovalRule {
+        name: "Nordlicht goes to the CFO".into(),
+        vendor: Some("V-1001".into()),
+        approvers: vec!["cfo".into()],
+        approvals: 1,
+        ..Default::default()
+    }];
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+    let cfo = t
+        .store
+        .add_user("cfo", &hash, Role::Approver, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let deputy = Api::as_role(&t, Role::Approver).await;
+    let post = |api: &Api, path: &str| {
+        let api = api.clone();
+        let req = Request::post(format!("/api/invoices/{id}/{path}"))
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(&clerk, "request-approval").await, 204);
+    assert_eq!(
+        post(&deputy, "approve").await,
+        403,
+        "the rule reserves it for the CFO"
+    );
+    let deputy_id = t
+        .store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == deputy.username)
+        .unwrap()
+        .id;
+    // The CFO is away: the deputy stands in until tomorrow.
+    let until = t.settings.today().succ_opt().unwrap();
+    t.store.add_delegation(cfo, deputy_id, until).await.unwrap();
+    assert_eq!(post(&deputy, "approve").await, 204);
+    let status: String = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "scheduled");
     pool.close().await;
 }
