@@ -458,19 +458,27 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     by,
                 },
         } => {
-            let Some(iban) = crate::extract::normalize::parse_iban(&iban) else {
-                bail!("{iban:?} is not a valid IBAN (checksum)");
-            };
             let store = Store::connect(&settings.database_url).await?;
-            match workflow::verify_vendor_iban(&store, &vendor_id, &iban, &by).await? {
-                None => bail!("no vendor {vendor_id:?}"),
-                Some(n) => {
+            // The verifier is a person with a login (approver or admin), so
+            // segregation of duties can be checked.
+            let user = store
+                .users()
+                .await?
+                .into_iter()
+                .find(|u| u.username == by)
+                .with_context(|| {
+                    format!("no active user named {by} (add one with apflow user add)")
+                })?;
+            match workflow::review::verify_iban(&store, &vendor_id, &iban, &user).await {
+                Ok(n) => {
                     println!(
                         "verified {} for {vendor_id} (by {by}); {n} held invoices queued for re-evaluation",
                         crate::validate::mask_iban(&iban)
                     );
                     Ok(0)
                 }
+                Err(workflow::review::ReviewError::NotFound) => bail!("no vendor {vendor_id:?}"),
+                Err(e) => bail!("{e}"),
             }
         }
         Command::Eval {

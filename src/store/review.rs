@@ -206,6 +206,35 @@ impl Store {
         Ok(true)
     }
 
+    /// Everyone who entered `iban` (compact) as a correction on one of the
+    /// vendor's invoices: they may not verify that bank account.
+    pub async fn iban_entered_by(&self, vendor_id: &str, iban: &str) -> Result<Vec<i64>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT c.user_id, c.new_value FROM corrections c JOIN invoices i ON i.id = c.invoice_id \
+             WHERE c.field = 'iban' AND i.vendor_id = $1",
+        )
+        .bind(vendor_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read IBAN corrections")?;
+        let key: String = iban
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        Ok(rows
+            .into_iter()
+            .filter(|(_, v)| {
+                v.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .to_uppercase()
+                    == key
+            })
+            .map(|(u, _)| u)
+            .collect())
+    }
+
     /// Everyone who corrected a field of the invoice.
     pub async fn corrected_by(&self, invoice: InvoiceId) -> Result<Vec<i64>> {
         sqlx::query_scalar("SELECT DISTINCT user_id FROM corrections WHERE invoice_id = $1")

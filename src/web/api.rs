@@ -382,6 +382,26 @@ pub async fn correct_field(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize)]
+pub struct VerifyIbanBody {
+    pub iban: String,
+}
+
+/// `POST /api/vendors/{id}/verify-iban` `{"iban": ...}`: a second person
+/// confirms a vendor's new bank account; held invoices are checked again.
+pub async fn verify_iban(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(vendor_id): Path<String>,
+    Json(body): Json<VerifyIbanBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let n =
+        workflow::review::verify_iban(&state.store, &vendor_id, &body.iban, &caller.user).await?;
+    Ok(Json(
+        serde_json::json!({ "vendor_id": vendor_id, "reevaluated": n }),
+    ))
+}
+
 #[derive(Deserialize, Default)]
 pub struct AssignBody {
     pub to: Option<String>,

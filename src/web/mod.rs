@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/invoices/{id}", get(api::invoice_detail))
         .route("/api/invoices/{id}/fields", post(api::correct_field))
         .route("/api/invoices/{id}/assign", post(api::assign))
+        .route("/api/vendors/{id}/verify-iban", post(api::verify_iban))
         .route(
             "/api/invoices/{id}/request-approval",
             post(api::request_approval),

@@ -551,3 +551,41 @@ pub fn notify(
         }
     });
 }
+
+/// A person confirms a vendor's new bank account (by calling the vendor on
+/// a known number). Segregation of duties: whoever entered that IBAN as a
+/// correction may not be the one who verifies it. Returns how many held
+/// invoices were queued again, or `NotFound` for an unknown vendor.
+pub async fn verify_iban(
+    store: &Store,
+    vendor_id: &str,
+    iban: &str,
+    user: &User,
+) -> Result<u64, ReviewError> {
+    if !matches!(user.role, Role::Approver | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not verify bank accounts",
+            user.role.as_str()
+        )));
+    }
+    let Some(iban) = crate::extract::normalize::parse_iban(iban) else {
+        return Err(ReviewError::Invalid(format!(
+            "{iban:?} is not a valid IBAN (checksum)"
+        )));
+    };
+    if store
+        .iban_entered_by(vendor_id, &iban)
+        .await?
+        .contains(&user.id)
+    {
+        return Err(ReviewError::NotAllowed(
+            "you entered this bank account: someone else must verify it".into(),
+        ));
+    }
+    match super::verify_vendor_iban(store, vendor_id, &iban, &user.username).await {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err(ReviewError::NotFound),
+        Err(super::Error::Store(e)) => Err(ReviewError::Store(e)),
+        Err(e) => Err(ReviewError::Invalid(e.to_string())),
+    }
+}

@@ -644,3 +644,69 @@ async fn approval_rules_and_delegation() {
     assert_eq!(status, "scheduled");
     pool.close().await;
 }
+
+/// Whoever entered a vendor's new bank account may not verify it; someone
+/// else may, and the invoices held for it are checked again.
+#[tokio::test]
+async fn a_new_iban_is_verified_by_someone_else() {
+    let t = fresh(Db::Sqlite).await;
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let (id, vendor): (i64, String) = sqlx::query_as(
+        "SELECT i.id, i.vendor_id FROM invoices i JOIN discrepancies d ON d.invoice_id = i.id \
+         WHERE d.code = 'bank_details_changed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let iban = t
+        .store
+        .load_extraction(apflow::domain::InvoiceId(id))
+        .await
+        .unwrap()
+        .iban
+        .unwrap()
+        .value;
+    let admin = Api::as_role(&t, Role::Admin).await;
+    let approver = Api::as_role(&t, Role::Approver).await;
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let post = |api: &Api, uri: String, body: String| {
+        let api = api.clone();
+        let req = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    // The admin enters the new account on the invoice...
+    let fix = format!(r#"{{"field": "iban", "value": "{iban}"}}"#);
+    assert_eq!(
+        post(&admin, format!("/api/invoices/{id}/fields"), fix).await,
+        204
+    );
+    let verify = format!(r#"{{"iban": "{iban}"}}"#);
+    let uri = format!("/api/vendors/{vendor}/verify-iban");
+    // ...so the admin may not be the one to verify it; nor may a clerk.
+    assert_eq!(post(&admin, uri.clone(), verify.clone()).await, 403);
+    assert_eq!(post(&clerk, uri.clone(), verify.clone()).await, 403);
+    assert_eq!(post(&approver, uri.clone(), verify.clone()).await, 200);
+    assert_eq!(
+        post(&approver, "/api/vendors/V-NOPE/verify-iban".into(), verify).await,
+        404
+    );
+    apflow::workflow::drain(&t.store, &t.settings, &[])
+        .await
+        .unwrap();
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        !reasons.contains(&"bank_details_changed".to_string()),
+        "{reasons:?}"
+    );
+    pool.close().await;
+}
