@@ -38,6 +38,14 @@ async fn each_role_may_do_exactly_its_part() {
     let get = |uri: &'static str| -> MakeRequest {
         Box::new(move || Request::get(uri).body(Body::empty()).unwrap())
     };
+    let json_post = |uri: &'static str, body: &'static str| -> MakeRequest {
+        Box::new(move || {
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap()
+        })
+    };
     let pdf2 = pdf.clone();
     let actions: Vec<(&str, MakeRequest, [u16; 4])> = vec![
         // (action, request, expected status for anonymous, clerk, approver, admin)
@@ -79,6 +87,54 @@ async fn each_role_may_do_exactly_its_part() {
             [401, 403, 403, 404],
         ),
         ("check health", get("/healthz"), [200, 200, 200, 200]),
+        // Review actions on an invoice that does not exist: the role is
+        // checked first (403); allowed roles get to "no such invoice".
+        (
+            "correct a field",
+            json_post(
+                "/api/invoices/999/fields",
+                r#"{"field": "due_date", "value": "2026-04-30"}"#,
+            ),
+            [401, 404, 403, 404],
+        ),
+        (
+            "send to approval",
+            json_post("/api/invoices/999/request-approval", "{}"),
+            [401, 409, 403, 409],
+        ),
+        (
+            "assign review work",
+            json_post("/api/invoices/999/assign", "{}"),
+            [401, 409, 403, 409],
+        ),
+        (
+            "approve",
+            json_post("/api/invoices/999/approve", "{}"),
+            [401, 403, 404, 404],
+        ),
+        (
+            "hold",
+            json_post("/api/invoices/999/hold", r#"{"comment": "x"}"#),
+            [401, 409, 403, 409],
+        ),
+        (
+            "verify a bank account",
+            json_post(
+                "/api/vendors/V-X/verify-iban",
+                r#"{"iban": "DE89370400440532013000"}"#,
+            ),
+            [401, 403, 404, 404],
+        ),
+        (
+            "open the dashboard",
+            get("/dashboard"),
+            [303, 200, 200, 200],
+        ),
+        (
+            "read the API description",
+            get("/api/openapi.json"),
+            [200, 200, 200, 200],
+        ),
     ];
     let mut wrong = Vec::new();
     for (action, request, expected) in &actions {
