@@ -139,6 +139,7 @@ struct RawApprovalRule {
     non_po: Option<bool>,
     above: Option<String>,
     vendor: Option<String>,
+    cost_centre: Option<String>,
     #[serde(default)]
     approvers: Vec<String>,
     approvals: Option<u32>,
@@ -422,6 +423,7 @@ impl Settings {
                     non_po: r.non_po,
                     above,
                     vendor: r.vendor,
+                    cost_centre: r.cost_centre,
                     approvers: r.approvers,
                     approvals,
                 });

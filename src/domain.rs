@@ -727,4 +727,6 @@ pub struct User {
     pub role: Role,
     /// The most an approver may approve alone.
     pub approval_limit: Option<Decimal>,
+    /// The budgets an approver answers for (empty: any).
+    pub cost_centres: Vec<String>,
 }

@@ -97,6 +97,8 @@ struct PoRecord {
     lines: Vec<PoLineRecord>,
     #[serde(default)]
     tolerances: BTreeMap<String, Num>,
+    /// The budget the order charges (approvers may be limited to theirs).
+    cost_centre: Option<String>,
 }
 
 fn open() -> String {
@@ -162,7 +164,12 @@ fn vendor(r: VendorRecord) -> Result<Vendor> {
     })
 }
 
-fn purchase_order(r: PoRecord) -> Result<PurchaseOrder> {
+fn purchase_order(r: PoRecord) -> Result<(PurchaseOrder, Option<String>)> {
+    let cost_centre = nonempty(r.cost_centre.clone());
+    Ok((purchase_order_head(r)?, cost_centre))
+}
+
+fn purchase_order_head(r: PoRecord) -> Result<PurchaseOrder> {
     let status = PoStatus::parse(&r.status)
         .with_context(|| format!("status {:?} is not open or closed", r.status))?;
     let lines = r
@@ -271,8 +278,15 @@ pub async fn import_text(
             vendors.len()
         }
         ImportKind::Pos => {
-            let pos = parse(records, path, purchase_order)?;
+            let (pos, cost_centres): (Vec<PurchaseOrder>, Vec<Option<String>>) =
+                parse(records, path, purchase_order)?.into_iter().unzip();
             store.upsert_purchase_orders(&pos).await?;
+            let assigned: Vec<(&str, &str)> = pos
+                .iter()
+                .zip(&cost_centres)
+                .filter_map(|(p, c)| Some((p.po_number.as_str(), c.as_deref()?)))
+                .collect();
+            store.set_po_cost_centres(&assigned).await?;
             touched.extend(
                 pos.iter()
                     .map(|p| (Some(p.vendor_id.clone()), p.po_number.clone())),
@@ -360,7 +374,7 @@ fn csv_records(kind: ImportKind, text: &str) -> Result<Vec<(usize, Value)>> {
             )),
             ImportKind::Pos | ImportKind::Receipts => {
                 let (key_field, head_fields, line_fields): (&str, &[&str], &[&str]) = match kind {
-                    ImportKind::Pos => ("po_number", &["po_number", "vendor_id", "currency", "status"], &["line_no", "sku", "description", "quantity", "unit", "unit_price", "tax_rate"]),
+                    ImportKind::Pos => ("po_number", &["po_number", "vendor_id", "currency", "status", "cost_centre"], &["line_no", "sku", "description", "quantity", "unit", "unit_price", "tax_rate"]),
                     _ => ("receipt_id", &["receipt_id", "po_number", "received_on"], &["line_no", "quantity"]),
                 };
                 let key = get(key_field).with_context(|| format!("line {line}: {key_field} is empty"))?;

@@ -238,6 +238,10 @@ pub enum UserAction {
         /// The most an approver may approve alone.
         #[arg(long)]
         approval_limit: Option<rust_decimal::Decimal>,
+        /// A budget the approver answers for (repeat for several; none:
+        /// any).
+        #[arg(long = "cost-centre")]
+        cost_centres: Vec<String>,
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
@@ -577,6 +581,7 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
             username,
             role,
             approval_limit,
+            cost_centres,
             password_file,
         } => {
             let role = crate::domain::Role::parse(&role).context("unknown role")?;
@@ -598,7 +603,7 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
             let hash = web::auth::hash_password(password)
                 .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
             match store
-                .add_user(&username, &hash, role, approval_limit)
+                .add_user_with_cost_centres(&username, &hash, role, approval_limit, &cost_centres)
                 .await?
             {
                 Some(id) => {

@@ -19,6 +19,16 @@ fn user_from_row(r: &AnyRow) -> Result<User> {
             value: role.clone(),
         })?,
         approval_limit: super::parse_opt_decimal("users.approval_limit", limit)?,
+        cost_centres: r
+            .try_get::<Option<String>, _>("cost_centres")
+            .ctx("decode a user")?
+            .map(|c| {
+                c.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -31,14 +41,29 @@ impl Store {
         role: Role,
         approval_limit: Option<rust_decimal::Decimal>,
     ) -> Result<Option<i64>> {
+        self.add_user_with_cost_centres(username, password_hash, role, approval_limit, &[])
+            .await
+    }
+
+    /// As [`Store::add_user`], for an approver who answers for these
+    /// budgets only.
+    pub async fn add_user_with_cost_centres(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        approval_limit: Option<rust_decimal::Decimal>,
+        cost_centres: &[String],
+    ) -> Result<Option<i64>> {
         let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO users (username, password_hash, role, approval_limit, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+            "INSERT INTO users (username, password_hash, role, approval_limit, cost_centres, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(username.to_string())
         .bind(password_hash.to_string())
         .bind(role.as_str())
         .bind(approval_limit.map(|d| d.to_string()))
+        .bind((!cost_centres.is_empty()).then(|| cost_centres.join(",")))
         .bind(now_ms())
         .fetch_optional(self.pool())
         .await
@@ -48,7 +73,7 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT id, username, role, approval_limit FROM users WHERE disabled_at IS NULL ORDER BY username",
+            "SELECT id, username, role, approval_limit, cost_centres FROM users WHERE disabled_at IS NULL ORDER BY username",
         )
         .fetch_all(self.pool())
         .await
@@ -59,7 +84,7 @@ impl Store {
     /// An active user and their password hash, for login.
     pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, String)>> {
         let row = sqlx::query(
-            "SELECT id, username, role, approval_limit, password_hash FROM users \
+            "SELECT id, username, role, approval_limit, cost_centres, password_hash FROM users \
              WHERE username = $1 AND disabled_at IS NULL",
         )
         .bind(username.to_string())
@@ -98,7 +123,7 @@ impl Store {
     /// The user of a live session and its CSRF token.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.approval_limit, s.csrf_token FROM sessions s \
+            "SELECT u.id, u.username, u.role, u.approval_limit, u.cost_centres, s.csrf_token FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
@@ -141,7 +166,7 @@ impl Store {
     /// The user an unrevoked API token belongs to.
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.approval_limit FROM api_tokens t \
+            "SELECT u.id, u.username, u.role, u.approval_limit, u.cost_centres FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
         )
@@ -185,7 +210,7 @@ impl Store {
     /// The people `user_id` stands in for on `day`.
     pub async fn delegators_of(&self, user_id: i64, day: chrono::NaiveDate) -> Result<Vec<User>> {
         let rows = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.approval_limit FROM delegations d \
+            "SELECT u.id, u.username, u.role, u.approval_limit, u.cost_centres FROM delegations d \
              JOIN users u ON u.id = d.from_user \
              WHERE d.to_user = $1 AND d.until >= $2 AND u.disabled_at IS NULL",
         )
@@ -195,5 +220,31 @@ impl Store {
         .await
         .ctx("read delegations")?;
         rows.iter().map(user_from_row).collect()
+    }
+}
+
+impl Store {
+    /// Records which budget each of these purchase orders charges.
+    pub async fn set_po_cost_centres(&self, pos: &[(&str, &str)]) -> Result<()> {
+        for (po, cc) in pos {
+            sqlx::query(
+                "INSERT INTO po_cost_centres (po_number, cost_centre) VALUES ($1, $2) \
+                 ON CONFLICT (po_number) DO UPDATE SET cost_centre = excluded.cost_centre",
+            )
+            .bind(po.to_string())
+            .bind(cc.to_string())
+            .execute(self.pool())
+            .await
+            .ctx("record a cost centre")?;
+        }
+        Ok(())
+    }
+
+    pub async fn po_cost_centre(&self, po_number: &str) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT cost_centre FROM po_cost_centres WHERE po_number = $1")
+            .bind(po_number.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read a cost centre")
     }
 }

@@ -23,6 +23,8 @@ pub struct ApprovalRule {
     pub above: Option<Decimal>,
     /// Only this vendor's invoices.
     pub vendor: Option<String>,
+    /// Only invoices against purchase orders of this cost centre.
+    pub cost_centre: Option<String>,
     /// Only these people may approve (empty: any approver within limit).
     pub approvers: Vec<String>,
     /// Different approvers needed.
@@ -30,8 +32,18 @@ pub struct ApprovalRule {
 }
 
 impl ApprovalRule {
-    fn applies(&self, has_po: bool, total: Option<Decimal>, vendor: Option<&str>) -> bool {
+    fn applies(
+        &self,
+        has_po: bool,
+        total: Option<Decimal>,
+        vendor: Option<&str>,
+        cost_centre: Option<&str>,
+    ) -> bool {
         self.non_po.is_none_or(|n| n != has_po)
+            && self
+                .cost_centre
+                .as_deref()
+                .is_none_or(|c| cost_centre == Some(c))
             && self
                 .above
                 .is_none_or(|a| total.is_some_and(|t| t.abs() > a))
@@ -267,10 +279,31 @@ pub async fn decide(
         }
         // How many different approvers, and who: the two-approver threshold
         // and every approval rule that fits.
+        let cost_centre = match &inv.po_number {
+            Some(po) => store.po_cost_centre(&po.value).await?,
+            None => None,
+        };
+        // An approver answers for their budgets only.
+        if let Some(cc) = &cost_centre
+            && !user.cost_centres.is_empty()
+            && !user.cost_centres.contains(cc)
+        {
+            return Err(ReviewError::NotAllowed(format!(
+                "the order charges cost centre {cc}, which is not one of yours ({})",
+                user.cost_centres.join(", ")
+            )));
+        }
         let rules: Vec<&ApprovalRule> = settings
             .approval_rules
             .iter()
-            .filter(|r| r.applies(inv.po_number.is_some(), total, summary.vendor_id.as_deref()))
+            .filter(|r| {
+                r.applies(
+                    inv.po_number.is_some(),
+                    total,
+                    summary.vendor_id.as_deref(),
+                    cost_centre.as_deref(),
+                )
+            })
             .collect();
         let mut required = 1;
         if let (Some(threshold), Some(total)) = (settings.second_approval_above, total)

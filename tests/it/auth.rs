@@ -766,3 +766,88 @@ async fn a_new_iban_is_verified_by_someone_else() {
     );
     pool.close().await;
 }
+
+/// An approver answers for their cost centres only: the PO's cost centre
+/// (imported with the PO) decides who may approve.
+#[tokio::test]
+async fn approvers_approve_their_own_cost_centres() {
+    let t = fresh(Db::Sqlite).await;
+    crate::helpers::load_sample_master_data(&t.store).await;
+    let admin = Api::as_role(&t, Role::Admin).await;
+    // Re-import the invoice's PO with its cost centre, as the ERP sends it.
+    let po = t
+        .store
+        .purchase_order("PO-2026-0106")
+        .await
+        .unwrap()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = po
+        .lines
+        .iter()
+        .map(|l| {
+            serde_json::json!({"line_no": l.line_no, "sku": l.sku, "description": l.description,
+                "quantity": l.quantity.to_string(), "unit": l.unit, "unit_price": l.unit_price.to_string()})
+        })
+        .collect();
+    let record = serde_json::json!({"po_number": po.po_number, "vendor_id": po.vendor_id,
+        "currency": po.currency, "lines": lines, "cost_centre": "CC-IT"});
+    let res = admin
+        .clone()
+        .oneshot(
+            Request::post("/api/import/pos")
+                .header("content-type", "application/x-ndjson")
+                .body(Body::from(record.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        t.store
+            .po_cost_centre("PO-2026-0106")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("CC-IT")
+    );
+    crate::helpers::ingest_samples(&t).await;
+    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let approver_of = |name: &'static str, cc: &'static str| {
+        let t = &t;
+        async move {
+            let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+            let uid = t
+                .store
+                .add_user_with_cost_centres(name, &hash, Role::Approver, None, &[cc.to_string()])
+                .await
+                .unwrap()
+                .unwrap();
+            let token = apflow::web::auth::new_secret();
+            t.store
+                .add_api_token(&apflow::web::auth::token_digest(&token), uid, "t")
+                .await
+                .unwrap();
+            Api::anonymous(t).router_with_token(&token)
+        }
+    };
+    let facilities = approver_of("fran", "CC-FACILITY").await;
+    let it = approver_of("ivan", "CC-IT").await;
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    let post = |api: &Api, path: &str| {
+        let api = api.clone();
+        let req = Request::post(format!("/api/invoices/{id}/{path}"))
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(&clerk, "request-approval").await, 204);
+    assert_eq!(post(&facilities, "approve").await, 403, "not their budget");
+    assert_eq!(post(&it, "approve").await, 204);
+    pool.close().await;
+}

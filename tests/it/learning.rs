@@ -117,6 +117,7 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
         username: "clara".into(),
         role: Role::Clerk,
         approval_limit: None,
+        cost_centres: vec![],
     };
     apflow::workflow::review::correct_field(
         &t.store,
