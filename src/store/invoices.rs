@@ -709,12 +709,7 @@ impl Store {
         .ctx("insert a match result")?;
         if decision.status != InvoiceStatus::NeedsReview {
             // A re-evaluation that clears the invoice closes its task.
-            sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
-                .bind(now)
-                .bind(invoice.0)
-                .execute(&mut *tx)
-                .await
-                .ctx("close a review task")?;
+            close_review_task(&mut tx, invoice, now).await?;
         }
         if decision.status == InvoiceStatus::NeedsReview {
             sqlx::query(
@@ -731,11 +726,7 @@ impl Store {
         if decision.payment.is_none() {
             // Decided again and no longer clean: a payment planned by the
             // earlier decision is withdrawn (only while merely planned).
-            sqlx::query("DELETE FROM payments WHERE invoice_id = $1 AND state = 'planned'")
-                .bind(invoice.0)
-                .execute(&mut *tx)
-                .await
-                .ctx("withdraw a planned payment")?;
+            withdraw_planned_payment(&mut tx, invoice).await?;
         }
         if let Some(p) = &decision.payment {
             insert_planned_payment(&mut tx, invoice, p, now).await?;
@@ -1054,5 +1045,35 @@ pub(super) async fn insert_planned_payment(
     .execute(&mut *conn)
     .await
     .ctx("plan a payment")?;
+    Ok(())
+}
+
+/// Closes the invoice's open review task: it has left the review queue.
+pub(super) async fn close_review_task(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'",
+    )
+    .bind(now)
+    .bind(invoice.0)
+    .execute(&mut *conn)
+    .await
+    .ctx("close a review task")?;
+    Ok(())
+}
+
+/// Withdraws a payment that is only planned (never one in a run).
+pub(super) async fn withdraw_planned_payment(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+) -> Result<()> {
+    sqlx::query("DELETE FROM payments WHERE invoice_id = $1 AND state = 'planned'")
+        .bind(invoice.0)
+        .execute(&mut *conn)
+        .await
+        .ctx("withdraw a planned payment")?;
     Ok(())
 }

@@ -188,18 +188,9 @@ impl Store {
             return Ok(false);
         }
         if matches!(to, "rejected" | "duplicate") {
-            sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
-                .bind(now)
-                .bind(invoice.0)
-                .execute(&mut *tx)
-                .await
-                .ctx("close a review task")?;
+            super::invoices::close_review_task(&mut tx, invoice, now).await?;
             // Never paid: a plan from an earlier decision is withdrawn.
-            sqlx::query("DELETE FROM payments WHERE invoice_id = $1 AND state = 'planned'")
-                .bind(invoice.0)
-                .execute(&mut *tx)
-                .await
-                .ctx("withdraw a planned payment")?;
+            super::invoices::withdraw_planned_payment(&mut tx, invoice).await?;
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an invoice move")?;
@@ -372,12 +363,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record an approval decision")?;
-        sqlx::query("UPDATE review_tasks SET state = 'closed', closed_at = $1 WHERE invoice_id = $2 AND state = 'open'")
-            .bind(now)
-            .bind(invoice.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("close a review task")?;
+        super::invoices::close_review_task(&mut tx, invoice, now).await?;
         if let Some(p) = payment {
             super::invoices::insert_planned_payment(&mut tx, invoice, p, now).await?;
         }

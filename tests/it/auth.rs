@@ -155,6 +155,39 @@ async fn each_role_may_do_exactly_its_part() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Sample master data loaded and the sample invoices processed; a pool on
+/// the database for checks.
+async fn processed_samples(t: &crate::helpers::TestDb) -> sqlx::AnyPool {
+    crate::helpers::load_sample_master_data(&t.store).await;
+    crate::helpers::ingest_samples(t).await;
+    sqlx::AnyPool::connect(&t.url).await.unwrap()
+}
+
+async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = $1")
+        .bind(number.to_string())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
+    sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// POSTs a JSON body as `api`; the status code.
+async fn post_json(api: &Api, uri: &str, body: &str) -> u16 {
+    let req = Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    api.clone().oneshot(req).await.unwrap().status().as_u16()
+}
+
 fn form(uri: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
     let mut r = Request::post(uri).header("content-type", "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
@@ -295,24 +328,15 @@ async fn browser_login_session_csrf_logout_and_throttling() {
 #[tokio::test]
 async fn review_actions_follow_roles_and_segregation_of_duties() {
     let t = fresh(Db::Sqlite).await;
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pool = processed_samples(&t).await;
+    let id = invoice_id(&pool, "RE-2026-00437").await;
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let approver = Api::as_role(&t, Role::Approver).await;
     let admin = Api::as_role(&t, Role::Admin).await;
     let post = |api: &Api, path: &str, body: &str| {
+        let (uri, body) = (format!("/api/invoices/{id}/{path}"), body.to_string());
         let api = api.clone();
-        let req = Request::post(format!("/api/invoices/{id}/{path}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string()))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, &body).await }
     };
     let fix = r#"{"field": "due_date", "value": "2026-04-30"}"#;
     assert_eq!(
@@ -396,12 +420,7 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
         409,
         "decided already"
     );
-    let status: String = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "scheduled");
+    assert_eq!(status_of(&pool, id).await, "scheduled");
     pool.close().await;
 }
 
@@ -419,32 +438,17 @@ async fn large_invoices_need_two_different_approvers() {
         outbox.display(),
         outbox.display()
     ));
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pool = processed_samples(&t).await;
+    let id = invoice_id(&pool, "RE-2026-00437").await;
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let first = Api::as_role(&t, Role::Approver).await;
     let second = Api::as_role(&t, Role::Approver).await;
     let post = |api: &Api, path: &str| {
+        let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        let req = Request::post(format!("/api/invoices/{id}/{path}"))
-            .header("content-type", "application/json")
-            .body(Body::from("{}"))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, "{}").await }
     };
-    let status = || async {
-        sqlx::query_scalar::<_, String>("SELECT status FROM invoices WHERE id = $1")
-            .bind(id)
-            .fetch_one(&pool)
-            .await
-            .unwrap()
-    };
+    let status = || status_of(&pool, id);
     assert_eq!(post(&clerk, "request-approval").await, 204);
     assert_eq!(post(&first, "approve").await, 202, "first of two");
     assert_eq!(status().await, "awaiting_approval");
@@ -499,14 +503,8 @@ async fn large_invoices_need_two_different_approvers() {
 #[tokio::test]
 async fn a_correction_is_rechecked() {
     let t = fresh(Db::Sqlite).await;
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'TPI-2026-0342'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pool = processed_samples(&t).await;
+    let id = invoice_id(&pool, "TPI-2026-0342").await;
     let reasons = || async {
         let r: Vec<String> =
             sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
@@ -549,38 +547,15 @@ async fn a_correction_is_rechecked() {
 #[tokio::test]
 async fn clerks_hold_release_reject_and_mark_duplicates() {
     let t = fresh(Db::Sqlite).await;
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id_of = |n: &'static str| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM invoices WHERE invoice_number = $1")
-                .bind(n)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
-    let status = |id: i64| {
-        let pool = pool.clone();
-        async move {
-            sqlx::query_scalar::<_, String>("SELECT status FROM invoices WHERE id = $1")
-                .bind(id)
-                .fetch_one(&pool)
-                .await
-                .unwrap()
-        }
-    };
+    let pool = processed_samples(&t).await;
+    let id_of = |n: &'static str| invoice_id(&pool, n);
+    let status = |id: i64| status_of(&pool, id);
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let approver = Api::as_role(&t, Role::Approver).await;
     let post = |api: &Api, id: i64, path: &str, body: String| {
+        let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        let req = Request::post(format!("/api/invoices/{id}/{path}"))
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, &body).await }
     };
     let held = id_of("F2026-0211").await;
     assert_eq!(
@@ -648,14 +623,8 @@ async fn approval_rules_and_delegation() {
         approvals: 1,
         ..Default::default()
     }];
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pool = processed_samples(&t).await;
+    let id = invoice_id(&pool, "RE-2026-00437").await;
     let hash = apflow::web::auth::hash_password("a long test password").unwrap();
     let cfo = t
         .store
@@ -666,12 +635,9 @@ async fn approval_rules_and_delegation() {
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let deputy = Api::as_role(&t, Role::Approver).await;
     let post = |api: &Api, path: &str| {
+        let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        let req = Request::post(format!("/api/invoices/{id}/{path}"))
-            .header("content-type", "application/json")
-            .body(Body::from("{}"))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, "{}").await }
     };
     assert_eq!(post(&clerk, "request-approval").await, 204);
     assert_eq!(
@@ -692,12 +658,7 @@ async fn approval_rules_and_delegation() {
     let until = t.settings.today().succ_opt().unwrap();
     t.store.add_delegation(cfo, deputy_id, until).await.unwrap();
     assert_eq!(post(&deputy, "approve").await, 204);
-    let status: String = sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(status, "scheduled");
+    assert_eq!(status_of(&pool, id).await, "scheduled");
     pool.close().await;
 }
 
@@ -706,9 +667,7 @@ async fn approval_rules_and_delegation() {
 #[tokio::test]
 async fn a_new_iban_is_verified_by_someone_else() {
     let t = fresh(Db::Sqlite).await;
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(&t).await;
-    let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+    let pool = processed_samples(&t).await;
     let (id, vendor): (i64, String) = sqlx::query_as(
         "SELECT i.id, i.vendor_id FROM invoices i JOIN discrepancies d ON d.invoice_id = i.id \
          WHERE d.code = 'bank_details_changed'",
@@ -729,11 +688,7 @@ async fn a_new_iban_is_verified_by_someone_else() {
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let post = |api: &Api, uri: String, body: String| {
         let api = api.clone();
-        let req = Request::post(uri)
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, &body).await }
     };
     // The admin enters the new account on the invoice...
     let fix = format!(r#"{{"field": "iban", "value": "{iban}"}}"#);
@@ -812,11 +767,7 @@ async fn approvers_approve_their_own_cost_centres() {
     );
     crate::helpers::ingest_samples(&t).await;
     let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-    let id: i64 =
-        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00437'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let id = invoice_id(&pool, "RE-2026-00437").await;
     let approver_of = |name: &'static str, cc: &'static str| {
         let t = &t;
         async move {
@@ -839,12 +790,9 @@ async fn approvers_approve_their_own_cost_centres() {
     let it = approver_of("ivan", "CC-IT").await;
     let clerk = Api::as_role(&t, Role::Clerk).await;
     let post = |api: &Api, path: &str| {
+        let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        let req = Request::post(format!("/api/invoices/{id}/{path}"))
-            .header("content-type", "application/json")
-            .body(Body::from("{}"))
-            .unwrap();
-        async move { api.oneshot(req).await.unwrap().status().as_u16() }
+        async move { post_json(&api, &uri, "{}").await }
     };
     assert_eq!(post(&clerk, "request-approval").await, 204);
     assert_eq!(post(&facilities, "approve").await, 403, "not their budget");

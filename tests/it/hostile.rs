@@ -50,55 +50,28 @@ fn a_pdf_locked_for_editing_only_is_read_and_a_password_protected_one_is_refused
 
 /// A minimal PDF whose pages have these content streams (Helvetica).
 pub fn pdf_with_contents(contents: &[Vec<u8>], flate: bool) -> Vec<u8> {
-    let mut out = b"%PDF-1.4\n".to_vec();
-    let mut offsets = Vec::new();
-    let mut object = |out: &mut Vec<u8>, body: &[u8]| {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    };
     let n = contents.len();
-    object(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    object(
-        &mut out,
-        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).as_bytes(),
-    );
-    object(
-        &mut out,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    );
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
+    ];
     for (i, content) in contents.iter().enumerate() {
-        object(
-            &mut out,
+        objects.push(
             format!(
                 "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
                 5 + 2 * i
             )
-            .as_bytes(),
+            .into_bytes(),
         );
-        let filter = if flate { " /Filter /FlateDecode" } else { "" };
-        let mut body = format!("<< /Length {}{filter} >>\nstream\n", content.len()).into_bytes();
-        body.extend_from_slice(content);
-        body.extend_from_slice(b"\nendstream");
-        object(&mut out, &body);
+        objects.push(crate::scans::stream(
+            if flate { "/Filter /FlateDecode" } else { "" },
+            content,
+        ));
     }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
-    );
-    for o in &offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            offsets.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    crate::scans::pdf_file(&objects)
 }
 
 #[test]

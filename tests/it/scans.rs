@@ -109,76 +109,41 @@ impl Gray {
 
     /// An image-only PDF of these pages, each drawn full-page at `dpi`.
     pub fn pdf(pages: &[Gray], dpi: u32) -> Vec<u8> {
-        let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-        let mut offsets = Vec::new();
         let n = pages.len();
         // Objects: 1 catalog, 2 pages, then per page: page, content, image.
-        let mut object = |out: &mut Vec<u8>, body: &[u8]| {
-            offsets.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n", offsets.len()).as_bytes());
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\nendobj\n");
-        };
-        object(&mut out, b"<< /Type /Catalog /Pages 2 0 R >>");
+        let mut objects = vec![b"<< /Type /Catalog /Pages 2 0 R >>".to_vec()];
         let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 3 + 3 * i)).collect();
-        object(
-            &mut out,
-            format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).as_bytes(),
-        );
+        objects
+            .push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes());
         for (i, page) in pages.iter().enumerate() {
             let (pw, ph) = (
                 page.width as f32 * 72.0 / dpi as f32,
                 page.height as f32 * 72.0 / dpi as f32,
             );
             let base = 3 + 3 * i;
-            object(
-                &mut out,
+            objects.push(
                 format!(
                     "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {pw:.2} {ph:.2}] /Resources << /XObject << /Im0 {} 0 R >> >> /Contents {} 0 R >>",
                     base + 2,
                     base + 1
                 )
-                .as_bytes(),
+                .into_bytes(),
             );
             let content = format!("q {pw:.2} 0 0 {ph:.2} 0 0 cm /Im0 Do Q");
-            object(
-                &mut out,
-                format!(
-                    "<< /Length {} >>\nstream\n{content}\nendstream",
-                    content.len()
-                )
-                .as_bytes(),
-            );
+            objects.push(stream("", content.as_bytes()));
             // Flate-compressed, as scanners write gray pages.
             let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::Write::write_all(&mut z, &page.pixels).expect("compress");
             let data = z.finish().expect("compress");
-            let mut image = format!(
-                "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length {} >>\nstream\n",
-                page.width,
-                page.height,
-                data.len()
-            )
-            .into_bytes();
-            image.extend_from_slice(&data);
-            image.extend_from_slice(b"\nendstream");
-            object(&mut out, &image);
+            objects.push(stream(
+                &format!(
+                    "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
+                    page.width, page.height
+                ),
+                &data,
+            ));
         }
-        let xref = out.len();
-        out.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
-        );
-        for o in &offsets {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                offsets.len() + 1
-            )
-            .as_bytes(),
-        );
-        out
+        pdf_file(&objects)
     }
 
     /// A multi-page TIFF (baseline, uncompressed, 8-bit gray), as a
@@ -226,4 +191,40 @@ impl Gray {
         }
         out
     }
+}
+
+/// A stream object: `<< extra /Length n >> stream ... endstream`.
+pub fn stream(extra: &str, data: &[u8]) -> Vec<u8> {
+    let mut body = format!("<< {extra} /Length {} >>\nstream\n", data.len()).into_bytes();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"\nendstream");
+    body
+}
+
+/// A PDF file of these objects, numbered from 1 (object 1 is the
+/// catalog), with its cross-reference table and trailer.
+pub fn pdf_file(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1).as_bytes(),
+    );
+    for o in &offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            offsets.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
 }
