@@ -247,6 +247,13 @@ pub enum UserAction {
     },
     /// List the active users.
     List,
+    /// Revoke a user's API tokens of this name (an integration retired or
+    /// a token leaked).
+    Revoke {
+        username: String,
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
     /// An approver who is away hands their approvals to a colleague until
     /// a date (inclusive).
     Delegate {
@@ -656,6 +663,26 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
                 .await?;
             println!("{to} approves for {username} until {until}");
             Ok(0)
+        }
+        UserAction::Revoke { username, name } => {
+            let user = store
+                .users()
+                .await?
+                .into_iter()
+                .find(|u| u.username == username)
+                .with_context(|| format!("no active user named {username}"))?;
+            let n = store.revoke_api_tokens(user.id, &name).await?;
+            store
+                .audit(&crate::store::AuditEntry {
+                    actor: "cli".into(),
+                    action: "user.token_revoked",
+                    entity: "user",
+                    entity_id: username.clone(),
+                    detail: serde_json::json!({ "name": name, "tokens": n }),
+                })
+                .await?;
+            println!("revoked {n} API token(s) {name:?} of {username}");
+            Ok(if n > 0 { 0 } else { 1 })
         }
         UserAction::Token { username, name } => {
             let user = store

@@ -163,6 +163,21 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes a user's API tokens with this name; how many.
+    pub async fn revoke_api_tokens(&self, user_id: i64, name: &str) -> Result<u64> {
+        let n = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND name = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(user_id)
+        .bind(name.to_string())
+        .execute(self.pool())
+        .await
+        .ctx("revoke API tokens")?
+        .rows_affected();
+        Ok(n)
+    }
+
     /// The user an unrevoked API token belongs to.
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<User>> {
         let row = sqlx::query(

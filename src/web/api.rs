@@ -69,6 +69,9 @@ pub struct ListQuery {
     pub vendor: Option<String>,
     /// Only invoices assigned to this clerk (`none`: to nobody).
     pub assignee: Option<String>,
+    /// Only invoices whose total is at least / at most this.
+    pub min_total: Option<String>,
+    pub max_total: Option<String>,
 }
 
 impl ListQuery {
@@ -94,7 +97,19 @@ impl ListQuery {
             Some("none") => s.assigned_to.is_none(),
             Some(name) => s.assigned_to.as_deref() == Some(name),
         };
-        reason && vendor && assignee
+        let total = s
+            .total_amount
+            .as_deref()
+            .and_then(|t| t.parse::<rust_decimal::Decimal>().ok());
+        let bound = |b: &Option<String>| {
+            b.as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+                .and_then(|b| b.parse::<rust_decimal::Decimal>().ok())
+        };
+        let amount = bound(&self.min_total).is_none_or(|m| total.is_some_and(|t| t >= m))
+            && bound(&self.max_total).is_none_or(|m| total.is_some_and(|t| t <= m));
+        reason && vendor && assignee && amount
     }
 }
 

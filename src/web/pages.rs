@@ -106,6 +106,7 @@ pub async fn queue(
          Reason <select name=reason><option value=\"\">any</option>{options}</select> \
          Vendor <input name=vendor value=\"{}\" size=18> \
          Assigned to <select name=assignee><option value=\"\">anyone</option><option value=me>me</option><option value=none>nobody</option></select> \
+         Total from <input name=min_total size=7> to <input name=max_total size=7> \
          <button>Filter</button></form>",
         esc(status.map_or("", |s| s.as_str())),
         esc(q.vendor.as_deref().unwrap_or(""))

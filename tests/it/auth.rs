@@ -799,3 +799,58 @@ async fn approvers_approve_their_own_cost_centres() {
     assert_eq!(post(&it, "approve").await, 204);
     pool.close().await;
 }
+
+/// A revoked API token stops working at once (the CLI's `user revoke`).
+#[test]
+fn a_revoked_token_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/apflow.db", dir.path().display());
+    let apflow = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_apflow"))
+            .args(["--database-url", &db])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .output()
+            .unwrap()
+    };
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a long enough password\n").unwrap();
+    let added = apflow(&[
+        "user",
+        "add",
+        "erp",
+        "--role",
+        "admin",
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = apflow(&["user", "token", "erp", "--name", "export"]);
+    let token = String::from_utf8(token.stdout).unwrap().trim().to_string();
+    assert_eq!(token.len(), 64);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = |token: &str| {
+        rt.block_on(async {
+            use tower::ServiceExt;
+            let store = apflow::store::Store::connect(&db).await.unwrap();
+            let app = apflow::web::router(apflow::web::AppState {
+                store,
+                settings: apflow::config::Settings::default(),
+                metrics: std::sync::Arc::new(apflow::workflow::Metrics::default()),
+            });
+            let req = Request::get("/api/invoices")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(req).await.unwrap().status()
+        })
+    };
+    assert_eq!(status(&token), StatusCode::OK);
+    let revoked = apflow(&["user", "revoke", "erp", "--name", "export"]);
+    assert!(revoked.status.success());
+    assert_eq!(status(&token), StatusCode::UNAUTHORIZED);
+}

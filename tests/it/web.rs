@@ -153,6 +153,13 @@ async fn queue_invoice_page_upload_health_and_metrics() {
     assert!(!html.contains("RE-2026-00437"));
     let (_, list) = get(&app, "/api/invoices?vendor=brightside").await;
     assert_eq!(list, "[]");
+    let (_, list) = get(&app, "/api/invoices?min_total=2000&max_total=2500").await;
+    assert!(
+        list.contains("RE-2026-00437"),
+        "2302.17 is in range: {list}"
+    );
+    let (_, list) = get(&app, "/api/invoices?max_total=1000").await;
+    assert!(!list.contains("RE-2026-00437"));
 
     let (status, list) = get(&app, "/api/invoices?status=needs_review").await;
     assert_eq!(status, StatusCode::OK);
