@@ -431,13 +431,11 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
 async fn large_invoices_need_two_different_approvers() {
     let mut t = fresh(Db::Sqlite).await;
     t.settings.second_approval_above = Some("1000".parse().unwrap());
-    // Notifications go to a command (here: appended to a file).
-    let outbox = t.settings.inbox.with_file_name("notifications.jsonl");
-    t.settings.notify_command = Some(format!(
-        "cat >> '{}'; echo >> '{}'",
-        outbox.display(),
-        outbox.display()
-    ));
+    // Notifications go to a command (here: one file per event; they may
+    // run at the same time).
+    let outbox = t.settings.inbox.with_file_name("notifications");
+    std::fs::create_dir_all(&outbox).unwrap();
+    t.settings.notify_command = Some(format!("cat > \"$(mktemp -p '{}')\"", outbox.display()));
     let pool = processed_samples(&t).await;
     let id = invoice_id(&pool, "RE-2026-00437").await;
     let clerk = Api::as_role(&t, Role::Clerk).await;
@@ -472,26 +470,24 @@ async fn large_invoices_need_two_different_approvers() {
         "{actions:?}"
     );
     assert!(actions.contains(&"invoice.approved".to_string()));
-    let sent = crate::helpers::wait_for(std::time::Duration::from_secs(10), || {
-        let outbox = outbox.clone();
-        async move {
-            std::fs::read_to_string(&outbox)
-                .is_ok_and(|s| s.lines().filter(|l| !l.is_empty()).count() >= 3)
-        }
+    let read_events = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .filter_map(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .filter_map(|v| v["event"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let sent = crate::helpers::wait_for(std::time::Duration::from_secs(20), || {
+        let n = read_events(&outbox).len();
+        async move { n >= 3 }
     })
     .await;
-    assert!(sent, "three notifications");
-    let events: Vec<String> = std::fs::read_to_string(&outbox)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    assert!(sent, "three notifications: {:?}", read_events(&outbox));
+    let events = read_events(&outbox);
     for e in ["approval_requested", "approval_step", "approved"] {
         assert!(events.contains(&e.to_string()), "{events:?}");
     }
