@@ -423,6 +423,7 @@ pub enum ReasonCode {
     CreditNote,
     PaymentFailed,
     XmlVisualMismatch,
+    PasswordProtected,
 }
 
 impl ReasonCode {
@@ -457,6 +458,7 @@ impl ReasonCode {
             ReasonCode::CreditNote => "credit_note",
             ReasonCode::PaymentFailed => "payment_failed",
             ReasonCode::XmlVisualMismatch => "xml_visual_mismatch",
+            ReasonCode::PasswordProtected => "password_protected",
         }
     }
 }

@@ -342,6 +342,53 @@ impl Store {
         Ok(())
     }
 
+    /// A document a person must look at before anything can be read from
+    /// it (a password-protected PDF): an invoice with no fields goes
+    /// straight to the review queue with this reason.
+    pub async fn hold_unreadable(
+        &self,
+        job: &Job,
+        code: crate::domain::ReasonCode,
+        message: &str,
+        audit: &AuditEntry,
+    ) -> Result<InvoiceId> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO invoices (document_id, status, extraction_source, created_at, updated_at) \
+             VALUES ($1, 'needs_review', 'visual', $2, $2) RETURNING id",
+        )
+        .bind(job.document_id.0)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .ctx("insert an invoice")?;
+        sqlx::query(
+            "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
+             VALUES ($1, $2, NULL, $3, $4, '{}', 'review')",
+        )
+        .bind(id)
+        .bind(code.as_str())
+        .bind(message.to_string())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .ctx("insert a discrepancy")?;
+        sqlx::query(
+            "INSERT INTO review_tasks (invoice_id, state, created_at) VALUES ($1, 'open', $2)",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .ctx("open a review task")?;
+        set_document_status(&mut tx, job.document_id, "processed", None).await?;
+        jobs::complete(&mut *tx, job).await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit an unreadable invoice")?;
+        Ok(InvoiceId(id))
+    }
+
     /// Saves what extraction found and queues the decision step.
     pub async fn save_extraction(
         &self,

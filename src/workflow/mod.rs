@@ -119,6 +119,29 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
     )
     .await
     {
+        Err(read::Error::PasswordProtected) => {
+            // Not broken: locked. A person asks the vendor for the password
+            // or an open copy, so it goes to the review queue, not away.
+            let audit = audit(
+                "invoice.password_protected",
+                "document",
+                job.document_id.to_string(),
+                &job.worker,
+                serde_json::json!({ "filename": filename }),
+            );
+            let id = store
+                .hold_unreadable(
+                    job,
+                    crate::domain::ReasonCode::PasswordProtected,
+                    "password protected: ask the vendor for the password or an unprotected copy",
+                    &audit,
+                )
+                .await?;
+            info!(
+                invoice_id = id.0,
+                "password-protected document held for review"
+            );
+        }
         Err(e) => {
             let reason = e.to_string();
             warn!(%reason, "document rejected");

@@ -105,3 +105,30 @@ fn a_500_page_pdf_is_read_page_by_page() {
     assert_eq!(doc.pages.len(), 500);
     assert!(doc.pages[499].lines[0].text().contains("Seite 500 von 500"));
 }
+
+/// Through the pipeline, a password-protected PDF is not thrown away: it
+/// waits on the review queue with the reason, for a clerk to ask the vendor.
+#[tokio::test]
+async fn a_password_protected_pdf_waits_for_review() {
+    let t = crate::helpers::fresh(crate::helpers::Db::Sqlite).await;
+    let raw = apflow::domain::RawDocument {
+        filename: "locked.pdf".into(),
+        bytes: encrypted("s3cret"),
+        source: apflow::domain::Source::Upload,
+    };
+    let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
+        .await
+        .unwrap();
+    apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
+        .await
+        .unwrap();
+    let id = t
+        .store
+        .invoice_for_document(r.document_id)
+        .await
+        .unwrap()
+        .expect("an invoice to review");
+    let d = t.store.invoice_detail(id).await.unwrap().unwrap();
+    assert_eq!(d.summary.status, apflow::domain::InvoiceStatus::NeedsReview);
+    assert_eq!(d.summary.reasons, ["password_protected"]);
+}
