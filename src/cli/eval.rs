@@ -3,7 +3,10 @@
 //! cent, dates exact, ids after removing spaces and case, names and line
 //! descriptions fuzzy (folded, containment or similarity >= 0.85), a line
 //! item correct when all its labelled fields are. Only labelled fields
-//! count: an absent key means "not labelled".
+//! count: an absent key means "not labelled". Besides accuracy it prints
+//! line-item precision, recall and F1, and a calibration table: how often
+//! fields reported in each confidence band are right (routing trusts the
+//! confidence, so the top band must be right nearly always).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +40,24 @@ struct Tally {
     labelled: usize,
     found: usize,
     correct: usize,
+}
+
+/// Reported fields by confidence band: (from, to, fields, right). A model
+/// that routes on confidence needs the top band (>= 0.9) right at least
+/// 97% of the time.
+fn calibration_table(reported: &[(f64, bool)]) -> Vec<(f64, f64, usize, usize)> {
+    [(0.9, 1.0), (0.7, 0.9), (0.5, 0.7), (0.0, 0.5)]
+        .into_iter()
+        .map(|(lo, hi)| {
+            let in_band: Vec<bool> = reported
+                .iter()
+                .filter(|(c, _)| *c >= lo && (*c < hi || (hi >= 1.0 && *c <= 1.0)))
+                .map(|(_, r)| *r)
+                .collect();
+            let right = in_band.iter().filter(|r| **r).count();
+            (lo, hi, in_band.len(), right)
+        })
+        .collect()
 }
 
 fn fold(s: &str) -> String {
@@ -100,6 +121,10 @@ pub async fn run(
     let mut tallies: BTreeMap<&str, Tally> =
         FIELDS.iter().map(|f| (*f, Tally::default())).collect();
     let mut lines = Tally::default();
+    // Lines extracted for documents whose lines are labelled (precision).
+    let mut lines_extracted = 0usize;
+    // Per reported header field: its confidence and whether it was right.
+    let mut reported: Vec<(f64, bool)> = Vec::new();
     let (mut docs, mut errors) = (0usize, 0usize);
     let started = Instant::now();
     for (i, row) in text
@@ -146,7 +171,12 @@ pub async fn run(
             if g.is_some() {
                 t.found += 1;
             }
-            if g.is_some_and(|g| field_eq(f, want, g)) {
+            let right = g.is_some_and(|g| field_eq(f, want, g));
+            if g.is_some() {
+                let confidence = got["confidence"][*f].as_f64().unwrap_or(0.0);
+                reported.push((confidence, right));
+            }
+            if right {
                 t.correct += 1;
             } else if verbose {
                 eprintln!("{file}: {f}: want {want:?}, got {g:?}");
@@ -160,6 +190,7 @@ pub async fn run(
                 .unwrap_or_default();
             lines.labelled += want_lines.len();
             lines.found += got_lines.len().min(want_lines.len());
+            lines_extracted += got_lines.len();
             let mut used = vec![false; got_lines.len()];
             for w in want_lines {
                 if let Some(j) =
@@ -172,6 +203,15 @@ pub async fn run(
         }
     }
     let elapsed = started.elapsed();
+    let calibration = calibration_table(&reported);
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let precision = ratio(lines.correct, lines_extracted);
+    let recall = ratio(lines.correct, lines.labelled);
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
     let pct = |t: &Tally| {
         if t.labelled == 0 {
             0.0
@@ -187,7 +227,10 @@ pub async fn run(
         println!(
             "{}",
             serde_json::json!({"documents": docs, "errors": errors, "visual_only": visual_only, "fields": fields,
-            "line_items": {"labelled": lines.labelled, "correct": lines.correct, "accuracy": pct(&lines)}, "seconds": elapsed.as_secs_f64()})
+            "line_items": {"labelled": lines.labelled, "extracted": lines_extracted, "correct": lines.correct, "accuracy": pct(&lines),
+                "precision": precision, "recall": recall, "f1": f1},
+            "calibration": calibration.iter().map(|(lo, hi, n, right)| serde_json::json!({"from": lo, "to": hi, "fields": n, "right": right})).collect::<Vec<_>>(),
+            "seconds": elapsed.as_secs_f64()})
         );
         return Ok(0);
     }
@@ -242,5 +285,42 @@ pub async fn run(
         all_c,
         pct(&overall)
     );
+    println!(
+        "line items: precision {:.1}%, recall {:.1}%, F1 {:.3} ({} extracted, {} labelled, {} right)",
+        100.0 * precision,
+        100.0 * recall,
+        f1,
+        lines_extracted,
+        lines.labelled,
+        lines.correct
+    );
+    println!("calibration (header fields reported):");
+    for (lo, hi, n, right) in &calibration {
+        if *n > 0 {
+            println!(
+                "  confidence {lo:.2}-{hi:.2}: {n:>5} fields, {:>5.1}% right",
+                100.0 * *right as f64 / *n as f64
+            );
+        }
+    }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_bands() {
+        let t = calibration_table(&[
+            (1.0, true),
+            (0.95, false),
+            (0.9, true),
+            (0.8, true),
+            (0.1, false),
+        ]);
+        assert_eq!(t[0], (0.9, 1.0, 3, 2));
+        assert_eq!(t[1], (0.7, 0.9, 1, 1));
+        assert_eq!(t[3], (0.0, 0.5, 1, 0));
+    }
 }
