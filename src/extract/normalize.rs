@@ -206,6 +206,37 @@ fn year4(y: i32) -> i32 {
     if y < 100 { 2000 + y } else { y }
 }
 
+/// Which way round a document writes numeric dates, from the dates it
+/// prints: `25/03/2024` can only be day first, `03/25/2024` only month
+/// first. `None` when every date on it is ambiguous (then the locale
+/// decides), or when it contradicts itself.
+pub fn guess_day_first<'a>(tokens: impl Iterator<Item = &'a str>) -> Option<bool> {
+    let (mut day_first, mut month_first) = (false, false);
+    for t in tokens {
+        let parts: Vec<&str> = t
+            .trim_matches(|c: char| !c.is_ascii_digit())
+            .split(['/', '.', '-'])
+            .collect();
+        let [a, b, y] = parts[..] else { continue };
+        if y.len() != 4 && y.len() != 2 || a.len() > 2 || b.len() > 2 {
+            continue;
+        }
+        let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+            continue;
+        };
+        if (13..=31).contains(&a) && (1..=12).contains(&b) {
+            day_first = true;
+        } else if (13..=31).contains(&b) && (1..=12).contains(&a) {
+            month_first = true;
+        }
+    }
+    match (day_first, month_first) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
+}
+
 /// Parses a date written as `2024-03-05`, `05.03.2024`, `05/03/2024`
 /// (`day_first` decides `03/04/2024`; a component over 12 overrides it),
 /// `5. März 2024`, `5 mars 2024`, `Mar 5, 2024` or `05-Mar-2024`.
@@ -354,6 +385,32 @@ mod tests {
         for (input, day_first, want) in cases {
             assert_eq!(parse_date(input, *day_first), *want, "{input}");
         }
+    }
+
+    #[test]
+    fn date_order_from_the_document_itself() {
+        let guess = |tokens: &[&str]| guess_day_first(tokens.iter().copied());
+        assert_eq!(
+            guess(&["03/04/2024", "25/04/2024"]),
+            Some(true),
+            "a 25th fixes day first"
+        );
+        assert_eq!(
+            guess(&["03/04/2024", "(04/25/2024)"]),
+            Some(false),
+            "month first"
+        );
+        assert_eq!(
+            guess(&["03/04/2024", "05.06.24"]),
+            None,
+            "all ambiguous: the locale decides"
+        );
+        assert_eq!(guess(&["25/04/2024", "04/25/2024"]), None, "contradictory");
+        assert_eq!(
+            guess(&["Total", "1.234,56", "2024-03-25"]),
+            None,
+            "not day/month dates"
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 use std::sync::LazyLock;
 
 use super::normalize::{
-    DecimalStyle, currency_code, guess_decimal_style, parse_amount, parse_date, parse_iban,
+    DecimalStyle, currency_code, guess_day_first, guess_decimal_style, parse_amount, parse_date,
+    parse_iban,
 };
 use super::table;
 use crate::domain::{BBox, ExtractedInvoice, ExtractionSource, Field, Line, Page};
@@ -244,9 +245,11 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
         .map(|w| w.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    // US notation writes month first; everyone else day first.
-    let day_first =
-        !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")));
+    // The document's own unambiguous dates settle `03/04/2024`; failing
+    // those, US notation writes month first and everyone else day first.
+    let day_first = guess_day_first(all_words().map(|w| w.text.as_str())).unwrap_or_else(|| {
+        !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")))
+    });
     let style = Style {
         decimals,
         day_first,
