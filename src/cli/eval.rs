@@ -108,13 +108,56 @@ fn line_eq(want: &Value, got: &Value) -> bool {
     )
 }
 
+/// Which read path `eval` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// As the service reads: embedded e-invoice XML first.
+    EInvoiceFirst,
+    /// What a person sees: the text layer (OCR where there is none).
+    Visual,
+    /// As if scanned: every page rendered at 300 dpi and OCR'd.
+    Scan,
+}
+
+/// Reads a document the way `mode` says.
+async fn read_for(
+    bytes: Vec<u8>,
+    mode: Mode,
+    settings: &Settings,
+) -> Result<crate::domain::ReadDocument, read::Error> {
+    if mode != Mode::Scan || read::sniff(&bytes) != Some(crate::domain::DocumentKind::Pdf) {
+        return read::read_document(
+            Arc::new(bytes),
+            settings.read_options(mode != Mode::EInvoiceFirst),
+            settings.read_timeout,
+        )
+        .await;
+    }
+    let options = settings.read_options(true);
+    tokio::task::spawn_blocking(move || {
+        let pages = pdf_extract::Document::load_mem(&bytes)
+            .map(|d| d.get_pages().len())
+            .unwrap_or(1);
+        let numbers: Vec<u32> = (1..=u32::try_from(pages).unwrap_or(1)).collect();
+        Ok(crate::domain::ReadDocument {
+            kind: crate::domain::DocumentKind::Pdf,
+            pages: read::ocr::ocr_pdf_pages(&bytes, &numbers, &options.ocr)?,
+            einvoice: None,
+            einvoice_xml: None,
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(read::Error::Crashed(e.to_string())))
+}
+
 pub async fn run(
     dir: &Path,
-    visual_only: bool,
+    mode: Mode,
     json: bool,
     verbose: bool,
     settings: &Settings,
 ) -> Result<i32> {
+    let visual_only = mode != Mode::EInvoiceFirst;
     let truth_path = dir.join("truth.jsonl");
     let text = std::fs::read_to_string(&truth_path)
         .with_context(|| format!("cannot read {}", truth_path.display()))?;
@@ -141,13 +184,7 @@ pub async fn run(
         let truth = rec.get("fields").cloned().unwrap_or(Value::Null);
         docs += 1;
         let got = match std::fs::read(dir.join(file)) {
-            Ok(bytes) => match read::read_document(
-                Arc::new(bytes),
-                settings.read_options(visual_only),
-                settings.read_timeout,
-            )
-            .await
-            {
+            Ok(bytes) => match read_for(bytes, mode, settings).await {
                 Ok(doc) => invoice_json(&extract::extract(&doc)),
                 Err(e) => {
                     errors += 1;
@@ -238,10 +275,10 @@ pub async fn run(
         "{} documents from {} ({}), {errors} unreadable, {:.1}s",
         docs,
         dir.display(),
-        if visual_only {
-            "visual only"
-        } else {
-            "e-invoice XML first"
+        match mode {
+            Mode::Scan => "scanned: pages rendered at 300 dpi and OCR'd",
+            Mode::Visual => "visual only",
+            Mode::EInvoiceFirst => "e-invoice XML first",
         },
         elapsed.as_secs_f64()
     );

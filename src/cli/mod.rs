@@ -140,6 +140,10 @@ pub enum Command {
         /// yet, so both modes currently measure the rules).
         #[arg(long)]
         no_model: bool,
+        /// Measure the scan path: every PDF page is rendered to an image
+        /// at 300 dpi and read by OCR (implies --visual-only).
+        #[arg(long)]
+        scan: bool,
         #[arg(long)]
         json: bool,
         /// Print every wrong or missing field to stderr.
@@ -496,9 +500,19 @@ pub async fn run(cli: Cli) -> Result<i32> {
             dir,
             visual_only,
             no_model: _,
+            scan,
             json,
             verbose,
-        } => eval::run(&dir, visual_only, json, verbose, &settings).await,
+        } => {
+            let mode = if scan {
+                eval::Mode::Scan
+            } else if visual_only {
+                eval::Mode::Visual
+            } else {
+                eval::Mode::EInvoiceFirst
+            };
+            eval::run(&dir, mode, json, verbose, &settings).await
+        }
     }
 }
 

@@ -333,3 +333,39 @@ fn a_reader_that_dies_costs_one_document_not_the_process() {
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(v["invoice_number"], "RE-2026-00412");
 }
+
+/// `apflow eval --scan` measures the scan path: the PDF is rendered to an
+/// image and read by OCR, then scored like any other read.
+#[test]
+fn eval_scan_reads_rendered_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "01_nordlicht_RE-2026-00412.pdf";
+    std::fs::copy(
+        repo_path(&format!("samples/invoices/{name}")),
+        dir.path().join(name),
+    )
+    .unwrap();
+    let truth = std::fs::read_to_string(repo_path("samples/invoices/truth.jsonl")).unwrap();
+    std::fs::write(
+        dir.path().join("truth.jsonl"),
+        truth.lines().next().unwrap(),
+    )
+    .unwrap();
+    let out = apflow()
+        .args(["eval", "--scan", "--json"])
+        .arg(dir.path())
+        .env("OMP_THREAD_LIMIT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["documents"], 1);
+    assert_eq!(v["errors"], 0);
+    assert_eq!(v["fields"]["invoice_number"]["correct"], 1, "{v}");
+    assert!(v["calibration"].as_array().is_some_and(|c| c.len() == 4));
+    assert!(v["line_items"]["f1"].is_number());
+}
