@@ -479,9 +479,19 @@ fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<
                     continue;
                 }
                 let found = rest_amount.map(|v| field(v, 0.8, cell)).or_else(|| {
-                    line[ci + 1..]
-                        .iter()
-                        .find_map(|c| amount_cell(&c.text, style).map(|v| field(v, 0.8, c)))
+                    // The same holds when the qualifier stands in cells of
+                    // its own (OCR spaces words more widely): words before
+                    // the amount make it another label's amount.
+                    for c in &line[ci + 1..] {
+                        if let Some(v) = amount_cell(&c.text, style) {
+                            return Some(field(v, 0.8, c));
+                        }
+                        let letters = c.text.chars().filter(|ch| ch.is_alphabetic()).count();
+                        if letters > 3 && currency_code(c.text.trim()).is_none() {
+                            return None;
+                        }
+                    }
+                    None
                 });
                 if let Some(f) = found
                     && !out.iter().any(|o| o.location == f.location)
