@@ -802,6 +802,32 @@ mod tests {
     }
 
     #[test]
+    fn a_qualified_total_label_is_not_the_total() {
+        // As OCR spaces it: the qualifier in cells of its own.
+        let p = page(&[
+            &[(40.0, "Rechnung Nr."), (200.0, "471102")],
+            &[
+                (300.0, "Gesamtbetrag"),
+                (370.0, "der"),
+                (395.0, "Abschläge"),
+                (480.0, "-0,00"),
+            ],
+            &[
+                (300.0, "Gesamtbetrag"),
+                (370.0, "der"),
+                (395.0, "Zuschläge"),
+                (480.0, "0,00"),
+            ],
+            &[(300.0, "Bruttosumme"), (480.0, "235,62")],
+        ]);
+        let inv = extract_visual(&[p]);
+        assert_eq!(
+            inv.total_amount.map(|f| f.value.to_string()).as_deref(),
+            Some("235.62")
+        );
+    }
+
+    #[test]
     fn german_invoice() {
         let p = page(&[
             &[(40.0, "Nordlicht Bürobedarf GmbH"), (350.0, "Rechnung")],
