@@ -325,12 +325,18 @@ fn date_beside_number(
     style: &Style,
 ) -> Option<Field<NaiveDate>> {
     let (page, bbox) = number.location?;
-    let cell = grid
-        .get(usize::try_from(page).ok()?.checked_sub(1)?)?
+    let lines = grid.get(usize::try_from(page).ok()?.checked_sub(1)?)?;
+    let (line, ci) = lines
         .iter()
-        .flatten()
-        .find(|c| c.bbox == bbox)?;
-    let after = cell.text.split_once(number.value.as_str())?.1;
+        .find_map(|l| l.iter().position(|c| c.bbox == bbox).map(|i| (l, i)))?;
+    let cell = &line[ci];
+    // "… Nr. 471102 vom 05.03.2018": the date may follow in the same cell
+    // or, as OCR spaces words, in the cells after it.
+    let mut after = cell.text.split_once(number.value.as_str())?.1.to_string();
+    for c in &line[ci + 1..] {
+        after.push(' ');
+        after.push_str(&c.text);
+    }
     let m = DATED.captures(after.trim())?;
     date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell))
 }
@@ -799,6 +805,25 @@ mod tests {
             height: 842.0,
             lines,
         }
+    }
+
+    #[test]
+    fn the_date_after_the_invoice_number_in_cells_of_its_own() {
+        // As OCR spaces it; an earlier "vom" date belongs to something else.
+        let p = page(&[
+            &[(40.0, "Version 2.1"), (140.0, "vom"), (170.0, "24.03.2020")],
+            &[
+                (40.0, "Handelsrechnung Nr."),
+                (160.0, "471102"),
+                (200.0, "vom"),
+                (230.0, "05.03.2018"),
+            ],
+        ]);
+        let inv = extract_visual(&[p]);
+        assert_eq!(
+            inv.invoice_date.map(|f| f.value.to_string()).as_deref(),
+            Some("2018-03-05")
+        );
     }
 
     #[test]
