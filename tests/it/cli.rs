@@ -8,6 +8,15 @@ fn apflow() -> Command {
     Command::new(env!("CARGO_BIN_EXE_apflow"))
 }
 
+/// The command succeeded; otherwise fail with what it said on stderr.
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Imports the sample master data into `db` through the CLI.
 fn import_samples(db: &str) {
     for (kind, file) in [
@@ -20,11 +29,7 @@ fn import_samples(db: &str) {
             .arg(repo_path(&format!("samples/{file}")))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
     }
 }
 
@@ -35,11 +40,7 @@ fn extract_json_uses_the_corpus_field_names() {
         .arg(repo_path("samples/invoices/03_atelier_F2026-0193.pdf"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["invoice_number"], "F2026-0193");
     assert_eq!(v["invoice_date"], "2026-03-10");
@@ -133,11 +134,7 @@ fn import_errors_name_the_file_and_line() {
         .arg(&csv)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 1 vendors"));
 }
 
@@ -225,11 +222,7 @@ fn ingest_reads_invoices_out_of_an_eml_file() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -265,11 +258,7 @@ fn read_json_gives_words_with_boxes() {
         .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["kind"], "application/pdf");
     let page = &v["pages"][0];
@@ -325,11 +314,7 @@ fn a_reader_that_dies_costs_one_document_not_the_process() {
         .arg(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf"))
         .output()
         .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert_ok(&ok);
     let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(v["invoice_number"], "RE-2026-00412");
 }
@@ -357,11 +342,7 @@ fn eval_scan_reads_rendered_pages() {
         .env("OMP_THREAD_LIMIT", "1")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["documents"], 1);
     assert_eq!(v["errors"], 0);

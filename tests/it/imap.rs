@@ -16,6 +16,16 @@ fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo_path(&format!("samples/invoices/{name}"))).unwrap()
 }
 
+/// A vendor's mail with one sample invoice attached as a PDF.
+fn pdf_mail(subject: &str, sample_name: &str) -> Vec<u8> {
+    mail(
+        subject,
+        "application/pdf",
+        sample_name,
+        &sample(sample_name),
+    )
+}
+
 /// The test user's mailbox on `port`, its password in a file beside the
 /// test database.
 fn test_mailbox(t: &TestDb, port: u16, tls: Tls, ca_file: Option<std::path::PathBuf>) -> Mailbox {
@@ -289,26 +299,10 @@ async fn watches_several_folders_and_can_flag_instead_of_move() {
         ..test_mailbox(&t, server.port, Tls::None, None)
     };
     server
-        .append(
-            "INBOX",
-            mail(
-                "f1",
-                "application/pdf",
-                "a.pdf",
-                &sample("01_nordlicht_RE-2026-00412.pdf"),
-            ),
-        )
+        .append("INBOX", pdf_mail("f1", "01_nordlicht_RE-2026-00412.pdf"))
         .await;
     server
-        .append(
-            "Invoices",
-            mail(
-                "f2",
-                "application/pdf",
-                "b.pdf",
-                &sample("03_atelier_F2026-0193.pdf"),
-            ),
-        )
+        .append("Invoices", pdf_mail("f2", "03_atelier_F2026-0193.pdf"))
         .await;
     let r = poll(&t.store, &t.settings, &mb).await.unwrap();
     assert_eq!((r.messages, r.documents), (2, 2));
@@ -485,15 +479,7 @@ async fn serve_picks_up_mail_at_once_with_idle_and_survives_a_server_restart() {
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     server
-        .append(
-            "INBOX",
-            mail(
-                "i1",
-                "application/pdf",
-                "a.pdf",
-                &sample("01_nordlicht_RE-2026-00412.pdf"),
-            ),
-        )
+        .append("INBOX", pdf_mail("i1", "01_nordlicht_RE-2026-00412.pdf"))
         .await;
     assert!(
         wait_documents(&url, 1).await,
@@ -504,15 +490,7 @@ async fn serve_picks_up_mail_at_once_with_idle_and_survives_a_server_restart() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     server.restart().await;
     server
-        .append(
-            "INBOX",
-            mail(
-                "i2",
-                "application/pdf",
-                "b.pdf",
-                &sample("03_atelier_F2026-0193.pdf"),
-            ),
-        )
+        .append("INBOX", pdf_mail("i2", "03_atelier_F2026-0193.pdf"))
         .await;
     assert!(
         wait_documents(&url, 2).await,
@@ -539,15 +517,7 @@ async fn serve_polls_a_server_without_idle() {
     let _serve = serve(&config, &log);
     tokio::time::sleep(Duration::from_secs(2)).await;
     server
-        .append(
-            "INBOX",
-            mail(
-                "p1",
-                "application/pdf",
-                "a.pdf",
-                &sample("01_nordlicht_RE-2026-00412.pdf"),
-            ),
-        )
+        .append("INBOX", pdf_mail("p1", "01_nordlicht_RE-2026-00412.pdf"))
         .await;
     assert!(
         wait_documents(&url, 1).await,

@@ -19,6 +19,20 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
+/// A EUR pain.001.001.03 run of everything due on `day`, as `by`.
+async fn eur_run(t: &TestDb, day: &str, by: &str) -> apflow::store::RunOutcome {
+    payments::create_run(
+        &t.store,
+        &t.settings,
+        date(day),
+        "EUR",
+        PainVersion::V03,
+        by,
+    )
+    .await
+    .unwrap()
+}
+
 /// The sample invoices processed as of 20 March 2026.
 async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) {
     let mut t = fresh(db).await;
@@ -169,18 +183,7 @@ async fn pay_run_writes_valid_sepa_files_with_the_scheduled_sums() {
 #[tokio::test]
 async fn bank_outcomes_update_invoices() {
     let (t, _) = demo(crate::helpers::Db::Sqlite).await;
-    let run = payments::create_run(
-        &t.store,
-        &t.settings,
-        date("2026-04-30"),
-        "EUR",
-        PainVersion::V03,
-        "test",
-    )
-    .await
-    .unwrap()
-    .run
-    .unwrap();
+    let run = eur_run(&t, "2026-04-30", "test").await.run.unwrap();
     let ids = t.store.payment_run_invoices(run.id).await.unwrap();
     assert!(!ids.is_empty());
     assert!(
@@ -205,20 +208,7 @@ async fn bank_outcomes_update_invoices() {
         assert!(s.reasons.contains(&"payment_failed".to_string()));
     }
     // A failed payment is never sent again by itself.
-    assert!(
-        payments::create_run(
-            &t.store,
-            &t.settings,
-            date("2026-12-31"),
-            "EUR",
-            PainVersion::V03,
-            "test"
-        )
-        .await
-        .unwrap()
-        .run
-        .is_none()
-    );
+    assert!(eur_run(&t, "2026-12-31", "test").await.run.is_none());
 }
 
 /// Any sequence of runs on random dates, runs interrupted after their
@@ -360,18 +350,7 @@ async fn webhook_retries_signs_and_delivers_once() {
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let (t, _) = demo(crate::helpers::Db::Sqlite).await;
-    let run = payments::create_run(
-        &t.store,
-        &t.settings,
-        date("2026-04-30"),
-        "EUR",
-        PainVersion::V03,
-        "test",
-    )
-    .await
-    .unwrap()
-    .run
-    .unwrap();
+    let run = eur_run(&t, "2026-04-30", "test").await.run.unwrap();
     let hook = payments::Webhook {
         url: format!("http://{addr}/pay"),
         secret: "s3cret".into(),
@@ -428,18 +407,7 @@ async fn webhook_retries_signs_and_delivers_once() {
 async fn approval_limit_and_erp_export() {
     let (mut t, _) = demo(crate::helpers::Db::Sqlite).await;
     t.settings.run_approval_limit = Some("1000".parse().unwrap());
-    let run = payments::create_run(
-        &t.store,
-        &t.settings,
-        date("2026-04-30"),
-        "EUR",
-        PainVersion::V03,
-        "clerk-anna",
-    )
-    .await
-    .unwrap()
-    .run
-    .unwrap();
+    let run = eur_run(&t, "2026-04-30", "clerk-anna").await.run.unwrap();
     assert!(run.needs_approval && !run.released());
     let hook = payments::Webhook {
         url: "http://127.0.0.1:9/never".into(),
@@ -498,16 +466,7 @@ async fn approval_limit_and_erp_export() {
 #[tokio::test]
 async fn bank_status_report_settles_each_transfer() {
     let (t, _) = demo(crate::helpers::Db::Sqlite).await;
-    let out = payments::create_run(
-        &t.store,
-        &t.settings,
-        date("2026-04-30"),
-        "EUR",
-        PainVersion::V03,
-        "test",
-    )
-    .await
-    .unwrap();
+    let out = eur_run(&t, "2026-04-30", "test").await;
     let run = out.run.unwrap();
     let (ok, bad) = (&out.paid[0], &out.paid[1]);
     let report = format!(
