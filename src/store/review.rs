@@ -476,6 +476,16 @@ impl Store {
         Ok(())
     }
 
+    /// Whether any vendor's field place was learned yet: until a clerk
+    /// corrects something, extraction need not resolve the vendor.
+    pub async fn any_field_places(&self) -> Result<bool> {
+        let n: Option<i64> = sqlx::query_scalar("SELECT 1 FROM vendor_field_places LIMIT 1")
+            .fetch_optional(self.pool())
+            .await
+            .ctx("look for learned field places")?;
+        Ok(n.is_some())
+    }
+
     pub async fn field_places(
         &self,
         vendor_id: &str,

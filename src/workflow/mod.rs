@@ -185,7 +185,9 @@ async fn apply_learned_places(
     invoice: &mut ExtractedInvoice,
     read_doc: &crate::domain::ReadDocument,
 ) -> Result<Vec<String>, Error> {
-    if invoice.source != crate::domain::ExtractionSource::Visual {
+    if invoice.source != crate::domain::ExtractionSource::Visual
+        || !store.any_field_places().await?
+    {
         return Ok(Vec::new());
     }
     let vendors = store.vendors().await?;
