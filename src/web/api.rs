@@ -468,48 +468,19 @@ pub async fn decide(
     body: Option<Json<DecisionBody>>,
 ) -> Result<StatusCode, ApiError> {
     let body = body.map(|b| b.0).unwrap_or_default();
-    let comment = body.comment;
-    let awaiting = state
-        .store
-        .invoice_detail(InvoiceId(id))
-        .await?
-        .is_some_and(|d| d.summary.status == InvoiceStatus::AwaitingApproval);
-    let approve = match decision.as_str() {
-        "approve" => true,
-        // Rejecting an invoice that waits for approval is the approver's
-        // decision; from the review queue it is the clerk's.
-        "reject" if awaiting => false,
-        "reject" | "hold" | "release" | "mark-duplicate" => {
-            workflow::review::clerk_action(
-                &state.store,
-                &state.settings,
-                InvoiceId(id),
-                &decision,
-                &comment,
-                body.duplicate_of.map(InvoiceId),
-                &caller.user,
-            )
-            .await?;
-            return Ok(StatusCode::NO_CONTENT);
-        }
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown action {other:?}: use approve, reject, hold, release or mark-duplicate"
-            )));
-        }
-    };
-    let decided = workflow::review::decide(
+    let decided = workflow::review::act(
         &state.store,
         &state.settings,
         InvoiceId(id),
+        &decision,
+        &body.comment,
+        body.duplicate_of.map(InvoiceId),
         &caller.user,
-        approve,
-        &comment,
     )
     .await?;
     // 202: the first of two approvals; a second approver must act.
     Ok(match decided {
-        workflow::review::Decided::NeedsSecondApprover => StatusCode::ACCEPTED,
+        Some(workflow::review::Decided::NeedsSecondApprover) => StatusCode::ACCEPTED,
         _ => StatusCode::NO_CONTENT,
     })
 }

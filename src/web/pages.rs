@@ -311,13 +311,13 @@ pub async fn invoice_action(
             review::request_approval(&state.store, &state.settings, invoice, &caller.user).await
         }
         "claim" => review::assign(&state.store, &state.settings, invoice, None, &caller.user).await,
-        "hold" | "release" | "mark-duplicate" => {
+        "approve" | "reject" | "hold" | "release" | "mark-duplicate" => {
             let of = form
                 .duplicate_of
                 .as_deref()
                 .and_then(|d| d.trim().trim_start_matches('#').parse().ok())
                 .map(InvoiceId);
-            review::clerk_action(
+            review::act(
                 &state.store,
                 &state.settings,
                 invoice,
@@ -327,35 +327,8 @@ pub async fn invoice_action(
                 &caller.user,
             )
             .await
+            .map(|_| ())
         }
-        "reject"
-            if state
-                .store
-                .invoice_detail(invoice)
-                .await?
-                .is_some_and(|d| d.summary.status != InvoiceStatus::AwaitingApproval) =>
-        {
-            review::clerk_action(
-                &state.store,
-                &state.settings,
-                invoice,
-                "reject",
-                comment,
-                None,
-                &caller.user,
-            )
-            .await
-        }
-        "approve" | "reject" => review::decide(
-            &state.store,
-            &state.settings,
-            invoice,
-            &caller.user,
-            action == "approve",
-            comment,
-        )
-        .await
-        .map(|_| ()),
         _ => return Err(ApiError::NotFound),
     };
     match done {

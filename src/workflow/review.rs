@@ -135,8 +135,8 @@ pub async fn correct_field(
     }
     // Checked again with the corrected value: a fix that resolves the
     // reasons clears the invoice (the workers pick the job up).
-    if let Some(d) = store.invoice_detail(invoice).await? {
-        store.requeue_decision(d.summary.document_id).await?;
+    if let Some(s) = store.invoice_summary(invoice).await? {
+        store.requeue_decision(s.document_id).await?;
     }
     Ok(())
 }
@@ -248,10 +248,9 @@ pub async fn decide(
         )));
     }
     let summary = store
-        .invoice_detail(invoice)
+        .invoice_summary(invoice)
         .await?
-        .ok_or(ReviewError::NotFound)?
-        .summary;
+        .ok_or(ReviewError::NotFound)?;
     if summary.status != crate::domain::InvoiceStatus::AwaitingApproval {
         return Err(ReviewError::WrongState {
             expected: "awaiting approval",
@@ -502,7 +501,7 @@ pub async fn clerk_action(
                 "which invoice is it a duplicate of?".into(),
             ));
         };
-        if store.invoice_detail(original).await?.is_none() {
+        if store.invoice_summary(original).await?.is_none() {
             return Err(ReviewError::Invalid(format!(
                 "there is no invoice #{}",
                 original.0
@@ -621,4 +620,53 @@ pub async fn verify_iban(
         Err(super::Error::Store(e)) => Err(ReviewError::Store(e)),
         Err(e) => Err(ReviewError::Invalid(e.to_string())),
     }
+}
+
+/// One of the decisions on an invoice by name, as the API and the invoice
+/// page's forms send them: `approve`, `reject`, `hold`, `release`,
+/// `mark-duplicate`. Rejecting an invoice that waits for approval is the
+/// approver's decision; from the review queue it is the clerk's. Returns
+/// what an approval did (`None` for the clerk's actions).
+pub async fn act(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    action: &str,
+    comment: &str,
+    duplicate_of: Option<InvoiceId>,
+    user: &User,
+) -> Result<Option<Decided>, ReviewError> {
+    let awaiting = || async {
+        Ok::<_, ReviewError>(
+            store
+                .invoice_summary(invoice)
+                .await?
+                .is_some_and(|s| s.status == crate::domain::InvoiceStatus::AwaitingApproval),
+        )
+    };
+    let approve = match action {
+        "approve" => true,
+        "reject" if awaiting().await? => false,
+        "reject" | "hold" | "release" | "mark-duplicate" => {
+            clerk_action(
+                store,
+                settings,
+                invoice,
+                action,
+                comment,
+                duplicate_of,
+                user,
+            )
+            .await?;
+            return Ok(None);
+        }
+        other => {
+            return Err(ReviewError::Invalid(format!(
+                "unknown action {other:?}: use approve, reject, hold, release or mark-duplicate"
+            )));
+        }
+    };
+    decide(store, settings, invoice, user, approve, comment)
+        .await
+        .map(Some)
 }
