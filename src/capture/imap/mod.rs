@@ -143,12 +143,36 @@ impl std::ops::AddAssign for PollReport {
 /// One pass over every folder of a mailbox, on one connection.
 pub async fn poll(store: &Store, settings: &Settings, mb: &Mailbox) -> Result<PollReport, Error> {
     let mut session = connect(mb).await?;
+    let server = Server::learn(&mut session, mb).await?;
     let mut report = PollReport::default();
     for folder in &mb.folders {
-        report += drain(&mut session, store, settings, mb, folder, None).await?;
+        report += drain(&mut session, &server, store, settings, mb, folder, None).await?;
     }
     let _ = tokio::time::timeout(NETWORK_TIMEOUT, session.logout()).await;
     Ok(report)
+}
+
+/// What a connection's server offers, asked once per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Server {
+    pub idle: bool,
+    /// UID MOVE (RFC 6851); without it a message is copied and expunged.
+    pub moves: bool,
+}
+
+impl Server {
+    /// Asks for the capabilities and makes sure the processed folder
+    /// exists (CREATE fails harmlessly when it does).
+    pub async fn learn(session: &mut Session, mb: &Mailbox) -> Result<Server, Error> {
+        let caps = step(mb, "CAPABILITY", session.capabilities()).await?;
+        if let AfterImport::Move(target) = &mb.after_import {
+            let _ = step(mb, "CREATE", session.create(target)).await;
+        }
+        Ok(Server {
+            idle: caps.has_str("IDLE"),
+            moves: caps.has_str("MOVE"),
+        })
+    }
 }
 
 /// Runs one IMAP command with the network timeout, naming the step in
@@ -174,6 +198,7 @@ async fn step<T>(
 /// early, between messages, when `stop` is cancelled.
 pub async fn drain(
     session: &mut Session,
+    server: &Server,
     store: &Store,
     settings: &Settings,
     mb: &Mailbox,
@@ -199,17 +224,6 @@ pub async fn drain(
     if uids.is_empty() {
         return Ok(report);
     }
-    let can_move = match &mb.after_import {
-        AfterImport::Move(target) => {
-            // The processed folder may not exist yet; CREATE fails harmlessly
-            // when it does.
-            let _ = step(mb, "CREATE", session.create(target)).await;
-            step(mb, "CAPABILITY", session.capabilities())
-                .await?
-                .has_str("MOVE")
-        }
-        AfterImport::Flag => false,
-    };
     for uid in uids {
         if stop.is_some_and(|t| t.is_cancelled()) {
             break;
@@ -243,7 +257,7 @@ pub async fn drain(
             crate::failpoint::hit("mail-recorded");
             info!(mailbox = %mb.name, folder, uid, documents, "mail imported");
         }
-        done_with(session, mb, uid, can_move).await?;
+        done_with(session, mb, uid, server.moves).await?;
     }
     Ok(report)
 }

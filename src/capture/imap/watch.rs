@@ -93,17 +93,24 @@ async fn session(
     backoff: &mut Backoff,
 ) -> Result<(), Error> {
     let mut session = connect(mb).await?;
-    let idle = mb.idle && {
-        let caps = super::step(mb, "CAPABILITY", session.capabilities()).await?;
-        caps.has_str("IDLE")
-    };
+    let server = super::Server::learn(&mut session, mb).await?;
+    let idle = mb.idle && server.idle;
     if idle {
         info!(mailbox = %mb.name, folder, "connected; waiting for mail with IDLE");
     } else {
         info!(mailbox = %mb.name, folder, every_s = mb.poll_interval.as_secs(), "connected; polling for mail");
     }
     loop {
-        let report = drain(&mut session, store, settings, mb, folder, Some(token)).await?;
+        let report = drain(
+            &mut session,
+            &server,
+            store,
+            settings,
+            mb,
+            folder,
+            Some(token),
+        )
+        .await?;
         // A full pass worked: the next failure starts the pauses afresh.
         backoff.reset();
         if report.messages > 0 {
