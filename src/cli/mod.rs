@@ -516,6 +516,25 @@ pub async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Reads one file for `extract` and `read`. A document the readers refuse
+/// is said on stderr and gives `None` (exit code 2); only an unreadable file
+/// is an error.
+async fn read_file(
+    file: &PathBuf,
+    visual_only: bool,
+    settings: &Settings,
+) -> Result<Option<crate::domain::ReadDocument>> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let options = settings.read_options(visual_only);
+    match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
+        Ok(doc) => Ok(Some(doc)),
+        Err(e) => {
+            eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
+            Ok(None)
+        }
+    }
+}
+
 async fn extract_cmd(
     file: &PathBuf,
     json: bool,
@@ -523,43 +542,36 @@ async fn extract_cmd(
     lines: bool,
     settings: &Settings,
 ) -> Result<i32> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let options = settings.read_options(visual_only);
-    match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
-        Ok(doc) => {
-            if lines {
-                for page in &doc.pages {
-                    for line in &page.lines {
-                        let words: Vec<String> = line
-                            .words
-                            .iter()
-                            .map(|w| format!("{}@{:.0}", w.text, w.bbox.x0))
-                            .collect();
-                        eprintln!(
-                            "p{} y={:.0}: {}",
-                            page.number,
-                            line.bbox().map_or(0.0, |b| b.y1),
-                            words.join(" ")
-                        );
-                    }
-                }
-            }
-            let inv = extract::extract(&doc);
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&output::invoice_json(&inv))?
+    let Some(doc) = read_file(file, visual_only, settings).await? else {
+        return Ok(2);
+    };
+    if lines {
+        for page in &doc.pages {
+            for line in &page.lines {
+                let words: Vec<String> = line
+                    .words
+                    .iter()
+                    .map(|w| format!("{}@{:.0}", w.text, w.bbox.x0))
+                    .collect();
+                eprintln!(
+                    "p{} y={:.0}: {}",
+                    page.number,
+                    line.bbox().map_or(0.0, |b| b.y1),
+                    words.join(" ")
                 );
-            } else {
-                print!("{}", output::invoice_text(&inv));
             }
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
-            Ok(2)
         }
     }
+    let inv = extract::extract(&doc);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output::invoice_json(&inv))?
+        );
+    } else {
+        print!("{}", output::invoice_text(&inv));
+    }
+    Ok(0)
 }
 
 async fn read_cmd(
@@ -568,32 +580,25 @@ async fn read_cmd(
     visual_only: bool,
     settings: &Settings,
 ) -> Result<i32> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let options = settings.read_options(visual_only);
-    match read::read_document(Arc::new(bytes), options, settings.read_timeout).await {
-        Ok(doc) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&output::read_json(&doc))?
-                );
-            } else {
-                for page in &doc.pages {
-                    for line in &page.lines {
-                        println!("p{}: {}", page.number, line.text());
-                    }
-                }
-                if let Some(inv) = &doc.einvoice {
-                    print!("{}", output::invoice_text(inv));
-                }
+    let Some(doc) = read_file(file, visual_only, settings).await? else {
+        return Ok(2);
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&output::read_json(&doc))?
+        );
+    } else {
+        for page in &doc.pages {
+            for line in &page.lines {
+                println!("p{}: {}", page.number, line.text());
             }
-            Ok(0)
         }
-        Err(e) => {
-            eprintln!("error: {}: {}", file.display(), workflow::error_chain(&e));
-            Ok(2)
+        if let Some(inv) = &doc.einvoice {
+            print!("{}", output::invoice_text(inv));
         }
     }
+    Ok(0)
 }
 
 async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
