@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use apflow::config::Settings;
+use apflow::domain::DocumentId;
 use apflow::store::Store;
 use sqlx::Connection;
 use tempfile::TempDir;
@@ -202,26 +203,30 @@ pub fn sample_expectations() -> Vec<(String, String, Vec<String>)> {
 /// Runs the sample invoices through the pipeline one at a time (so that
 /// "the earlier invoice" of the duplicate pair is well defined); returns
 /// each file's document.
-pub async fn ingest_samples(
-    t: &TestDb,
-) -> std::collections::BTreeMap<String, apflow::domain::DocumentId> {
-    use apflow::domain::{RawDocument, Source};
+/// Receives one uploaded file and runs the pipeline over it, as the
+/// upload endpoint and a worker would.
+pub async fn process_upload(t: &TestDb, filename: &str, bytes: Vec<u8>) -> DocumentId {
+    let raw = apflow::domain::RawDocument {
+        filename: filename.into(),
+        bytes,
+        source: apflow::domain::Source::Upload,
+    };
+    let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
+        .await
+        .expect("receive");
+    apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
+        .await
+        .expect("drain");
+    r.document_id
+}
+
+pub async fn ingest_samples(t: &TestDb) -> std::collections::BTreeMap<String, DocumentId> {
     let mut docs = std::collections::BTreeMap::new();
     for (file, _, _) in sample_expectations() {
         let bytes =
             std::fs::read(repo_path(&format!("samples/invoices/{file}"))).expect("sample invoice");
-        let raw = RawDocument {
-            filename: file.clone(),
-            bytes,
-            source: Source::Upload,
-        };
-        let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
-            .await
-            .expect("receive");
-        apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
-            .await
-            .expect("drain");
-        docs.insert(file, r.document_id);
+        let id = process_upload(t, &file, bytes).await;
+        docs.insert(file, id);
     }
     docs
 }

@@ -111,20 +111,10 @@ fn a_500_page_pdf_is_read_page_by_page() {
 #[tokio::test]
 async fn a_password_protected_pdf_waits_for_review() {
     let t = crate::helpers::fresh(crate::helpers::Db::Sqlite).await;
-    let raw = apflow::domain::RawDocument {
-        filename: "locked.pdf".into(),
-        bytes: encrypted("s3cret"),
-        source: apflow::domain::Source::Upload,
-    };
-    let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
-        .await
-        .unwrap();
-    apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
-        .await
-        .unwrap();
+    let doc = crate::helpers::process_upload(&t, "locked.pdf", encrypted("s3cret")).await;
     let id = t
         .store
-        .invoice_for_document(r.document_id)
+        .invoice_for_document(doc)
         .await
         .unwrap()
         .expect("an invoice to review");

@@ -182,18 +182,8 @@ fn clean_invoices() -> Vec<Invoice> {
 }
 
 async fn ingest(t: &TestDb, inv: &Invoice) -> (InvoiceStatus, Vec<String>) {
-    let raw = RawDocument {
-        filename: format!("{}.xml", inv.number),
-        bytes: inv.ubl(),
-        source: Source::Upload,
-    };
-    let r = workflow::receive_document(&t.store, &raw, &t.settings)
-        .await
-        .unwrap();
-    workflow::drain(&t.store, &t.settings, &[r.document_id])
-        .await
-        .unwrap();
-    outcome(t, r.document_id).await
+    let doc = crate::helpers::process_upload(t, &format!("{}.xml", inv.number), inv.ubl()).await;
+    outcome(t, doc).await
 }
 
 async fn outcome(t: &TestDb, doc: DocumentId) -> (InvoiceStatus, Vec<String>) {

@@ -2,7 +2,7 @@
 //! the rules do not know. A clerk corrects it once; the vendor's next
 //! invoice, same layout, comes out right.
 
-use apflow::domain::{DocumentId, InvoiceId, RawDocument, Role, Source, User};
+use apflow::domain::{DocumentId, InvoiceId, Role, User};
 
 use crate::helpers::{Db, fresh, load_sample_master_data};
 use crate::hostile::pdf_with_contents;
@@ -57,18 +57,8 @@ fn invoice_from(vendor: (&str, &str, &str), number: &str, due: &str, total: &str
 }
 
 async fn ingest(t: &crate::helpers::TestDb, name: &str, bytes: Vec<u8>) -> InvoiceId {
-    let raw = RawDocument {
-        filename: name.into(),
-        bytes,
-        source: Source::Upload,
-    };
-    let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
-        .await
-        .unwrap();
-    apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
-        .await
-        .unwrap();
-    invoice_of(t, r.document_id).await
+    let doc = crate::helpers::process_upload(t, name, bytes).await;
+    invoice_of(t, doc).await
 }
 
 async fn invoice_of(t: &crate::helpers::TestDb, doc: DocumentId) -> InvoiceId {

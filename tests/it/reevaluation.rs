@@ -3,32 +3,19 @@
 //! is imported or the account verified.
 
 use apflow::cli::{ImportKind, import_file};
-use apflow::domain::{InvoiceStatus, RawDocument, Source};
+use apflow::domain::InvoiceStatus;
 use apflow::workflow;
 
-use crate::helpers::{BOTH, TestDb, fresh, load_sample_master_data, repo_path};
+use crate::helpers::{BOTH, TestDb, fresh, load_sample_master_data, process_upload, repo_path};
 
 async fn ingest_sample(
     t: &TestDb,
     file: &str,
 ) -> (apflow::domain::DocumentId, InvoiceStatus, Vec<String>) {
     let bytes = std::fs::read(repo_path(&format!("samples/invoices/{file}"))).unwrap();
-    let r = workflow::receive_document(
-        &t.store,
-        &RawDocument {
-            filename: file.into(),
-            bytes,
-            source: Source::Upload,
-        },
-        &t.settings,
-    )
-    .await
-    .unwrap();
-    workflow::drain(&t.store, &t.settings, &[r.document_id])
-        .await
-        .unwrap();
-    let (status, reasons) = status_of(t, r.document_id).await;
-    (r.document_id, status, reasons)
+    let doc = process_upload(t, file, bytes).await;
+    let (status, reasons) = status_of(t, doc).await;
+    (doc, status, reasons)
 }
 
 async fn status_of(t: &TestDb, doc: apflow::domain::DocumentId) -> (InvoiceStatus, Vec<String>) {
