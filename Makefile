@@ -7,7 +7,7 @@ TARGET_DIR  := $(or $(CARGO_TARGET_DIR),target)
 APFLOW      := $(TARGET_DIR)/release/apflow
 CORPUS      ?= ../shared/corpus/zugferd-corpus
 
-.PHONY: demo test deps test-deps release lint eval bench samples clean
+.PHONY: demo test deps test-deps release lint eval train bench samples clean
 
 # The demo runs as of 20 March 2026, the week the sample invoices arrived,
 # so their early-payment discounts are still open (override: APFLOW_TODAY).
@@ -21,18 +21,28 @@ test: test-deps
 
 deps:
 	scripts/install-deps.sh
+	scripts/fetch-model.sh
 
 test-deps:
 	scripts/install-deps.sh test
+	scripts/fetch-model.sh
 	scripts/ensure-postgres.sh >/dev/null
 
 release: deps
 	$(CARGO) build --release --locked
 
-# Per-field extraction accuracy on a folder with truth.jsonl (both read paths).
+# Per-field extraction accuracy on a folder with truth.jsonl: both read
+# paths, with and without the model, and the scan path.
 eval: release
 	$(APFLOW) eval $(CORPUS)
 	$(APFLOW) eval --visual-only $(CORPUS)
+	$(APFLOW) eval --visual-only --no-model $(CORPUS)
+	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan $(CORPUS)
+	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan --no-model $(CORPUS)
+
+# Reproduces models/extraction/ (see its MODEL_CARD.md).
+train: release
+	OMP_THREAD_LIMIT=1 $(APFLOW) train
 
 bench: deps
 	$(CARGO) bench --locked --bench extract

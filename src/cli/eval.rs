@@ -153,6 +153,7 @@ async fn read_for(
 pub async fn run(
     dir: &Path,
     mode: Mode,
+    model: Option<&extract::model::Model>,
     json: bool,
     verbose: bool,
     settings: &Settings,
@@ -185,7 +186,7 @@ pub async fn run(
         docs += 1;
         let got = match std::fs::read(dir.join(file)) {
             Ok(bytes) => match read_for(bytes, mode, settings).await {
-                Ok(doc) => invoice_json(&extract::extract(&doc)),
+                Ok(doc) => invoice_json(&extract::extract_with(&doc, model)),
                 Err(e) => {
                     errors += 1;
                     eprintln!("{file}: {e}");
@@ -263,7 +264,7 @@ pub async fn run(
             .collect();
         println!(
             "{}",
-            serde_json::json!({"documents": docs, "errors": errors, "visual_only": visual_only, "fields": fields,
+            serde_json::json!({"documents": docs, "errors": errors, "visual_only": visual_only, "model": model.is_some(), "fields": fields,
             "line_items": {"labelled": lines.labelled, "extracted": lines_extracted, "correct": lines.correct, "accuracy": pct(&lines),
                 "precision": precision, "recall": recall, "f1": f1},
             "calibration": calibration.iter().map(|(lo, hi, n, right)| serde_json::json!({"from": lo, "to": hi, "fields": n, "right": right})).collect::<Vec<_>>(),
@@ -272,13 +273,18 @@ pub async fn run(
         return Ok(0);
     }
     println!(
-        "{} documents from {} ({}), {errors} unreadable, {:.1}s",
+        "{} documents from {} ({}; {}), {errors} unreadable, {:.1}s",
         docs,
         dir.display(),
         match mode {
             Mode::Scan => "scanned: pages rendered at 300 dpi and OCR'd",
             Mode::Visual => "visual only",
             Mode::EInvoiceFirst => "e-invoice XML first",
+        },
+        if model.is_some() {
+            "rules + model"
+        } else {
+            "rules only"
         },
         elapsed.as_secs_f64()
     );

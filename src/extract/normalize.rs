@@ -195,6 +195,42 @@ const MONTHS: &[(&str, u32)] = &[
     ("déc", 12),
     ("diciembre", 12),
     ("dicembre", 12),
+    ("mrt", 3),
+    // Polish: the genitive of a date ("5 marca 2026") and the nominative.
+    ("stycznia", 1),
+    ("styczeń", 1),
+    ("sty", 1),
+    ("lutego", 2),
+    ("luty", 2),
+    ("lut", 2),
+    ("marca", 3),
+    ("marzec", 3),
+    ("kwietnia", 4),
+    ("kwiecień", 4),
+    ("kwi", 4),
+    ("maja", 5),
+    ("maj", 5),
+    ("czerwca", 6),
+    ("czerwiec", 6),
+    ("cze", 6),
+    ("lipca", 7),
+    ("lipiec", 7),
+    ("lip", 7),
+    ("sierpnia", 8),
+    ("sierpień", 8),
+    ("sie", 8),
+    ("września", 9),
+    ("wrzesień", 9),
+    ("wrz", 9),
+    ("października", 10),
+    ("październik", 10),
+    ("paź", 10),
+    ("listopada", 11),
+    ("listopad", 11),
+    ("lis", 11),
+    ("grudnia", 12),
+    ("grudzień", 12),
+    ("gru", 12),
 ];
 
 fn month_number(word: &str) -> Option<u32> {
@@ -242,9 +278,10 @@ pub fn guess_day_first<'a>(tokens: impl Iterator<Item = &'a str>) -> Option<bool
 /// `5. März 2024`, `5 mars 2024`, `Mar 5, 2024` or `05-Mar-2024`.
 pub fn parse_date(s: &str, day_first: bool) -> Option<NaiveDate> {
     let s = s.trim().trim_end_matches(['.', ',']);
+    // "5 de marzo de 2026", "5 del 2026": Spanish and Italian particles.
     let parts: Vec<&str> = s
         .split(|c: char| c.is_whitespace() || matches!(c, '.' | '/' | '-' | ','))
-        .filter(|p| !p.is_empty())
+        .filter(|p| !p.is_empty() && !matches!(p.to_lowercase().as_str(), "de" | "del"))
         .collect();
     if parts.len() != 3 {
         return None;
@@ -358,6 +395,12 @@ mod tests {
             ("12.3.4", None, Some("1234")),
             ("", None, None),
             ("1,2,3", None, Some("123")),
+            ("1 234,56", Some(DecimalStyle::Comma), Some("1234.56")),
+            ("CHF 1'234.56", None, Some("1234.56")),
+            ("1.234,56-", None, Some("-1234.56")),
+            ("(1,234.56)", None, Some("-1234.56")),
+            ("£1,234.56", None, Some("1234.56")),
+            ("1234.56 USD", None, Some("1234.56")),
         ];
         for (input, style, want) in cases {
             assert_eq!(parse_amount(input, *style), want.map(d), "{input}");
@@ -379,6 +422,14 @@ mod tests {
             ("March 5, 2026", false, ymd(2026, 3, 5)),
             ("05-Mar-2026", true, ymd(2026, 3, 5)),
             ("05.03.24", true, ymd(2024, 3, 5)),
+            ("5 de marzo de 2026", true, ymd(2026, 3, 5)),
+            ("5 marzo 2026", true, ymd(2026, 3, 5)),
+            ("5 maart 2026", true, ymd(2026, 3, 5)),
+            ("5 mrt 2026", true, ymd(2026, 3, 5)),
+            ("5 marca 2026", true, ymd(2026, 3, 5)),
+            ("12 października 2026", true, ymd(2026, 10, 12)),
+            ("5 March 2026", true, ymd(2026, 3, 5)),
+            ("2026/03/05", false, ymd(2026, 3, 5)),
             ("31.02.2024", true, None),
             ("hello", true, None),
         ];

@@ -227,33 +227,56 @@ static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// What the document's numbers and dates look like.
-struct Style {
-    decimals: Option<DecimalStyle>,
-    day_first: bool,
+pub(super) struct Style {
+    pub decimals: Option<DecimalStyle>,
+    pub day_first: bool,
 }
 
-pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
-    let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
-    let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
+/// The document's decimal style and date order, from its own words.
+pub(super) fn document_style(pages: &[Page]) -> Style {
     let all_words = || {
         pages
             .iter()
             .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
     };
     let decimals = guess_decimal_style(all_words().map(|w| w.text.as_str()));
-    let text: String = all_words()
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
     // The document's own unambiguous dates settle `03/04/2024`; failing
     // those, US notation writes month first and everyone else day first.
     let day_first = guess_day_first(all_words().map(|w| w.text.as_str())).unwrap_or_else(|| {
-        !(decimals == Some(DecimalStyle::Point) && (text.contains('$') || text.contains("USD")))
+        !(decimals == Some(DecimalStyle::Point)
+            && all_words().any(|w| w.text.contains('$') || w.text.contains("USD")))
     });
-    let style = Style {
+    Style {
         decimals,
         day_first,
-    };
+    }
+}
+
+/// Which of the model's fields (in `model::FIELDS` order) `text` begins
+/// with a label of.
+pub(super) fn label_kinds(text: &str) -> [bool; 7] {
+    let sets: [&[Label]; 7] = [
+        &INVOICE_NUMBER,
+        &INVOICE_DATE,
+        &DUE_DATE,
+        &PO_NUMBER,
+        &NET,
+        &TAX,
+        &TOTAL,
+    ];
+    sets.map(|labels| labels.iter().any(|l| l.re.is_match(text)))
+}
+
+pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
+    let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
+    let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
+    let text: String = pages
+        .iter()
+        .flat_map(|p| p.lines.iter().flat_map(|l| l.words.iter()))
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let style = document_style(pages);
 
     inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, invoice_number_value);
     inv.invoice_date = find_labelled(&grid, &INVOICE_DATE, |v| date_value(v, &style))
@@ -326,9 +349,11 @@ fn date_beside_number(
 ) -> Option<Field<NaiveDate>> {
     let (page, bbox) = number.location?;
     let lines = grid.get(usize::try_from(page).ok()?.checked_sub(1)?)?;
-    let (line, ci) = lines
+    let (li, ci) = lines
         .iter()
-        .find_map(|l| l.iter().position(|c| c.bbox == bbox).map(|i| (l, i)))?;
+        .enumerate()
+        .find_map(|(li, l)| l.iter().position(|c| c.bbox == bbox).map(|i| (li, i)))?;
+    let line = &lines[li];
     let cell = &line[ci];
     // "… Nr. 471102 vom 05.03.2018": the date may follow in the same cell
     // or, as OCR spaces words, in the cells after it.
@@ -337,9 +362,21 @@ fn date_beside_number(
         after.push(' ');
         after.push_str(&c.text);
     }
-    let m = DATED.captures(after.trim())?;
-    date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell))
+    if let Some(m) = DATED.captures(after.trim()) {
+        return date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell));
+    }
+    // "… Nr. 471102 vom" at the end of the line, the date wrapped onto the
+    // next one.
+    if DATED_END.is_match(after.trim()) {
+        let next = lines.get(li + 1)?.first()?;
+        return date_value(&next.text, style).map(|d| field(d, 0.8, next));
+    }
+    None
 }
+
+static DATED_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:^|\s)(?:vom|du|dated|of|from|le)$").expect("constant regex")
+});
 
 static DUE_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?:zahlbar|netto|f[äa]llig)[^,;]*?\bbis(?:\s+zum)?\s+(\S+)|(?:pay(?:able)?|due)\s+(?:by|before|until|on)\s+([\w ,.]{6,20})|[àa]\s+(?:r[ée]gler|payer)\s+avant\s+le\s+(\S+)")
@@ -597,7 +634,7 @@ fn tax_amount(
     found.into_iter().next()
 }
 
-fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
+pub(super) fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
     // The last amount-looking token of the text (after "19 %" and the like).
     let tokens: Vec<&str> = text.split_whitespace().collect();
     for i in (0..tokens.len()).rev() {
@@ -627,10 +664,11 @@ fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
     None
 }
 
-fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
+pub(super) fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
-    // A date is one token (05.03.2026) or three (5. März 2026, Mar 5, 2026).
-    for window in [1usize, 3] {
+    // A date is one token (05.03.2026), three (5. März 2026, Mar 5, 2026)
+    // or five (5 de marzo de 2026).
+    for window in [1usize, 3, 5] {
         for start in 0..tokens.len() {
             let Some(slice) = tokens.get(start..start + window) else {
                 break;
@@ -818,6 +856,20 @@ mod tests {
                 (200.0, "vom"),
                 (230.0, "05.03.2018"),
             ],
+        ]);
+        let inv = extract_visual(&[p]);
+        assert_eq!(
+            inv.invoice_date.map(|f| f.value.to_string()).as_deref(),
+            Some("2018-03-05")
+        );
+    }
+
+    #[test]
+    fn the_date_after_the_invoice_number_wrapped_onto_the_next_line() {
+        let p = page(&[
+            &[(40.0, "Version 2.1 vom 24.03.2020")],
+            &[(40.0, "Gutschrift Nr. 471102 vom")],
+            &[(40.0, "05.03.2018")],
         ]);
         let inv = extract_visual(&[p]);
         assert_eq!(

@@ -70,6 +70,13 @@ static TOTALS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:umsatzsteuer|steueraufschl|zahlungsbedingungen|payment\s+terms|summe|zwischensumme|nettobetrag|gesamtbetrag|netto|subtotal|sub-total|total|montant|net\s+amount|übertrag|carried)").expect("constant regex")
 });
 
+/// "Übertrag" / "Carried forward": a running subtotal at a page break,
+/// inside the table, not after it.
+static CARRIED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:übertrag|carried|report|a\s+reporter|transport)")
+        .expect("constant regex")
+});
+
 struct HeaderColumn {
     column: Column,
     x0: f32,
@@ -89,8 +96,16 @@ pub(super) fn line_items(
     for (page, lines) in pages.iter().zip(grid) {
         let mut li = 0;
         if let Some(header) = carried.take() {
+            // The continuation ends at the next header or at the first
+            // summary line ("Zahlungsbedingungen", "Summe"): rows of a tax
+            // breakdown below it are not items.
             let first_header = (0..lines.len())
-                .find(|&i| header_columns(lines, i).is_some())
+                .find(|&i| {
+                    header_columns(lines, i).is_some()
+                        || lines[i]
+                            .first()
+                            .is_some_and(|c| TOTALS.is_match(&c.text) && !CARRIED.is_match(&c.text))
+                })
                 .unwrap_or(lines.len());
             let start = (0..first_header)
                 .find(|&i| parse_row(&header, &lines[i], style).item.quantity.is_some())
@@ -148,7 +163,11 @@ fn header_columns(lines: &[Vec<Cell>], index: usize) -> Option<Vec<HeaderColumn>
             height: c.bbox.y1 - c.bbox.y0,
         })
     };
-    let mut cols: Vec<HeaderColumn> = line.iter().filter_map(col).collect();
+    let mut cols: Vec<HeaderColumn> = line
+        .iter()
+        .flat_map(split_header_cell)
+        .filter_map(|c| col(&c))
+        .collect();
     let has = |cols: &[HeaderColumn], k: Column| cols.iter().any(|c| c.column == k);
     if cols.len() < 2 || !(has(&cols, Column::Description) || has(&cols, Column::Quantity)) {
         return None;
@@ -168,6 +187,51 @@ fn header_columns(lines: &[Vec<Cell>], index: usize) -> Option<Vec<HeaderColumn>
         cols.extend(stacked);
     }
     (cols.len() >= 3 && has(&cols, Column::Amount)).then_some(cols)
+}
+
+/// A header cell that holds the names of several columns ("Art-Nr-Kunde
+/// Beschreibung", "Menge Einheit", when a producer sets them close):
+/// cut where the rest of the cell names another column than its start.
+/// "Unit Price" stays whole (the rest names the same column), and so does
+/// "Price per unit" (a column name does not start after "per").
+fn split_header_cell(cell: &Cell) -> Vec<Cell> {
+    let words: Vec<&str> = cell.text.split_whitespace().collect();
+    let chars = cell.text.chars().count().max(1) as f32;
+    let width = cell.bbox.x1 - cell.bbox.x0;
+    let mut out = Vec::new();
+    let (mut start, mut offset) = (0usize, 0usize);
+    let mut at = words.first().map_or(0, |w| w.chars().count() + 1);
+    for k in 1..words.len() {
+        let connector = matches!(
+            words[k - 1].to_lowercase().as_str(),
+            "per" | "pro" | "je" | "par" | "por" | "of" | "de" | "du" | "à" | "in" | "en"
+        );
+        let whole = classify(&words[start..].join(" "));
+        let rest = classify(&words[k..].join(" "));
+        if !connector && rest.is_some() && rest != whole {
+            out.push(Cell {
+                page: cell.page,
+                text: words[start..k].join(" "),
+                bbox: crate::domain::BBox {
+                    x0: cell.bbox.x0 + width * offset as f32 / chars,
+                    x1: cell.bbox.x0 + width * (at - 1) as f32 / chars,
+                    ..cell.bbox
+                },
+            });
+            start = k;
+            offset = at;
+        }
+        at += words[k].chars().count() + 1;
+    }
+    out.push(Cell {
+        page: cell.page,
+        text: words[start..].join(" "),
+        bbox: crate::domain::BBox {
+            x0: cell.bbox.x0 + width * offset as f32 / chars,
+            ..cell.bbox
+        },
+    });
+    out
 }
 
 /// The header column a cell belongs to: the one it overlaps most. A number
@@ -372,6 +436,25 @@ mod tests {
                 y1: y + 2.0,
             },
         }
+    }
+
+    #[test]
+    fn a_header_cell_naming_two_columns_is_cut_in_two() {
+        let split = |t: &str| -> Vec<String> {
+            split_header_cell(&cell(100.0, 100.0 + 5.0 * t.len() as f32, 10.0, t))
+                .into_iter()
+                .map(|c| c.text)
+                .collect()
+        };
+        assert_eq!(
+            split("Art-Nr-Kunde Beschreibung"),
+            ["Art-Nr-Kunde", "Beschreibung"]
+        );
+        assert_eq!(split("Menge Einheit"), ["Menge", "Einheit"]);
+        assert_eq!(split("Unit Price"), ["Unit Price"]);
+        assert_eq!(split("Price per unit"), ["Price per unit"]);
+        let parts = split_header_cell(&cell(100.0, 225.0, 10.0, "Art-Nr-Kunde Beschreibung"));
+        assert!(parts[1].bbox.x0 > 160.0 && parts[0].bbox.x1 < parts[1].bbox.x0);
     }
 
     #[test]

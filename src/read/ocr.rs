@@ -285,14 +285,25 @@ fn render_page(pdf: &std::path::Path, page: u32) -> Result<Vec<u8>, Error> {
     run_pdftoppm(pdf, page, &["-r", &PDF_DPI.to_string(), "-gray"])
 }
 
+/// One page of a PDF as 8-bit gray PGM at `dpi` (training renders pages
+/// and degrades them into synthetic scans).
+pub fn page_pgm(pdf: &[u8], page: u32, dpi: u32) -> Result<Vec<u8>, Error> {
+    render_staged(pdf, page, &["-r", &dpi.to_string(), "-gray"])
+}
+
 /// One page of a PDF as a colour PNG at `dpi`, for people to look at (the
 /// review screen draws the fields' boxes on it).
 pub fn page_png(pdf: &[u8], page: u32, dpi: u32) -> Result<Vec<u8>, Error> {
+    render_staged(pdf, page, &["-r", &dpi.to_string(), "-png"])
+}
+
+/// Writes the PDF to a scratch folder and renders one page of it.
+fn render_staged(pdf: &[u8], page: u32, args: &[&str]) -> Result<Vec<u8>, Error> {
     let dir = tempfile_dir()?;
     let path = dir.join("document.pdf");
     let out = std::fs::write(&path, pdf)
         .map_err(|e| Error::Ocr(format!("cannot stage the PDF: {e}")))
-        .and_then(|()| run_pdftoppm(&path, page, &["-r", &dpi.to_string(), "-png"]));
+        .and_then(|()| run_pdftoppm(&path, page, args));
     let _ = std::fs::remove_dir_all(&dir);
     out
 }

@@ -350,3 +350,30 @@ fn eval_scan_reads_rendered_pages() {
     assert!(v["calibration"].as_array().is_some_and(|c| c.len() == 4));
     assert!(v["line_items"]["f1"].is_number());
 }
+
+/// `apflow eval` measures the model's contribution: `--no-model` is the
+/// rules alone, and both runs score the same documents.
+#[test]
+fn eval_with_and_without_the_model() {
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = apflow()
+            .args(["eval", "--visual-only", "--json"])
+            .args(extra)
+            .arg(repo_path("samples/invoices"))
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let with_model = run(&[]);
+    let rules = run(&["--no-model"]);
+    assert_eq!(with_model["model"], true);
+    assert_eq!(rules["model"], false);
+    assert_eq!(with_model["documents"], rules["documents"]);
+    let right = |v: &serde_json::Value| v["fields"]["total_amount"]["correct"].as_u64();
+    assert_eq!(
+        right(&with_model),
+        with_model["documents"].as_u64(),
+        "{with_model}"
+    );
+}

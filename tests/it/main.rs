@@ -12,6 +12,7 @@ mod imap;
 mod injection;
 mod learning;
 mod mail;
+mod model;
 mod ocr;
 mod payments;
 mod pipeline;

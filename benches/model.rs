@@ -1,0 +1,95 @@
+//! The extraction model's budgets: model load time, and extraction *after
+//! reading* per page on one core, rules only against rules + model (cold:
+//! first sight of every label text; warm: labels seen before, as in a
+//! batch or a running service).
+//!
+//!     OMP_THREAD_LIMIT=1 RAYON_NUM_THREADS=1 cargo bench --bench model [-- DIR...]
+//!
+//! Plain `std::time`; compare numbers from the same machine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use apflow::domain::ReadDocument;
+use apflow::{extract, read};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else if p.extension().is_some_and(|x| x == "pdf") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Milliseconds per page of `extract_with` over the documents.
+fn per_page(docs: &[ReadDocument], model: Option<&extract::model::Model>) -> (f64, Duration) {
+    let pages: usize = docs.iter().map(|d| d.pages.len().max(1)).sum();
+    let start = Instant::now();
+    for d in docs {
+        std::hint::black_box(extract::extract_with(d, model));
+    }
+    let took = start.elapsed();
+    (took.as_secs_f64() * 1000.0 / pages as f64, took)
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs: Vec<PathBuf> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .collect();
+    if dirs.is_empty() {
+        dirs.push(root.join("samples/invoices"));
+        dirs.push(root.join("../shared/corpus/zugferd-corpus"));
+    }
+    let models = root.join("models");
+    let start = Instant::now();
+    let model = match extract::model::Model::load(&models) {
+        Ok(m) => m,
+        Err(e) => {
+            println!("no model in {} ({e:#}); run `make` first", models.display());
+            return;
+        }
+    };
+    println!(
+        "model load: {:.0} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    let options = read::ReadOptions {
+        visual_only: true,
+        ..Default::default()
+    };
+    for dir in dirs {
+        let docs: Vec<ReadDocument> = files(&dir)
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter_map(|b| read::read(&b, &options).ok())
+            .collect();
+        if docs.is_empty() {
+            println!("{}: no documents, skipped", dir.display());
+            continue;
+        }
+        let pages: usize = docs.iter().map(|d| d.pages.len().max(1)).sum();
+        let name = dir
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let (rules, _) = per_page(&docs, None);
+        let (cold, _) = per_page(&docs, Some(&model));
+        let (warm, _) = per_page(&docs, Some(&model));
+        println!(
+            "{name}: {} documents, {pages} pages; extraction after reading, ms/page: rules {rules:.2}, rules+model cold {cold:.2}, warm {warm:.2}",
+            docs.len()
+        );
+    }
+}
