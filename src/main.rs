@@ -10,6 +10,12 @@ fn main() {
         // SAFETY: single-threaded here: the runtime starts below.
         unsafe { std::env::set_var("OMP_THREAD_LIMIT", "1") };
     }
+    // The same for candle's matrix products in the extraction model: the
+    // workers already use every core, and a pool per extraction only spins.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: as above.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

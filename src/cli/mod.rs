@@ -978,6 +978,9 @@ fn is_mail(path: &std::path::Path, bytes: &[u8]) -> bool {
 /// Stores the files, runs workers until they are processed, prints outcomes.
 /// Exit code 1 if any file was rejected.
 async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: bool) -> Result<i32> {
+    // Workers start first: the first documents are read while the rest are
+    // still being stored.
+    let workers = workflow::Drain::start(store, settings);
     let mut received = Vec::new();
     let mut failed = false;
     for path in files {
@@ -1050,7 +1053,9 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
         }
     }
     let ids: Vec<_> = received.iter().map(|(_, r)| r.document_id).collect();
-    workflow::drain(store, settings, &ids).await?;
+    workers.finish(&ids).await?;
+    // Ends the readers now, while this process can still wait for them.
+    read::isolate::stop_idle_readers();
     for (path, r) in &received {
         let outcome = output::Outcome::load(store, r.document_id).await?;
         failed |= outcome.status == "rejected";

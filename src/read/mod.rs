@@ -85,7 +85,8 @@ pub async fn read_document(
     }
 }
 
-fn panic_message(join: tokio::task::JoinError) -> String {
+/// What a task that panicked (or was cancelled) said.
+pub(crate) fn panic_message(join: tokio::task::JoinError) -> String {
     match join.try_into_panic() {
         Ok(payload) => payload
             .downcast_ref::<&str>()

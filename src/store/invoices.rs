@@ -99,18 +99,6 @@ fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// One coordinate of an optional box, as stored.
-fn coord(b: Option<BBox>, pick: fn(BBox) -> f32) -> Option<f64> {
-    b.map(|b| f64::from(pick(b)))
-}
-
-fn split_location(location: Option<(u32, BBox)>) -> (Option<i64>, Option<BBox>) {
-    match location {
-        Some((page, b)) => (Some(i64::from(page)), Some(b)),
-        None => (None, None),
-    }
-}
-
 /// A document about to be stored.
 #[derive(Debug, Clone, Copy)]
 pub struct NewDocument<'a> {
@@ -285,6 +273,7 @@ impl Store {
             }
         };
         tx.commit().await.ctx("commit a document")?;
+        self.signal_queue();
         Ok(result)
     }
 
@@ -339,6 +328,7 @@ impl Store {
         jobs::complete(&mut *tx, job).await?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a rejection")?;
+        self.signal_queue();
         Ok(())
     }
 
@@ -386,6 +376,7 @@ impl Store {
         jobs::complete(&mut *tx, job).await?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an unreadable invoice")?;
+        self.signal_queue();
         Ok(InvoiceId(id))
     }
 
@@ -420,51 +411,84 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .ctx("insert an invoice")?;
-        for (name, value, confidence, location) in field_values(invoice) {
-            let (page, b) = split_location(location);
-            sqlx::query(
-                "INSERT INTO invoice_fields (invoice_id, field, value, confidence, page, x0, y0, x1, y1) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(id)
-            .bind(name)
-            .bind(value)
-            .bind(f64::from(confidence))
-            .bind(page)
-            .bind(coord(b, |b| b.x0))
-            .bind(coord(b, |b| b.y0))
-            .bind(coord(b, |b| b.x1))
-            .bind(coord(b, |b| b.y1))
-            .execute(&mut *tx)
-            .await
-            .ctx("insert an invoice field")?;
+        // One statement per few hundred rows, not per row: a statement is a
+        // round trip to the database (a thread hop on SQLite). Rows with and
+        // without a place on the page go in separate statements that write
+        // the missing coordinates as literal NULLs: sqlx's `Any` driver
+        // declares a NULL float as `real` to PostgreSQL, and a statement
+        // prepared that way (it is cached by its text) then refuses a
+        // `double precision` value in the same position.
+        let fields = field_values(invoice);
+        let (placed, unplaced): (Vec<&FieldValue>, Vec<&FieldValue>) =
+            fields.iter().partition(|f| f.3.is_some());
+        for (rows, placed) in [(placed, true), (unplaced, false)] {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let sql = format!(
+                    "INSERT INTO invoice_fields (invoice_id, field, value, confidence, page, x0, y0, x1, y1) VALUES {}",
+                    if placed {
+                        values_rows(chunk.len(), 9, "")
+                    } else {
+                        values_rows(chunk.len(), 4, ", NULL, NULL, NULL, NULL, NULL")
+                    }
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (name, value, confidence, location) in chunk.iter().copied() {
+                    query = query
+                        .bind(id)
+                        .bind(*name)
+                        .bind(value.clone())
+                        .bind(f64::from(*confidence));
+                    if let Some((page, b)) = location {
+                        query = query
+                            .bind(i64::from(*page))
+                            .bind(f64::from(b.x0))
+                            .bind(f64::from(b.y0))
+                            .bind(f64::from(b.x1))
+                            .bind(f64::from(b.y1));
+                    }
+                }
+                query.execute(&mut *tx).await.ctx("insert invoice fields")?;
+            }
         }
-        for (i, line) in invoice.line_items.iter().enumerate() {
-            let (page, b) = split_location(line.location);
-            sqlx::query(
-                "INSERT INTO invoice_lines (invoice_id, line_no, description, sku, quantity, unit, unit_price, \
-                 tax_rate, amount, confidence, page, x0, y0, x1, y1, price_base_quantity) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(id)
-            .bind(i64::try_from(i + 1).unwrap_or(i64::MAX))
-            .bind(line.description.clone())
-            .bind(line.sku.clone())
-            .bind(line.quantity.map(|d| d.to_string()))
-            .bind(line.unit.clone())
-            .bind(line.unit_price.map(|d| d.to_string()))
-            .bind(line.tax_rate.map(|d| d.to_string()))
-            .bind(line.amount.map(|d| d.to_string()))
-            .bind(f64::from(line.confidence))
-            .bind(page)
-            .bind(coord(b, |b| b.x0))
-            .bind(coord(b, |b| b.y0))
-            .bind(coord(b, |b| b.x1))
-            .bind(coord(b, |b| b.y1))
-            .bind(line.price_base_quantity.map(|d| d.to_string()))
-            .execute(&mut *tx)
-            .await
-            .ctx("insert an invoice line")?;
+        let lines: Vec<(usize, &LineItem)> = invoice.line_items.iter().enumerate().collect();
+        let (placed, unplaced): (Vec<_>, Vec<_>) =
+            lines.iter().partition(|(_, l)| l.location.is_some());
+        for (rows, placed) in [(placed, true), (unplaced, false)] {
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let sql = format!(
+                    "INSERT INTO invoice_lines (invoice_id, line_no, description, sku, quantity, unit, unit_price, \
+                     tax_rate, amount, confidence, price_base_quantity, page, x0, y0, x1, y1) VALUES {}",
+                    if placed {
+                        values_rows(chunk.len(), 16, "")
+                    } else {
+                        values_rows(chunk.len(), 11, ", NULL, NULL, NULL, NULL, NULL")
+                    }
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (i, line) in chunk.iter().copied() {
+                    query = query
+                        .bind(id)
+                        .bind(i64::try_from(i + 1).unwrap_or(i64::MAX))
+                        .bind(line.description.clone())
+                        .bind(line.sku.clone())
+                        .bind(line.quantity.map(|d| d.to_string()))
+                        .bind(line.unit.clone())
+                        .bind(line.unit_price.map(|d| d.to_string()))
+                        .bind(line.tax_rate.map(|d| d.to_string()))
+                        .bind(line.amount.map(|d| d.to_string()))
+                        .bind(f64::from(line.confidence))
+                        .bind(line.price_base_quantity.map(|d| d.to_string()));
+                    if let Some((page, b)) = line.location {
+                        query = query
+                            .bind(i64::from(page))
+                            .bind(f64::from(b.x0))
+                            .bind(f64::from(b.y0))
+                            .bind(f64::from(b.x1))
+                            .bind(f64::from(b.y1));
+                    }
+                }
+                query.execute(&mut *tx).await.ctx("insert invoice lines")?;
+            }
         }
         set_document_status(&mut tx, job.document_id, "extracted", None).await?;
         jobs::complete(&mut *tx, job).await?;
@@ -473,6 +497,7 @@ impl Store {
         audit.entity_id = id.to_string();
         append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit an extraction")?;
+        self.signal_queue();
         Ok(InvoiceId(id))
     }
 
@@ -677,6 +702,7 @@ impl Store {
         if updated == 0 {
             jobs::complete(&mut *tx, job).await?;
             tx.commit().await.ctx("commit a superseded decision")?;
+            self.signal_queue();
             return Ok(());
         }
         sqlx::query("DELETE FROM discrepancies WHERE invoice_id = $1")
@@ -684,28 +710,31 @@ impl Store {
             .execute(&mut *tx)
             .await
             .ctx("clear discrepancies")?;
-        for f in &decision.findings {
-            let detail = serde_json::json!({
-                "lines": f.lines,
-                "evidence": f.evidence.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-            });
-            sqlx::query(
-                "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(invoice.0)
-            .bind(f.code.as_str())
-            .bind(f.field)
-            .bind(f.message.clone())
-            .bind(now)
-            .bind(detail.to_string())
-            .bind(match f.severity {
-                Severity::Review => "review",
-                Severity::Reject => "reject",
-            })
-            .execute(&mut *tx)
-            .await
-            .ctx("insert a discrepancy")?;
+        // In their order: ids keep the order the findings were made in.
+        for chunk in decision.findings.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) VALUES {}",
+                values_rows(chunk.len(), 7, "")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for f in chunk {
+                let detail = serde_json::json!({
+                    "lines": f.lines,
+                    "evidence": f.evidence.iter().map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+                });
+                query = query
+                    .bind(invoice.0)
+                    .bind(f.code.as_str())
+                    .bind(f.field)
+                    .bind(f.message.clone())
+                    .bind(now)
+                    .bind(detail.to_string())
+                    .bind(match f.severity {
+                        Severity::Review => "review",
+                        Severity::Reject => "reject",
+                    });
+            }
+            query.execute(&mut *tx).await.ctx("insert discrepancies")?;
         }
         sqlx::query("DELETE FROM invoice_matches WHERE invoice_id = $1")
             .bind(invoice.0)
@@ -782,6 +811,7 @@ impl Store {
         jobs::complete(&mut *tx, job).await?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a decision")?;
+        self.signal_queue();
         Ok(())
     }
 
@@ -1002,6 +1032,22 @@ impl Store {
             reasons,
         })
     }
+}
+
+/// Rows per multi-row `INSERT`: their bound parameters stay well under
+/// SQLite's (32766) and PostgreSQL's (65535) limits.
+const ROWS_PER_INSERT: usize = 200;
+
+/// `($1, ..., $cols<tail>), ($cols+1, ...<tail>), ...` for `rows` rows:
+/// `cols` bound parameters per row, then `tail` as written.
+fn values_rows(rows: usize, cols: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({}{tail})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 type FieldValue = (&'static str, String, f32, Option<(u32, BBox)>);

@@ -160,6 +160,7 @@ impl Store {
         .execute(self.pool())
         .await
         .ctx("record a failed job")?;
+        self.signal_queue();
         Ok(dead)
     }
 
@@ -175,6 +176,7 @@ impl Store {
         .execute(self.pool())
         .await
         .ctx("release a job")?;
+        self.signal_queue();
         Ok(())
     }
 
@@ -204,6 +206,7 @@ impl Store {
         .execute(self.pool())
         .await
         .ctx("queue waiting invoices for re-evaluation")?;
+        self.signal_queue();
         Ok(done.rows_affected())
     }
 
@@ -218,12 +221,13 @@ impl Store {
         .execute(self.pool())
         .await
         .ctx("queue a decision again")?;
+        self.signal_queue();
         Ok(())
     }
 
     /// Number of jobs not yet finished (queued or running) for these
-    /// documents, or of all jobs ready now when `documents` is empty;
-    /// `apflow ingest` and `apflow capture --once` wait for it to reach zero.
+    /// documents, or of all jobs ready now when `documents` is empty
+    /// (`apflow capture --once` waits for that to reach zero).
     pub async fn unfinished_jobs(&self, documents: &[DocumentId]) -> Result<i64> {
         if documents.is_empty() {
             return sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND run_after <= $1")
@@ -233,17 +237,61 @@ impl Store {
                 .ctx("count unfinished jobs");
         }
         let mut total = 0;
-        for d in documents {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM jobs WHERE document_id = $1 AND state IN ('queued', 'running')",
-            )
-            .bind(d.0)
-            .fetch_one(self.pool())
-            .await
-            .ctx("count unfinished jobs")?;
+        for chunk in documents.chunks(IN_LIST_MAX) {
+            let sql = format!(
+                "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND document_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                query = query.bind(d.0);
+            }
+            let n: i64 = query
+                .fetch_one(self.pool())
+                .await
+                .ctx("count unfinished jobs")?;
             total += n;
         }
         Ok(total)
+    }
+
+    /// Those of `documents` that have a job not yet finished (queued or
+    /// running), in no particular order. One query per few hundred
+    /// documents; `apflow ingest` waits for its documents with it.
+    pub async fn unfinished_documents(&self, documents: &[DocumentId]) -> Result<Vec<DocumentId>> {
+        let mut out = Vec::new();
+        for chunk in documents.chunks(IN_LIST_MAX) {
+            let sql = format!(
+                "SELECT DISTINCT document_id FROM jobs WHERE state IN ('queued', 'running') AND document_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for d in chunk {
+                query = query.bind(d.0);
+            }
+            let ids: Vec<i64> = query
+                .fetch_all(self.pool())
+                .await
+                .ctx("find unfinished documents")?;
+            out.extend(ids.into_iter().map(DocumentId));
+        }
+        Ok(out)
+    }
+
+    /// Resolves when this process next queues, finishes, fails or releases
+    /// a job, so that its idle workers and waiters need not poll for their
+    /// own process's work. Only a hint: jobs of other processes (and
+    /// retries whose backoff ends) are seen by polling. Create it before
+    /// looking at the queue and [`enable`](tokio::sync::futures::Notified::enable)
+    /// it, or a change in between is missed.
+    pub fn queue_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.queue_signal.notified()
+    }
+
+    /// Wakes whoever waits on [`Store::queue_changed`]; called after the
+    /// commit that changed the queue.
+    pub(crate) fn signal_queue(&self) {
+        self.queue_signal.notify_waiters();
     }
 
     /// Last error of a dead job of this document, if any.
@@ -280,6 +328,18 @@ impl Store {
             .collect::<Result<_>>()?;
         Ok(QueueStats { rows })
     }
+}
+
+/// Bound parameters per `IN (...)` list: well under SQLite's and
+/// PostgreSQL's limits.
+const IN_LIST_MAX: usize = 500;
+
+/// `$1, $2, ..., $n`.
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn job_from_row(r: &AnyRow, worker: &str) -> Result<Job> {

@@ -123,7 +123,9 @@ impl Store {
 
     /// Completes a job that had nothing left to do.
     pub async fn complete_job(&self, job: &crate::store::Job) -> Result<()> {
-        super::jobs::complete(self.pool(), job).await
+        super::jobs::complete(self.pool(), job).await?;
+        self.signal_queue();
+        Ok(())
     }
 
     /// Gives the invoice's open review task to `username`; `false` when it

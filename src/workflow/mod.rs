@@ -13,7 +13,7 @@ pub mod review;
 mod worker;
 
 pub use metrics::Metrics;
-pub use worker::{drain, error_chain, run_workers};
+pub use worker::{Drain, drain, error_chain, run_workers};
 
 /// An error with its causes, on one line.
 pub fn error_text(e: &Error) -> String {
@@ -46,6 +46,9 @@ pub enum Error {
     Webhook(String),
     #[error("bank status report: {0}")]
     StatusReport(String),
+    /// A bug, not the input's fault: the job is retried, then dead-lettered.
+    #[error("extraction stopped: {0}")]
+    Extraction(String),
 }
 
 /// A document accepted by capture.
@@ -155,7 +158,13 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
             store.reject_document(job, &reason, &audit).await?;
         }
         Ok(read_doc) => {
-            let mut invoice = extract::extract(&read_doc);
+            // Hundreds of milliseconds of CPU per invoice with the model
+            // (it embeds the words around every candidate): off the async
+            // threads, which serve the web app and the queue meanwhile.
+            let (mut invoice, read_doc) =
+                tokio::task::spawn_blocking(move || (extract::extract(&read_doc), read_doc))
+                    .await
+                    .map_err(|e| Error::Extraction(read::panic_message(e)))?;
             let learned = apply_learned_places(store, &mut invoice, &read_doc).await?;
             let audit = audit(
                 "invoice.extracted",

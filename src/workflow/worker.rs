@@ -61,11 +61,17 @@ async fn worker_loop(
 ) {
     let lease_ms = i64::try_from(settings.job_lease.as_millis()).unwrap_or(i64::MAX);
     while !token.is_cancelled() {
+        // Armed before the claim, so a job this process queues meanwhile
+        // wakes the worker at once; other processes' jobs are polled for.
+        let queued = store.queue_changed();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
         let job = match store.claim_job(&name, lease_ms).await {
             Ok(Some(job)) => job,
             Ok(None) => {
                 tokio::select! {
                     _ = token.cancelled() => break,
+                    _ = &mut queued => continue,
                     _ = tokio::time::sleep(IDLE_POLL) => continue,
                 }
             }
@@ -144,21 +150,99 @@ pub async fn drain(
     settings: &Settings,
     documents: &[DocumentId],
 ) -> Result<(), crate::store::Error> {
-    let token = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    let metrics = Arc::new(Metrics::default());
-    run_workers(store, settings, &metrics, &token, &tracker);
-    tracker.close();
-    let result = loop {
-        match store.unfinished_jobs(documents).await {
-            Ok(0) => break Ok(()),
-            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(e) => break Err(e),
+    Drain::start(store, settings).finish(documents).await
+}
+
+/// Workers running for a batch: started before its documents are stored,
+/// so that the first ones are read while the rest are still arriving, and
+/// stopped once the batch is through ([`Drain::finish`]). Dropped without
+/// `finish`, they stop (a job cut short is taken up again once its lease
+/// expires, as after a crash).
+pub struct Drain {
+    store: Store,
+    token: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Longest wait between two looks at the queue while draining: the
+/// process's own jobs wake the waiter at once, this catches the rest
+/// (jobs finished by other processes).
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// Documents looked at per query while draining: the oldest unfinished
+/// ones, which are also the first to finish.
+const DRAIN_WINDOW: usize = 64;
+
+impl Drain {
+    pub fn start(store: &Store, settings: &Settings) -> Drain {
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let metrics = Arc::new(Metrics::default());
+        run_workers(store, settings, &metrics, &token, &tracker);
+        tracker.close();
+        Drain {
+            store: store.clone(),
+            token,
+            tracker,
         }
-    };
-    token.cancel();
-    tracker.wait().await;
-    result
+    }
+
+    /// Waits until every job of `documents` has finished (done or dead),
+    /// or, with no documents, until no job is ready; then stops the workers.
+    pub async fn finish(self, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
+        let result = self.wait(documents).await;
+        self.token.cancel();
+        self.tracker.wait().await;
+        result
+    }
+
+    async fn wait(&self, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
+        // Documents not yet seen finished, oldest first. Each look covers
+        // only the head of the list, so a batch costs a few queries per
+        // window of documents instead of one query per document per look.
+        let mut pending: std::collections::VecDeque<DocumentId> =
+            documents.iter().copied().collect();
+        loop {
+            let changed = self.store.queue_changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let done = if documents.is_empty() {
+                self.store.unfinished_jobs(&[]).await? == 0
+            } else {
+                while !pending.is_empty() {
+                    let n = pending.len().min(DRAIN_WINDOW);
+                    let head: Vec<DocumentId> = pending.drain(..n).collect();
+                    let unfinished = self.store.unfinished_documents(&head).await?;
+                    for d in head.iter().rev().filter(|d| unfinished.contains(d)) {
+                        pending.push_front(*d);
+                    }
+                    if !unfinished.is_empty() {
+                        break;
+                    }
+                }
+                // Seen finished one window at a time; a decision queued
+                // again meanwhile (see `decide_step`) shows in a last look
+                // at them all.
+                pending.is_empty() && {
+                    pending.extend(self.store.unfinished_documents(documents).await?);
+                    pending.is_empty()
+                }
+            };
+            if done {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = &mut changed => {}
+                _ = tokio::time::sleep(DRAIN_POLL) => {}
+            }
+        }
+    }
+}
+
+impl Drop for Drain {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
 }
 
 /// `error: cause: cause` on one line, for logs and the jobs table.

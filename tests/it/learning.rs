@@ -89,11 +89,19 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
     );
     let due =
         |inv: &apflow::domain::ExtractedInvoice| inv.due_date.as_ref().map(|f| f.value.to_string());
+    // The label rules do not know this label, so without the learned model
+    // only the correction can teach it (the model may read it anyway).
+    let read = apflow::read::read(
+        &nordlicht_invoice("RE-7001", "31.03.2026", "119,00"),
+        &Default::default(),
+    )
+    .unwrap();
     assert_ne!(
-        due(&before).as_deref(),
+        due(&apflow::extract::extract_with(&read, None)).as_deref(),
         Some("2026-03-31"),
         "the rules do not know this label (otherwise this test proves nothing)"
     );
+    assert!(before.invoice_number.is_some());
 
     let hash = apflow::web::auth::hash_password("a long test password").unwrap();
     let id = t
@@ -148,9 +156,13 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
     );
     let third = ingest(&t, "c.pdf", other).await;
     let third = t.store.load_extraction(third).await.unwrap();
-    assert_ne!(
-        due(&third).as_deref(),
-        Some("2026-04-20"),
+    // (The model may read the date itself; what must not happen is the
+    // vendor's memory applied: its confidence is 0.92.)
+    assert!(
+        third
+            .due_date
+            .as_ref()
+            .is_none_or(|f| (f.confidence - 0.92).abs() > 1e-6),
         "{:?} {:?} {:?}",
         third.vendor_name,
         third.vendor_vat_id,
