@@ -804,13 +804,13 @@ fn currency(text: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::Word;
 
     /// Builds a page from lines of `(x, text)` cells; each line 12 pt below
-    /// the last, words 5 pt per character.
-    fn page(lines: &[&[(f32, &str)]]) -> Page {
+    /// the last, words 5 pt per character. Shared with the model's tests.
+    pub(in crate::extract) fn page(lines: &[&[(f32, &str)]]) -> Page {
         let lines = lines
             .iter()
             .enumerate()

@@ -554,42 +554,7 @@ pub fn value_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Line, Word};
-
-    fn page(lines: &[&[(f32, &str)]]) -> Page {
-        let lines = lines
-            .iter()
-            .enumerate()
-            .map(|(i, cells)| {
-                let y = 50.0 + 12.0 * i as f32;
-                let mut words = Vec::new();
-                for (x, text) in cells.iter() {
-                    let mut x = *x;
-                    for w in text.split(' ') {
-                        let width = 5.0 * w.chars().count() as f32;
-                        words.push(Word {
-                            text: w.to_string(),
-                            bbox: BBox {
-                                x0: x,
-                                y0: y - 8.0,
-                                x1: x + width,
-                                y1: y + 2.0,
-                            },
-                            confidence: 1.0,
-                        });
-                        x += width + 2.5;
-                    }
-                }
-                Line { words }
-            })
-            .collect();
-        Page {
-            number: 1,
-            width: 595.0,
-            height: 842.0,
-            lines,
-        }
-    }
+    use crate::extract::rules::tests::page;
 
     #[test]
     fn every_value_is_a_candidate_with_its_label() {
