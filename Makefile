@@ -17,6 +17,7 @@ demo: release
 test: test-deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) run --locked --quiet -- distill
 	OMP_THREAD_LIMIT=1 APFLOW_TEST_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" $(CARGO) test --locked
 
 deps:
@@ -28,8 +29,11 @@ test-deps:
 	scripts/fetch-model.sh
 	scripts/ensure-postgres.sh >/dev/null
 
+# `distill` derives the extraction model's token vectors from the fetched
+# embedding model, once (about 40 s).
 release: deps
 	$(CARGO) build --release --locked
+	$(APFLOW) distill
 
 # Per-field extraction accuracy on a folder with truth.jsonl: both read
 # paths, with and without the model, and the scan path.
@@ -44,9 +48,11 @@ eval: release
 train: release
 	OMP_THREAD_LIMIT=1 $(APFLOW) train
 
-bench: deps
+bench: release
 	$(CARGO) bench --locked --bench extract
 	OMP_THREAD_LIMIT=1 $(CARGO) bench --locked --bench ocr
+	$(CARGO) bench --locked --bench model
+	$(CARGO) bench --locked --bench ingest
 
 # Regenerates samples/ (needs only python3).
 samples:

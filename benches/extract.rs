@@ -9,27 +9,12 @@
 //! `std::time` (no bench framework): the numbers to compare are per-document
 //! milliseconds on the same machine.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use apflow::{extract, read};
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else if p.extension().is_some_and(|x| x == "pdf" || x == "xml") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+mod common;
 
 fn run(label: &str, docs: &[(PathBuf, Vec<u8>)], visual_only: bool) {
     let options = read::ReadOptions {
@@ -91,7 +76,7 @@ fn main() {
         dirs.push(root.join("../shared/corpus/zugferd-corpus"));
     }
     for dir in dirs {
-        let docs: Vec<(PathBuf, Vec<u8>)> = files(&dir)
+        let docs: Vec<(PathBuf, Vec<u8>)> = common::files(&dir, &["pdf", "xml"])
             .into_iter()
             .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
             .collect();

@@ -53,5 +53,8 @@ PY
   verified "$cache" || { echo "apflow: the downloaded model does not match its pinned checksums" >&2; exit 1; }
 fi
 mkdir -p "$dest"
+# New weights: the token vectors distilled from the old ones are stale
+# (`apflow distill`, run by make, derives them again).
+rm -f "$dest/token-vectors.safetensors"
 cp "$cache"/* "$dest"/
 verified "$dest"

@@ -236,6 +236,13 @@ pub async fn run(
                 {
                     used[j] = true;
                     lines.correct += 1;
+                } else if verbose {
+                    eprintln!("{file}: line item missed: want {w}");
+                }
+            }
+            if verbose {
+                for (g, _) in got_lines.iter().zip(&used).filter(|(_, u)| !**u) {
+                    eprintln!("{file}: line item not in the truth: got {g}");
                 }
             }
         }

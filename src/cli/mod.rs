@@ -130,6 +130,18 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Derives the static token vectors the extraction model embeds
+    /// neighbour text with, from the fetched BERT weights (once; about a
+    /// minute; `make` runs it).
+    Distill {
+        /// The models folder (default: the one apflow loads from, else
+        /// ./models).
+        #[arg(long)]
+        models: Option<PathBuf>,
+        /// Derive them again even where they are there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Reproduces the shipped extraction model from synthetic invoices
     /// the project generates (minutes on two cores; see
     /// models/extraction/MODEL_CARD.md).
@@ -141,9 +153,9 @@ pub enum Command {
         #[arg(long, default_value_t = 2400)]
         documents: usize,
         /// Of the documents, how many are also rendered, degraded and OCR'd.
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 400)]
         scans: usize,
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 24)]
         epochs: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -537,6 +549,20 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 )?)
             };
             eval::run(&dir, mode, model, json, verbose, &settings).await
+        }
+        Command::Distill { models, force } => {
+            let dir = models
+                .or_else(extract::model::models_dir)
+                .unwrap_or_else(|| PathBuf::from("models"))
+                .join(extract::model::EMBEDDER_DIR);
+            let started = std::time::Instant::now();
+            let out = extract::model::embed::distill(&dir, force)?;
+            println!(
+                "{} ({:.1}s)",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(0)
         }
         Command::Train {
             models,

@@ -73,7 +73,8 @@ static INVOICE_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
         // "Handelsrechnung (380) Nr.", "Gutschrift (Selbst ausgestellte
         // Rechnung) (389) Nr.", "Invoice No.", "Facture n°".
-        r"[\wäöü-]*(?:rechnung|gutschrift|invoice|credit\s+note|facture|avoir|factuur)[\wäöü-]*(?:\s*\([^)]*\))*\s*(?:nr|no|n°|number|num[ée]ro|#)",
+        // "Rechnung des Versicherers Nr.", "Invoice of the month no.".
+        r"[\wäöü-]*(?:rechnung|gutschrift|invoice|credit\s+note|facture|avoir|factuur)[\wäöü-]*(?:\s*\([^)]*\))*(?:\s+(?:des|der|du|de\s+la|of\s+the)\s+[\wäöüé-]+)?\s*(?:nr|no|n°|number|num[ée]ro|#)",
         r"rechnungs?\s*-?\s*(?:nummer|nr)",
         r"rechnung\s+(?:nr|nummer)",
         r"re\.?\s*-?\s*nr",
@@ -285,7 +286,7 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
                 .as_ref()
                 .and_then(|n| date_beside_number(&grid, n, &style))
         })
-        .or_else(|| first_match(&grid, |v| date_value(v, &style)).map(|f| with_confidence(f, 0.4)));
+        .or_else(|| first_date_not_a_version(&grid, &style).map(|f| with_confidence(f, 0.4)));
     inv.due_date = find_labelled(&grid, &DUE_DATE, |v| date_value(v, &style))
         .or_else(|| due_in_terms(&grid, &style));
     inv.po_number = find_labelled(&grid, &PO_NUMBER, reference_value);
@@ -482,6 +483,21 @@ fn first_match<T>(grid: &[Vec<Vec<Cell>>], parse: impl Fn(&str) -> Option<T>) ->
         .flatten()
         .flatten()
         .find_map(|c| parse(&c.text).map(|v| field(v, 0.6, c)))
+}
+
+/// "ZUGFeRD-Version: 2.1 vom 24.03.2020", "Stand: 01.01.2026": the date of
+/// a form or a price list printed on the invoice, not its issue date.
+static VERSION_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)version|\bstand\s*:|\brev(?:ision)?\.?\s*:").expect("constant regex")
+});
+
+/// The first date on the pages, skipping lines that date a version.
+fn first_date_not_a_version(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<Field<NaiveDate>> {
+    grid.iter()
+        .flatten()
+        .filter(|line| !line.iter().any(|c| VERSION_DATE.is_match(&c.text)))
+        .flatten()
+        .find_map(|c| date_value(&c.text, style).map(|v| field(v, 0.6, c)))
 }
 
 fn field<T>(value: T, confidence: f32, cell: &Cell) -> Field<T> {
@@ -875,6 +891,27 @@ pub(super) mod tests {
         assert_eq!(
             inv.invoice_date.map(|f| f.value.to_string()).as_deref(),
             Some("2018-03-05")
+        );
+    }
+
+    #[test]
+    fn a_form_version_date_is_not_the_invoice_date() {
+        // No invoice-date label and no date beside the number: the first
+        // date on the page stands in, but not the date of a form version.
+        let p = page(&[
+            &[(40.0, "ZUGFeRD-Version : 2.1 vom 24.03.2020")],
+            &[(40.0, "Stand: 01.01.2019")],
+            &[(40.0, "Rechnung des Versicherers Nr. 01.234.567.8-2018-1")],
+            &[(40.0, "Musterstadt, 06.12.2018")],
+        ]);
+        let inv = extract_visual(&[p]);
+        assert_eq!(
+            inv.invoice_date.map(|f| f.value.to_string()).as_deref(),
+            Some("2018-12-06")
+        );
+        assert_eq!(
+            inv.invoice_number.map(|f| f.value).as_deref(),
+            Some("01.234.567.8-2018-1")
         );
     }
 

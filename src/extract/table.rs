@@ -279,9 +279,56 @@ struct RowParts {
     bbox: Option<crate::domain::BBox>,
 }
 
+/// "20 Stk 19 % VAT (S)": a quantity, its unit and the tax rate set so
+/// close that they read as one cell.
+static QUANTITY_THEN_RATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(-?\d[\d.,']*(?:\s+[^\s\d%]+)?)\s+(-?\d[\d.,]*\s*%.*)$")
+        .expect("constant regex")
+});
+
+/// A cell holding a quantity and a tax rate, cut in two.
+///
+/// Producers that shift a row sideways (a longer description pushes the
+/// numbers right) leave too little space between "2 Stk" and "19 % VAT"
+/// for them to read as two cells; assigned whole, the quantity would be
+/// lost in the tax column. Only a cell under the quantity or tax column
+/// is cut, and only when it reads "number [unit] number %"; the parts'
+/// boxes are estimated from character counts, as in [`split_header_cell`].
+fn split_quantity_and_rate(header: &[HeaderColumn], cell: &Cell) -> Vec<Cell> {
+    let under = column_of(header, cell);
+    let Some(parts) = QUANTITY_THEN_RATE.captures(&cell.text) else {
+        return vec![cell.clone()];
+    };
+    if !matches!(under, Some(Column::Quantity | Column::TaxRate))
+        || !header.iter().any(|h| h.column == Column::Quantity)
+    {
+        return vec![cell.clone()];
+    }
+    let chars = cell.text.chars().count().max(1) as f32;
+    let per_char = (cell.bbox.x1 - cell.bbox.x0) / chars;
+    [parts.get(1), parts.get(2)]
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let start = cell.text[..m.start()].chars().count() as f32;
+            let end = cell.text[..m.end()].chars().count() as f32;
+            Cell {
+                page: cell.page,
+                text: m.as_str().to_string(),
+                bbox: crate::domain::BBox {
+                    x0: cell.bbox.x0 + per_char * start,
+                    x1: cell.bbox.x0 + per_char * end,
+                    ..cell.bbox
+                },
+            }
+        })
+        .collect()
+}
+
 fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>) -> RowParts {
     let mut parts = RowParts::default();
-    for cell in line {
+    for cell in line.iter().flat_map(|c| split_quantity_and_rate(header, c)) {
+        let cell = &cell;
         parts.bbox = Some(parts.bbox.map_or(cell.bbox, |b| b.union(cell.bbox)));
         let number = || {
             parse_amount(
@@ -385,7 +432,9 @@ fn read_rows(
                 let it = &row.item;
                 cur.item.amount = cur.item.amount.or(it.amount);
                 cur.item.sku = cur.item.sku.take().or(it.sku.clone());
-                cur.description.extend(row.description);
+                if !is_attribute(&row.description) {
+                    cur.description.extend(row.description);
+                }
                 if let Some(b) = row.bbox {
                     cur.bbox = Some(cur.bbox.map_or(b, |c| c.union(b)));
                 }
@@ -407,8 +456,25 @@ fn read_rows(
         li += 1;
     }
     finish(current, items);
-    // Still open when the page ended inside the table.
-    (li, !closed && items.len() > found_before)
+    // Still open when the page ended inside the table: after some items,
+    // or right after the header (a header at the foot of a page, its rows
+    // on the next).
+    let header_at_foot = li.saturating_sub(start) <= 3;
+    (
+        li,
+        !closed && (items.len() > found_before || header_at_foot),
+    )
+}
+
+/// "Bruttopreis : 9,90", "Basismenge: 1 Stk": a line under an item that
+/// states one of its properties, not more of its description.
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*\p{L}[\p{L}\s.-]*:\s*-?\d[\d.,']*\s*\p{L}{0,4}\.?\s*$")
+        .expect("constant regex")
+});
+
+fn is_attribute(description: &[String]) -> bool {
+    !description.is_empty() && ATTRIBUTE.is_match(&description.join(" "))
 }
 
 /// Confidence of a row: high when quantity × unit price gives the amount.
@@ -455,6 +521,46 @@ mod tests {
         assert_eq!(split("Price per unit"), ["Price per unit"]);
         let parts = split_header_cell(&cell(100.0, 225.0, 10.0, "Art-Nr-Kunde Beschreibung"));
         assert!(parts[1].bbox.x0 > 160.0 && parts[0].bbox.x1 < parts[1].bbox.x0);
+    }
+
+    #[test]
+    fn a_quantity_and_tax_rate_in_one_cell_are_cut_apart() {
+        let header = vec![
+            HeaderColumn {
+                column: Column::Quantity,
+                x0: 358.0,
+                x1: 387.0,
+                height: 10.0,
+            },
+            HeaderColumn {
+                column: Column::TaxRate,
+                x0: 431.0,
+                x1: 466.0,
+                height: 10.0,
+            },
+        ];
+        let parts =
+            split_quantity_and_rate(&header, &cell(366.0, 470.0, 10.0, "2 Stk 19 % VAT (S)"));
+        let texts: Vec<&str> = parts.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["2 Stk", "19 % VAT (S)"]);
+        assert_eq!(column_of(&header, &parts[0]), Some(Column::Quantity));
+        assert_eq!(column_of(&header, &parts[1]), Some(Column::TaxRate));
+        // Not a quantity and a rate: left whole.
+        assert_eq!(
+            split_quantity_and_rate(&header, &cell(366.0, 470.0, 10.0, "Stk VAT (S)")).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn attribute_lines_are_not_description() {
+        let attr = |t: &str| is_attribute(&[t.to_string()]);
+        assert!(attr("Bruttopreis : 9,90"));
+        assert!(attr("Bruttopreis :170,0000"));
+        assert!(attr("Basismenge: 1 Stk"));
+        assert!(!attr("80 g/m², weiß"));
+        assert!(!attr("Taxi Berlin"));
+        assert!(!attr("Lieferung: siehe Anlage"));
     }
 
     #[test]

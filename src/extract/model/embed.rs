@@ -1,42 +1,56 @@
-//! Sentence embeddings of the words around a candidate value, with
-//! all-MiniLM-L6-v2 (BERT, 384 dimensions) run by candle on the CPU.
+//! Embeddings of the words around a candidate value: static token vectors
+//! distilled from the sentence-embedding model all-MiniLM-L6-v2 (BERT, 384
+//! dimensions), in the manner of Model2Vec.
 //!
 //! Why embeddings: a value's label is what says which field it is, and
 //! labels are worded in endless ways ("Amount payable", "Te betalen",
 //! "Razem do zapłaty"). Rules know the wordings someone wrote down; an
 //! embedding puts an unseen wording next to the known ones.
 //!
-//! Why a cache: the same few hundred label texts recur on every invoice,
-//! and a BERT forward pass costs milliseconds. Texts are normalised (lower
-//! case, each run of digits folded to `0`, at most eight words) before lookup, so
-//! "MwSt. 19 %" and "MwSt. 7 %" are one entry. The cache is bounded.
+//! Why distilled, not a BERT pass per text: the label texts recur, but the
+//! vendor names, addresses and item descriptions beside them do not, and a
+//! BERT pass costs about 8 ms a text on one core, some 30 texts on a new
+//! vendor's invoice. Instead `distill` runs BERT once per vocabulary token
+//! (`[CLS] token [SEP]`, mean-pooled as sentence-transformers does) and
+//! keeps the 30,522 vectors; a text's embedding is then the mean of its
+//! word pieces' vectors, L2-normalised: microseconds, on any invoice, and
+//! unseen wordings still land near the known ones through their word
+//! pieces. Training and extraction use the same table, so nothing the
+//! scorer learned depends on the cache state.
+//!
+//! The table is derived, not shipped: `apflow distill` (run by `make`)
+//! writes it beside the fetched BERT weights.
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
-/// Width of one embedding.
-pub const DIM: usize = 384;
-/// Entries kept before the cache is cleared (about 6 MB of vectors).
-const CACHE_LIMIT: usize = 4096;
+/// Width of one token vector (BERT's hidden size).
+const TOKEN_DIM: usize = 384;
+/// Width of one text's embedding: the mean and the maximum of its word
+/// pieces' vectors.
+pub const DIM: usize = 2 * TOKEN_DIM;
 /// Words of a neighbour text that are embedded.
 const MAX_WORDS: usize = 8;
+/// Word pieces of a neighbour text that are embedded.
+const MAX_PIECES: usize = 32;
+/// The distilled token vectors, inside the embedding model's folder.
+pub const TABLE_FILE: &str = "token-vectors.safetensors";
+/// Vocabulary tokens run through BERT at once while distilling.
+const DISTILL_BATCH: usize = 512;
 
 pub struct Embedder {
-    bert: BertModel,
     tokenizer: Tokenizer,
-    cache: Mutex<HashMap<String, Vec<f32>>>,
-    cache_limit: usize,
+    /// `vocab × DIM`, row-major, each row L2-normalised.
+    table: Vec<f32>,
 }
 
-/// The cache key and the text embedded: folded so that recurring labels
-/// with different numbers in them share one entry.
+/// The text embedded: folded so that recurring labels with different
+/// numbers in them are one text.
 pub fn normalise(text: &str) -> String {
     text.split_whitespace()
         .take(MAX_WORDS)
@@ -54,117 +68,164 @@ pub fn normalise(text: &str) -> String {
         .join(" ")
 }
 
-impl Embedder {
-    /// Loads `model.safetensors`, `config.json` and `tokenizer.json` from
-    /// `dir` (memory-mapped: the load takes milliseconds).
-    pub fn load(dir: &Path) -> Result<Embedder> {
-        let config_path = dir.join("config.json");
-        let config: Config = serde_json::from_str(
-            &std::fs::read_to_string(&config_path)
-                .with_context(|| format!("cannot read {}", config_path.display()))?,
-        )
-        .with_context(|| format!("{} is not a BERT config", config_path.display()))?;
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.join("tokenizer.json").display()))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
+fn tokenizer(dir: &Path) -> Result<Tokenizer> {
+    let path = dir.join("tokenizer.json");
+    let mut tokenizer =
+        Tokenizer::from_file(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: MAX_PIECES,
             ..Default::default()
-        }));
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: 32,
-                ..Default::default()
-            }))
-            .map_err(|e| anyhow::anyhow!("tokenizer truncation: {e}"))?;
-        let weights = dir.join("model.safetensors");
-        // SAFETY: the weights file is not modified while it is mapped; it
-        // belongs to the installation, like the binary itself.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu)
-                .with_context(|| format!("cannot map {}", weights.display()))?
-        };
-        let bert = BertModel::load(vb, &config)
-            .with_context(|| format!("{} does not hold the BERT weights", weights.display()))?;
-        Ok(Embedder {
-            bert,
-            tokenizer,
-            cache: Mutex::new(HashMap::new()),
-            cache_limit: CACHE_LIMIT,
-        })
+        }))
+        .map_err(|e| anyhow::anyhow!("tokenizer truncation: {e}"))?;
+    Ok(tokenizer)
+}
+
+fn l2_normalise(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 1e-12 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+impl Embedder {
+    /// Loads the tokenizer and the distilled table from the embedding
+    /// model's folder (tens of milliseconds).
+    pub fn load(dir: &Path) -> Result<Embedder> {
+        let tokenizer = tokenizer(dir)?;
+        let path = dir.join(TABLE_FILE);
+        if !path.exists() {
+            bail!(
+                "{} is missing: run `apflow distill` (`make` does)",
+                path.display()
+            );
+        }
+        let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let vectors = tensors
+            .get("token_vectors")
+            .with_context(|| format!("{} has no token_vectors", path.display()))?;
+        let vocab = tokenizer.get_vocab_size(true);
+        if vectors.dims() != [vocab, TOKEN_DIM] {
+            bail!(
+                "{} holds {:?} vectors, the tokenizer has {vocab} tokens of {TOKEN_DIM}: run `apflow distill --force`",
+                path.display(),
+                vectors.dims()
+            );
+        }
+        let table = vectors
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        Ok(Embedder { tokenizer, table })
     }
 
-    /// Keeps up to `limit` embeddings (training embeds every text once).
-    pub fn with_cache_limit(mut self, limit: usize) -> Embedder {
-        self.cache_limit = limit;
-        self
-    }
-
-    /// The embedding of each text (normalised first), from the cache where
-    /// it is there; the rest in one batch.
+    /// The embedding of each text (normalised first): the mean of its word
+    /// pieces' vectors, L2-normalised; zeros for an empty text.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let keys: Vec<String> = texts.iter().map(|t| normalise(t)).collect();
-        let missing: Vec<String> = {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            let mut m: Vec<String> = keys
-                .iter()
-                .filter(|k| !k.is_empty() && !cache.contains_key(*k))
-                .cloned()
-                .collect();
-            // Similar lengths batch together, so little is padding.
-            m.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-            m.dedup();
-            m
-        };
-        for chunk in missing.chunks(32) {
-            let vectors = self.forward(chunk)?;
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() + chunk.len() > self.cache_limit {
-                cache.clear();
-            }
-            for (k, v) in chunk.iter().zip(vectors) {
-                cache.insert(k.clone(), v);
+        texts.iter().map(|t| self.embed_one(t)).collect()
+    }
+
+    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        let text = normalise(text);
+        if text.is_empty() {
+            return Ok(vec![0.0f32; DIM]);
+        }
+        let encoding = self
+            .tokenizer
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("tokenize: {e}"))?;
+        let mut mean = vec![0.0f32; TOKEN_DIM];
+        let mut max = vec![f32::NEG_INFINITY; TOKEN_DIM];
+        for &id in encoding.get_ids() {
+            let start = id as usize * TOKEN_DIM;
+            if let Some(row) = self.table.get(start..start + TOKEN_DIM) {
+                mean.iter_mut().zip(row).for_each(|(a, b)| *a += b);
+                max.iter_mut().zip(row).for_each(|(a, b)| *a = a.max(*b));
             }
         }
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(keys
-            .iter()
-            .map(|k| {
-                if k.is_empty() {
-                    vec![0.0; DIM]
-                } else {
-                    cache.get(k).cloned().unwrap_or_else(|| vec![0.0; DIM])
-                }
-            })
-            .collect())
+        if max[0] == f32::NEG_INFINITY {
+            return Ok(vec![0.0f32; DIM]);
+        }
+        l2_normalise(&mut mean);
+        l2_normalise(&mut max);
+        mean.extend(max);
+        Ok(mean)
     }
+}
 
-    /// Mean-pooled over real tokens (padding masked out), L2-normalised:
-    /// what sentence-transformers does for this model.
-    fn forward(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow::anyhow!("tokenize: {e}"))?;
-        let rows = encodings.len();
-        let cols = encodings.first().map_or(0, |e| e.get_ids().len());
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
-            encodings.iter().flat_map(|e| f(e).to_vec()).collect()
-        };
-        let ids = Tensor::from_vec(flat(&|e| e.get_ids()), (rows, cols), &Device::Cpu)?;
-        let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), (rows, cols), &Device::Cpu)?;
-        let mask = Tensor::from_vec(
-            flat(&|e| e.get_attention_mask()),
-            (rows, cols),
-            &Device::Cpu,
-        )?;
-        let hidden = self.bert.forward(&ids, &types, Some(&mask))?;
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?.clamp(1.0, f64::MAX)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
-        Ok(mean.broadcast_div(&norm)?.to_vec2::<f32>()?)
+/// Writes the distilled table into the embedding model's folder `dir`
+/// unless it is there already (or `force`): BERT run once on each
+/// vocabulary token. Deterministic; about a minute on two cores.
+pub fn distill(dir: &Path, force: bool) -> Result<PathBuf> {
+    let out = dir.join(TABLE_FILE);
+    if out.exists() && !force {
+        return Ok(out);
     }
+    let config_path = dir.join("config.json");
+    let config: Config = serde_json::from_str(
+        &std::fs::read_to_string(&config_path)
+            .with_context(|| format!("cannot read {}", config_path.display()))?,
+    )
+    .with_context(|| format!("{} is not a BERT config", config_path.display()))?;
+    let tokenizer = tokenizer(dir)?;
+    let id = |t: &str| {
+        tokenizer
+            .token_to_id(t)
+            .with_context(|| format!("the tokenizer has no {t} token"))
+    };
+    let (cls, sep) = (id("[CLS]")?, id("[SEP]")?);
+    let weights = dir.join("model.safetensors");
+    // SAFETY: the weights file is not modified while it is mapped; it
+    // belongs to the installation, like the binary itself.
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu)
+            .with_context(|| format!("cannot map {}", weights.display()))?
+    };
+    let bert = BertModel::load(vb, &config)
+        .with_context(|| format!("{} does not hold the BERT weights", weights.display()))?;
+    let vocab = u32::try_from(tokenizer.get_vocab_size(true)).context("vocabulary size")?;
+    let mut table: Vec<f32> = Vec::with_capacity(vocab as usize * TOKEN_DIM);
+    let ids: Vec<u32> = (0..vocab).collect();
+    for chunk in ids.chunks(DISTILL_BATCH) {
+        let rows = chunk.len();
+        let seq: Vec<u32> = chunk.iter().flat_map(|&t| [cls, t, sep]).collect();
+        let input = Tensor::from_vec(seq, (rows, 3), &Device::Cpu)?;
+        let types = input.zeros_like()?;
+        // Every position is a real token: the mean is over all three.
+        let hidden = bert.forward(&input, &types, None)?;
+        let mean = hidden.mean(1)?.to_vec2::<f32>()?;
+        for mut v in mean {
+            l2_normalise(&mut v);
+            table.extend(v);
+        }
+    }
+    // BERT's outputs share one large common direction (every token vector
+    // is close to every other); removed, what is left is what tells one
+    // word from another, as PCA does in Model2Vec.
+    let rows = vocab as usize;
+    let mut centre = vec![0.0f32; TOKEN_DIM];
+    for row in table.chunks(TOKEN_DIM) {
+        centre
+            .iter_mut()
+            .zip(row)
+            .for_each(|(c, x)| *c += x / rows as f32);
+    }
+    for row in table.chunks_mut(TOKEN_DIM) {
+        row.iter_mut().zip(&centre).for_each(|(x, c)| *x -= c);
+        l2_normalise(row);
+    }
+    // Half precision: half the file, and far finer than what separates labels.
+    let tensor =
+        Tensor::from_vec(table, (vocab as usize, TOKEN_DIM), &Device::Cpu)?.to_dtype(DType::F16)?;
+    let tmp = dir.join(format!("{TABLE_FILE}.{}.tmp", std::process::id()));
+    candle_core::safetensors::save(
+        &std::collections::HashMap::from([("token_vectors".to_string(), tensor)]),
+        &tmp,
+    )
+    .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -172,7 +233,7 @@ mod tests {
     use super::normalise;
 
     #[test]
-    fn recurring_labels_share_one_key() {
+    fn recurring_labels_are_one_text() {
         assert_eq!(normalise("MwSt.  19 %"), normalise("mwst. 7 %"));
         assert_eq!(normalise("MwSt. 19 %"), "mwst. 0 %");
         assert_eq!(normalise("Total Due:"), "total due:");

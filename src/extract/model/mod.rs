@@ -15,7 +15,8 @@
 //! (text layer, and rasterised, degraded copies through OCR). The shipped
 //! weights live in `models/extraction/` with their model card; the
 //! sentence-embedding model is fetched by `make` into
-//! `models/all-minilm-l6-v2/`. Without either, extraction is rules only.
+//! `models/all-minilm-l6-v2/` and distilled there into static token
+//! vectors (`embed`). Without either, extraction is rules only.
 
 pub mod calibration;
 pub mod candidates;
@@ -88,6 +89,8 @@ pub fn labelled_by_rules(inv: &ExtractedInvoice) -> [bool; 7] {
 
 /// Index in the features of "the rules chose this candidate for field 0".
 const RULES_FEATURE: usize = 8;
+/// Index in the features of the OCR confidence of the candidate's word.
+const WORD_CONFIDENCE: usize = 52;
 
 /// Whether the rules chose candidate `c` for `field`.
 fn rules_chose(c: &Candidate, field: usize) -> bool {
@@ -291,10 +294,30 @@ fn validated(inv: &ExtractedInvoice, field: usize) -> bool {
 pub struct Situation {
     /// The scorer's probability (0 where the rules' value was kept).
     pub probability: f32,
+    /// Whether the page was read by OCR.
+    pub scanned: bool,
     /// Whether the rules found the same value (or the model had no opinion).
     pub agrees: bool,
     /// Whether the amounts add up / the dates are in order.
     pub validated: bool,
+}
+
+impl Situation {
+    /// The scorer had no opinion on a value the rules kept: the rules' own
+    /// confidence stands (`apflow eval --no-model` measures it on real
+    /// invoices: 99.8 % right in its 0.7-0.9 band), and calibration
+    /// neither records nor sets one.
+    pub fn rules_confidence_stands(&self) -> bool {
+        self.agrees && self.probability < MIN_PROBABILITY
+    }
+}
+
+/// Whether the candidates were read by OCR: text-layer words are certain
+/// (confidence 1), OCR'd ones carry Tesseract's confidence.
+pub fn scanned(candidates: &[Candidate]) -> bool {
+    candidates
+        .iter()
+        .any(|c| c.features.get(WORD_CONFIDENCE).is_some_and(|&f| f < 1.0))
 }
 
 /// Writes the model's choices into the invoice; where the model has no
@@ -305,7 +328,10 @@ pub fn merge(
     decision: &[Choice; 7],
 ) -> [Situation; 7] {
     let rules = inv.clone();
-    let mut out = [Situation::default(); 7];
+    let mut out = [Situation {
+        scanned: scanned(candidates),
+        ..Situation::default()
+    }; 7];
     for (field, choice) in decision.iter().enumerate() {
         match *choice {
             Some((i, p)) => {
@@ -329,14 +355,9 @@ pub fn calibrate(
     calibration: &Calibration,
 ) {
     for (field, s) in situations.iter().enumerate() {
-        // The scorer has no opinion on a value the rules kept: the rules'
-        // own confidence stands (`apflow eval --no-model` measures it on
-        // real invoices: 99.8 % right in its 0.7-0.9 band).
-        if s.agrees && s.probability < MIN_PROBABILITY {
-            continue;
+        if !s.rules_confidence_stands() {
+            set_confidence(inv, field, calibration.confidence(s));
         }
-        let confidence = calibration.confidence(s.probability, s.agrees, s.validated);
-        set_confidence(inv, field, confidence);
     }
 }
 
@@ -521,6 +542,7 @@ mod tests {
             candidates::FEATURES[RULES_FEATURE + TOTAL],
             "rules_total_amount"
         );
+        assert_eq!(candidates::FEATURES[WORD_CONFIDENCE], "word_confidence");
     }
 
     #[test]

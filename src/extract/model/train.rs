@@ -83,9 +83,9 @@ pub struct Metrics {
 /// Runs the whole training; `progress` gets one line per stage.
 pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<Metrics> {
     let started = Instant::now();
-    let embedder = Embedder::load(&options.models.join(EMBEDDER_DIR))
-        .context("the sentence-embedding model is missing: run `make` (it fetches it)")?
-        .with_cache_limit(usize::MAX);
+    let embedder = Embedder::load(&options.models.join(EMBEDDER_DIR)).context(
+        "the sentence-embedding model is missing: run `make` (it fetches and distills it)",
+    )?;
     progress(&format!(
         "generating and reading {} invoices ({} also as scans)",
         options.documents, options.scans
@@ -421,8 +421,11 @@ fn record(
         let Some(got) = field_value(inv, field) else {
             continue;
         };
+        if s.rules_confidence_stands() {
+            continue;
+        }
         let right = truth_value(truth, field).is_some_and(|want| same(&got, &want));
-        cal.record(s.probability, s.agrees, s.validated, right);
+        cal.record(s, right);
     }
 }
 
@@ -440,8 +443,8 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
         s,
         "A multi-layer perceptron ({} → 96 → 48 → {}, ReLU, one sigmoid per field) that scores \
          every date, amount and id-like candidate on an invoice page for the fields {}. Its input \
-         is the all-MiniLM-L6-v2 sentence embedding of the text left of and above the candidate \
-         (2 × {DIM}) and {} hand-made features (position, the rules' choice, label matches, \
+         is the embedding of the text left of and above the candidate (2 × {DIM}; the mean of \
+         its word pieces' vectors, distilled from all-MiniLM-L6-v2 by `apflow distill`) and {} hand-made features (position, the rules' choice, label matches, \
          amount arithmetic, formats; see `src/extract/model/candidates.rs`).\n",
         INPUT,
         FIELDS.len(),
@@ -495,28 +498,37 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
     let _ = writeln!(s, "## Calibration table (held-out decisions)\n");
     let _ = writeln!(
         s,
-        "| probability from | rules agree | validated | decided | right | confidence |\n|---|---|---|---|---|---|"
+        "| probability from | scanned | rules agree | validated | decided | right | confidence |\n|---|---|---|---|---|---|---|"
     );
-    for (b, row) in cal.cells.iter().enumerate() {
+    for (b, by_scan) in cal.cells.iter().enumerate() {
         let from = if b == 0 {
             0.0
         } else {
             super::calibration::BANDS[b - 1]
         };
-        for (agree, pair) in row.iter().enumerate() {
-            for (valid, cell) in pair.iter().enumerate() {
-                if cell.decided == 0 {
-                    continue;
+        for (scanned, by_agree) in by_scan.iter().enumerate() {
+            for (agrees, pair) in by_agree.iter().enumerate() {
+                for (validated, cell) in pair.iter().enumerate() {
+                    if cell.decided == 0 {
+                        continue;
+                    }
+                    let situation = Situation {
+                        probability: from.max(0.0001),
+                        scanned: scanned == 1,
+                        agrees: agrees == 1,
+                        validated: validated == 1,
+                    };
+                    let _ = writeln!(
+                        s,
+                        "| {from:.2} | {} | {} | {} | {} | {} | {:.3} |",
+                        situation.scanned,
+                        situation.agrees,
+                        situation.validated,
+                        cell.decided,
+                        cell.right,
+                        cal.confidence(&situation)
+                    );
                 }
-                let _ = writeln!(
-                    s,
-                    "| {from:.2} | {} | {} | {} | {} | {:.3} |",
-                    agree == 1,
-                    valid == 1,
-                    cell.decided,
-                    cell.right,
-                    cal.confidence(from.max(0.0001), agree == 1, valid == 1)
-                );
             }
         }
     }

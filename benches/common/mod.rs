@@ -1,0 +1,26 @@
+//! What more than one bench needs.
+
+use std::path::{Path, PathBuf};
+
+/// The files under `dir` (recursively) whose extension is one of
+/// `extensions`, sorted so every run sees them in the same order.
+pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p, extensions));
+        } else if p
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| extensions.contains(&x))
+        {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
