@@ -21,12 +21,16 @@
 //! The table is derived, not shipped: `apflow distill` (run by `make`)
 //! writes it beside the fetched BERT weights.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
+use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+use half::slice::HalfFloatSliceExt;
 use tokenizers::{Tokenizer, TruncationParams};
 
 /// Width of one token vector (BERT's hidden size).
@@ -43,10 +47,19 @@ pub const TABLE_FILE: &str = "token-vectors.safetensors";
 /// Vocabulary tokens run through BERT at once while distilling.
 const DISTILL_BATCH: usize = 512;
 
+/// Embeddings kept by text, so a label printed on every invoice is
+/// tokenized once (about 12 MB of vectors at the bound).
+const CACHE_LIMIT: usize = 4096;
+
 pub struct Embedder {
     tokenizer: Tokenizer,
-    /// `vocab × DIM`, row-major, each row L2-normalised.
-    table: Vec<f32>,
+    /// `token_vectors`: `vocab × TOKEN_DIM` half floats, row-major, each
+    /// row L2-normalised. Memory-mapped: loading costs nothing, and only
+    /// the rows of word pieces that occur are ever read from disk.
+    table: MmapedSafetensors,
+    /// By normalised text; cleared when full. Only a shortcut: a text's
+    /// embedding is the same whether it comes from here or not.
+    cache: Mutex<HashMap<String, Arc<[f32]>>>,
 }
 
 /// The text embedded: folded so that recurring labels with different
@@ -89,8 +102,8 @@ fn l2_normalise(v: &mut [f32]) {
 }
 
 impl Embedder {
-    /// Loads the tokenizer and the distilled table from the embedding
-    /// model's folder (tens of milliseconds).
+    /// Loads the tokenizer and maps the distilled table from the embedding
+    /// model's folder (milliseconds).
     pub fn load(dir: &Path) -> Result<Embedder> {
         let tokenizer = tokenizer(dir)?;
         let path = dir.join(TABLE_FILE);
@@ -100,49 +113,85 @@ impl Embedder {
                 path.display()
             );
         }
-        let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let vectors = tensors
+        // SAFETY: the table belongs to the installation, like the binary;
+        // `distill` replaces it by renaming a new file over it, which
+        // leaves a mapped old one intact.
+        let table = unsafe { MmapedSafetensors::new(&path) }
+            .with_context(|| format!("cannot map {}", path.display()))?;
+        let vectors = table
             .get("token_vectors")
             .with_context(|| format!("{} has no token_vectors", path.display()))?;
         let vocab = tokenizer.get_vocab_size(true);
-        if vectors.dims() != [vocab, TOKEN_DIM] {
+        if vectors.shape() != [vocab, TOKEN_DIM] || vectors.data().len() != vocab * TOKEN_DIM * 2 {
             bail!(
-                "{} holds {:?} vectors, the tokenizer has {vocab} tokens of {TOKEN_DIM}: run `apflow distill --force`",
+                "{} holds {:?} vectors, the tokenizer has {vocab} tokens of {TOKEN_DIM} half floats: run `apflow distill --force`",
                 path.display(),
-                vectors.dims()
+                vectors.shape()
             );
         }
-        let table = vectors
-            .to_dtype(DType::F32)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
-        Ok(Embedder { tokenizer, table })
+        Ok(Embedder {
+            tokenizer,
+            table,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
-    /// The embedding of each text (normalised first): the mean of its word
-    /// pieces' vectors, L2-normalised; zeros for an empty text.
-    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    /// The embedding of each text (normalised first): the mean and the
+    /// maximum of its word pieces' vectors, each L2-normalised; zeros for
+    /// an empty text.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>> {
         texts.iter().map(|t| self.embed_one(t)).collect()
     }
 
-    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+    fn embed_one(&self, text: &str) -> Result<Arc<[f32]>> {
         let text = normalise(text);
+        if let Some(v) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&text)
+        {
+            return Ok(v.clone());
+        }
+        let v: Arc<[f32]> = self.pool(&text)?.into();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(text, v.clone());
+        Ok(v)
+    }
+
+    /// Mean and maximum of the word pieces' vectors of a normalised text.
+    fn pool(&self, text: &str) -> Result<Vec<f32>> {
         if text.is_empty() {
             return Ok(vec![0.0f32; DIM]);
         }
         let encoding = self
             .tokenizer
-            .encode(text.as_str(), false)
+            .encode(text, false)
             .map_err(|e| anyhow::anyhow!("tokenize: {e}"))?;
+        let vectors = self.table.get("token_vectors")?;
+        let data = vectors.data();
         let mut mean = vec![0.0f32; TOKEN_DIM];
         let mut max = vec![f32::NEG_INFINITY; TOKEN_DIM];
+        let mut halves = [half::f16::ZERO; TOKEN_DIM];
+        let mut row = [0.0f32; TOKEN_DIM];
         for &id in encoding.get_ids() {
-            let start = id as usize * TOKEN_DIM;
-            if let Some(row) = self.table.get(start..start + TOKEN_DIM) {
-                mean.iter_mut().zip(row).for_each(|(a, b)| *a += b);
-                max.iter_mut().zip(row).for_each(|(a, b)| *a = a.max(*b));
+            let start = id as usize * TOKEN_DIM * 2;
+            let Some(bytes) = data.get(start..start + TOKEN_DIM * 2) else {
+                continue;
+            };
+            for (x, b) in halves.iter_mut().zip(bytes.chunks_exact(2)) {
+                *x = half::f16::from_bits(u16::from_le_bytes([b[0], b[1]]));
             }
+            // The whole row at once, with the CPU's conversion instructions.
+            halves.convert_to_f32_slice(&mut row);
+            mean.iter_mut().zip(&row).for_each(|(a, b)| *a += b);
+            // Not `f32::max`: its NaN rule keeps the loop from vectorising.
+            max.iter_mut()
+                .zip(&row)
+                .for_each(|(a, b)| *a = if *b > *a { *b } else { *a });
         }
         if max[0] == f32::NEG_INFINITY {
             return Ok(vec![0.0f32; DIM]);

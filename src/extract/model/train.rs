@@ -121,7 +121,7 @@ pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<M
     for chunk in texts.chunks(256) {
         let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
         for v in embedder.embed(&refs)? {
-            table.extend(v);
+            table.extend_from_slice(&v);
         }
     }
     progress(&format!(
