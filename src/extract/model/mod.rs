@@ -89,8 +89,6 @@ pub fn labelled_by_rules(inv: &ExtractedInvoice) -> [bool; 7] {
 
 /// Index in the features of "the rules chose this candidate for field 0".
 const RULES_FEATURE: usize = 8;
-/// Index in the features of the OCR confidence of the candidate's word.
-const WORD_CONFIDENCE: usize = 52;
 
 /// Whether the rules chose candidate `c` for `field`.
 fn rules_chose(c: &Candidate, field: usize) -> bool {
@@ -166,7 +164,7 @@ impl Model {
             .scorer
             .probabilities(&Model::inputs(&self.embedder, &candidates)?)?;
         let decision = decide(&candidates, &probabilities, labelled_by_rules(inv));
-        let situations = merge(inv, &candidates, &decision);
+        let situations = merge(inv, &candidates, &decision, read_by_ocr(pages));
         calibrate(inv, &situations, &self.calibration);
         Ok(())
     }
@@ -312,12 +310,20 @@ impl Situation {
     }
 }
 
-/// Whether the candidates were read by OCR: text-layer words are certain
-/// (confidence 1), OCR'd ones carry Tesseract's confidence.
-pub fn scanned(candidates: &[Candidate]) -> bool {
-    candidates
+/// Whether the pages were read by OCR: text-layer words are certain
+/// (confidence 1), OCR'd ones carry Tesseract's confidence, which is below
+/// 1 for nearly every word.
+pub fn read_by_ocr(pages: &[Page]) -> bool {
+    let (mut ocr, mut all) = (0usize, 0usize);
+    for w in pages
         .iter()
-        .any(|c| c.features.get(WORD_CONFIDENCE).is_some_and(|&f| f < 1.0))
+        .flat_map(|p| p.lines.iter())
+        .flat_map(|l| l.words.iter())
+    {
+        all += 1;
+        ocr += usize::from(w.confidence < 1.0);
+    }
+    2 * ocr > all
 }
 
 /// Writes the model's choices into the invoice; where the model has no
@@ -326,10 +332,11 @@ pub fn merge(
     inv: &mut ExtractedInvoice,
     candidates: &[Candidate],
     decision: &[Choice; 7],
+    scanned: bool,
 ) -> [Situation; 7] {
     let rules = inv.clone();
     let mut out = [Situation {
-        scanned: scanned(candidates),
+        scanned,
         ..Situation::default()
     }; 7];
     for (field, choice) in decision.iter().enumerate() {
@@ -536,13 +543,27 @@ mod tests {
     }
 
     #[test]
+    fn pages_read_by_ocr_are_told_from_the_text_layer() {
+        let text_layer = crate::extract::rules::tests::page(&[
+            &[(40.0, "Invoice No. 2026-0142")],
+            &[(40.0, "Total 1.190,00")],
+        ]);
+        assert!(!read_by_ocr(std::slice::from_ref(&text_layer)));
+        let mut scanned = text_layer;
+        for w in scanned.lines.iter_mut().flat_map(|l| l.words.iter_mut()) {
+            w.confidence = 0.91;
+        }
+        assert!(read_by_ocr(&[scanned]));
+        assert!(!read_by_ocr(&[]));
+    }
+
+    #[test]
     fn the_rules_feature_index_names_the_rules_choice() {
         assert_eq!(candidates::FEATURES[RULES_FEATURE], "rules_invoice_number");
         assert_eq!(
             candidates::FEATURES[RULES_FEATURE + TOTAL],
             "rules_total_amount"
         );
-        assert_eq!(candidates::FEATURES[WORD_CONFIDENCE], "word_confidence");
     }
 
     #[test]

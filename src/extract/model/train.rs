@@ -53,7 +53,10 @@ pub struct TrainOptions {
 /// One read invoice, ready for training.
 struct Example {
     seed: u64,
+    /// Rendered, degraded and OCR'd rather than read from the text layer.
     scanned: bool,
+    /// What extraction sees of that: the words came from OCR.
+    read_by_ocr: bool,
     truth: Truth,
     rules: ExtractedInvoice,
     candidates: Vec<Candidate>,
@@ -206,7 +209,7 @@ pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<M
             let x = Tensor::from_vec(x, (e.candidates.len(), INPUT), &Device::Cpu)?;
             let p = model.probabilities(&x)?;
             let decision = super::decide(&e.candidates, &p, super::labelled_by_rules(&e.rules));
-            let situations = super::merge(&mut inv, &e.candidates, &decision);
+            let situations = super::merge(&mut inv, &e.candidates, &decision, e.read_by_ocr);
             record(&mut calibration, &inv, &situations, &e.truth);
         }
         for (fi, name) in FIELDS.iter().enumerate() {
@@ -358,6 +361,7 @@ fn example(seed: u64, scanned: bool, truth: Truth, pages: &[crate::domain::Page]
     Example {
         seed,
         scanned,
+        read_by_ocr: super::read_by_ocr(pages),
         truth,
         rules,
         candidates,
