@@ -364,7 +364,21 @@ fn date_beside_number(
         after.push_str(&c.text);
     }
     if let Some(m) = DATED.captures(after.trim()) {
-        return date_value(m.get(1)?.as_str(), style).map(|d| field(d, 0.85, cell));
+        let date = m.get(1)?.as_str();
+        // Where the date is printed: the number's own cell, or (OCR'd) a
+        // cell after it; the review screen highlights that box.
+        let first_word = date.split_whitespace().next().unwrap_or(date);
+        let at = line[ci + 1..]
+            .iter()
+            .find(|c| c.text.contains(first_word))
+            .filter(|_| {
+                !cell
+                    .text
+                    .split_once(number.value.as_str())
+                    .is_some_and(|(_, rest)| rest.contains(first_word))
+            })
+            .unwrap_or(cell);
+        return date_value(date, style).map(|d| field(d, 0.85, at));
     }
     // "… Nr. 471102 vom" at the end of the line, the date wrapped onto the
     // next one.
@@ -878,6 +892,22 @@ pub(super) mod tests {
             inv.invoice_date.map(|f| f.value.to_string()).as_deref(),
             Some("2018-03-05")
         );
+    }
+
+    #[test]
+    fn the_date_after_the_invoice_number_is_located_in_its_own_cell() {
+        // As OCR spaces it: number and date in cells of their own.
+        let p = page(&[&[
+            (40.0, "Rechnung Nr."),
+            (140.0, "471102"),
+            (200.0, "vom"),
+            (240.0, "05.06.2018"),
+        ]]);
+        let inv = extract_visual(&[p]);
+        let date = inv.invoice_date.expect("the date beside the number");
+        assert_eq!(date.value.to_string(), "2018-06-05");
+        let (_, bbox) = date.location.expect("where it is printed");
+        assert_eq!(bbox.x0, 240.0);
     }
 
     #[test]
