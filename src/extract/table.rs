@@ -327,8 +327,17 @@ fn split_quantity_and_rate(header: &[HeaderColumn], cell: &Cell) -> Vec<Cell> {
 
 fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>) -> RowParts {
     let mut parts = RowParts::default();
-    for cell in line.iter().flat_map(|c| split_quantity_and_rate(header, c)) {
-        let cell = &cell;
+    let cells: Vec<Cell> = line
+        .iter()
+        .flat_map(|c| split_quantity_and_rate(header, c))
+        .collect();
+    for (k, cell) in cells.iter().enumerate() {
+        // "19" then "%" in a cell of its own (OCR boxes are tight, so
+        // words of one cell come apart): a rate, wherever it is printed.
+        let rate = cells
+            .get(k + 1)
+            .is_some_and(|next| next.text.starts_with('%'))
+            && parse_amount(&cell.text, style).is_some();
         parts.bbox = Some(parts.bbox.map_or(cell.bbox, |b| b.union(cell.bbox)));
         let number = || {
             parse_amount(
@@ -337,16 +346,29 @@ fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>
             )
         };
         let item = &mut parts.item;
-        match column_of(header, cell) {
+        let column = if rate {
+            Some(Column::TaxRate)
+        } else {
+            column_of(header, cell)
+        };
+        match column {
             Some(Column::Amount) => item.amount = number().or(item.amount),
             Some(Column::UnitPrice) => item.unit_price = number().or(item.unit_price),
             Some(Column::Quantity) => {
-                // "3 Stück": quantity and unit in one cell.
+                // "3 Stück": quantity and unit in one cell; OCR may give
+                // "3" and "Stück" cells of their own. The first number
+                // under the column is the quantity; a word is its unit.
                 let mut words = cell.text.split_whitespace();
-                item.quantity = words.next().and_then(|q| parse_amount(q, style));
-                item.unit = words.next().map(str::to_string).or(item.unit.take());
+                let first = words.next().unwrap_or_default();
+                match parse_amount(first, style) {
+                    Some(q) => {
+                        item.quantity = item.quantity.or(Some(q));
+                        item.unit = words.next().map(str::to_string).or(item.unit.take());
+                    }
+                    None => item.unit = item.unit.take().or_else(|| Some(cell.text.clone())),
+                }
             }
-            Some(Column::TaxRate) => item.tax_rate = number(),
+            Some(Column::TaxRate) => item.tax_rate = number().or(item.tax_rate),
             Some(Column::Unit) => item.unit = Some(cell.text.clone()),
             Some(Column::Sku) => item.sku = Some(cell.text.clone()),
             Some(Column::Position) | None => {}
@@ -550,6 +572,38 @@ mod tests {
             split_quantity_and_rate(&header, &cell(366.0, 470.0, 10.0, "Stk VAT (S)")).len(),
             1
         );
+    }
+
+    #[test]
+    fn ocr_cells_of_one_word_keep_quantity_unit_and_rate_apart() {
+        let header = [
+            cell(358.0, 387.0, 100.0, "Menge"),
+            cell(431.0, 466.0, 100.0, "Steuer"),
+            cell(505.0, 545.0, 100.0, "Entgelt"),
+        ];
+        let header: Vec<HeaderColumn> = header
+            .iter()
+            .map(|c| HeaderColumn {
+                column: classify(&c.text).expect("a column word"),
+                x0: c.bbox.x0,
+                x1: c.bbox.x1,
+                height: 10.0,
+            })
+            .collect();
+        // As Tesseract boxes them: every word a cell, "19" under no column.
+        let row = [
+            cell(354.0, 364.0, 112.0, "20"),
+            cell(372.0, 388.0, 112.0, "Stk"),
+            cell(398.0, 407.0, 112.0, "19"),
+            cell(415.0, 419.0, 112.0, "%"),
+            cell(426.0, 443.0, 112.0, "VAT"),
+            cell(511.0, 544.0, 112.0, "198,00"),
+        ];
+        let item = parse_row(&header, &row, Some(DecimalStyle::Comma)).item;
+        assert_eq!(item.quantity, Some(Decimal::new(20, 0)));
+        assert_eq!(item.unit.as_deref(), Some("Stk"));
+        assert_eq!(item.tax_rate, Some(Decimal::new(19, 0)));
+        assert_eq!(item.amount, Some(Decimal::new(19800, 2)));
     }
 
     #[test]
