@@ -66,15 +66,7 @@ fn run(label: &str, docs: &[(PathBuf, Vec<u8>)], visual_only: bool) {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs: Vec<PathBuf> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .map(PathBuf::from)
-        .collect();
-    if dirs.is_empty() {
-        dirs.push(root.join("samples/invoices"));
-        dirs.push(root.join("../shared/corpus/zugferd-corpus"));
-    }
+    let dirs = common::dirs(&root);
     for dir in dirs {
         let docs: Vec<(PathBuf, Vec<u8>)> = common::files(&dir, &["pdf", "xml"])
             .into_iter()

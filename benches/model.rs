@@ -29,15 +29,7 @@ fn per_page(docs: &[ReadDocument], model: Option<&extract::model::Model>) -> (f6
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs: Vec<PathBuf> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .map(PathBuf::from)
-        .collect();
-    if dirs.is_empty() {
-        dirs.push(root.join("samples/invoices"));
-        dirs.push(root.join("../shared/corpus/zugferd-corpus"));
-    }
+    let dirs = common::dirs(&root);
     let models = root.join("models");
     let start = Instant::now();
     let model = match extract::model::Model::load(&models) {

@@ -24,3 +24,20 @@ pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// The folders named on the command line (arguments not starting with
+/// `--`), else the sample invoices and the development corpus.
+pub fn dirs(root: &Path) -> Vec<PathBuf> {
+    let named: Vec<PathBuf> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    vec![
+        root.join("samples/invoices"),
+        root.join("../shared/corpus/zugferd-corpus"),
+    ]
+}

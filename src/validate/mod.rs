@@ -8,7 +8,7 @@
 mod vat;
 mod vendor;
 
-pub use vat::{VatCheck, check_vat_id, plausible_rates};
+pub use vat::{VatCheck, check_vat_id, italian_check_digit, plausible_rates};
 pub use vendor::{VendorMatch, resolve_vendor};
 
 use chrono::NaiveDate;

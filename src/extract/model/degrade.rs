@@ -12,6 +12,18 @@ struct Gray {
     pixels: Vec<u8>,
 }
 
+impl Gray {
+    /// An image of the same size with other pixels: what every
+    /// degradation step returns.
+    fn with_pixels(&self, pixels: Vec<u8>) -> Gray {
+        Gray {
+            pixels,
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
 fn parse_pgm(bytes: &[u8]) -> Result<Gray> {
     // "P5\n<w> <h>\n<max>\n" then the pixels; pdftoppm writes no comments.
     let mut fields = Vec::new();
@@ -98,11 +110,7 @@ fn rotate(g: &Gray, angle: f32) -> Gray {
             pixels[y * g.width + x] = v as u8;
         }
     }
-    Gray {
-        pixels,
-        width: g.width,
-        height: g.height,
-    }
+    g.with_pixels(pixels)
 }
 
 /// A 3 × 3 box blur: an out-of-focus scanner or phone camera.
@@ -119,11 +127,7 @@ fn blur(g: &Gray) -> Gray {
             pixels[y * g.width + x] = (sum / 9) as u8;
         }
     }
-    Gray {
-        pixels,
-        width: g.width,
-        height: g.height,
-    }
+    g.with_pixels(pixels)
 }
 
 /// Half the resolution, blown up again: a 150 dpi scan, or a JPEG.
@@ -142,11 +146,7 @@ fn coarsen(g: &Gray) -> Gray {
             }
         }
     }
-    Gray {
-        pixels,
-        width: g.width,
-        height: g.height,
-    }
+    g.with_pixels(pixels)
 }
 
 #[cfg(test)]

@@ -1999,19 +1999,11 @@ fn make_vat(rng: &mut Rng, country: &str) -> Option<(String, String)> {
         }
         "IT" => {
             let d = digits(rng, 10);
-            let sum: u32 = d
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| {
-                    if i % 2 == 1 {
-                        let y = 2 * x;
-                        if y > 9 { y - 9 } else { y }
-                    } else {
-                        x
-                    }
-                })
-                .sum();
-            let s = format!("{}{}", digit_string(&d), (10 - sum % 10) % 10);
+            let s = format!(
+                "{}{}",
+                digit_string(&d),
+                crate::validate::italian_check_digit(&d)
+            );
             let compact = format!("IT{s}");
             let printed = if chance(rng, 0.4) { s } else { compact.clone() };
             (printed, compact)
