@@ -119,11 +119,15 @@ pub enum Mode {
     Scan,
 }
 
-/// Reads a document the way `mode` says.
+/// Reads a document the way `mode` says. In scan mode with an OCR cache,
+/// a page set OCR'd on an earlier run is taken from the cache: OCR is
+/// nearly all of a scan eval's time, and a change to extraction does not
+/// change what OCR reads.
 async fn read_for(
     bytes: Vec<u8>,
     mode: Mode,
     settings: &Settings,
+    ocr_cache: Option<&Path>,
 ) -> Result<crate::domain::ReadDocument, read::Error> {
     if mode != Mode::Scan || read::sniff(&bytes) != Some(crate::domain::DocumentKind::Pdf) {
         return read::read_document(
@@ -133,8 +137,17 @@ async fn read_for(
         )
         .await;
     }
+    let cached = ocr_cache.map(|dir| ocr_cache::path(dir, &bytes));
+    if let Some(pages) = cached.as_deref().and_then(ocr_cache::load) {
+        return Ok(crate::domain::ReadDocument {
+            kind: crate::domain::DocumentKind::Pdf,
+            pages,
+            einvoice: None,
+            einvoice_xml: None,
+        });
+    }
     let options = settings.read_options(true);
-    tokio::task::spawn_blocking(move || {
+    let doc = tokio::task::spawn_blocking(move || {
         let pages = pdf_extract::Document::load_mem(&bytes)
             .map(|d| d.get_pages().len())
             .unwrap_or(1);
@@ -147,7 +160,108 @@ async fn read_for(
         })
     })
     .await
-    .unwrap_or_else(|e| Err(read::Error::Crashed(e.to_string())))
+    .unwrap_or_else(|e| Err(read::Error::Crashed(e.to_string())))?;
+    if let Some(path) = cached {
+        if let Err(e) = ocr_cache::save(&path, &doc.pages) {
+            eprintln!("cannot keep the OCR result in {}: {e:#}", path.display());
+        }
+    }
+    Ok(doc)
+}
+
+/// The pages OCR read, kept on disk by the hash of the document's bytes.
+/// Exact (every coordinate as read), unlike `read --json`, which rounds for
+/// people. The file names the apflow version that wrote it, and another
+/// version reads afresh; clear the folder after changing the OCR path.
+mod ocr_cache {
+    use std::path::{Path, PathBuf};
+
+    use anyhow::{Context, Result};
+    use serde_json::{Value, json};
+    use sha2::{Digest, Sha256};
+
+    use crate::domain::{BBox, Line, Page, Word};
+
+    const WRITER: &str = concat!("apflow ", env!("CARGO_PKG_VERSION"), " ocr 1");
+
+    pub fn path(dir: &Path, bytes: &[u8]) -> PathBuf {
+        let digest = Sha256::digest(bytes);
+        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        dir.join(format!("{name}.json"))
+    }
+
+    pub fn save(path: &Path, pages: &[Page]) -> Result<()> {
+        let pages: Vec<Value> = pages
+            .iter()
+            .map(|p| {
+                let lines: Vec<Value> = p
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        l.words
+                            .iter()
+                            .map(|w| {
+                                let b = w.bbox;
+                                json!([w.text, b.x0, b.y0, b.x1, b.y1, w.confidence])
+                            })
+                            .collect()
+                    })
+                    .collect();
+                json!({"number": p.number, "width": p.width, "height": p.height, "lines": lines})
+            })
+            .collect();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        }
+        let text = serde_json::to_string(&json!({"writer": WRITER, "pages": pages}))?;
+        std::fs::write(path, text).with_context(|| path.display().to_string())
+    }
+
+    /// The cached pages, or `None` when there are none (or they are from
+    /// another apflow, or unreadable: then OCR runs again).
+    pub fn load(path: &Path) -> Option<Vec<Page>> {
+        let v: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        if v.get("writer")?.as_str()? != WRITER {
+            return None;
+        }
+        let f = |v: &Value| v.as_f64().map(|x| x as f32);
+        v.get("pages")?
+            .as_array()?
+            .iter()
+            .map(|p| {
+                let lines = p
+                    .get("lines")?
+                    .as_array()?
+                    .iter()
+                    .map(|l| {
+                        let words = l
+                            .as_array()?
+                            .iter()
+                            .map(|w| {
+                                Some(Word {
+                                    text: w.get(0)?.as_str()?.to_string(),
+                                    bbox: BBox {
+                                        x0: f(w.get(1)?)?,
+                                        y0: f(w.get(2)?)?,
+                                        x1: f(w.get(3)?)?,
+                                        y1: f(w.get(4)?)?,
+                                    },
+                                    confidence: f(w.get(5)?)?,
+                                })
+                            })
+                            .collect::<Option<Vec<_>>>()?;
+                        Some(Line { words })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some(Page {
+                    number: u32::try_from(p.get("number")?.as_u64()?).ok()?,
+                    width: f(p.get("width")?)?,
+                    height: f(p.get("height")?)?,
+                    lines,
+                })
+            })
+            .collect()
+    }
 }
 
 pub async fn run(
@@ -156,6 +270,7 @@ pub async fn run(
     model: Option<&extract::model::Model>,
     json: bool,
     verbose: bool,
+    ocr_cache: Option<&Path>,
     settings: &Settings,
 ) -> Result<i32> {
     let visual_only = mode != Mode::EInvoiceFirst;
@@ -185,7 +300,7 @@ pub async fn run(
         let truth = rec.get("fields").cloned().unwrap_or(Value::Null);
         docs += 1;
         let got = match std::fs::read(dir.join(file)) {
-            Ok(bytes) => match read_for(bytes, mode, settings).await {
+            Ok(bytes) => match read_for(bytes, mode, settings, ocr_cache).await {
                 Ok(doc) => invoice_json(&extract::extract_with(&doc, model)),
                 Err(e) => {
                     errors += 1;
