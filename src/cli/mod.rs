@@ -550,9 +550,18 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let model = if no_model {
                 None
             } else {
-                Some(extract::model::shipped().context(
+                let model = extract::model::shipped().context(
                     "the extraction model is not installed (run `make`, or pass --no-model)",
-                )?)
+                )?;
+                let dir = extract::model::models_dir();
+                if dir.and_then(|d| extract::model::trained_on_this_table(&d)) == Some(false) {
+                    eprintln!(
+                        "warning: the scorer was trained on another token table than this \
+                         machine's (see metrics.json); figures may differ from the model \
+                         card's. `make train` retrains it here."
+                    );
+                }
+                Some(model)
             };
             eval::run(
                 &dir,

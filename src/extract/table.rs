@@ -396,10 +396,14 @@ fn read_rows(
     // Bottom of the current item's last line: only lines right below it
     // continue the item; remarks printed further down do not.
     let mut item_bottom = f32::NEG_INFINITY;
+    // The header's height is the font's on a text layer, but OCR boxes
+    // hug the glyphs and are half that; the page's line pitch keeps the
+    // gaps below measured in rows either way.
     let row_height = header
         .iter()
         .map(|h| h.height)
         .fold(f32::INFINITY, f32::min)
+        .max(0.9 * line_pitch(lines))
         .min(20.0);
     let mut li = start;
     let mut closed = false;
@@ -414,10 +418,14 @@ fn read_rows(
         .get(above)
         .and_then(|l| l.first())
         .map_or(0.0, |c| if continued { c.bbox.y0 } else { c.bbox.y1 });
+    let has_quantity_column = header.iter().any(|h| h.column == Column::Quantity);
     let finish = |parts: Option<RowParts>, items: &mut Vec<LineItem>| {
         if let Some(mut p) = parts.filter(|p| p.item.amount.is_some()) {
             p.item.description = (!p.description.is_empty()).then(|| p.description.join(" "));
             p.item.confidence = consistency(&p.item);
+            if p.item.quantity.is_none() && has_quantity_column {
+                p.item.quantity = implied_quantity(&p.item);
+            }
             p.item.location = p.bbox.map(|b| (page, b));
             items.push(p.item);
         }
@@ -429,6 +437,7 @@ fn read_rows(
         };
         if (TOTALS.is_match(&first.text) && line.len() <= 4)
             || first.bbox.y0 - last_y > 5.0 * row_height
+            || is_section_heading(header, line)
             || header_columns(lines, li).is_some()
         {
             closed = true;
@@ -454,7 +463,7 @@ fn read_rows(
                 let it = &row.item;
                 cur.item.amount = cur.item.amount.or(it.amount);
                 cur.item.sku = cur.item.sku.take().or(it.sku.clone());
-                if !is_attribute(&row.description) {
+                if !is_attribute(line) {
                     cur.description.extend(row.description);
                 }
                 if let Some(b) = row.bbox {
@@ -488,15 +497,83 @@ fn read_rows(
     )
 }
 
-/// "Bruttopreis : 9,90", "Basismenge: 1 Stk": a line under an item that
-/// states one of its properties, not more of its description.
+/// "Zu- und Abschläge:", "Allowances:": a heading at the table's left
+/// edge (under its first column, left of the descriptions), ending in a
+/// colon, starts the next section of the page. A colon line in the
+/// description column ("Weitere Eigenschaften:", "Verpackung:") is part
+/// of an item instead.
+fn is_section_heading(header: &[HeaderColumn], line: &[Cell]) -> bool {
+    let text = line
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let Some(first) = line.first() else {
+        return false;
+    };
+    let description_x0 = header
+        .iter()
+        .find(|h| h.column == Column::Description)
+        .map_or(f32::INFINITY, |h| h.x0);
+    let first_column_x1 = header
+        .iter()
+        .min_by(|a, b| a.x0.total_cmp(&b.x0))
+        .map_or(f32::NEG_INFINITY, |h| h.x1);
+    text.trim_end().ends_with(':')
+        && !text.chars().any(|c| c.is_ascii_digit())
+        && first.bbox.x0 < description_x0 - 4.0
+        && first.bbox.x0 < first_column_x1
+}
+
+/// The usual distance from one line's top to the next one's on the page:
+/// the median of those distances, which single-spaced text dominates.
+fn line_pitch(lines: &[Vec<Cell>]) -> f32 {
+    let mut tops: Vec<f32> = lines
+        .iter()
+        .filter_map(|l| l.first().map(|c| c.bbox.y0))
+        .collect();
+    tops.sort_by(f32::total_cmp);
+    let mut steps: Vec<f32> = tops
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 2.0)
+        .collect();
+    steps.sort_by(f32::total_cmp);
+    steps.get(steps.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// "Bruttopreis : 9,90", "Basismenge: 1 Stk", "Bruttopreis :1,50
+/// Abschlag :0,03": a line under an item that states its properties, not
+/// more of its description. Judged on the whole line, since the numbers
+/// may stand under a number column, away from the words.
 static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*\p{L}[\p{L}\s.-]*:\s*-?\d[\d.,']*\s*\p{L}{0,4}\.?\s*$")
+    Regex::new(r"^(?:\s*\p{L}[\p{L}\s.-]*:\s*-?\d[\d.,']*\s*\p{L}{0,4}\.?)+\s*$")
         .expect("constant regex")
 });
 
-fn is_attribute(description: &[String]) -> bool {
-    !description.is_empty() && ATTRIBUTE.is_match(&description.join(" "))
+fn is_attribute(line: &[Cell]) -> bool {
+    let text = line
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    ATTRIBUTE.is_match(&text)
+}
+
+/// The quantity a row's unit price and amount imply, when the table has a
+/// quantity column but nothing was read in it: OCR drops a lone "1" in a
+/// wide empty column as if it were a speck. Only a whole number that
+/// gives the amount back to the cent counts (with decimals allowed, some
+/// quantity fits nearly any pair), and the row keeps the confidence of a
+/// row with a number missing.
+fn implied_quantity(item: &LineItem) -> Option<Decimal> {
+    let (price, amount) = (item.unit_price?, item.amount?);
+    if price.is_zero() {
+        return None;
+    }
+    let quantity = amount.checked_div(price)?.round();
+    let gives_amount = (quantity * price).round_dp(2) == amount.round_dp(2);
+    (!quantity.is_zero() && gives_amount).then(|| quantity.normalize())
 }
 
 /// Confidence of a row: high when quantity × unit price gives the amount.
@@ -607,14 +684,97 @@ mod tests {
     }
 
     #[test]
+    fn a_quantity_ocr_dropped_is_implied_by_price_and_amount() {
+        let item = |price: i64, amount: i64| LineItem {
+            unit_price: Some(Decimal::new(price, 4)),
+            amount: Some(Decimal::new(amount, 2)),
+            ..LineItem::default()
+        };
+        assert_eq!(implied_quantity(&item(1588800, 15888)), Some(Decimal::ONE));
+        assert_eq!(
+            implied_quantity(&item(33333, 1000)),
+            Some(Decimal::new(3, 0))
+        );
+        // 10,00 for 3,10 each is no whole number of anything.
+        assert_eq!(implied_quantity(&item(31000, 1000)), None);
+        assert_eq!(implied_quantity(&item(30000, 1000)), None);
+        assert_eq!(implied_quantity(&item(0, 1000)), None);
+    }
+
+    #[test]
     fn attribute_lines_are_not_description() {
-        let attr = |t: &str| is_attribute(&[t.to_string()]);
+        let attr = |t: &str| is_attribute(&[cell(100.0, 200.0, 10.0, t)]);
         assert!(attr("Bruttopreis : 9,90"));
+        assert!(attr(
+            "Bruttopreis :1,5000 Abschlag :0,0300 Abschlag :0,0200"
+        ));
+        assert!(is_attribute(&[
+            cell(162.0, 227.0, 10.0, "Bruttopreis"),
+            cell(236.0, 276.0, 10.0, ":9,9000"),
+        ]));
         assert!(attr("Bruttopreis :170,0000"));
         assert!(attr("Basismenge: 1 Stk"));
         assert!(!attr("80 g/m², weiß"));
         assert!(!attr("Taxi Berlin"));
         assert!(!attr("Lieferung: siehe Anlage"));
+    }
+
+    /// A cell as OCR boxes it: hugging the glyphs, 6 points tall in 10
+    /// point type.
+    fn tight(x0: f32, x1: f32, y: f32, text: &str) -> Cell {
+        Cell {
+            page: 1,
+            text: text.to_string(),
+            bbox: BBox {
+                x0,
+                y0: y - 6.0,
+                x1,
+                y1: y,
+            },
+        }
+    }
+
+    #[test]
+    fn rows_under_a_scanned_header_are_measured_in_lines_not_glyph_heights() {
+        let header = vec![
+            tight(40.0, 60.0, 100.0, "Pos"),
+            tight(80.0, 140.0, 100.0, "Beschreibung"),
+            tight(300.0, 330.0, 100.0, "Menge"),
+            tight(380.0, 440.0, 100.0, "Einzelpreis"),
+            tight(480.0, 520.0, 100.0, "Betrag"),
+        ];
+        let row = |y: f32, n: &str, text: &str| {
+            vec![
+                tight(40.0, 45.0, y, n),
+                tight(80.0, 200.0, y, text),
+                tight(320.0, 330.0, y, "2"),
+                tight(410.0, 440.0, y, "4,50"),
+                tight(490.0, 520.0, y, "9,00"),
+            ]
+        };
+        let lines = vec![
+            header,
+            row(112.0, "1", "Kopierpapier"),
+            vec![tight(80.0, 150.0, 122.0, "A4 weiß")],
+            // A remark further down, then a gap three lines high: wider
+            // than five glyph heights, narrower than five lines.
+            vec![tight(80.0, 200.0, 144.0, "Weitere Eigenschaften:")],
+            vec![tight(80.0, 200.0, 155.0, "Format = DIN")],
+            row(195.0, "2", "Toner"),
+            vec![tight(40.0, 120.0, 217.0, "Zu- und Abschläge:")],
+            row(228.0, "3", "Rabatt"),
+        ];
+        let page = Page {
+            number: 1,
+            width: 595.0,
+            height: 842.0,
+            lines: Vec::new(),
+        };
+        let items = line_items(&[page], &[lines], Some(DecimalStyle::Comma));
+        let described: Vec<Option<&str>> = items.iter().map(|i| i.description.as_deref()).collect();
+        // The heading at the table's left edge ends it: "Rabatt" is not an
+        // item.
+        assert_eq!(described, [Some("Kopierpapier A4 weiß"), Some("Toner")]);
     }
 
     #[test]

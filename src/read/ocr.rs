@@ -579,26 +579,43 @@ fn words_of(api: &TesseractAPI, pix: &Pix, page: u32, dpi: i32) -> Result<Vec<Wo
     Ok(words)
 }
 
-/// Groups OCR words into lines: words whose vertical centres lie within
-/// half a word height of the line's first word, left to right; lines top
-/// to bottom (the reading order the extractor expects).
+/// Groups OCR words into lines, lines top to bottom and words left to
+/// right (the reading order the extractor expects).
+///
+/// Words are taken in order of their vertical centres. A word joins the
+/// current line when its centre lies within half a word height of the
+/// line's first word, or within the band the line's words already cover.
+/// The band matters for table headers: a column title set in two lines
+/// ("Art-Nr-Lief." over "Art-Nr") sits higher than its neighbours, and
+/// measured from it alone the rest of the header row would start a line
+/// of its own. A dot or a dash is too small to widen the band.
 pub fn lines_from_words(mut words: Vec<Word>) -> Vec<Line> {
     let centre = |w: &Word| (w.bbox.y0 + w.bbox.y1) / 2.0;
+    let height = |w: &Word| w.bbox.y1 - w.bbox.y0;
     words.sort_by(|a, b| centre(a).total_cmp(&centre(b)));
-    let mut lines: Vec<Vec<Word>> = Vec::new();
+    let mut lines: Vec<(Vec<Word>, f32, f32)> = Vec::new();
     for w in words {
-        let fits = lines.last().and_then(|l| l.first()).is_some_and(|first| {
-            let height = (first.bbox.y1 - first.bbox.y0).max(w.bbox.y1 - w.bbox.y0);
-            (centre(&w) - centre(first)).abs() <= 0.5 * height
+        let fits = lines.last().is_some_and(|(line, top, bottom)| {
+            let near_first = line.first().is_some_and(|first| {
+                (centre(&w) - centre(first)).abs() <= 0.5 * height(first).max(height(&w))
+            });
+            near_first || (*top..=*bottom).contains(&centre(&w))
         });
-        match lines.last_mut() {
-            Some(line) if fits => line.push(w),
-            _ => lines.push(vec![w]),
+        if !fits {
+            lines.push((Vec::new(), f32::INFINITY, f32::NEG_INFINITY));
+        }
+        if let Some((line, top, bottom)) = lines.last_mut() {
+            let tallest = line.iter().map(height).fold(height(&w), f32::max);
+            if height(&w) >= 0.5 * tallest {
+                *top = top.min(w.bbox.y0);
+                *bottom = bottom.max(w.bbox.y1);
+            }
+            line.push(w);
         }
     }
     lines
         .into_iter()
-        .map(|mut words| {
+        .map(|(mut words, _, _)| {
             words.sort_by(|a, b| a.bbox.x0.total_cmp(&b.bbox.x0));
             Line { words }
         })
@@ -632,5 +649,34 @@ mod tests {
         ]);
         let texts: Vec<String> = lines.iter().map(Line::text).collect();
         assert_eq!(texts, ["Invoice No.", "Total 12,00"]);
+    }
+
+    #[test]
+    fn a_header_row_stays_one_line_beside_a_raised_two_line_title() {
+        let at = |text: &str, x: f32, y0: f32, y1: f32| Word {
+            text: text.into(),
+            bbox: BBox {
+                x0: x,
+                y0,
+                x1: x + 40.0,
+                y1,
+            },
+            confidence: 0.9,
+        };
+        // Read off a scan: the stacked title's words are taller and sit
+        // higher than the rest of the header row.
+        let lines = lines_from_words(vec![
+            at("Pos", 51.0, 145.2, 150.2),
+            at("Art-Nr-Lief.", 68.0, 139.7, 148.3),
+            at("Beschreibung", 134.0, 145.0, 151.7),
+            at("Nettopreis", 293.0, 145.2, 151.7),
+            at("Menge", 389.0, 145.2, 151.7),
+            at("Art-Nr", 68.0, 149.8, 154.8),
+        ]);
+        let texts: Vec<String> = lines.iter().map(Line::text).collect();
+        assert_eq!(
+            texts,
+            ["Pos Art-Nr-Lief. Beschreibung Nettopreis Menge", "Art-Nr"]
+        );
     }
 }

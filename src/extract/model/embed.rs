@@ -203,6 +203,18 @@ impl Embedder {
     }
 }
 
+/// sha256 of the token table in `dir`, hex: which table a scorer was
+/// trained on.
+pub fn table_fingerprint(dir: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let path = dir.join(TABLE_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// Writes the distilled table into the embedding model's folder `dir`
 /// unless it is there already (or `force`): BERT run once on each
 /// vocabulary token. Deterministic; about a minute on two cores.

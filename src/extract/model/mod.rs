@@ -454,6 +454,18 @@ fn set_confidence(inv: &mut ExtractedInvoice, field: usize, c: f32) {
     }
 }
 
+/// Whether the token table in `models` is the one the scorer there was
+/// trained on (recorded in its `metrics.json`); `None` when that is not
+/// recorded or cannot be read. Measured accuracy is the model card's only
+/// on the same table.
+pub fn trained_on_this_table(models: &Path) -> Option<bool> {
+    let metrics = std::fs::read(models.join(SCORER_DIR).join("metrics.json")).ok()?;
+    let metrics: serde_json::Value = serde_json::from_slice(&metrics).ok()?;
+    let trained = metrics.get("token_vectors_sha256")?.as_str()?.to_string();
+    let here = embed::table_fingerprint(&models.join(EMBEDDER_DIR)).ok()?;
+    Some(trained == here)
+}
+
 /// Where the models folder is: `APFLOW_MODELS`, else `models/` in the
 /// working directory, else `models/` beside or above the executable (a
 /// checkout's `target/release/apflow`).

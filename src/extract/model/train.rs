@@ -81,6 +81,11 @@ pub struct Metrics {
     pub final_loss: f32,
     pub fields: std::collections::BTreeMap<String, FieldScore>,
     pub seconds: f64,
+    /// sha256 of the distilled token table the scorer was trained on. The
+    /// table is computed on each machine by `apflow distill`, and float
+    /// sums in a different order (another CPU's vector unit) can change a
+    /// few of its f16 values; `eval` warns when its table is not this one.
+    pub token_vectors_sha256: String,
 }
 
 /// Runs the whole training; `progress` gets one line per stage.
@@ -251,6 +256,9 @@ pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<M
         final_loss,
         fields,
         seconds: started.elapsed().as_secs_f64(),
+        token_vectors_sha256: super::embed::table_fingerprint(
+            &options.models.join(super::EMBEDDER_DIR),
+        )?,
     };
     std::fs::write(
         dir.join("metrics.json"),
@@ -477,8 +485,10 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
         s,
         "AdamW (lr 2e-3, then 5e-4 for the last third), batch 256, binary cross-entropy; final \
          training loss {:.4}. Weights are initialised from the seed, so the same command on the \
-         same machine writes the same weights.\n",
-        m.final_loss
+         same machine writes the same weights. Trained on the token table with sha256 `{}` \
+         (`apflow distill` writes it on each machine; `apflow eval` warns when its table differs, \
+         and a scorer retrained on that machine matches it again).\n",
+        m.final_loss, m.token_vectors_sha256
     );
     let _ = writeln!(s, "## Held-out synthetic invoices ({})\n", m.held_out);
     let _ = writeln!(
