@@ -161,10 +161,10 @@ async fn read_for(
     })
     .await
     .unwrap_or_else(|e| Err(read::Error::Crashed(e.to_string())))?;
-    if let Some(path) = cached {
-        if let Err(e) = ocr_cache::save(&path, &doc.pages) {
-            eprintln!("cannot keep the OCR result in {}: {e:#}", path.display());
-        }
+    if let Some(path) = cached
+        && let Err(e) = ocr_cache::save(&path, &doc.pages)
+    {
+        eprintln!("cannot keep the OCR result in {}: {e:#}", path.display());
     }
     Ok(doc)
 }

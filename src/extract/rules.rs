@@ -294,11 +294,13 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     inv.total_amount = find_amount(&grid, &TOTAL, &style);
     inv.tax_amount = tax_amount(&grid, &style, &inv);
     reconcile_totals(&mut inv);
-    inv.iban = labelled_iban(&grid).or_else(|| {
-        first_match(&grid, |v| {
-            IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
-        })
-    });
+    inv.iban = labelled_iban(&grid)
+        .or_else(|| iban_in_groups(&grid))
+        .or_else(|| {
+            first_match(&grid, |v| {
+                IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
+            })
+        });
     inv.vendor_vat_id = first_match(&grid, |v| {
         VAT_ID
             .find(&v.replace(' ', ""))
@@ -330,12 +332,105 @@ fn labelled_iban(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             .collect::<String>()
             .to_uppercase();
         let compact = compact.split("BIC").next().unwrap_or_default().to_string();
-        IBAN_SHAPE.is_match(&compact).then_some(compact)
+        if IBAN_SHAPE.is_match(&compact) {
+            Some(compact)
+        } else {
+            ocr_repaired_iban(&compact)
+        }
     })
     .map(|f| {
         let ok = parse_iban(&f.value).is_some();
         with_confidence(f, if ok { 0.9 } else { 0.4 })
     })
+}
+
+/// An IBAN read as separate cells after its label, one group of four per
+/// cell: OCR boxes hug the glyphs, so the spaces between the groups are as
+/// wide as the gaps between columns. The groups end at the first word that
+/// is no group or names the BIC; a joined value that fails the checksum is
+/// kept with a low confidence, as a printed one is.
+static NOT_A_GROUP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(?:bic|swift|bank)$").expect("constant regex"));
+
+fn iban_in_groups(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    static GROUP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z0-9]{1,4}$").expect("constant regex"));
+    for line in grid.iter().flatten() {
+        let Some((label, rest)) = line.iter().enumerate().find_map(|(i, c)| {
+            IBAN_LABEL
+                .iter()
+                .find_map(|l| l.re.find(&c.text))
+                .map(|m| (i, &c.text[m.end()..]))
+        }) else {
+            continue;
+        };
+        // Words after the label, each with the box of its cell.
+        let words = rest
+            .split_whitespace()
+            .map(|w| (w, line[label].bbox))
+            .chain(
+                line[label + 1..]
+                    .iter()
+                    .flat_map(|c| c.text.split_whitespace().map(move |w| (w, c.bbox))),
+            )
+            .map(|(w, b)| (w.trim_start_matches(':'), b))
+            .filter(|(w, _)| !w.is_empty());
+        let groups: Vec<(&str, BBox)> = words
+            .take_while(|(w, _)| GROUP.is_match(w) && !NOT_A_GROUP.is_match(w))
+            .take(9)
+            .collect();
+        let compact: String = groups.iter().map(|(w, _)| w.to_uppercase()).collect();
+        let (value, confidence) = match parse_iban(&compact).or_else(|| ocr_repaired_iban(&compact))
+        {
+            Some(valid) => (valid, 0.85),
+            // Shown as printed but doubted, as `labelled_iban` does.
+            None if IBAN_SHAPE.is_match(&compact) => (compact, 0.4),
+            None => continue,
+        };
+        let (_, first) = groups.first()?;
+        let bbox = groups.iter().map(|(_, b)| *b).fold(*first, BBox::union);
+        return Some(Field {
+            value,
+            confidence,
+            location: Some((line[label].page, bbox)),
+        });
+    }
+    None
+}
+
+/// An IBAN with OCR's usual letter-for-digit slips undone ("DEO2…" for
+/// "DE02…"): the check digits are always digits, and so is every other
+/// character but the country code where the rest reads as digits apart
+/// from look-alikes. The result must pass the checksum, which a random
+/// slip fails 96 times in 97.
+fn ocr_repaired_iban(compact: &str) -> Option<String> {
+    let digit = |c: char| match c {
+        'O' | 'Q' | 'D' => '0',
+        'I' | 'L' | '|' => '1',
+        'Z' => '2',
+        'S' => '5',
+        'B' => '8',
+        c => c,
+    };
+    let chars: Vec<char> = compact.chars().collect();
+    if chars.len() < 15 || !chars[..2].iter().all(char::is_ascii_uppercase) {
+        return None;
+    }
+    let check_digits: String = chars[..2]
+        .iter()
+        .copied()
+        .chain(chars[2..4].iter().map(|&c| digit(c)))
+        .chain(chars[4..].iter().copied())
+        .collect();
+    if let Some(iban) = parse_iban(&check_digits) {
+        return Some(iban);
+    }
+    let all_digits: String = chars[..2]
+        .iter()
+        .copied()
+        .chain(chars[2..].iter().map(|&c| digit(c)))
+        .collect();
+    parse_iban(&all_digits)
 }
 
 static DATED: LazyLock<Regex> = LazyLock::new(|| {
@@ -873,6 +968,55 @@ pub(super) mod tests {
             height: 842.0,
             lines,
         }
+    }
+
+    #[test]
+    fn an_iban_as_ocr_reads_it() {
+        let iban = |lines: &[&[(f32, &str)]]| extract_visual(&[page(lines)]).iban;
+        // Each group of four a cell of its own, after "IBAN :".
+        let groups = iban(&[&[
+            (50.0, "Verkäufer-IBAN"),
+            (175.0, ":"),
+            (185.0, "DE89"),
+            (215.0, "3704"),
+            (245.0, "0044"),
+            (275.0, "0532"),
+            (305.0, "0130"),
+            (335.0, "00"),
+            (365.0, "BIC"),
+            (395.0, "COBADEFF"),
+        ]])
+        .expect("an IBAN");
+        assert_eq!(groups.value, "DE89370400440532013000");
+        assert!(groups.confidence > 0.8);
+        assert!(
+            groups
+                .location
+                .is_some_and(|(_, b)| b.x0 == 175.0 && b.x1 == 345.0)
+        );
+        // Groups that fail the checksum: kept, doubted.
+        let doubted = iban(&[&[
+            (50.0, "IBAN"),
+            (185.0, "DE12"),
+            (215.0, "1234"),
+            (245.0, "4321"),
+            (275.0, "9876"),
+            (305.0, "00"),
+        ]])
+        .expect("the printed value");
+        assert_eq!(doubted.value, "DE1212344321987600");
+        assert!(doubted.confidence < 0.5);
+        // The letter O read for the zero of the check digits.
+        let slip = iban(&[&[(50.0, "IBAN:"), (185.0, "DEO2120300000000202051")]]);
+        assert_eq!(
+            slip.map(|f| f.value).as_deref(),
+            Some("DE02120300000000202051")
+        );
+        // A wrong digit is no slip to undo: shown as printed, doubted.
+        let wrong = iban(&[&[(50.0, "IBAN:"), (185.0, "DE03120300000000202051")]])
+            .expect("the printed value");
+        assert_eq!(wrong.value, "DE03120300000000202051");
+        assert!(wrong.confidence < 0.5);
     }
 
     #[test]

@@ -202,16 +202,15 @@ pub fn decide(
     probabilities: &[Vec<f32>],
     labelled: [bool; 7],
 ) -> [Choice; 7] {
-    // A field the rules found by its label keeps the rules' candidate.
+    // A field the rules found by its label keeps the rules' value: their
+    // candidate when there is one, and no model choice (the rules' value
+    // stands) when the candidate generator did not see it as a candidate.
     let ranked = |field: usize| -> Vec<(usize, f32)> {
         let r = ranked(candidates, probabilities, field);
-        let by_rules: Vec<(usize, f32)> = r
-            .iter()
-            .copied()
-            .filter(|&(i, _)| rules_chose(&candidates[i], field))
-            .collect();
-        if labelled[field] && !by_rules.is_empty() {
-            by_rules
+        if labelled[field] {
+            r.into_iter()
+                .filter(|&(i, _)| rules_chose(&candidates[i], field))
+                .collect()
         } else {
             r
         }
