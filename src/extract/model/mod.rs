@@ -202,15 +202,20 @@ pub fn decide(
     probabilities: &[Vec<f32>],
     labelled: [bool; 7],
 ) -> [Choice; 7] {
-    // A field the rules found by its label keeps the rules' value: their
-    // candidate when there is one, and no model choice (the rules' value
-    // stands) when the candidate generator did not see it as a candidate.
+    // A field the rules found by its label keeps the rules' candidate. An
+    // id or date the candidates missed keeps the rules' value (no model
+    // choice); an amount they missed is left to the model and the
+    // arithmetic below, since a labelled amount no candidate matches is
+    // more often the rules' mistake (a rate read as the tax).
     let ranked = |field: usize| -> Vec<(usize, f32)> {
         let r = ranked(candidates, probabilities, field);
-        if labelled[field] {
-            r.into_iter()
-                .filter(|&(i, _)| rules_chose(&candidates[i], field))
-                .collect()
+        let by_rules: Vec<(usize, f32)> = r
+            .iter()
+            .copied()
+            .filter(|&(i, _)| rules_chose(&candidates[i], field))
+            .collect();
+        if labelled[field] && (!by_rules.is_empty() || field < NET) {
+            by_rules
         } else {
             r
         }
