@@ -503,11 +503,7 @@ fn read_rows(
 /// description column ("Weitere Eigenschaften:", "Verpackung:") is part
 /// of an item instead.
 fn is_section_heading(header: &[HeaderColumn], line: &[Cell]) -> bool {
-    let text = line
-        .iter()
-        .map(|c| c.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = line_text(line);
     let Some(first) = line.first() else {
         return false;
     };
@@ -552,12 +548,15 @@ static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn is_attribute(line: &[Cell]) -> bool {
-    let text = line
-        .iter()
+    ATTRIBUTE.is_match(&line_text(line))
+}
+
+/// A line's cells' texts, space-separated.
+fn line_text(line: &[Cell]) -> String {
+    line.iter()
         .map(|c| c.text.as_str())
         .collect::<Vec<_>>()
-        .join(" ");
-    ATTRIBUTE.is_match(&text)
+        .join(" ")
 }
 
 /// The quantity a row's unit price and amount imply, when the table has a
@@ -719,6 +718,16 @@ mod tests {
         assert!(!attr("Lieferung: siehe Anlage"));
     }
 
+    /// An A4 page; the table reader reads the cells it is given.
+    fn blank_page() -> Page {
+        Page {
+            number: 1,
+            width: 595.0,
+            height: 842.0,
+            lines: Vec::new(),
+        }
+    }
+
     /// A cell as OCR boxes it: hugging the glyphs, 6 points tall in 10
     /// point type.
     fn tight(x0: f32, x1: f32, y: f32, text: &str) -> Cell {
@@ -764,13 +773,7 @@ mod tests {
             vec![tight(40.0, 120.0, 217.0, "Zu- und Abschläge:")],
             row(228.0, "3", "Rabatt"),
         ];
-        let page = Page {
-            number: 1,
-            width: 595.0,
-            height: 842.0,
-            lines: Vec::new(),
-        };
-        let items = line_items(&[page], &[lines], Some(DecimalStyle::Comma));
+        let items = line_items(&[blank_page()], &[lines], Some(DecimalStyle::Comma));
         let described: Vec<Option<&str>> = items.iter().map(|i| i.description.as_deref()).collect();
         // The heading at the table's left edge ends it: "Rabatt" is not an
         // item.
@@ -807,13 +810,7 @@ mod tests {
                 cell(480.0, 520.0, 160.0, "224,80"),
             ],
         ];
-        let page = Page {
-            number: 1,
-            width: 595.0,
-            height: 842.0,
-            lines: Vec::new(),
-        };
-        let items = line_items(&[page], &[lines], Some(DecimalStyle::Comma));
+        let items = line_items(&[blank_page()], &[lines], Some(DecimalStyle::Comma));
         assert_eq!(items.len(), 2);
         assert_eq!(
             items[0].description.as_deref(),
