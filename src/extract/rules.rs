@@ -73,8 +73,8 @@ static INVOICE_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
         // "Handelsrechnung (380) Nr.", "Gutschrift (Selbst ausgestellte
         // Rechnung) (389) Nr.", "Invoice No.", "Facture n°".
-        // "Rechnung des Versicherers Nr.", "Invoice of the month no.".
-        r"[\wäöü-]*(?:rechnung|gutschrift|invoice|credit\s+note|facture|avoir|factuur)[\wäöü-]*(?:\s*\([^)]*\))*(?:\s+(?:des|der|du|de\s+la|of\s+the)\s+[\wäöüé-]+)?\s*(?:nr|no|n°|number|num[ée]ro|#)",
+        // "Rechnung des Versicherers (575) Nr.", "Invoice of the month no.".
+        r"[\wäöü-]*(?:rechnung|gutschrift|invoice|credit\s+note|facture|avoir|factuur)[\wäöü-]*(?:\s*\([^)]*\))*(?:\s+(?:des|der|du|de\s+la|of\s+the)\s+[\wäöüé-]+(?:\s*\([^)]*\))*)?\s*(?:nr|no|n°|number|num[ée]ro|#)",
         r"rechnungs?\s*-?\s*(?:nummer|nr)",
         r"rechnung\s+(?:nr|nummer)",
         r"re\.?\s*-?\s*nr",
@@ -1075,7 +1075,10 @@ pub(super) mod tests {
         let p = page(&[
             &[(40.0, "ZUGFeRD-Version : 2.1 vom 24.03.2020")],
             &[(40.0, "Stand: 01.01.2019")],
-            &[(40.0, "Rechnung des Versicherers Nr. 01.234.567.8-2018-1")],
+            &[(
+                40.0,
+                "Rechnung des Versicherers (575) Nr. 01.234.567.8-2018-1",
+            )],
             &[(40.0, "Musterstadt, 06.12.2018")],
         ]);
         let inv = extract_visual(&[p]);
