@@ -12,6 +12,17 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+/// SHA-256 of some bytes, lowercase hex: how apflow names content (a
+/// stored document's bytes, a secret token, the token table a scorer was
+/// trained on).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Database id of a stored document (the original bytes as received).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId(pub i64);

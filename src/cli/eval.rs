@@ -176,18 +176,14 @@ async fn read_for(
 mod ocr_cache {
     use std::path::{Path, PathBuf};
 
+    use crate::domain::{BBox, Line, Page, Word};
     use anyhow::{Context, Result};
     use serde_json::{Value, json};
-    use sha2::{Digest, Sha256};
-
-    use crate::domain::{BBox, Line, Page, Word};
 
     const WRITER: &str = concat!("apflow ", env!("CARGO_PKG_VERSION"), " ocr 1");
 
     pub fn path(dir: &Path, bytes: &[u8]) -> PathBuf {
-        let digest = Sha256::digest(bytes);
-        let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        dir.join(format!("{name}.json"))
+        dir.join(format!("{}.json", crate::domain::sha256_hex(bytes)))
     }
 
     pub fn save(path: &Path, pages: &[Page]) -> Result<()> {

@@ -349,12 +349,11 @@ fn labelled_iban(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
 /// wide as the gaps between columns. The groups end at the first word that
 /// is no group or names the BIC; a joined value that fails the checksum is
 /// kept with a low confidence, as a printed one is.
-static NOT_A_GROUP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:bic|swift|bank)$").expect("constant regex"));
-
 fn iban_in_groups(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
     static GROUP: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^[A-Za-z0-9]{1,4}$").expect("constant regex"));
+    static NOT_A_GROUP: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)^(?:bic|swift|bank)$").expect("constant regex"));
     for line in grid.iter().flatten() {
         let Some((label, rest)) = line.iter().enumerate().find_map(|(i, c)| {
             IBAN_LABEL
@@ -399,10 +398,10 @@ fn iban_in_groups(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
 }
 
 /// An IBAN with OCR's usual letter-for-digit slips undone ("DEO2…" for
-/// "DE02…"): the check digits are always digits, and so is every other
-/// character but the country code where the rest reads as digits apart
-/// from look-alikes. The result must pass the checksum, which a random
-/// slip fails 96 times in 97.
+/// "DE02…"). The check digits are always digits, so look-alike letters
+/// there are read as digits first; failing that, look-alikes anywhere
+/// after the country code. The result must pass the checksum, which a
+/// random slip fails 96 times in 97.
 fn ocr_repaired_iban(compact: &str) -> Option<String> {
     let digit = |c: char| match c {
         'O' | 'Q' | 'D' => '0',
@@ -416,21 +415,15 @@ fn ocr_repaired_iban(compact: &str) -> Option<String> {
     if chars.len() < 15 || !chars[..2].iter().all(char::is_ascii_uppercase) {
         return None;
     }
-    let check_digits: String = chars[..2]
-        .iter()
-        .copied()
-        .chain(chars[2..4].iter().map(|&c| digit(c)))
-        .chain(chars[4..].iter().copied())
-        .collect();
-    if let Some(iban) = parse_iban(&check_digits) {
-        return Some(iban);
-    }
-    let all_digits: String = chars[..2]
-        .iter()
-        .copied()
-        .chain(chars[2..].iter().map(|&c| digit(c)))
-        .collect();
-    parse_iban(&all_digits)
+    // Look-alikes read as digits from the check digits up to `end`.
+    let repaired = |end: usize| -> String {
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| if (2..end).contains(&i) { digit(c) } else { c })
+            .collect()
+    };
+    parse_iban(&repaired(4)).or_else(|| parse_iban(&repaired(chars.len())))
 }
 
 static DATED: LazyLock<Regex> = LazyLock::new(|| {

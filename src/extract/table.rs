@@ -196,8 +196,6 @@ fn header_columns(lines: &[Vec<Cell>], index: usize) -> Option<Vec<HeaderColumn>
 /// "Price per unit" (a column name does not start after "per").
 fn split_header_cell(cell: &Cell) -> Vec<Cell> {
     let words: Vec<&str> = cell.text.split_whitespace().collect();
-    let chars = cell.text.chars().count().max(1) as f32;
-    let width = cell.bbox.x1 - cell.bbox.x0;
     let mut out = Vec::new();
     let (mut start, mut offset) = (0usize, 0usize);
     let mut at = words.first().map_or(0, |w| w.chars().count() + 1);
@@ -209,29 +207,43 @@ fn split_header_cell(cell: &Cell) -> Vec<Cell> {
         let whole = classify(&words[start..].join(" "));
         let rest = classify(&words[k..].join(" "));
         if !connector && rest.is_some() && rest != whole {
-            out.push(Cell {
-                page: cell.page,
-                text: words[start..k].join(" "),
-                bbox: crate::domain::BBox {
-                    x0: cell.bbox.x0 + width * offset as f32 / chars,
-                    x1: cell.bbox.x0 + width * (at - 1) as f32 / chars,
-                    ..cell.bbox
-                },
-            });
+            out.push(part_of_cell(
+                cell,
+                words[start..k].join(" "),
+                offset,
+                at - 1,
+            ));
             start = k;
             offset = at;
         }
         at += words[k].chars().count() + 1;
     }
-    out.push(Cell {
+    out.push(part_of_cell(
+        cell,
+        words[start..].join(" "),
+        offset,
+        usize::MAX,
+    ));
+    out
+}
+
+/// The part of `cell` from character `from` to character `to` of its
+/// text, holding `text`. A cell's box is all the reader knows of where its
+/// words are, so the part's box is estimated from character counts; a
+/// part that runs to the end keeps the cell's right edge.
+fn part_of_cell(cell: &Cell, text: String, from: usize, to: usize) -> Cell {
+    let chars = cell.text.chars().count().max(1);
+    let width = cell.bbox.x1 - cell.bbox.x0;
+    let at = |n: usize| cell.bbox.x0 + width * n as f32 / chars as f32;
+    Cell {
         page: cell.page,
-        text: words[start..].join(" "),
+        text,
         bbox: crate::domain::BBox {
-            x0: cell.bbox.x0 + width * offset as f32 / chars,
+            x0: at(from),
+            x1: if to >= chars { cell.bbox.x1 } else { at(to) },
             ..cell.bbox
         },
-    });
-    out
+    }
 }
 
 /// The header column a cell belongs to: the one it overlaps most. A number
@@ -295,32 +307,29 @@ static QUANTITY_THEN_RATE: LazyLock<Regex> = LazyLock::new(|| {
 /// is cut, and only when it reads "number [unit] number %"; the parts'
 /// boxes are estimated from character counts, as in [`split_header_cell`].
 fn split_quantity_and_rate(header: &[HeaderColumn], cell: &Cell) -> Vec<Cell> {
-    let under = column_of(header, cell);
+    // The pattern first: it rules out nearly every cell, and the column
+    // is looked up again when the row is parsed.
     let Some(parts) = QUANTITY_THEN_RATE.captures(&cell.text) else {
         return vec![cell.clone()];
     };
-    if !matches!(under, Some(Column::Quantity | Column::TaxRate))
-        || !header.iter().any(|h| h.column == Column::Quantity)
+    if !matches!(
+        column_of(header, cell),
+        Some(Column::Quantity | Column::TaxRate)
+    ) || !header.iter().any(|h| h.column == Column::Quantity)
     {
         return vec![cell.clone()];
     }
-    let chars = cell.text.chars().count().max(1) as f32;
-    let per_char = (cell.bbox.x1 - cell.bbox.x0) / chars;
+    let chars_before = |byte: usize| cell.text[..byte].chars().count();
     [parts.get(1), parts.get(2)]
         .into_iter()
         .flatten()
         .map(|m| {
-            let start = cell.text[..m.start()].chars().count() as f32;
-            let end = cell.text[..m.end()].chars().count() as f32;
-            Cell {
-                page: cell.page,
-                text: m.as_str().to_string(),
-                bbox: crate::domain::BBox {
-                    x0: cell.bbox.x0 + per_char * start,
-                    x1: cell.bbox.x0 + per_char * end,
-                    ..cell.bbox
-                },
-            }
+            part_of_cell(
+                cell,
+                m.as_str().to_string(),
+                chars_before(m.start()),
+                chars_before(m.end()),
+            )
         })
         .collect()
 }
@@ -588,6 +597,7 @@ fn consistency(item: &LineItem) -> f32 {
 mod tests {
     use super::*;
     use crate::domain::BBox;
+    use crate::extract::rules::tests::page;
 
     fn cell(x0: f32, x1: f32, y: f32, text: &str) -> Cell {
         Cell {
@@ -718,16 +728,6 @@ mod tests {
         assert!(!attr("Lieferung: siehe Anlage"));
     }
 
-    /// An A4 page; the table reader reads the cells it is given.
-    fn blank_page() -> Page {
-        Page {
-            number: 1,
-            width: 595.0,
-            height: 842.0,
-            lines: Vec::new(),
-        }
-    }
-
     /// A cell as OCR boxes it: hugging the glyphs, 6 points tall in 10
     /// point type.
     fn tight(x0: f32, x1: f32, y: f32, text: &str) -> Cell {
@@ -773,7 +773,7 @@ mod tests {
             vec![tight(40.0, 120.0, 217.0, "Zu- und Abschläge:")],
             row(228.0, "3", "Rabatt"),
         ];
-        let items = line_items(&[blank_page()], &[lines], Some(DecimalStyle::Comma));
+        let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Comma));
         let described: Vec<Option<&str>> = items.iter().map(|i| i.description.as_deref()).collect();
         // The heading at the table's left edge ends it: "Rabatt" is not an
         // item.
@@ -810,7 +810,7 @@ mod tests {
                 cell(480.0, 520.0, 160.0, "224,80"),
             ],
         ];
-        let items = line_items(&[blank_page()], &[lines], Some(DecimalStyle::Comma));
+        let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Comma));
         assert_eq!(items.len(), 2);
         assert_eq!(
             items[0].description.as_deref(),

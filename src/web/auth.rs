@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sha2::Digest;
 
 use super::{ApiError, AppState, escape_html as esc};
 use crate::domain::{Role, User};
@@ -56,10 +55,7 @@ pub fn new_secret() -> String {
 /// What is stored of a secret token: its SHA-256, hex. Tokens are long
 /// random strings, so a fast hash is enough (unlike passwords).
 pub fn token_digest(token: &str) -> String {
-    sha2::Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::sha256_hex(token.as_bytes())
 }
 
 /// The authenticated caller of a request.

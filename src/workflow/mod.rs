@@ -22,7 +22,6 @@ pub fn error_text(e: &Error) -> String {
 
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
 use crate::config::Settings;
@@ -66,7 +65,7 @@ pub async fn receive_document(
     raw: &RawDocument,
     settings: &Settings,
 ) -> Result<Received, Error> {
-    let sha = hex(&Sha256::digest(&raw.bytes));
+    let sha = crate::domain::sha256_hex(&raw.bytes);
     let kind = read::sniff(&raw.bytes);
     let source = raw.source.label();
     let audit = AuditEntry {
@@ -92,10 +91,6 @@ pub async fn receive_document(
         info!(document_id = document_id.0, filename = %raw.filename, "same document received again");
     }
     Ok(Received { document_id, new })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs one claimed job to completion. Input problems (an unreadable file)

@@ -12,10 +12,10 @@
 //! BERT pass costs about 8 ms a text on one core, some 30 texts on a new
 //! vendor's invoice. Instead `distill` runs BERT once per vocabulary token
 //! (`[CLS] token [SEP]`, mean-pooled as sentence-transformers does) and
-//! keeps the 30,522 vectors; a text's embedding is then the mean of its
-//! word pieces' vectors, L2-normalised: microseconds, on any invoice, and
-//! unseen wordings still land near the known ones through their word
-//! pieces. Training and extraction use the same table, so nothing the
+//! keeps the 30,522 vectors; a text's embedding is then the mean and the
+//! maximum of its word pieces' vectors, each L2-normalised: microseconds,
+//! on any invoice, and unseen wordings still land near the known ones
+//! through their word pieces. Training and extraction use the same table, so nothing the
 //! scorer learned depends on the cache state.
 //!
 //! The table is derived, not shipped: `apflow distill` (run by `make`)
@@ -206,13 +206,9 @@ impl Embedder {
 /// sha256 of the token table in `dir`, hex: which table a scorer was
 /// trained on.
 pub fn table_fingerprint(dir: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
     let path = dir.join(TABLE_FILE);
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::domain::sha256_hex(&bytes))
 }
 
 /// Writes the distilled table into the embedding model's folder `dir`

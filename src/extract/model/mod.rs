@@ -214,7 +214,8 @@ pub fn decide(
             .copied()
             .filter(|&(i, _)| rules_chose(&candidates[i], field))
             .collect();
-        if labelled[field] && (!by_rules.is_empty() || field < NET) {
+        let amount = matches!(field, NET | TAX | TOTAL);
+        if labelled[field] && (!by_rules.is_empty() || !amount) {
             by_rules
         } else {
             r

@@ -455,7 +455,7 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
         s,
         "A multi-layer perceptron ({} → 96 → 48 → {}, ReLU, one sigmoid per field) that scores \
          every date, amount and id-like candidate on an invoice page for the fields {}. Its input \
-         is the embedding of the text left of and above the candidate (2 × {DIM}; the mean of \
+         is the embedding of the text left of and above the candidate (2 × {DIM}; the mean and the maximum of \
          its word pieces' vectors, distilled from all-MiniLM-L6-v2 by `apflow distill`) and {} hand-made features (position, the rules' choice, label matches, \
          amount arithmetic, formats; see `src/extract/model/candidates.rs`).\n",
         INPUT,
