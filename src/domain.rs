@@ -435,6 +435,14 @@ pub enum ReasonCode {
     PaymentFailed,
     XmlVisualMismatch,
     PasswordProtected,
+    /// A person changed a field that moves money: a second person with
+    /// the approver role must approve before it can be paid.
+    ChangedByPerson,
+    /// An approver took an approved or rejected invoice back to review.
+    Reopened,
+    /// A payment run refused the planned payment: it no longer agreed with
+    /// the invoice's approved values or the vendor's verified accounts.
+    PaymentRefused,
 }
 
 impl ReasonCode {
@@ -470,6 +478,9 @@ impl ReasonCode {
             ReasonCode::PaymentFailed => "payment_failed",
             ReasonCode::XmlVisualMismatch => "xml_visual_mismatch",
             ReasonCode::PasswordProtected => "password_protected",
+            ReasonCode::ChangedByPerson => "changed_by_person",
+            ReasonCode::Reopened => "reopened",
+            ReasonCode::PaymentRefused => "payment_refused",
         }
     }
 }
@@ -656,6 +667,26 @@ pub struct Decision {
     pub findings: Vec<Finding>,
     pub matching: MatchResult,
     pub payment: Option<PlannedPayment>,
+}
+
+/// An IBAN without spaces, in capitals: the form it is compared in.
+pub fn compact_iban(iban: &str) -> String {
+    iban.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// Shows only the country, check digits and last four characters: enough to
+/// compare, not enough to misuse from a log or screen.
+pub fn mask_iban(iban: &str) -> String {
+    let chars: Vec<char> = iban.chars().collect();
+    if chars.len() < 8 {
+        return "****".to_string();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 /// The form of an invoice number used to recognise the same invoice sent

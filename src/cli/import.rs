@@ -224,6 +224,8 @@ pub struct Imported {
     pub records: usize,
     /// Invoices on the review queue queued for re-evaluation because of it.
     pub reevaluated: u64,
+    /// New IBANs of known vendors, waiting for a second person to verify.
+    pub ibans_pending: usize,
 }
 
 /// Imports a file: every record is checked first (an error names the file
@@ -235,17 +237,27 @@ pub async fn import_file(store: &Store, kind: ImportKind, path: &Path) -> Result
     let is_csv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    import_text(store, kind, &text, is_csv, &path.display().to_string()).await
+    import_text(
+        store,
+        kind,
+        &text,
+        is_csv,
+        &path.display().to_string(),
+        "cli:import",
+    )
+    .await
 }
 
 /// As [`import_file`] for text received otherwise (the REST API); `origin`
-/// names it in error messages.
+/// names it in error messages, `actor` in the audit log and as the proposer
+/// of changed bank accounts (who may then not verify them).
 pub async fn import_text(
     store: &Store,
     kind: ImportKind,
     text: &str,
     is_csv: bool,
     origin: &str,
+    actor: &str,
 ) -> Result<Imported> {
     let path = Path::new(origin);
     let records: Vec<(usize, Value)> = if is_csv {
@@ -269,11 +281,19 @@ pub async fn import_text(
             .collect()
     }
     let mut touched: Vec<(Option<String>, String)> = Vec::new();
+    let mut ibans_pending = 0;
     let records_n = match kind {
         ImportKind::Vendors => {
             let vendors = parse(records, path, vendor)?;
+            let audit = crate::store::AuditEntry {
+                actor: actor.to_string(),
+                action: "vendor.imported",
+                entity: "vendor",
+                entity_id: String::new(),
+                detail: serde_json::Value::Null,
+            };
             for v in &vendors {
-                store.upsert_vendor(v).await?;
+                ibans_pending += store.import_vendor(v, actor, &audit).await?.proposed.len();
             }
             vendors.len()
         }
@@ -316,6 +336,7 @@ pub async fn import_text(
     Ok(Imported {
         records: records_n,
         reevaluated,
+        ibans_pending,
     })
 }
 

@@ -257,6 +257,16 @@ pub enum VendorAction {
         #[arg(long)]
         by: String,
     },
+    /// Record that a person refused a proposed bank account of a vendor
+    /// (the vendor knows nothing of it).
+    RefuseIban {
+        vendor_id: String,
+        iban: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +381,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 import::noun(kind),
                 file.display()
             );
+            if r.ibans_pending > 0 {
+                println!(
+                    "{} new bank accounts of known vendors wait for verification by a second person (apflow vendor verify-iban)",
+                    r.ibans_pending
+                );
+            }
             if r.reevaluated > 0 {
                 println!(
                     "{} invoices waiting for this data were queued for re-evaluation",
@@ -499,6 +515,36 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::User { action } => {
             let store = Store::connect(&settings.database_url).await?;
             user_cmd(&store, action).await
+        }
+        Command::Vendor {
+            action:
+                VendorAction::RefuseIban {
+                    vendor_id,
+                    iban,
+                    by,
+                    reason,
+                },
+        } => {
+            let store = Store::connect(&settings.database_url).await?;
+            let user = store
+                .users()
+                .await?
+                .into_iter()
+                .find(|u| u.username == by)
+                .with_context(|| {
+                    format!("no active user named {by} (add one with apflow user add)")
+                })?;
+            match workflow::review::refuse_iban(&store, &vendor_id, &iban, &reason, &user).await {
+                Ok(()) => {
+                    println!(
+                        "refused {} for {vendor_id} (by {by})",
+                        crate::validate::mask_iban(&iban)
+                    );
+                    Ok(0)
+                }
+                Err(workflow::review::ReviewError::NotFound) => bail!("no vendor {vendor_id:?}"),
+                Err(e) => bail!("{e}"),
+            }
         }
         Command::Vendor {
             action:
@@ -903,6 +949,12 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             for p in &outcome.deferred {
                 println!(
                     "deferred: invoice {} {} {} {} (cash limit)",
+                    p.invoice_id, p.remittance, p.amount, p.currency
+                );
+            }
+            for (p, why) in &outcome.refused {
+                println!(
+                    "REFUSED: invoice {} {} {} {}: {why}; back on the review queue",
                     p.invoice_id, p.remittance, p.amount, p.currency
                 );
             }

@@ -723,6 +723,18 @@ mod tests {
                 full(),
                 vec!["price_variance"],
             ),
+            // On the tolerance's edge: exactly 2% above is within it, the
+            // next cent is not.
+            (
+                vec![line(Some("A-100"), "Paper", "10", "4.59")],
+                full(),
+                vec![],
+            ),
+            (
+                vec![line(Some("A-100"), "Paper", "10", "4.60")],
+                full(),
+                vec!["price_variance"],
+            ),
             (
                 vec![line(Some("A-100"), "Paper", "10", "4.50")],
                 state(["4", "2"], ["0", "0"]),

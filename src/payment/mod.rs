@@ -195,9 +195,147 @@ pub fn plan(
     })
 }
 
+/// What a payment run holds a planned payment against just before paying
+/// it: the invoice as it stands now and the vendor's verified accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentEvidence<'a> {
+    pub amount: Decimal,
+    pub discount: Decimal,
+    pub currency: &'a str,
+    pub creditor_iban: &'a str,
+    pub invoice_total: Option<Decimal>,
+    pub invoice_currency: Option<&'a str>,
+    pub invoice_iban: Option<&'a str>,
+    /// The vendor's verified IBANs; `None` when the invoice has no vendor
+    /// of the master data.
+    pub verified_ibans: Option<&'a [String]>,
+}
+
+/// Why a planned payment must not be paid, if it must not: a payment whose
+/// payee, IBAN, amount or currency no longer agree with the invoice that
+/// people approved, or whose IBAN is not a verified account of the vendor,
+/// is refused. Whatever changed between the decision and the run (a
+/// database edit, a race, a bug) costs a review, never a payment.
+pub fn refusal(e: &PaymentEvidence<'_>) -> Option<String> {
+    let iban = crate::domain::compact_iban(e.creditor_iban);
+    let Some(verified) = e.verified_ibans else {
+        return Some("the invoice has no vendor of the master data".into());
+    };
+    if !verified
+        .iter()
+        .any(|v| crate::domain::compact_iban(v) == iban)
+    {
+        return Some(format!(
+            "the IBAN {} is not a verified account of the vendor",
+            crate::domain::mask_iban(&iban)
+        ));
+    }
+    if let Some(inv_iban) = e.invoice_iban
+        && crate::domain::compact_iban(inv_iban) != iban
+    {
+        return Some(format!(
+            "the payment goes to {} but the invoice now names {}",
+            crate::domain::mask_iban(&iban),
+            crate::domain::mask_iban(inv_iban)
+        ));
+    }
+    if e.invoice_currency != Some(e.currency) {
+        return Some(format!(
+            "the payment is in {} but the invoice in {}",
+            e.currency,
+            e.invoice_currency.unwrap_or("no currency")
+        ));
+    }
+    match e.invoice_total {
+        Some(total) if total == e.amount + e.discount => None,
+        Some(total) => Some(format!(
+            "the payment of {} (+ {} discount) does not settle the invoice's total of {total}",
+            e.amount, e.discount
+        )),
+        None => Some("the invoice has no total".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payment_is_refused_when_it_no_longer_agrees_with_its_invoice() {
+        let verified = vec!["DE50 7019 0077 0087 1234 00".to_string()];
+        let ok = PaymentEvidence {
+            amount: Decimal::new(9800, 2),
+            discount: Decimal::new(200, 2),
+            currency: "EUR",
+            creditor_iban: "DE50701900770087123400",
+            invoice_total: Some(Decimal::new(10000, 2)),
+            invoice_currency: Some("EUR"),
+            invoice_iban: None,
+            verified_ibans: Some(&verified),
+        };
+        let cases: Vec<(PaymentEvidence<'_>, Option<&str>)> = vec![
+            (ok.clone(), None),
+            (
+                PaymentEvidence {
+                    invoice_iban: Some("de50701900770087123400"),
+                    ..ok.clone()
+                },
+                None,
+            ),
+            (
+                PaymentEvidence {
+                    verified_ibans: None,
+                    ..ok.clone()
+                },
+                Some("no vendor"),
+            ),
+            (
+                PaymentEvidence {
+                    creditor_iban: "GB82WEST12345698765432",
+                    ..ok.clone()
+                },
+                Some("not a verified account"),
+            ),
+            (
+                PaymentEvidence {
+                    invoice_iban: Some("GB82WEST12345698765432"),
+                    ..ok.clone()
+                },
+                Some("now names"),
+            ),
+            (
+                PaymentEvidence {
+                    invoice_total: Some(Decimal::new(10001, 2)),
+                    ..ok.clone()
+                },
+                Some("does not settle"),
+            ),
+            (
+                PaymentEvidence {
+                    invoice_currency: Some("USD"),
+                    ..ok.clone()
+                },
+                Some("in USD"),
+            ),
+            (
+                PaymentEvidence {
+                    invoice_total: None,
+                    ..ok.clone()
+                },
+                Some("no total"),
+            ),
+        ];
+        for (evidence, want) in cases {
+            let got = refusal(&evidence);
+            match want {
+                None => assert_eq!(got, None, "{evidence:?}"),
+                Some(w) => assert!(
+                    got.as_deref().is_some_and(|g| g.contains(w)),
+                    "{evidence:?}: {got:?}"
+                ),
+            }
+        }
+    }
     use crate::domain::{ExtractionSource, Field};
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {

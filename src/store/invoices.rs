@@ -688,7 +688,9 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE invoices SET status = $1, vendor_id = $2, duplicate_of = $3, updated_at = $4 WHERE id = $5 \
              AND status <> 'awaiting_approval' \
-             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = $5 AND a.decided_at IS NOT NULL)",
+             AND status NOT IN ('on_hold', 'paid') \
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = $5 AND a.decided_at IS NOT NULL \
+             AND a.reopened_at IS NULL)",
         )
         .bind(decision.status.as_str())
         .bind(decision.vendor_id.clone())

@@ -65,32 +65,82 @@ fn tolerances_from(column: &'static str, s: Option<String>) -> Result<ToleranceO
     })
 }
 
-impl Store {
-    pub async fn upsert_vendor(&self, v: &Vendor) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO vendors (vendor_id, name, aliases, vat_id, ibans, payment_terms, currency, email_domains, updated_at, tolerances) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (vendor_id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, \
-             vat_id = excluded.vat_id, ibans = excluded.ibans, payment_terms = excluded.payment_terms, \
-             currency = excluded.currency, email_domains = excluded.email_domains, updated_at = excluded.updated_at, \
-             tolerances = excluded.tolerances",
-        )
-        .bind(v.vendor_id.clone())
-        .bind(v.name.clone())
-        .bind(json_list(&v.aliases))
-        .bind(v.vat_id.clone())
-        .bind(json_list(&v.ibans))
-        .bind(v.payment_terms.clone())
-        .bind(v.currency.clone())
-        .bind(json_list(&v.email_domains))
-        .bind(now_ms())
-        .bind(tolerances_json(&v.tolerances))
-        .execute(self.pool())
-        .await
-        .ctx("upsert a vendor")?;
-        Ok(())
-    }
+/// What a vendor import changed about the vendor's bank accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VendorImport {
+    pub created: bool,
+    /// A new vendor's IBANs, verified by the import.
+    pub added: Vec<String>,
+    /// New IBANs of a known vendor, waiting for a second person.
+    pub proposed: Vec<String>,
+    pub removed: Vec<String>,
+}
 
+/// One of a vendor's bank accounts: verified (by a person or the import
+/// that created the vendor), or proposed and pending or refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    pub iban: String,
+    /// `verified`, `pending` or `refused`.
+    pub state: String,
+    /// `verified` (a person), `import`, or `invoice`.
+    pub source: String,
+    /// Who verified, proposed or refused it.
+    pub by: String,
+    pub at: i64,
+    pub comment: Option<String>,
+}
+
+async fn upsert_vendor_row(conn: &mut sqlx::AnyConnection, v: &Vendor, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO vendors (vendor_id, name, aliases, vat_id, ibans, payment_terms, currency, email_domains, updated_at, tolerances) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (vendor_id) DO UPDATE SET name = excluded.name, aliases = excluded.aliases, \
+         vat_id = excluded.vat_id, ibans = excluded.ibans, payment_terms = excluded.payment_terms, \
+         currency = excluded.currency, email_domains = excluded.email_domains, updated_at = excluded.updated_at, \
+         tolerances = excluded.tolerances",
+    )
+    .bind(v.vendor_id.clone())
+    .bind(v.name.clone())
+    .bind(json_list(&v.aliases))
+    .bind(v.vat_id.clone())
+    .bind(json_list(&v.ibans))
+    .bind(v.payment_terms.clone())
+    .bind(v.currency.clone())
+    .bind(json_list(&v.email_domains))
+    .bind(now)
+    .bind(tolerances_json(&v.tolerances))
+    .execute(&mut *conn)
+    .await
+    .ctx("upsert a vendor")?;
+    Ok(())
+}
+
+/// Records a verified bank account with who verified it and how.
+async fn record_bank_account(
+    conn: &mut sqlx::AnyConnection,
+    vendor_id: &str,
+    iban: &str,
+    by: &str,
+    source: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO vendor_bank_accounts (vendor_id, iban, verified_by, verified_at, source) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (vendor_id, iban) DO UPDATE SET verified_by = excluded.verified_by, \
+         verified_at = excluded.verified_at, source = excluded.source",
+    )
+    .bind(vendor_id.to_string())
+    .bind(iban.to_string())
+    .bind(by.to_string())
+    .bind(now_ms())
+    .bind(source.to_string())
+    .execute(&mut *conn)
+    .await
+    .ctx("record a verified bank account")?;
+    Ok(())
+}
+
+impl Store {
     pub async fn vendors(&self) -> Result<Vec<Vendor>> {
         let rows = sqlx::query("SELECT * FROM vendors ORDER BY vendor_id")
             .fetch_all(self.pool())
@@ -474,22 +524,255 @@ impl Store {
             .execute(&mut *tx)
             .await
             .ctx("add a verified IBAN")?;
+        record_bank_account(&mut tx, vendor_id, iban, by, "verified").await?;
         sqlx::query(
-            "INSERT INTO vendor_bank_accounts (vendor_id, iban, verified_by, verified_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (vendor_id, iban) DO UPDATE SET verified_by = excluded.verified_by, verified_at = excluded.verified_at",
+            "UPDATE bank_account_changes SET state = 'verified', decided_by = $1, decided_at = $2 \
+             WHERE vendor_id = $3 AND iban = $4 AND state = 'pending'",
         )
-        .bind(vendor_id.to_string())
-        .bind(iban.to_string())
         .bind(by.to_string())
         .bind(now_ms())
+        .bind(vendor_id.to_string())
+        .bind(iban.to_string())
         .execute(&mut *tx)
         .await
-        .ctx("record a bank account verification")?;
+        .ctx("close a bank account proposal")?;
         super::append_audit(&mut tx, audit).await?;
         tx.commit()
             .await
             .ctx("commit a bank account verification")?;
         Ok(true)
+    }
+
+    /// Records that `by` refused `iban` for the vendor: a pending proposal
+    /// is closed as refused, or a refusal is recorded for an IBAN that only
+    /// an invoice named. Returns false if the vendor does not exist.
+    pub async fn refuse_bank_account(
+        &self,
+        vendor_id: &str,
+        iban: &str,
+        by: &str,
+        comment: &str,
+        audit: &super::AuditEntry,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT vendor_id FROM vendors WHERE vendor_id = $1")
+                .bind(vendor_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("read a vendor")?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        let closed = sqlx::query(
+            "UPDATE bank_account_changes SET state = 'refused', decided_by = $1, decided_at = $2, comment = $3 \
+             WHERE vendor_id = $4 AND iban = $5 AND state = 'pending'",
+        )
+        .bind(by.to_string())
+        .bind(now)
+        .bind(comment.to_string())
+        .bind(vendor_id.to_string())
+        .bind(iban.to_string())
+        .execute(&mut *tx)
+        .await
+        .ctx("refuse a bank account proposal")?
+        .rows_affected();
+        if closed == 0 {
+            sqlx::query(
+                "INSERT INTO bank_account_changes (vendor_id, iban, source, proposed_by, proposed_at, state, decided_by, decided_at, comment) \
+                 VALUES ($1, $2, 'invoice', '', $3, 'refused', $4, $3, $5)",
+            )
+            .bind(vendor_id.to_string())
+            .bind(iban.to_string())
+            .bind(now)
+            .bind(by.to_string())
+            .bind(comment.to_string())
+            .execute(&mut *tx)
+            .await
+            .ctx("record a refused bank account")?;
+        }
+        super::append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit a bank account refusal")?;
+        Ok(true)
+    }
+
+    /// Who proposed `iban` for the vendor (master-data imports).
+    pub async fn bank_account_proposers(&self, vendor_id: &str, iban: &str) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT proposed_by FROM bank_account_changes WHERE vendor_id = $1 AND iban = $2 AND source = 'import'",
+        )
+        .bind(vendor_id.to_string())
+        .bind(iban.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read bank account proposals")
+    }
+
+    /// The vendor's bank accounts as a person judging a new one sees them:
+    /// verified ones with who/when/how, and proposals with their state.
+    pub async fn bank_accounts(&self, vendor_id: &str) -> Result<Vec<BankAccount>> {
+        let mut out = Vec::new();
+        let verified = sqlx::query(
+            "SELECT iban, verified_by, verified_at, source FROM vendor_bank_accounts WHERE vendor_id = $1 ORDER BY verified_at",
+        )
+        .bind(vendor_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read a vendor's bank accounts")?;
+        for r in &verified {
+            out.push(BankAccount {
+                iban: r.try_get("iban").ctx("decode a bank account")?,
+                state: "verified".into(),
+                source: r.try_get("source").ctx("decode a bank account")?,
+                by: r.try_get("verified_by").ctx("decode a bank account")?,
+                at: r.try_get("verified_at").ctx("decode a bank account")?,
+                comment: None,
+            });
+        }
+        let changes = sqlx::query(
+            "SELECT iban, state, source, proposed_by, proposed_at, decided_by, decided_at, comment \
+             FROM bank_account_changes WHERE vendor_id = $1 AND state <> 'verified' ORDER BY id",
+        )
+        .bind(vendor_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read a vendor's bank account proposals")?;
+        for r in &changes {
+            let state: String = r.try_get("state").ctx("decode a bank account")?;
+            let (by, at) = if state == "pending" {
+                (
+                    r.try_get("proposed_by").ctx("decode a bank account")?,
+                    r.try_get("proposed_at").ctx("decode a bank account")?,
+                )
+            } else {
+                (
+                    r.try_get::<Option<String>, _>("decided_by")
+                        .ctx("decode a bank account")?
+                        .unwrap_or_default(),
+                    r.try_get::<Option<i64>, _>("decided_at")
+                        .ctx("decode a bank account")?
+                        .unwrap_or_default(),
+                )
+            };
+            out.push(BankAccount {
+                iban: r.try_get("iban").ctx("decode a bank account")?,
+                state,
+                source: r.try_get("source").ctx("decode a bank account")?,
+                by,
+                at,
+                comment: r.try_get("comment").ctx("decode a bank account")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Imports a vendor from master data without letting the import move
+    /// money on its own: a new vendor's IBANs are its verified accounts
+    /// (recorded as imported, by whom, when); for a known vendor, an IBAN
+    /// it did not have is only *proposed* (pending until a second person
+    /// verifies it), and IBANs the import leaves out are removed. Every
+    /// change to the accounts is in `audit`'s detail.
+    pub async fn import_vendor(
+        &self,
+        v: &Vendor,
+        actor: &str,
+        audit: &super::AuditEntry,
+    ) -> Result<VendorImport> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT ibans FROM vendors WHERE vendor_id = $1")
+                .bind(v.vendor_id.clone())
+                .fetch_optional(&mut *tx)
+                .await
+                .ctx("read a vendor")?;
+        let created = known.is_none();
+        let before = match known {
+            Some(list) => parse_json_list("vendors.ibans", &list)?,
+            None => Vec::new(),
+        };
+        let compact = |s: &str| crate::domain::compact_iban(s);
+        let imported: Vec<String> = v.ibans.iter().map(|i| compact(i)).collect();
+        let (kept, proposed): (Vec<String>, Vec<String>) = if created {
+            (imported.clone(), Vec::new())
+        } else {
+            imported
+                .iter()
+                .cloned()
+                .partition(|i| before.iter().any(|b| compact(b) == *i))
+        };
+        let removed: Vec<String> = before
+            .iter()
+            .filter(|b| !imported.contains(&compact(b)))
+            .cloned()
+            .collect();
+        let mut stored = v.clone();
+        stored.ibans = kept.clone();
+        upsert_vendor_row(&mut tx, &stored, now).await?;
+        if created {
+            for iban in &kept {
+                record_bank_account(&mut tx, &v.vendor_id, iban, actor, "import").await?;
+            }
+        }
+        for iban in &removed {
+            sqlx::query("DELETE FROM vendor_bank_accounts WHERE vendor_id = $1 AND iban = $2")
+                .bind(v.vendor_id.clone())
+                .bind(iban.clone())
+                .execute(&mut *tx)
+                .await
+                .ctx("remove a bank account")?;
+        }
+        let mut newly_proposed = Vec::new();
+        for iban in &proposed {
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM bank_account_changes WHERE vendor_id = $1 AND iban = $2 AND state = 'pending'",
+            )
+            .bind(v.vendor_id.clone())
+            .bind(iban.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("look for a pending bank account")?;
+            if open.is_some() {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO bank_account_changes (vendor_id, iban, source, proposed_by, proposed_at, state) \
+                 VALUES ($1, $2, 'import', $3, $4, 'pending')",
+            )
+            .bind(v.vendor_id.clone())
+            .bind(iban.clone())
+            .bind(actor.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .ctx("propose a bank account")?;
+            newly_proposed.push(iban.clone());
+        }
+        let outcome = VendorImport {
+            created,
+            added: if created { kept } else { Vec::new() },
+            proposed: newly_proposed,
+            removed,
+        };
+        if outcome.created || !outcome.proposed.is_empty() || !outcome.removed.is_empty() {
+            let mask = |l: &[String]| {
+                l.iter()
+                    .map(|i| crate::domain::mask_iban(i))
+                    .collect::<Vec<_>>()
+            };
+            let mut audit = audit.clone();
+            audit.entity_id = v.vendor_id.clone();
+            audit.detail = serde_json::json!({
+                "created": outcome.created,
+                "ibans_added_verified": mask(&outcome.added),
+                "ibans_pending_verification": mask(&outcome.proposed),
+                "ibans_removed": mask(&outcome.removed),
+            });
+            super::append_audit(&mut tx, &audit).await?;
+        }
+        tx.commit().await.ctx("commit a vendor import")?;
+        Ok(outcome)
     }
 
     /// Vendor id of a purchase order, if it exists.

@@ -26,8 +26,11 @@ pub use invoices::{
     NewDocument, PaymentRow,
 };
 pub use jobs::{Job, JobKind, QueueStats};
+pub use masterdata::{BankAccount, VendorImport};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
-pub use review::{CORRECTABLE_FIELDS, Dashboard};
+pub use review::{
+    ApprovalRequest, CORRECTABLE_FIELDS, Correction, CorrectionRow, Dashboard, Reopen,
+};
 
 use std::path::Path;
 use std::time::Duration;

@@ -57,6 +57,9 @@ pub struct RunOutcome {
     pub paid: Vec<DuePayment>,
     /// Due payments left for a later run because of the cash limit.
     pub deferred: Vec<DuePayment>,
+    /// Due payments refused for good, with why: their invoices went back
+    /// to the review queue (`payment::refusal`).
+    pub refused: Vec<(DuePayment, String)>,
 }
 
 /// Builds the run's file from its payments and run id: `(message id, document)`.
@@ -82,7 +85,9 @@ impl Store {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
-             p.remittance, p.idempotency_key FROM payments p JOIN invoices i ON i.id = p.invoice_id \
+             p.remittance, p.idempotency_key, i.total_amount AS invoice_total, i.currency AS invoice_currency, \
+             i.iban AS invoice_iban, v.ibans AS vendor_ibans \
+             FROM payments p JOIN invoices i ON i.id = p.invoice_id LEFT JOIN vendors v ON v.vendor_id = i.vendor_id \
              WHERE p.state = 'planned' AND p.planned_on <= $1 AND p.currency = $2 AND i.status = 'scheduled' \
              AND p.creditor_iban IS NOT NULL ORDER BY p.planned_on, p.id",
         )
@@ -92,8 +97,16 @@ impl Store {
         .await
         .ctx("collect due payments")?;
         let mut due = Vec::with_capacity(rows.len());
+        let mut refused = Vec::new();
         for r in &rows {
-            due.push(due_payment_from_row(r)?);
+            let p = due_payment_from_row(r)?;
+            match evidence_refusal(r, &p)? {
+                None => due.push(p),
+                Some(why) => {
+                    refuse_payment(&mut tx, &p, &why, audit).await?;
+                    refused.push((p, why));
+                }
+            }
         }
         // Within the cash limit: the earliest due first, the largest first
         // among equals; the smallest are the ones deferred.
@@ -128,6 +141,7 @@ impl Store {
                 run: None,
                 paid: Vec::new(),
                 deferred,
+                refused,
             });
         }
         let run_id: i64 = sqlx::query_scalar(
@@ -191,6 +205,7 @@ impl Store {
             }),
             paid: taken,
             deferred,
+            refused,
         })
     }
 
@@ -453,6 +468,82 @@ impl Store {
 }
 
 /// A payment row as selected by the run and webhook queries (same columns).
+/// Holds a due payment against its invoice and vendor as they stand in
+/// this transaction (`payment::refusal`).
+fn evidence_refusal(r: &sqlx::any::AnyRow, p: &DuePayment) -> Result<Option<String>> {
+    let total: Option<String> = r.try_get("invoice_total").ctx("decode payment evidence")?;
+    let total = match total {
+        Some(t) => Some(parse_decimal("invoices.total_amount", &t)?),
+        None => None,
+    };
+    let currency: Option<String> = r
+        .try_get("invoice_currency")
+        .ctx("decode payment evidence")?;
+    let iban: Option<String> = r.try_get("invoice_iban").ctx("decode payment evidence")?;
+    let ibans: Option<String> = r.try_get("vendor_ibans").ctx("decode payment evidence")?;
+    let verified = match ibans {
+        Some(list) => Some(super::parse_json_list("vendors.ibans", &list)?),
+        None => None,
+    };
+    Ok(crate::payment::refusal(&crate::payment::PaymentEvidence {
+        amount: p.amount,
+        discount: p.discount,
+        currency: &p.currency,
+        creditor_iban: &p.creditor_iban,
+        invoice_total: total,
+        invoice_currency: currency.as_deref(),
+        invoice_iban: iban.as_deref(),
+        verified_ibans: verified.as_deref(),
+    }))
+}
+
+/// Withdraws a refused payment and puts its invoice back on the review
+/// queue with the reason, audited under the run's actor.
+async fn refuse_payment(
+    conn: &mut sqlx::AnyConnection,
+    p: &DuePayment,
+    why: &str,
+    run_audit: &AuditEntry,
+) -> Result<()> {
+    let now = now_ms();
+    let invoice = crate::domain::InvoiceId(p.invoice_id);
+    super::invoices::withdraw_planned_payment(&mut *conn, invoice).await?;
+    sqlx::query("UPDATE invoices SET status = 'needs_review', updated_at = $1 WHERE id = $2 AND status = 'scheduled'")
+        .bind(now)
+        .bind(p.invoice_id)
+        .execute(&mut *conn)
+        .await
+        .ctx("send a refused payment's invoice to review")?;
+    sqlx::query(
+        "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
+         VALUES ($1, 'payment_refused', NULL, $2, $3, '{}', 'review')",
+    )
+    .bind(p.invoice_id)
+    .bind(format!("the payment run refused the payment: {why}"))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("record why a payment was refused")?;
+    sqlx::query(
+        "INSERT INTO review_tasks (invoice_id, state, created_at) SELECT $1, 'open', $2 WHERE NOT EXISTS \
+         (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
+    )
+    .bind(p.invoice_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("open a review task")?;
+    let entry = AuditEntry {
+        actor: run_audit.actor.clone(),
+        action: "payment.refused",
+        entity: "invoice",
+        entity_id: p.invoice_id.to_string(),
+        detail: serde_json::json!({ "reason": why, "amount": p.amount.to_string(), "currency": p.currency }),
+    };
+    append_audit(conn, &entry).await?;
+    Ok(())
+}
+
 fn due_payment_from_row(r: &sqlx::any::AnyRow) -> Result<DuePayment> {
     let amount: String = r.try_get("amount").ctx("decode payment")?;
     let discount: String = r.try_get("discount").ctx("decode payment")?;

@@ -24,10 +24,57 @@ pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 10] = [
     ("payment_terms", None),
 ];
 
+/// What became of a correction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Correction {
+    Done {
+        old: Option<String>,
+    },
+    NoSuchInvoice,
+    /// The invoice is past review (its status): no field may change.
+    Closed {
+        status: String,
+    },
+}
+
+/// What became of a request for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalRequest {
+    Sent,
+    /// Not on the review queue (any more).
+    NotOnQueue,
+    /// A check of the invoice is queued or running.
+    BeingChecked,
+}
+
+/// What became of a request to reopen an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reopen {
+    Done,
+    /// Not approved, rejected or a duplicate: nothing to reopen.
+    NotClosed,
+    /// Its payment is in a run or was paid (the payment's state).
+    PaymentLeft {
+        state: String,
+    },
+}
+
+/// One person's change of one field, as an approver is shown it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionRow {
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: String,
+    pub user_id: i64,
+    pub username: String,
+    pub at: i64,
+}
+
 impl Store {
     /// Replaces one field's value (a person's correction: confidence 1.0,
-    /// no page box) and records old and new. Returns the old value, or
-    /// `None` when the invoice does not exist.
+    /// no page box) and records old and new, only while the invoice is on
+    /// the review queue or on hold: once it is with an approver, approved,
+    /// rejected or paid, its values are what people decided on.
     pub async fn correct_field(
         &self,
         invoice: InvoiceId,
@@ -36,15 +83,31 @@ impl Store {
         value: &str,
         user_id: i64,
         audit: &AuditEntry,
-    ) -> Result<Option<Option<String>>> {
+    ) -> Result<Correction> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM invoices WHERE id = $1")
-            .bind(invoice.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("find an invoice")?;
-        if exists.is_none() {
-            return Ok(None);
+        // The guarded UPDATE takes the row's lock on PostgreSQL, so a
+        // request for approval or a decision on the same invoice waits for
+        // this correction or sees the invoice already moved.
+        let open = sqlx::query(
+            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold')",
+        )
+        .bind(now_ms())
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("check an invoice is open for corrections")?
+        .rows_affected();
+        if open != 1 {
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+                    .bind(invoice.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .ctx("find an invoice")?;
+            return Ok(match status {
+                None => Correction::NoSuchInvoice,
+                Some(status) => Correction::Closed { status },
+            });
         }
         let old: Option<String> = sqlx::query_scalar(
             "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
@@ -101,9 +164,23 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record a correction")?;
+        // Checked again with the corrected value, queued in the same
+        // transaction: nobody can send the invoice to approval between the
+        // correction and the check that follows it.
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
+             finished_at = NULL WHERE kind = 'decide' AND state IN ('done', 'dead') \
+             AND document_id = (SELECT document_id FROM invoices WHERE id = $2)",
+        )
+        .bind(now_ms())
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("queue a decision again")?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a correction")?;
-        Ok(Some(old))
+        self.signal_queue();
+        Ok(Correction::Done { old })
     }
 
     /// Whether people have taken the decision on this invoice over (it is
@@ -112,7 +189,8 @@ impl Store {
     pub async fn decided_by_people(&self, invoice: InvoiceId) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM invoices i WHERE i.id = $1 AND (i.status = 'awaiting_approval' \
-             OR EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = i.id AND a.decided_at IS NOT NULL))",
+             OR EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = i.id AND a.decided_at IS NOT NULL \
+             AND a.reopened_at IS NULL))",
         )
         .bind(invoice.0)
         .fetch_one(self.pool())
@@ -237,17 +315,19 @@ impl Store {
             .ctx("read corrections")
     }
 
-    /// Moves an invoice from the review queue to approval; `false` when it
-    /// is not on the review queue (any more).
+    /// Moves an invoice from the review queue to approval. Refused while
+    /// the invoice is being checked again (after a correction, a receipt):
+    /// the approver must see the reasons of the values they approve.
     pub async fn request_approval(
         &self,
         invoice: InvoiceId,
         user_id: i64,
         audit: &AuditEntry,
-    ) -> Result<bool> {
+    ) -> Result<ApprovalRequest> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         let moved = sqlx::query(
-            "UPDATE invoices SET status = 'awaiting_approval', updated_at = $1 WHERE id = $2 AND status = 'needs_review'",
+            "UPDATE invoices SET status = 'awaiting_approval', updated_at = $1 WHERE id = $2 AND status = 'needs_review' \
+             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.document_id = invoices.document_id AND j.state IN ('queued', 'running'))",
         )
         .bind(now_ms())
         .bind(invoice.0)
@@ -256,7 +336,16 @@ impl Store {
         .ctx("send an invoice to approval")?
         .rows_affected();
         if moved != 1 {
-            return Ok(false);
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+                    .bind(invoice.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .ctx("find an invoice")?;
+            return Ok(match status.as_deref() {
+                Some("needs_review") => ApprovalRequest::BeingChecked,
+                _ => ApprovalRequest::NotOnQueue,
+            });
         }
         sqlx::query(
             "INSERT INTO approvals (invoice_id, requested_by, requested_at) VALUES ($1, $2, $3)",
@@ -269,7 +358,115 @@ impl Store {
         .ctx("record an approval request")?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval request")?;
-        Ok(true)
+        Ok(ApprovalRequest::Sent)
+    }
+
+    /// Every change people made to the invoice's fields, oldest first.
+    pub async fn corrections(&self, invoice: InvoiceId) -> Result<Vec<CorrectionRow>> {
+        let rows = sqlx::query(
+            "SELECT c.field, c.old_value, c.new_value, c.user_id, u.username, c.at FROM corrections c \
+             JOIN users u ON u.id = c.user_id WHERE c.invoice_id = $1 ORDER BY c.at, c.field",
+        )
+        .bind(invoice.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("read corrections")?;
+        rows.iter()
+            .map(|r| {
+                Ok(CorrectionRow {
+                    field: r.try_get("field").ctx("decode a correction")?,
+                    old_value: r.try_get("old_value").ctx("decode a correction")?,
+                    new_value: r.try_get("new_value").ctx("decode a correction")?,
+                    user_id: r.try_get("user_id").ctx("decode a correction")?,
+                    username: r.try_get("username").ctx("decode a correction")?,
+                    at: r.try_get("at").ctx("decode a correction")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes an approved (scheduled), rejected or duplicate invoice back to
+    /// the review queue: its planned payment is withdrawn and its approvals
+    /// stop counting. Refused once the payment is in a run or paid.
+    pub async fn reopen_invoice(
+        &self,
+        invoice: InvoiceId,
+        user_id: i64,
+        reason: &str,
+        audit: &AuditEntry,
+    ) -> Result<Reopen> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let in_run: Option<String> = sqlx::query_scalar(
+            "SELECT state FROM payments WHERE invoice_id = $1 AND state <> 'planned'",
+        )
+        .bind(invoice.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("look for a payment in a run")?;
+        if let Some(state) = in_run {
+            return Ok(Reopen::PaymentLeft { state });
+        }
+        let moved = sqlx::query(
+            "UPDATE invoices SET status = 'needs_review', updated_at = $1 WHERE id = $2 \
+             AND status IN ('scheduled', 'rejected', 'duplicate')",
+        )
+        .bind(now)
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("reopen an invoice")?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(Reopen::NotClosed);
+        }
+        super::invoices::withdraw_planned_payment(&mut tx, invoice).await?;
+        sqlx::query(
+            "UPDATE approvals SET reopened_at = $1, reopened_by = $2 WHERE invoice_id = $3 AND reopened_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(invoice.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("set approvals aside")?;
+        sqlx::query(
+            "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
+             VALUES ($1, 'reopened', NULL, $2, $3, '{}', 'review')",
+        )
+        .bind(invoice.0)
+        .bind(format!("reopened by {}: {reason}", audit.actor))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .ctx("record why an invoice was reopened")?;
+        sqlx::query(
+            "INSERT INTO review_tasks (invoice_id, state, created_at) \
+             SELECT $1, 'open', $2 WHERE NOT EXISTS \
+             (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
+        )
+        .bind(invoice.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .ctx("open a review task")?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit a reopening")?;
+        Ok(Reopen::Done)
+    }
+
+    /// People who sent to approval an open invoice of the vendor that pays
+    /// `iban` (compact): they may not verify that bank account.
+    pub async fn iban_sent_by(&self, vendor_id: &str, iban: &str) -> Result<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT a.requested_by FROM approvals a JOIN invoices i ON i.id = a.invoice_id \
+             WHERE i.vendor_id = $1 AND REPLACE(UPPER(i.iban), ' ', '') = $2 AND a.reopened_at IS NULL",
+        )
+        .bind(vendor_id.to_string())
+        .bind(iban.to_string())
+        .fetch_all(self.pool())
+        .await
+        .ctx("read who sent a bank account to approval")
     }
 
     /// Approvers who gave the first of two approvals since the invoice was

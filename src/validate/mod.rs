@@ -8,6 +8,7 @@
 mod vat;
 mod vendor;
 
+pub use crate::domain::{compact_iban, mask_iban};
 pub use vat::{VatCheck, check_vat_id, italian_check_digit, plausible_rates};
 pub use vendor::{VendorMatch, resolve_vendor};
 
@@ -110,10 +111,7 @@ pub fn validate(
         }
     };
     if let (Some(v), Some(iban)) = (&vendor, &inv.iban)
-        && !v
-            .ibans
-            .iter()
-            .any(|known| known.replace(' ', "").eq_ignore_ascii_case(&iban.value))
+        && !is_verified_iban(v, &iban.value)
     {
         findings.push(Finding::new(
                 ReasonCode::BankDetailsChanged,
@@ -124,16 +122,12 @@ pub fn validate(
     Validation { vendor, findings }
 }
 
-/// Shows only the country, check digits and last four characters: enough to
-/// compare, not enough to misuse from a log or screen.
-pub fn mask_iban(iban: &str) -> String {
-    let chars: Vec<char> = iban.chars().collect();
-    if chars.len() < 8 {
-        return "****".to_string();
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
+/// Whether `iban` (spaces and case aside) is one of the vendor's verified
+/// accounts: the one test the decision, the approval and the payment run
+/// all apply before money goes to it.
+pub fn is_verified_iban(vendor: &Vendor, iban: &str) -> bool {
+    let key = compact_iban(iban);
+    vendor.ibans.iter().any(|known| compact_iban(known) == key)
 }
 
 fn required_fields(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {

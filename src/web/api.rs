@@ -187,11 +187,16 @@ pub async fn invoice_detail(
         .invoice_detail(InvoiceId(id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(detail_json(d)))
+    let changes = state.store.corrections(InvoiceId(id)).await?;
+    Ok(Json(detail_json(d, &changes)))
 }
 
-fn detail_json(d: InvoiceDetail) -> serde_json::Value {
+fn detail_json(d: InvoiceDetail, changes: &[crate::store::CorrectionRow]) -> serde_json::Value {
     serde_json::json!({
+        "changes": changes.iter().map(|c| serde_json::json!({
+            "field": c.field, "old": c.old_value, "new": c.new_value, "by": c.username, "at_ms": c.at,
+            "moves_money": crate::workflow::review::MONEY_FIELDS.contains(&c.field.as_str()),
+        })).collect::<Vec<_>>(),
         "invoice": InvoiceJson::from(d.summary),
         "extraction_source": d.extraction_source,
         "fields": d.fields.iter().map(|f| serde_json::json!({
@@ -300,12 +305,21 @@ pub async fn import_master_data(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/csv"));
-    let r = crate::cli::import_text(&state.store, kind, &body, is_csv, "request")
-        .await
-        .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
-    Ok(Json(
-        serde_json::json!({ "imported": r.records, "reevaluated": r.reevaluated }),
-    ))
+    let r = crate::cli::import_text(
+        &state.store,
+        kind,
+        &body,
+        is_csv,
+        "request",
+        &caller.user.username,
+    )
+    .await
+    .map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    Ok(Json(serde_json::json!({
+        "imported": r.records,
+        "reevaluated": r.reevaluated,
+        "ibans_pending_verification": r.ibans_pending,
+    })))
 }
 
 #[derive(Deserialize)]

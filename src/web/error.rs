@@ -61,6 +61,7 @@ impl From<crate::workflow::review::ReviewError> for ApiError {
             R::Invalid(m) => ApiError::BadRequest(m),
             R::NotAllowed(m) => ApiError::Forbidden(m),
             e @ R::WrongState { .. } => ApiError::Conflict(e.to_string()),
+            R::Conflict(m) => ApiError::Conflict(m),
             R::Store(e) => ApiError::Internal(Box::new(e)),
         }
     }

@@ -217,6 +217,8 @@ pub async fn invoice(
         }
         body.push_str("</ul>");
     }
+    body.push_str(&changes_view(&state, InvoiceId(id)).await?);
+    body.push_str(&bank_account_view(&state, &caller, &d).await?);
     body.push_str("<div class=cols><section><h2>Fields</h2><table><thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Where</th></tr></thead><tbody>");
     for f in &d.fields {
         let place = match (f.page, f.bbox) {
@@ -311,7 +313,8 @@ pub async fn invoice_action(
             review::request_approval(&state.store, &state.settings, invoice, &caller.user).await
         }
         "claim" => review::assign(&state.store, &state.settings, invoice, None, &caller.user).await,
-        "approve" | "reject" | "hold" | "release" | "mark-duplicate" => {
+        "approve" | "reject" | "hold" | "release" | "mark-duplicate" | "reopen" | "verify-iban"
+        | "refuse-iban" => {
             let of = form
                 .duplicate_of
                 .as_deref()
@@ -349,6 +352,113 @@ pub async fn invoice_action(
             Ok((status, layout("Not done", &body, Some(&caller))).into_response())
         }
     }
+}
+
+/// What people changed, old → new, who and when: what an approver is
+/// asked to approve on top of what was read.
+async fn changes_view(state: &AppState, invoice: InvoiceId) -> Result<String, ApiError> {
+    let changes = state.store.corrections(invoice).await?;
+    if changes.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = String::from(
+        "<h2>Changed by people</h2><table id=changes><thead><tr><th>Field</th><th>Was</th><th>Now</th><th>By</th><th>When</th></tr></thead><tbody>",
+    );
+    for c in &changes {
+        let money = if crate::workflow::review::MONEY_FIELDS.contains(&c.field.as_str()) {
+            " class=low"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "<tr><td{money}>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.field),
+            opt(&c.old_value),
+            esc(&c.new_value),
+            esc(&c.username),
+            esc(&when(c.at)),
+        ));
+    }
+    out.push_str("</tbody></table>");
+    Ok(out)
+}
+
+/// The IBAN the invoice asks to be paid to beside the vendor's known
+/// accounts, and, for an approver or admin, Verify / Refuse when it is not
+/// one of them.
+async fn bank_account_view(
+    state: &AppState,
+    caller: &Caller,
+    d: &crate::store::InvoiceDetail,
+) -> Result<String, ApiError> {
+    let (Some(vendor_id), Some(field)) = (
+        d.summary.vendor_id.as_deref(),
+        d.fields.iter().find(|f| f.field == "iban"),
+    ) else {
+        return Ok(String::new());
+    };
+    let vendor = state
+        .store
+        .vendors()
+        .await?
+        .into_iter()
+        .find(|v| v.vendor_id == vendor_id);
+    let verified = vendor
+        .as_ref()
+        .is_some_and(|v| crate::validate::is_verified_iban(v, &field.value));
+    let place = match (field.page, field.bbox) {
+        (Some(p), Some([x0, y0, x1, y1])) => format!(
+            "read on <a href=\"#box-iban\">page {p} ({x0:.0},{y0:.0})–({x1:.0},{y1:.0})</a>"
+        ),
+        _ if field.confidence >= 1.0 => "entered by a person or the e-invoice".to_string(),
+        _ => "read from the document".to_string(),
+    };
+    let mut out = format!(
+        "<h2>Bank account</h2><p id=invoice-iban>This invoice asks to be paid to <b>{}</b> ({place}): {}</p>",
+        esc(&field.value),
+        if verified {
+            "a verified account of the vendor"
+        } else {
+            "<span class=low>NOT a verified account of the vendor</span>"
+        }
+    );
+    let accounts = state.store.bank_accounts(vendor_id).await?;
+    out.push_str("<table id=known-accounts><thead><tr><th>Known accounts</th><th>State</th><th>How</th><th>By</th><th>When</th></tr></thead><tbody>");
+    for a in &accounts {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+            esc(&a.iban),
+            esc(&a.state),
+            esc(&a.source),
+            esc(&a.by),
+            esc(&when(a.at)),
+            a.comment
+                .as_deref()
+                .map(|c| format!(" — {}", esc(c)))
+                .unwrap_or_default()
+        ));
+    }
+    out.push_str("</tbody></table>");
+    let judge = matches!(caller.user.role, Role::Approver | Role::Admin);
+    if !verified && judge {
+        let csrf = esc(caller.csrf.as_deref().unwrap_or(""));
+        let id = d.summary.id.0;
+        out.push_str(&format!(
+            "<p>Call the vendor on a number you already had (never one printed on this invoice) before you verify.</p>\
+             <form method=post action=\"/invoices/{id}/verify-iban\"><input type=hidden name=csrf value=\"{csrf}\">\
+             <button id=verify-iban>Verify this bank account</button></form>\
+             <form method=post action=\"/invoices/{id}/refuse-iban\" style=\"margin-top:.6rem\"><input type=hidden name=csrf value=\"{csrf}\">\
+             <input name=comment required placeholder=\"why\"> <button id=refuse-iban>Refuse it</button></form>"
+        ));
+    }
+    Ok(out)
+}
+
+/// A Unix-millisecond instant as the pages show it (UTC).
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// The actions the caller may take on an invoice in its current status.
@@ -391,6 +501,17 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
              <form method=post action=\"/invoices/{id}/reject\" style=\"margin-top:.6rem\">\
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> \
              <button id=reject>Reject</button></form>"
+        ));
+    }
+    if matches!(
+        status,
+        InvoiceStatus::Scheduled | InvoiceStatus::Rejected | InvoiceStatus::Duplicate
+    ) && matches!(role, Role::Approver | Role::Admin)
+    {
+        out.push_str(&format!(
+            "<h2>Reopen</h2><form method=post action=\"/invoices/{id}/reopen\">\
+             <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"why\"> \
+             <button id=reopen>Reopen for review</button></form>"
         ));
     }
     out

@@ -247,6 +247,9 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
         settings,
     )
     .await?;
+    if let Some(f) = changed_by_person(store, invoice_id).await? {
+        findings.push(f);
+    }
     let decision = route(
         invoice_id,
         &inv,
@@ -383,6 +386,36 @@ async fn po_lookup(
             candidates: Vec::new(),
         },
     })
+}
+
+/// A person changed fields that move money: whatever else the checks say,
+/// the pipeline does not pay it; an approver who did not make the change
+/// must (`review::decide`). Without this a clerk's correction alone would
+/// schedule a payment.
+async fn changed_by_person(store: &Store, invoice_id: InvoiceId) -> Result<Option<Finding>, Error> {
+    let mut fields: Vec<String> = store
+        .corrections(invoice_id)
+        .await?
+        .into_iter()
+        .map(|c| c.field)
+        .filter(|f| review::MONEY_FIELDS.contains(&f.as_str()))
+        .collect();
+    fields.sort();
+    fields.dedup();
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let list = fields.join(", ").replace('_', " ");
+    Ok(Some(
+        Finding::new(
+            ReasonCode::ChangedByPerson,
+            None,
+            format!(
+                "changed by a person: {list}; an approver who did not make the change must approve it before it is paid"
+            ),
+        )
+        .with("fields", fields.join(",")),
+    ))
 }
 
 /// Days around the invoice date within which the same vendor billing the

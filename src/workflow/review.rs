@@ -8,7 +8,26 @@ use rust_decimal::Decimal;
 
 use crate::config::Settings;
 use crate::domain::{InvoiceId, Role, User};
-use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Store};
+use crate::store::ApprovalRequest;
+use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Correction, Reopen, Store};
+
+/// Fields whose change moves money: who is paid (IBAN), how much (amounts,
+/// currency), when (dates, terms), and the number that keeps an invoice
+/// from being paid twice. A person's change of any of them means the
+/// invoice is paid only once a second person, an approver, approved it.
+/// (A corrected PO number is not among them: matching against that order
+/// is the control.)
+pub const MONEY_FIELDS: [&str; 9] = [
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "currency",
+    "net_amount",
+    "tax_amount",
+    "total_amount",
+    "iban",
+    "payment_terms",
+];
 
 /// Who must approve which invoices (`[[approval_rule]]` in the config).
 /// Every rule that fits an invoice applies: the most approvals any of them
@@ -59,6 +78,9 @@ pub enum ReviewError {
     Invalid(String),
     #[error("{0}")]
     NotAllowed(String),
+    /// Right state, wrong moment: try again shortly.
+    #[error("{0}")]
+    Conflict(String),
     #[error("the invoice is not {expected} (someone acted on it first?)")]
     WrongState { expected: &'static str },
     #[error(transparent)]
@@ -120,23 +142,24 @@ pub async fn correct_field(
         user,
         "invoice.field_corrected",
         invoice,
-        serde_json::json!({ "field": field, "new": value }),
+        serde_json::json!({ "field": field, "new": value, "moves_money": MONEY_FIELDS.contains(&field) }),
     );
-    if store
+    match store
         .correct_field(invoice, field, column, value, user.id, &audit)
         .await?
-        .is_none()
     {
-        return Err(ReviewError::NotFound);
+        Correction::Done { .. } => {}
+        Correction::NoSuchInvoice => return Err(ReviewError::NotFound),
+        Correction::Closed { status } => {
+            return Err(ReviewError::NotAllowed(format!(
+                "the invoice is {}: its fields can no longer change (an approver may reopen it)",
+                status.replace('_', " ")
+            )));
+        }
     }
     if let Err(e) = learn_place(store, settings, invoice, field, value).await {
         // The correction stands; only the lesson is lost.
         tracing::warn!(invoice = invoice.0, field, error = %e, "cannot learn where the field is printed");
-    }
-    // Checked again with the corrected value: a fix that resolves the
-    // reasons clears the invoice (the workers pick the job up).
-    if let Some(s) = store.invoice_summary(invoice).await? {
-        store.requeue_decision(s.document_id).await?;
     }
     Ok(())
 }
@@ -204,19 +227,23 @@ pub async fn request_approval(
         invoice,
         serde_json::json!({}),
     );
-    if store.request_approval(invoice, user.id, &audit).await? {
-        notify(
-            settings,
-            "approval_requested",
-            invoice,
-            user,
-            serde_json::json!({}),
-        );
-        Ok(())
-    } else {
-        Err(ReviewError::WrongState {
+    match store.request_approval(invoice, user.id, &audit).await? {
+        ApprovalRequest::Sent => {
+            notify(
+                settings,
+                "approval_requested",
+                invoice,
+                user,
+                serde_json::json!({}),
+            );
+            Ok(())
+        }
+        ApprovalRequest::BeingChecked => Err(ReviewError::Conflict(
+            "the invoice is being checked again (after a change): send it to approval once its reasons are up to date".into(),
+        )),
+        ApprovalRequest::NotOnQueue => Err(ReviewError::WrongState {
             expected: "on the review queue",
-        })
+        }),
     }
 }
 
@@ -329,6 +356,21 @@ pub async fn decide(
                 )));
             }
         }
+        // Who is paid is settled before anyone's approval counts: a
+        // vendor from the master data and one of its verified accounts.
+        let vendors = store.vendors().await?;
+        let vendor = summary
+            .vendor_id
+            .as_deref()
+            .and_then(|id| vendors.iter().find(|v| v.vendor_id == id));
+        let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
+            .ok_or_else(|| {
+                ReviewError::Invalid(
+                    "no payment can be planned (no total, or a credit note): reject it or correct the total"
+                        .into(),
+                )
+            })?;
+        payee_is_verified(vendor, &plan)?;
         let steps = store.approval_steps(invoice).await?;
         if steps.contains(&user.id) {
             return Err(ReviewError::NotAllowed(format!(
@@ -355,18 +397,6 @@ pub async fn decide(
             );
             return Ok(Decided::NeedsSecondApprover);
         }
-        let vendors = store.vendors().await?;
-        let vendor = summary
-            .vendor_id
-            .as_deref()
-            .and_then(|id| vendors.iter().find(|v| v.vendor_id == id));
-        let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
-            .ok_or_else(|| {
-                ReviewError::Invalid(
-                    "no payment can be planned (no total, or a credit note): reject it or correct the total"
-                        .into(),
-                )
-            })?;
         Some(plan)
     } else {
         if comment.trim().is_empty() {
@@ -406,6 +436,36 @@ pub async fn decide(
             expected: "awaiting approval",
         })
     }
+}
+
+/// An approval pays a vendor of the master data on one of its verified
+/// accounts, never an IBAN only the invoice (or a clerk) names: a new bank
+/// account is verified by a second person first (`verify_iban`).
+fn payee_is_verified(
+    vendor: Option<&crate::domain::Vendor>,
+    plan: &crate::domain::PlannedPayment,
+) -> Result<(), ReviewError> {
+    let Some(vendor) = vendor else {
+        return Err(ReviewError::NotAllowed(
+            "the vendor is not in the master data: add it, with its bank account, before approving"
+                .into(),
+        ));
+    };
+    let Some(iban) = plan.creditor_iban.as_deref() else {
+        return Err(ReviewError::Invalid(format!(
+            "there is no bank account to pay {}: correct the IBAN",
+            vendor.name
+        )));
+    };
+    if !crate::validate::is_verified_iban(vendor, iban) {
+        return Err(ReviewError::NotAllowed(format!(
+            "the IBAN {} is not a verified account of {}: it must be verified (by an approver or admin who \
+             neither entered it nor sent the invoice to approval) before the invoice can be approved",
+            crate::validate::mask_iban(iban),
+            vendor.name
+        )));
+    }
+    Ok(())
 }
 
 /// Gives an invoice on the review queue to a clerk (`to`, or the caller
@@ -518,6 +578,12 @@ pub async fn clerk_action(
         .move_invoice(invoice, from, to, duplicate_of, &audit)
         .await?
     {
+        if action == "release"
+            && let Some(s) = store.invoice_summary(invoice).await?
+        {
+            // Changes made while it was parked are checked now.
+            store.requeue_decision(s.document_id).await?;
+        }
         notify(
             settings,
             to,
@@ -605,15 +671,7 @@ pub async fn verify_iban(
             "{iban:?} is not a valid IBAN (checksum)"
         )));
     };
-    if store
-        .iban_entered_by(vendor_id, &iban)
-        .await?
-        .contains(&user.id)
-    {
-        return Err(ReviewError::NotAllowed(
-            "you entered this bank account: someone else must verify it".into(),
-        ));
-    }
+    may_judge_iban(store, vendor_id, &iban, user).await?;
     match super::verify_vendor_iban(store, vendor_id, &iban, &user.username).await {
         Ok(Some(n)) => Ok(n),
         Ok(None) => Err(ReviewError::NotFound),
@@ -622,9 +680,182 @@ pub async fn verify_iban(
     }
 }
 
+/// Segregation of duties for a bank account: the person who entered it
+/// (a correction), proposed it (a master-data import) or sent an invoice
+/// paying it to approval is not the one who confirms or refuses it.
+async fn may_judge_iban(
+    store: &Store,
+    vendor_id: &str,
+    iban: &str,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if store
+        .iban_entered_by(vendor_id, iban)
+        .await?
+        .contains(&user.id)
+    {
+        return Err(ReviewError::NotAllowed(
+            "you entered this bank account: someone else must verify it".into(),
+        ));
+    }
+    if store
+        .iban_sent_by(vendor_id, iban)
+        .await?
+        .contains(&user.id)
+    {
+        return Err(ReviewError::NotAllowed(
+            "you sent an invoice paying this bank account to approval: someone else must verify it"
+                .into(),
+        ));
+    }
+    if store
+        .bank_account_proposers(vendor_id, iban)
+        .await?
+        .iter()
+        .any(|p| p == &user.username)
+    {
+        return Err(ReviewError::NotAllowed(
+            "you proposed this bank account (master-data import): someone else must verify it"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A person refuses a vendor's proposed bank account (the vendor, called
+/// on a known number, knows nothing of it). Recorded and audited; invoices
+/// paying it can then only be rejected or corrected. Same segregation as
+/// [`verify_iban`].
+pub async fn refuse_iban(
+    store: &Store,
+    vendor_id: &str,
+    iban: &str,
+    comment: &str,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Approver | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not refuse bank accounts",
+            user.role.as_str()
+        )));
+    }
+    if comment.trim().is_empty() {
+        return Err(ReviewError::Invalid(
+            "to refuse a bank account, say why".into(),
+        ));
+    }
+    let Some(iban) = crate::extract::normalize::parse_iban(iban) else {
+        return Err(ReviewError::Invalid(format!(
+            "{iban:?} is not a valid IBAN (checksum)"
+        )));
+    };
+    may_judge_iban(store, vendor_id, &iban, user).await?;
+    let audit = AuditEntry {
+        actor: user.username.clone(),
+        action: "vendor.bank_account_refused",
+        entity: "vendor",
+        entity_id: vendor_id.to_string(),
+        detail: serde_json::json!({ "iban": crate::validate::mask_iban(&iban), "comment": comment }),
+    };
+    if store
+        .refuse_bank_account(vendor_id, &iban, &user.username, comment, &audit)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ReviewError::NotFound)
+    }
+}
+
+/// Verifies (`verify`) or refuses the bank account an invoice asks to be
+/// paid to, from the invoice page: the IBAN and vendor are the invoice's
+/// own, never taken from the form, so a tampered form cannot verify
+/// another account.
+pub async fn judge_invoice_iban(
+    store: &Store,
+    invoice: InvoiceId,
+    verify: bool,
+    comment: &str,
+    user: &User,
+) -> Result<(), ReviewError> {
+    let summary = store
+        .invoice_summary(invoice)
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let Some(vendor_id) = summary.vendor_id.as_deref() else {
+        return Err(ReviewError::Invalid(
+            "the invoice has no vendor of the master data: add the vendor first".into(),
+        ));
+    };
+    let inv = store.load_extraction(invoice).await?;
+    let Some(iban) = inv.iban.as_ref().map(|f| f.value.clone()) else {
+        return Err(ReviewError::Invalid("the invoice names no IBAN".into()));
+    };
+    if verify {
+        verify_iban(store, vendor_id, &iban, user).await.map(|_| ())
+    } else {
+        refuse_iban(store, vendor_id, &iban, comment, user).await
+    }
+}
+
+/// An approver takes an approved, rejected or duplicate invoice back to the
+/// review queue, the one way to change it after a decision: its planned
+/// payment is withdrawn, earlier approvals stop counting, and it needs a
+/// fresh approval to be paid. Impossible once its payment is in a run.
+pub async fn reopen(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    reason: &str,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Approver | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not reopen invoices",
+            user.role.as_str()
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(ReviewError::Invalid("to reopen an invoice, say why".into()));
+    }
+    let audit = entry(
+        user,
+        "invoice.reopened",
+        invoice,
+        serde_json::json!({ "comment": reason }),
+    );
+    match store
+        .reopen_invoice(invoice, user.id, reason, &audit)
+        .await?
+    {
+        Reopen::Done => {
+            notify(
+                settings,
+                "reopened",
+                invoice,
+                user,
+                serde_json::json!({ "comment": reason }),
+            );
+            Ok(())
+        }
+        Reopen::NotClosed => {
+            if store.invoice_summary(invoice).await?.is_none() {
+                return Err(ReviewError::NotFound);
+            }
+            Err(ReviewError::WrongState {
+                expected: "approved, rejected or a duplicate",
+            })
+        }
+        Reopen::PaymentLeft { state } => Err(ReviewError::NotAllowed(format!(
+            "its payment is {}: it can no longer be reopened (ask the bank to recall it)",
+            state.replace('_', " ")
+        ))),
+    }
+}
+
 /// One of the decisions on an invoice by name, as the API and the invoice
 /// page's forms send them: `approve`, `reject`, `hold`, `release`,
-/// `mark-duplicate`. Rejecting an invoice that waits for approval is the
+/// `mark-duplicate`, `reopen`, `verify-iban`, `refuse-iban`. Rejecting an invoice that waits for approval is the
 /// approver's decision; from the review queue it is the clerk's. Returns
 /// what an approval did (`None` for the clerk's actions).
 pub async fn act(
@@ -646,6 +877,14 @@ pub async fn act(
     };
     let approve = match action {
         "approve" => true,
+        "reopen" => {
+            reopen(store, settings, invoice, comment, user).await?;
+            return Ok(None);
+        }
+        "verify-iban" | "refuse-iban" => {
+            judge_invoice_iban(store, invoice, action == "verify-iban", comment, user).await?;
+            return Ok(None);
+        }
         "reject" if awaiting().await? => false,
         "reject" | "hold" | "release" | "mark-duplicate" => {
             clerk_action(
@@ -662,7 +901,7 @@ pub async fn act(
         }
         other => {
             return Err(ReviewError::Invalid(format!(
-                "unknown action {other:?}: use approve, reject, hold, release or mark-duplicate"
+                "unknown action {other:?}: use approve, reject, hold, release, mark-duplicate, reopen, verify-iban or refuse-iban"
             )));
         }
     };

@@ -374,6 +374,12 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
     let (_, nobody) =
         crate::web::get(&clerk, "/api/invoices?assignee=none&status=needs_review").await;
     assert!(!nobody.contains("RE-2026-00437"));
+    // Not while the correction is being checked again: the approver must
+    // see the reasons of the corrected values.
+    assert_eq!(post(&clerk, "request-approval", "").await, 409);
+    apflow::workflow::drain(&t.store, &t.settings, &[])
+        .await
+        .unwrap();
     assert_eq!(post(&clerk, "request-approval", "").await, 204);
     assert_eq!(post(&clerk, "request-approval", "").await, 409, "only once");
     assert_eq!(

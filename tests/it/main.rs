@@ -13,6 +13,7 @@ mod injection;
 mod learning;
 mod mail;
 mod model;
+mod money_controls;
 mod ocr;
 mod payments;
 mod pipeline;

@@ -131,6 +131,7 @@ async fn a_verified_bank_account_releases_the_held_invoice() {
         assert_eq!(
             actions,
             [
+                ("vendor.imported", "cli:import"),
                 ("vendor.bank_account_verified", "controller"),
                 ("invoices.reevaluation_queued", "controller")
             ]
