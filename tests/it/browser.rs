@@ -286,6 +286,18 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
         .await;
     browser.type_into("input[name=value]", "2026-04-30").await;
     browser.submit("#correct").await;
+    // The correction is checked again at once; the page shows the change
+    // and that an approver must now approve it.
+    let rechecked = wait_for(Duration::from_secs(30), || {
+        let (browser, url) = (&browser, format!("{app}/invoices/{id}"));
+        async move {
+            browser.goto(&url).await;
+            browser.source().await.contains("changed_by_person")
+        }
+    })
+    .await;
+    assert!(rechecked, "{}", browser.source().await);
+    assert!(browser.source().await.contains("id=\"changes\""));
     browser.submit("#request-approval").await;
     let page = browser.source().await;
     assert!(page.contains("awaiting_approval"), "{page}");
@@ -307,6 +319,25 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
     browser
         .screenshot(&shots.join("4-approved-and-scheduled.png"))
         .await;
+    // The bank change on sample 12: the approver sees the new IBAN beside
+    // the vendor's known ones, cannot approve it yet, and verifies it.
+    let changed: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'R-26-0915'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    browser.goto(&format!("{app}/invoices/{changed}")).await;
+    let page = browser.source().await;
+    assert!(
+        page.contains("NOT a verified account") && page.contains("id=\"known-accounts\""),
+        "{page}"
+    );
+    browser
+        .screenshot(&shots.join("5-bank-change-to-verify.png"))
+        .await;
+    browser.submit("#verify-iban").await;
+    let page = browser.source().await;
+    assert!(page.contains("a verified account of the vendor"), "{page}");
     // The dashboard: this invoice needed people, so it is not touchless.
     browser.goto(&format!("{app}/dashboard")).await;
     let page = browser.source().await;
@@ -314,7 +345,7 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
         page.contains("<svg") && page.contains("touchless"),
         "{page}"
     );
-    browser.screenshot(&shots.join("5-dashboard.png")).await;
+    browser.screenshot(&shots.join("6-dashboard.png")).await;
     drop(browser);
     let _ = Command::new("kill").arg(serve.id().to_string()).status();
     let _ = serve.wait();
