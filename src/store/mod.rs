@@ -28,6 +28,7 @@ pub use invoices::{
 pub use jobs::{Job, JobKind, QueueStats};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
 pub use review::{CORRECTABLE_FIELDS, Dashboard};
+pub use users::Backoff;
 
 use std::path::Path;
 use std::time::Duration;
