@@ -21,3 +21,4 @@ mod reevaluation;
 mod scans;
 mod store;
 mod web;
+mod web_security;
