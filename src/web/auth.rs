@@ -80,11 +80,13 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 async fn check_password(state: &AppState, hash: Option<String>, password: String) -> bool {
     state.metrics.count_password_check();
     let real = hash.is_some();
-    let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
-    tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .unwrap_or(false)
-        && real
+    // The dummy hash is made (once) on the blocking thread too.
+    let verified = tokio::task::spawn_blocking(move || {
+        verify_password(hash.as_deref().unwrap_or(&DUMMY_HASH), &password)
+    })
+    .await
+    .unwrap_or(false);
+    verified && real
 }
 
 /// A fresh random secret (256 bits, hex) for a session, CSRF or API token.
