@@ -243,10 +243,13 @@ impl Store {
         Ok(counted.is_some())
     }
 
-    /// A successful login: the user name starts over.
-    pub async fn clear_login_attempts(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1")
+    /// A successful login: the user name starts over. Rows idle since
+    /// `stale_before_ms` go too (they would start over anyway), so names
+    /// an attacker sprayed do not pile up.
+    pub async fn clear_login_attempts(&self, key: &str, stale_before_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1 OR updated_at < $2")
             .bind(key.to_string())
+            .bind(stale_before_ms)
             .execute(self.pool())
             .await
             .ctx("clear login attempts")?;

@@ -287,6 +287,20 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// The throttle key of a client address. An IPv6 client usually owns a
+/// whole /64, so that is what is counted.
+fn address_key(addr: &ClientAddr) -> String {
+    match addr.0 {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("addr:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Some(std::net::IpAddr::V6(v6)) => format!("addr:{}", v6.to_canonical()),
+        Some(ip) => format!("addr:{ip}"),
+        None => "addr:-".to_string(),
+    }
+}
+
 /// Counts the attempt against the address, then the name (the address
 /// first: spraying many names is refused before it touches their
 /// counters); `false` when either must still wait.
@@ -295,7 +309,7 @@ async fn reserve_attempt(
     addr: &ClientAddr,
     username: &str,
 ) -> Result<bool, ApiError> {
-    let addr_key = format!("addr:{}", addr.0.map_or("-".into(), |a| a.to_string()));
+    let addr_key = address_key(addr);
     Ok(state
         .store
         .reserve_login_attempt(&addr_key, &ADDRESS_BACKOFF)
@@ -313,11 +327,12 @@ async fn release_attempt(
     addr: &ClientAddr,
     username: &str,
 ) -> Result<(), ApiError> {
-    let addr_key = format!("addr:{}", addr.0.map_or("-".into(), |a| a.to_string()));
+    let addr_key = address_key(addr);
     state.store.uncount_login_attempt(&addr_key).await?;
+    let stale = crate::store::now_ms() - USER_BACKOFF.decay_ms.max(ADDRESS_BACKOFF.decay_ms);
     state
         .store
-        .clear_login_attempts(&format!("user:{username}"))
+        .clear_login_attempts(&format!("user:{username}"), stale)
         .await?;
     Ok(())
 }
@@ -459,6 +474,16 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
         assert_eq!(token_digest("abc").len(), 64);
+    }
+
+    #[test]
+    fn address_keys() {
+        let key = |a: &str| address_key(&ClientAddr(Some(a.parse().expect("an address"))));
+        assert_eq!(key("192.0.2.7"), "addr:192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "addr:192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "addr:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::9"));
+        assert_eq!(address_key(&ClientAddr(None)), "addr:-");
     }
 
     /// `next` after login: only a path on this site survives, everything

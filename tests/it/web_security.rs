@@ -192,6 +192,70 @@ async fn parallel_guessing_is_counted_before_the_password_check() {
     }
 }
 
+/// The store's throttle: free attempts, then a doubling wait during which
+/// attempts are refused and not counted; a success clears the name and
+/// idle rows.
+#[tokio::test]
+async fn login_throttle_counts_then_doubles_the_wait() {
+    use apflow::store::Backoff;
+    for db in BOTH {
+        let t = fresh(db).await;
+        let backoff = Backoff {
+            free_failures: 2,
+            first_delay_ms: 300,
+            max_delay_ms: 600,
+            decay_ms: 60_000,
+        };
+        let reserve = || t.store.reserve_login_attempt("user:x", &backoff);
+        assert!(reserve().await.unwrap());
+        assert!(reserve().await.unwrap(), "{db:?}: two free attempts");
+        assert!(!reserve().await.unwrap(), "{db:?}: then a wait");
+        let store = &t.store;
+        let waited = |ms: u64| async move {
+            let start = std::time::Instant::now();
+            let ok = crate::helpers::wait_for(Duration::from_secs(5), || async {
+                store
+                    .reserve_login_attempt("user:x", &backoff)
+                    .await
+                    .unwrap()
+            })
+            .await;
+            assert!(ok, "{db:?}");
+            let took = start.elapsed();
+            assert!(took >= Duration::from_millis(ms), "{db:?}: {took:?}");
+        };
+        waited(200).await;
+        waited(450).await; // doubled
+        waited(450).await; // capped at 600 ms
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let rows = || async {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_throttle")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            n
+        };
+        assert!(
+            t.store
+                .reserve_login_attempt("user:y", &backoff)
+                .await
+                .unwrap()
+        );
+        assert_eq!(rows().await, 2);
+        t.store
+            .clear_login_attempts("user:x", apflow::store::now_ms() - 60_000)
+            .await
+            .unwrap();
+        assert_eq!(rows().await, 1, "{db:?}: the name starts over");
+        t.store
+            .clear_login_attempts("user:none", apflow::store::now_ms() + 1)
+            .await
+            .unwrap();
+        assert_eq!(rows().await, 0, "{db:?}: idle rows go");
+        pool.close().await;
+    }
+}
+
 /// A wrong password for a real name, an unknown name and a disabled name
 /// all cost one argon2 check and get the same answer.
 #[tokio::test]
