@@ -171,6 +171,8 @@ struct RawSettings {
     read_timeout_secs: Option<u64>,
     ocr_languages: Option<String>,
     secure_cookies: Option<bool>,
+    metrics_token: Option<String>,
+    metrics_public: Option<bool>,
     second_approval_above: Option<String>,
     notify_command: Option<String>,
     price_tolerance_pct: Option<String>,
@@ -209,8 +211,14 @@ pub struct Settings {
     pub read_timeout: Duration,
     /// Tesseract languages for scans, `+`-joined (`eng+deu+fra`).
     pub ocr_languages: String,
-    /// Mark the session cookie `Secure` (serve behind HTTPS).
-    pub secure_cookies: bool,
+    /// Mark the session cookie `Secure` (serve behind HTTPS); `None`:
+    /// yes unless `bind` is a loopback address ([`Settings::cookies_secure`]).
+    pub secure_cookies: Option<bool>,
+    /// The bearer token `/metrics` wants (`APFLOW_METRICS_TOKEN`); an
+    /// admin's session may read it too.
+    pub metrics_token: Option<Secret>,
+    /// Anyone may read `/metrics` (an operator's explicit choice).
+    pub metrics_public: bool,
     /// Invoices above this total need two different approvers.
     pub second_approval_above: Option<Decimal>,
     /// Run for every review event (approval requested, approved, ...), the
@@ -242,6 +250,40 @@ pub struct Settings {
     pub payment_webhook: Option<crate::workflow::payments::Webhook>,
 }
 
+/// A secret setting (a token the server compares requests against): its
+/// `Debug` never shows it, so printing `Settings` cannot leak it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// Whether `sent` is the secret. The SHA-256 digests are compared, so
+    /// the time taken does not tell how much of a guess was right.
+    pub fn matches(&self, sent: &str) -> bool {
+        crate::domain::sha256_hex(sent.as_bytes()) == crate::domain::sha256_hex(self.0.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// `127.0.0.1:8080`, `[::1]:80`, `localhost:8080`: reachable from this
+/// machine only.
+fn bind_is_loopback(bind: &str) -> bool {
+    let host = bind.rsplit_once(':').map_or(bind, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -256,7 +298,9 @@ impl Default for Settings {
             read_timeout: Duration::from_secs(120),
             ocr_languages: crate::read::ocr::OcrOptions::default().languages,
             reader_exe: None,
-            secure_cookies: false,
+            secure_cookies: None,
+            metrics_token: None,
+            metrics_public: false,
             second_approval_above: Some(Decimal::from(10_000)),
             notify_command: None,
             approval_rules: Vec::new(),
@@ -289,6 +333,15 @@ impl Settings {
             },
             isolate: self.reader_exe.clone(),
         }
+    }
+
+    /// Whether the session cookie is marked `Secure`: as configured, else
+    /// yes unless the server listens on a loopback address only (a
+    /// browser sends `Secure` cookies over plain HTTP only to localhost,
+    /// and a server reachable from elsewhere should sit behind TLS).
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| !bind_is_loopback(&self.bind))
     }
 
     /// The date decisions are made on: the configured `today`, else the
@@ -359,6 +412,10 @@ impl Settings {
                 "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
                 "APFLOW_SECOND_APPROVAL_ABOVE" => raw.second_approval_above = Some(value.clone()),
                 "APFLOW_NOTIFY_COMMAND" => raw.notify_command = Some(value.clone()),
+                "APFLOW_METRICS_TOKEN" => raw.metrics_token = Some(value.clone()),
+                "APFLOW_METRICS_PUBLIC" => {
+                    raw.metrics_public = Some(matches!(value.trim(), "1" | "true" | "yes"))
+                }
                 "APFLOW_SECURE_COOKIES" => {
                     raw.secure_cookies = Some(matches!(value.trim(), "1" | "true" | "yes"))
                 }
@@ -471,8 +528,15 @@ impl Settings {
                 })?)
             };
         }
+        s.metrics_token = raw
+            .metrics_token
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Secret(t.trim().to_string()));
+        if let Some(v) = raw.metrics_public {
+            s.metrics_public = v;
+        }
         if let Some(v) = raw.secure_cookies {
-            s.secure_cookies = v;
+            s.secure_cookies = Some(v);
         }
         if let Some(v) = raw.ocr_languages {
             let ok = !v.is_empty()
@@ -689,5 +753,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("approval_rule.x.approvals"), "{err}");
+    }
+
+    /// The session cookie is `Secure` unless the server listens on
+    /// loopback only, or the setting says otherwise.
+    #[test]
+    fn secure_cookies_follow_the_bind_address() {
+        for (bind, secure) in [
+            ("127.0.0.1:8080", false),
+            ("localhost:8080", false),
+            ("[::1]:8080", false),
+            ("0.0.0.0:8080", true),
+            ("[::]:8080", true),
+            ("10.1.2.3:80", true),
+            ("apflow.example:443", true),
+        ] {
+            let s = Settings {
+                bind: bind.into(),
+                ..Settings::default()
+            };
+            assert_eq!(s.cookies_secure(), secure, "{bind}");
+        }
+        let forced = Settings {
+            bind: "0.0.0.0:80".into(),
+            secure_cookies: Some(false),
+            ..Settings::default()
+        };
+        assert!(!forced.cookies_secure());
+    }
+
+    /// The metrics token comes from the environment and never shows in
+    /// `Debug`.
+    #[test]
+    fn metrics_token_is_layered_and_redacted() {
+        let env = [
+            (
+                "APFLOW_METRICS_TOKEN".to_string(),
+                "s3cret-token".to_string(),
+            ),
+            ("APFLOW_METRICS_PUBLIC".to_string(), "false".to_string()),
+        ];
+        let s = Settings::from_sources(Some(Path::new("/nonexistent/apflow.toml")), &env);
+        assert!(s.is_err(), "a missing explicit file is an error");
+        let s = Settings::from_sources(None, &env).expect("settings");
+        let token = s.metrics_token.as_ref().expect("token");
+        assert!(token.matches("s3cret-token") && !token.matches("s3cret"));
+        assert!(!s.metrics_public);
+        assert!(!format!("{s:?}").contains("s3cret"));
     }
 }

@@ -209,6 +209,7 @@ pub enum PayAction {
     /// approver must not be whoever created the run.
     Approve {
         run: i64,
+        /// The approver: an active approver or admin user.
         #[arg(long)]
         by: String,
         /// Where to write the released pain.001 file.
@@ -226,7 +227,8 @@ pub enum PayAction {
     /// invoices paid, rejected ones return them to the queue.
     Status {
         file: PathBuf,
-        #[arg(long, default_value = "bank-status-file")]
+        /// Who applies the report: an active admin user.
+        #[arg(long)]
         by: String,
     },
     /// Send payments of open runs that the payment webhook has not
@@ -240,7 +242,8 @@ pub enum PayAction {
         outcome: String,
         #[arg(long, default_value = "")]
         reason: String,
-        #[arg(long, default_value = "cli")]
+        /// Who records it: an active admin user.
+        #[arg(long)]
         by: String,
     },
 }
@@ -296,6 +299,19 @@ pub enum UserAction {
     },
     /// List the active users.
     List,
+    /// Disable a user: they cannot log in, and their sessions and API
+    /// tokens end at once.
+    Disable { username: String },
+    /// Let a disabled user log in again (their old sessions and tokens
+    /// stay ended).
+    Enable { username: String },
+    /// Set a user's password (read from --password-file, or from the first
+    /// line of standard input); their sessions end.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
     /// Revoke a user's API tokens of this name (an integration retired or
     /// a token leaked).
     Revoke {
@@ -557,14 +573,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
             let store = Store::connect(&settings.database_url).await?;
             // The verifier is a person with a login (approver or admin), so
             // segregation of duties can be checked.
-            let user = store
-                .users()
-                .await?
-                .into_iter()
-                .find(|u| u.username == by)
-                .with_context(|| {
-                    format!("no active user named {by} (add one with apflow user add)")
-                })?;
+            let user = acting_user(
+                &store,
+                &by,
+                &[crate::domain::Role::Approver, crate::domain::Role::Admin],
+                "verify bank accounts",
+            )
+            .await?;
             match workflow::review::verify_iban(&store, &vendor_id, &iban, &user).await {
                 Ok(n) => {
                     println!(
@@ -764,23 +779,7 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
             password_file,
         } => {
             let role = crate::domain::Role::parse(&role).context("unknown role")?;
-            let password = match password_file {
-                Some(f) => std::fs::read_to_string(&f)
-                    .with_context(|| format!("cannot read {}", f.display()))?,
-                None => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .context("cannot read the password from standard input")?;
-                    line
-                }
-            };
-            let password = password.trim_end_matches(['\r', '\n']);
-            if password.chars().count() < 10 {
-                bail!("the password needs at least 10 characters");
-            }
-            let hash = web::auth::hash_password(password)
-                .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            let hash = read_new_password(password_file.as_deref())?;
             match store
                 .add_user_with_cost_centres(&username, &hash, role, approval_limit, &cost_centres)
                 .await?
@@ -791,6 +790,30 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
                 }
                 None => bail!("a user named {username} exists already"),
             }
+        }
+        UserAction::Disable { username } => set_disabled(store, &username, true).await,
+        UserAction::Enable { username } => set_disabled(store, &username, false).await,
+        UserAction::Passwd {
+            username,
+            password_file,
+        } => {
+            let (user, _) = store
+                .user_by_name(&username)
+                .await?
+                .with_context(|| format!("no user named {username}"))?;
+            let hash = read_new_password(password_file.as_deref())?;
+            let ended = store.set_password(user.id, &hash).await?;
+            store
+                .audit(&crate::store::AuditEntry {
+                    actor: "cli".into(),
+                    action: "user.password_changed",
+                    entity: "user",
+                    entity_id: username.clone(),
+                    detail: serde_json::json!({ "sessions_ended": ended }),
+                })
+                .await?;
+            println!("password of {username} changed; {ended} session(s) ended");
+            Ok(0)
         }
         UserAction::List => {
             for u in store.users().await? {
@@ -875,6 +898,91 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Reads a new password (from `file`, else the first line of standard
+/// input), checks its length and hashes it; the password itself is never
+/// printed.
+fn read_new_password(file: Option<&std::path::Path>) -> Result<String> {
+    let password = match file {
+        Some(f) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            line
+        }
+    };
+    let password = password.trim_end_matches(['\r', '\n']);
+    if password.chars().count() < 10 {
+        bail!("the password needs at least 10 characters");
+    }
+    web::auth::hash_password(password).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
+}
+
+/// `user disable` / `user enable`, audited; disabling ends the user's
+/// sessions and revokes their API tokens.
+async fn set_disabled(store: &Store, username: &str, disabled: bool) -> Result<i32> {
+    let (user, was_disabled) = store
+        .user_by_name(username)
+        .await?
+        .with_context(|| format!("no user named {username}"))?;
+    if was_disabled == disabled {
+        println!(
+            "{username} is already {}",
+            if disabled { "disabled" } else { "enabled" }
+        );
+        return Ok(0);
+    }
+    let (sessions, tokens) = store.set_user_disabled(user.id, disabled).await?;
+    store
+        .audit(&crate::store::AuditEntry {
+            actor: "cli".into(),
+            action: if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            },
+            entity: "user",
+            entity_id: username.to_string(),
+            detail: serde_json::json!({ "sessions_ended": sessions, "tokens_revoked": tokens }),
+        })
+        .await?;
+    if disabled {
+        println!("{username} disabled; {sessions} session(s) ended, {tokens} API token(s) revoked");
+    } else {
+        println!("{username} enabled");
+    }
+    Ok(0)
+}
+
+/// The person a CLI money action names with `--by`: an active user with
+/// one of `roles`. The audit log records this name, so it must be a real
+/// person who may do `action`, not free text.
+async fn acting_user(
+    store: &Store,
+    name: &str,
+    roles: &[crate::domain::Role],
+    action: &str,
+) -> Result<crate::domain::User> {
+    let Some((user, disabled)) = store.user_by_name(name).await? else {
+        bail!("--by {name}: no user of that name (add one with apflow user add)");
+    };
+    if disabled {
+        bail!("--by {name}: the user is disabled");
+    }
+    if !roles.contains(&user.role) {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        bail!(
+            "--by {name}: a {} may not {action} (needs {})",
+            user.role.as_str(),
+            allowed.join(" or ")
+        );
+    }
+    Ok(user)
 }
 
 /// The demo's people, one per role, with a password everyone knows: the
@@ -1005,6 +1113,13 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
         }
         PayAction::Deliver => deliver(store, settings).await,
         PayAction::Status { file, by } => {
+            acting_user(
+                store,
+                &by,
+                &[crate::domain::Role::Admin],
+                "apply bank status reports",
+            )
+            .await?;
             let xml = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let r = workflow::payments::apply_status_report(store, &xml, &by).await?;
@@ -1018,6 +1133,13 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             Ok(0)
         }
         PayAction::Approve { run, by, out } => {
+            acting_user(
+                store,
+                &by,
+                &[crate::domain::Role::Approver, crate::domain::Role::Admin],
+                "approve payment runs",
+            )
+            .await?;
             if !workflow::payments::approve_run(store, run, &by).await? {
                 bail!(
                     "run {run} is not an open run awaiting approval, or {by} created it (a second person must approve)"
@@ -1046,6 +1168,13 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             reason,
             by,
         } => {
+            acting_user(
+                store,
+                &by,
+                &[crate::domain::Role::Admin],
+                "record the bank's answer for a run",
+            )
+            .await?;
             let executed = outcome == "executed";
             if !executed && reason.trim().is_empty() {
                 bail!("a failed run needs --reason (what the bank said)");

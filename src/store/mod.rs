@@ -31,6 +31,7 @@ pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
 pub use review::{
     ApprovalRequest, CORRECTABLE_FIELDS, Correction, CorrectionRow, Dashboard, Reopen,
 };
+pub use users::Backoff;
 
 use std::path::Path;
 use std::time::Duration;

@@ -191,18 +191,154 @@ impl Store {
         .ctx("look up an API token")?;
         row.map(|r| user_from_row(&r)).transpose()
     }
+}
 
-    /// Failed logins for `username` since `since_ms`, from the audit log
-    /// (for throttling password guessing).
-    pub async fn failed_logins_since(&self, username: &str, since_ms: i64) -> Result<i64> {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_log WHERE action = 'login.failed' AND entity_id = $1 AND at >= $2",
+/// How password guessing is slowed for one throttle key (a user name or a
+/// client address).
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Attempts that may fail before each further one has to wait.
+    pub free_failures: i64,
+    /// The first wait; each further failure doubles it.
+    pub first_delay_ms: i64,
+    /// The longest wait, so the real user is never locked out for long.
+    pub max_delay_ms: i64,
+    /// A key idle this long starts over.
+    pub decay_ms: i64,
+}
+
+impl Store {
+    /// Counts a login attempt for `key` before its password is checked;
+    /// `false` when the key must still wait (the attempt is refused and not
+    /// counted). Check and count are one upsert, so parallel attempts
+    /// cannot all pass the check before any is counted, in one process or
+    /// in several sharing the database.
+    pub async fn reserve_login_attempt(&self, key: &str, backoff: &Backoff) -> Result<bool> {
+        let now = now_ms();
+        // A row idle since $3 starts over; from the $4th failure on, each
+        // waits twice as long as the one before ($5 first, at most $6).
+        let counted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO login_throttle (throttle_key, failures, delay_ms, blocked_until, updated_at) \
+             VALUES ($1, 1, 0, 0, $2) \
+             ON CONFLICT (throttle_key) DO UPDATE SET \
+             failures = CASE WHEN login_throttle.updated_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+             delay_ms = CASE WHEN login_throttle.updated_at < $3 OR login_throttle.failures + 1 < $4 THEN 0 \
+               WHEN login_throttle.delay_ms = 0 THEN $5 \
+               WHEN login_throttle.delay_ms * 2 > $6 THEN $6 ELSE login_throttle.delay_ms * 2 END, \
+             blocked_until = $2 + CASE WHEN login_throttle.updated_at < $3 OR login_throttle.failures + 1 < $4 THEN 0 \
+               WHEN login_throttle.delay_ms = 0 THEN $5 \
+               WHEN login_throttle.delay_ms * 2 > $6 THEN $6 ELSE login_throttle.delay_ms * 2 END, \
+             updated_at = $2 \
+             WHERE login_throttle.blocked_until <= $2 RETURNING failures",
+        )
+            .bind(key.to_string())
+            .bind(now)
+            .bind(now - backoff.decay_ms)
+            .bind(backoff.free_failures)
+            .bind(backoff.first_delay_ms)
+            .bind(backoff.max_delay_ms)
+            .fetch_optional(self.pool())
+            .await
+            .ctx("count a login attempt")?;
+        Ok(counted.is_some())
+    }
+
+    /// A successful login: the user name starts over. Rows idle since
+    /// `stale_before_ms` go too (they would start over anyway), so names
+    /// an attacker sprayed do not pile up.
+    pub async fn clear_login_attempts(&self, key: &str, stale_before_ms: i64) -> Result<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE throttle_key = $1 OR updated_at < $2")
+            .bind(key.to_string())
+            .bind(stale_before_ms)
+            .execute(self.pool())
+            .await
+            .ctx("clear login attempts")?;
+        Ok(())
+    }
+
+    /// A successful login from an address: its attempt was counted as a
+    /// failure in advance, so take it back (people behind one address must
+    /// not slow each other down by logging in).
+    pub async fn uncount_login_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0",
+        )
+        .bind(key.to_string())
+        .execute(self.pool())
+        .await
+        .ctx("take back a login attempt")?;
+        Ok(())
+    }
+
+    /// A user by name, disabled or not, and whether they are disabled (for
+    /// the CLI's `user enable/disable/passwd` and `--by`).
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<(User, bool)>> {
+        let row = sqlx::query(
+            "SELECT id, username, role, approval_limit, cost_centres, disabled_at FROM users WHERE username = $1",
         )
         .bind(username.to_string())
-        .bind(since_ms)
-        .fetch_one(self.pool())
+        .fetch_optional(self.pool())
         .await
-        .ctx("count failed logins")
+        .ctx("look up a user")?;
+        row.map(|r| {
+            let disabled: Option<i64> = r.try_get("disabled_at").ctx("decode a user")?;
+            Ok((user_from_row(&r)?, disabled.is_some()))
+        })
+        .transpose()
+    }
+
+    /// Disables (or enables again) a user. Disabling ends their sessions
+    /// and revokes their API tokens in the same transaction, so nothing
+    /// they held keeps working; returns (sessions ended, tokens revoked).
+    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> Result<(u64, u64)> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled.then_some(now))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("disable a user")?;
+        let mut ended = (0, 0);
+        if disabled {
+            ended.0 = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .ctx("end a user's sessions")?
+                .rows_affected();
+            ended.1 = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("revoke a user's API tokens")?
+            .rows_affected();
+        }
+        tx.commit().await.ctx("commit a user change")?;
+        Ok(ended)
+    }
+
+    /// Sets a new password hash and ends the user's sessions (whoever knew
+    /// the old password is logged out); returns the sessions ended.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> Result<u64> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash.to_string())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("change a password")?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .ctx("end a user's sessions")?
+            .rows_affected();
+        tx.commit().await.ctx("commit a password change")?;
+        Ok(ended)
     }
 }
 

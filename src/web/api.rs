@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -256,28 +256,53 @@ pub async fn original_document(
         .document(DocumentId(id))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let media = doc
-        .meta
-        .media_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".to_string());
     let safe_name: String = doc
         .meta
         .filename
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         .collect();
-    Ok((
+    Ok(original_response(doc.content, &safe_name))
+}
+
+/// How an original is served. It came from outside (mail, upload), and on
+/// this origin a browser would run any script in it (`<h:script>` in
+/// XHTML, SVG): only PDFs and raster images, by their sniffed bytes, are
+/// shown inline; anything else is a download of opaque bytes, sandboxed
+/// should a browser render it anyway.
+fn original_response(content: Vec<u8>, safe_name: &str) -> Response {
+    use crate::domain::DocumentKind as K;
+    let inline = match crate::read::sniff(&content) {
+        Some(kind @ (K::Pdf | K::Png | K::Jpeg | K::Tiff)) => Some(kind.media_type()),
+        Some(K::Xml) | None => None,
+    };
+    // Chrome will not show a PDF in a sandboxed document, so the inline
+    // kinds get a policy that only lets the viewer itself work.
+    let (media, disposition, policy) = match inline {
+        Some(media) => (
+            media,
+            "inline",
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'none'",
+        ),
+        None => (
+            "application/octet-stream",
+            "attachment",
+            "sandbox; default-src 'none'",
+        ),
+    };
+    (
         [
-            (header::CONTENT_TYPE, media),
+            (header::CONTENT_TYPE, media.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{safe_name}\""),
+                format!("{disposition}; filename=\"{safe_name}\""),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_SECURITY_POLICY, policy.to_string()),
         ],
-        doc.content,
-    ))
+        content,
+    )
+        .into_response()
 }
 
 /// `POST /api/import/{vendors|pos|receipts}`: master data as JSONL (or CSV
@@ -360,9 +385,16 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiE
     Ok("ok\n")
 }
 
-/// Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+/// Prometheus text format. Not public by default (queue sizes and login
+/// counts tell an outsider too much): the scraper sends the configured
+/// `metrics_token` as a bearer token, an admin may look, or the operator
+/// sets `metrics_public`.
+pub async fn metrics(
+    State(state): State<AppState>,
+    parts: axum::http::request::Parts,
+) -> Result<impl IntoResponse, ApiError> {
     use std::fmt::Write;
+    may_read_metrics(&state, &parts).await?;
     let mut out = String::new();
     let _ = writeln!(out, "# HELP apflow_documents Documents by pipeline stage.");
     let _ = writeln!(out, "# TYPE apflow_documents gauge");
@@ -384,6 +416,32 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     }
     state.metrics.render(&mut out);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
+
+/// Whether this request may read `/metrics`: public by setting, the
+/// metrics token, or an admin's session or API token.
+async fn may_read_metrics(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<(), ApiError> {
+    if state.settings.metrics_public {
+        return Ok(());
+    }
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let (Some(token), Some(sent)) = (&state.settings.metrics_token, bearer)
+        && token.matches(sent.trim())
+    {
+        return Ok(());
+    }
+    match super::auth::authenticate(parts, state, true).await {
+        Ok(caller) => caller.require(&[Role::Admin], "read the metrics"),
+        Err(ApiError::Internal(e)) => Err(ApiError::Internal(e)),
+        Err(_) => Err(ApiError::Unauthorized),
+    }
 }
 
 #[derive(Deserialize)]

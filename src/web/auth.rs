@@ -4,8 +4,15 @@
 //! request from the browser must echo; integrations send an API token as
 //! `Authorization: Bearer`. Handlers take a [`Caller`] and say which roles
 //! may act ([`Caller::require`]): a route without a `Caller` is public
-//! (`/healthz`, `/metrics`, the login form). Every login attempt is
-//! audited, and ten failures in a quarter hour lock the name for a while.
+//! (`/healthz`, the login form, static files). Every login attempt is
+//! audited. Guessing is slowed, not locked out: each attempt is counted per
+//! user name and per client address *before* its password is checked (one
+//! atomic upsert in the store, so parallel attempts and several processes
+//! on one database cannot slip past the count), and after a few failures
+//! each further attempt must wait twice as long as the last, up to a
+//! quarter hour; so an attacker cannot keep the real user out for long.
+//! Unknown and disabled names are checked against a dummy hash, so the
+//! answer takes as long as for a real name.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -18,15 +25,32 @@ use serde::Deserialize;
 
 use super::{ApiError, AppState, escape_html as esc};
 use crate::domain::{Role, User};
-use crate::store::AuditEntry;
+use crate::store::{AuditEntry, Backoff};
 
 pub const SESSION_COOKIE: &str = "apflow_session";
 /// How long a login lasts.
 const SESSION_MS: i64 = 12 * 60 * 60 * 1000;
-/// Failed logins for one name within [`THROTTLE_WINDOW_MS`] before the
-/// name is refused for the rest of the window.
-const MAX_FAILED_LOGINS: i64 = 10;
-const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Guessing one user name: five free failures, then 2 s, 4 s, ... up to
+/// 15 minutes between attempts; an hour of quiet starts over.
+const USER_BACKOFF: Backoff = Backoff {
+    free_failures: 5,
+    first_delay_ms: 2_000,
+    max_delay_ms: 15 * 60 * 1000,
+    decay_ms: 60 * 60 * 1000,
+};
+/// Guessing from one address (many names): more room, since an office may
+/// share one address, then the same doubling.
+const ADDRESS_BACKOFF: Backoff = Backoff {
+    free_failures: 20,
+    ..USER_BACKOFF
+};
+/// Longer user names are refused before any hashing or audit write: no
+/// real name is this long, and a huge one must not reach the audit log.
+pub const MAX_USERNAME_BYTES: usize = 128;
+/// Longer passwords are refused before hashing.
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// The login form's body limit (name, password, next).
+pub const MAX_LOGIN_FORM_BYTES: usize = 8 * 1024;
 
 /// Hashes a password for storage (argon2id, random salt).
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -43,6 +67,26 @@ fn verify_password(hash: &str, password: &str) -> bool {
             .verify_password(password.as_bytes(), &h)
             .is_ok()
     })
+}
+
+/// A hash of a random password that nobody knows: unknown and disabled
+/// names are checked against it, so that they cost the same argon2 work as
+/// a real name and response times do not tell which names exist.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| hash_password(&new_secret()).unwrap_or_default());
+
+/// Checks `password` against `hash` (or the dummy hash) on a blocking
+/// thread, counted in the metrics; `false` for the dummy hash.
+async fn check_password(state: &AppState, hash: Option<String>, password: String) -> bool {
+    state.metrics.count_password_check();
+    let real = hash.is_some();
+    // The dummy hash is made (once) on the blocking thread too.
+    let verified = tokio::task::spawn_blocking(move || {
+        verify_password(hash.as_deref().unwrap_or(&DUMMY_HASH), &password)
+    })
+    .await
+    .unwrap_or(false);
+    verified && real
 }
 
 /// A fresh random secret (256 bits, hex) for a session, CSRF or API token.
@@ -121,7 +165,7 @@ impl FromRequestParts<AppState> for FormCaller {
     }
 }
 
-async fn authenticate(
+pub(super) async fn authenticate(
     parts: &Parts,
     state: &AppState,
     csrf_in_header: bool,
@@ -170,10 +214,23 @@ async fn authenticate(
     Err(ApiError::Unauthorized)
 }
 
-/// Only paths on this site: never redirect a login elsewhere.
+/// Only paths on this site: never redirect a login elsewhere. Browsers
+/// read `//host`, `/\\host` and `/<tab>/host` (they drop tabs and
+/// newlines) as another site, so a path must be one `/` followed by
+/// neither `/` nor `\\`, with no whitespace or control characters
+/// anywhere; percent-escapes stay escaped (a browser does not decode
+/// `%09` before resolving the URL), so they are allowed.
 fn safe_next(next: Option<&str>) -> String {
+    let ok = |n: &str| {
+        let mut chars = n.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && !n
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if ok(n) => n.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -210,13 +267,88 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// The client's address, when the server was started with connection
+/// info (`serve`); in-process tests without it share one throttle key.
+/// Behind a reverse proxy every client has the proxy's address, so the
+/// per-address limit then throttles everyone together (the per-name limit
+/// is unaffected).
+pub struct ClientAddr(Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// The throttle key of a client address. An IPv6 client usually owns a
+/// whole /64, so that is what is counted.
+fn address_key(addr: &ClientAddr) -> String {
+    match addr.0 {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("addr:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Some(std::net::IpAddr::V6(v6)) => format!("addr:{}", v6.to_canonical()),
+        Some(ip) => format!("addr:{ip}"),
+        None => "addr:-".to_string(),
+    }
+}
+
+/// Counts the attempt against the address, then the name (the address
+/// first: spraying many names is refused before it touches their
+/// counters); `false` when either must still wait.
+async fn reserve_attempt(
+    state: &AppState,
+    addr: &ClientAddr,
+    username: &str,
+) -> Result<bool, ApiError> {
+    let addr_key = address_key(addr);
+    Ok(state
+        .store
+        .reserve_login_attempt(&addr_key, &ADDRESS_BACKOFF)
+        .await?
+        && state
+            .store
+            .reserve_login_attempt(&format!("user:{username}"), &USER_BACKOFF)
+            .await?)
+}
+
+/// After a good password: the name starts over and the address gets its
+/// attempt back.
+async fn release_attempt(
+    state: &AppState,
+    addr: &ClientAddr,
+    username: &str,
+) -> Result<(), ApiError> {
+    let addr_key = address_key(addr);
+    state.store.uncount_login_attempt(&addr_key).await?;
+    let stale = crate::store::now_ms() - USER_BACKOFF.decay_ms.max(ADDRESS_BACKOFF.decay_ms);
+    state
+        .store
+        .clear_login_attempts(&format!("user:{username}"), stale)
+        .await?;
+    Ok(())
+}
+
 /// `POST /login`: checks the password, starts a session, audits either way.
 pub async fn login(
     State(state): State<AppState>,
+    addr: ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = safe_next(form.next.as_deref());
     let username = form.username.trim().to_string();
+    if username.len() > MAX_USERNAME_BYTES || form.password.len() > MAX_PASSWORD_BYTES {
+        let page = login_page(&next, Some("Wrong user name or password."));
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
     let audit = |action: &'static str, detail: serde_json::Value| AuditEntry {
         actor: username.clone(),
         action,
@@ -224,8 +356,7 @@ pub async fn login(
         entity_id: username.clone(),
         detail,
     };
-    let since = crate::store::now_ms() - THROTTLE_WINDOW_MS;
-    if state.store.failed_logins_since(&username, since).await? >= MAX_FAILED_LOGINS {
+    if !reserve_attempt(&state, &addr, &username).await? {
         state
             .store
             .audit(&audit(
@@ -235,13 +366,17 @@ pub async fn login(
             .await?;
         let page = login_page(
             &next,
-            Some("Too many failed logins for this name; try again in 15 minutes."),
+            Some("Too many failed logins; wait a little and try again."),
         );
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let found = state.store.user_for_login(&username).await?;
-    let user = match found {
-        Some((user, hash)) if verify_password(&hash, &form.password) => user,
+    let (user, hash) = found.map_or((None, None), |(u, h)| (Some(u), Some(h)));
+    // Without a hash (unknown or disabled name) the dummy one is checked:
+    // the same argon2 work as for a real name.
+    let password_ok = check_password(&state, hash, form.password).await;
+    let user = match user {
+        Some(user) if password_ok => user,
         found => {
             let reason = if found.is_some() {
                 "wrong password"
@@ -260,6 +395,7 @@ pub async fn login(
             return Ok((StatusCode::UNAUTHORIZED, page).into_response());
         }
     };
+    release_attempt(&state, &addr, &username).await?;
     let token = new_secret();
     state
         .store
@@ -277,7 +413,7 @@ pub async fn login(
             serde_json::json!({ "role": user.role.as_str() }),
         ))
         .await?;
-    let secure = if state.settings.secure_cookies {
+    let secure = if state.settings.cookies_secure() {
         "; Secure"
     } else {
         ""
@@ -338,8 +474,48 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
         assert_eq!(token_digest("abc").len(), 64);
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/invoices/3")), "/invoices/3");
+    }
+
+    #[test]
+    fn address_keys() {
+        let key = |a: &str| address_key(&ClientAddr(Some(a.parse().expect("an address"))));
+        assert_eq!(key("192.0.2.7"), "addr:192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "addr:192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "addr:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::9"));
+        assert_eq!(address_key(&ClientAddr(None)), "addr:-");
+    }
+
+    /// `next` after login: only a path on this site survives, everything
+    /// a browser could read as another site becomes `/`.
+    #[test]
+    fn next_stays_on_this_site() {
+        let cases: &[(Option<&str>, &str)] = &[
+            (Some("/invoices/3"), "/invoices/3"),
+            (Some("/?status=needs_review"), "/?status=needs_review"),
+            (Some("/dashboard#kpis"), "/dashboard#kpis"),
+            // Escapes stay escaped in the Location header, so a browser
+            // resolves this as a path here.
+            (Some("/%09/evil.example"), "/%09/evil.example"),
+            (Some("/"), "/"),
+            (None, "/"),
+            (Some(""), "/"),
+            (Some("//evil"), "/"),
+            (Some("//evil.example/"), "/"),
+            (Some("/\\evil"), "/"),
+            (Some("\\\\evil"), "/"),
+            (Some("/a\\b"), "/"),
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\n/evil.example"), "/"),
+            (Some("/\r\n/evil"), "/"),
+            (Some("/ /evil"), "/"),
+            (Some("/\u{0}x"), "/"),
+            (Some("https://evil"), "/"),
+            (Some("javascript:alert(1)"), "/"),
+            (Some("evil.example"), "/"),
+        ];
+        for (next, want) in cases {
+            assert_eq!(safe_next(*next), *want, "{next:?}");
+        }
     }
 }

@@ -1,7 +1,12 @@
 //! Web: the HTTP API, the review web app, and the operations endpoints.
 //!
-//! Every route but `/healthz`, `/metrics`, `/api/openapi.json` and the
-//! login form needs a logged-in caller with the right role (`auth.rs`).
+//! Every route but `/healthz`, `/api/openapi.json`, `/static/*` and the
+//! login form needs a logged-in caller with the right role (`auth.rs`);
+//! `/metrics` wants its bearer token, an admin, or `metrics_public`.
+//! The routes are one table ([`routes`]), so tests can check each of them
+//! against every role; every response carries the security headers
+//! ([`security_headers`]): a Content-Security-Policy without inline
+//! scripts, `nosniff`, no referrer, no framing.
 //!
 //! Only this module defines JSON shapes for the API; it turns store rows
 //! into them. Pages are rendered on the server as plain HTML (no build step
@@ -20,7 +25,12 @@ pub use error::ApiError;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Settings;
@@ -38,46 +48,133 @@ pub struct AppState {
 /// Uploads larger than this are refused before they are read.
 pub const MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::queue))
-        .route("/dashboard", get(pages::dashboard))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/invoices/{id}", get(pages::invoice))
-        .route("/documents/{id}/original", get(api::original_document))
-        .route("/documents/{id}/pages/{page}", get(api::page_image))
-        .route("/api/documents", post(api::upload_document))
-        .route("/api/import/{kind}", post(api::import_master_data))
-        .route(
+/// One route of the app: method, path pattern, handler.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+/// A GET or POST route (the only methods the app serves).
+fn route<H, T>(method: Method, path: &'static str, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let handler = if method == Method::GET {
+        get(handler)
+    } else {
+        post(handler)
+    };
+    Route {
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route the app serves; [`router`] is built from this list and
+/// nothing else, so a test that walks it sees every route.
+pub fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/", pages::queue),
+        route(M::GET, "/dashboard", pages::dashboard),
+        route(M::GET, "/login", auth::login_form),
+        route(M::POST, "/login", auth::login),
+        route(M::POST, "/logout", auth::logout),
+        route(M::GET, "/invoices/{id}", pages::invoice),
+        route(M::GET, "/documents/{id}/original", api::original_document),
+        route(M::GET, "/documents/{id}/pages/{page}", api::page_image),
+        route(M::POST, "/api/documents", api::upload_document),
+        route(M::POST, "/api/import/{kind}", api::import_master_data),
+        route(
+            M::POST,
             "/api/payment-runs/{id}/{outcome}",
-            post(api::settle_payment_run),
-        )
-        .route("/api/invoices", get(api::list_invoices))
-        .route("/api/invoices/{id}", get(api::invoice_detail))
-        .route("/api/invoices/{id}/fields", post(api::correct_field))
-        .route("/api/invoices/{id}/assign", post(api::assign))
-        .route("/api/vendors/{id}/verify-iban", post(api::verify_iban))
-        .route(
+            api::settle_payment_run,
+        ),
+        route(M::GET, "/api/invoices", api::list_invoices),
+        route(M::GET, "/api/invoices/{id}", api::invoice_detail),
+        route(M::POST, "/api/invoices/{id}/fields", api::correct_field),
+        route(M::POST, "/api/invoices/{id}/assign", api::assign),
+        route(M::POST, "/api/vendors/{id}/verify-iban", api::verify_iban),
+        route(
+            M::POST,
             "/api/invoices/{id}/request-approval",
-            post(api::request_approval),
-        )
-        .route("/api/invoices/{id}/{decision}", post(api::decide))
-        .route("/invoices/{id}/{action}", post(pages::invoice_action))
-        .route("/api/openapi.json", get(openapi::document))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+            api::request_approval,
+        ),
+        route(M::POST, "/api/invoices/{id}/{decision}", api::decide),
+        route(M::POST, "/invoices/{id}/{action}", pages::invoice_action),
+        route(M::GET, "/api/openapi.json", openapi::document),
+        route(M::GET, "/healthz", api::healthz),
+        route(M::GET, "/metrics", api::metrics),
+        route(M::GET, "/static/app.css", pages::stylesheet),
+    ]
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut app = Router::new();
+    for r in routes() {
+        let handler = if r.path == "/login" && r.method == Method::POST {
+            // A login form is small; a huge user name is refused unread.
+            r.handler
+                .layer(DefaultBodyLimit::max(auth::MAX_LOGIN_FORM_BYTES))
+        } else {
+            r.handler
+        };
+        app = app.route(r.path, handler);
+    }
+    app.layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// The policy for every page: only this origin's resources, no inline
+/// script, no plugins, no framing, no `<base>` games. Inline `style=`
+/// attributes stay allowed (the page image's field boxes are positioned
+/// with them); style sheets come from `/static/app.css`.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the security headers to every response, keeping a stricter
+/// policy a handler set itself (an original document's sandbox).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 /// Serves the app on `bind` until `token` is cancelled.
 pub async fn serve(state: AppState, bind: &str, token: CancellationToken) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind).await?;
+    serve_on(state, listener, token).await
+}
+
+/// Serves the app on a bound listener (tests bind port 0), with each
+/// connection's address for the login throttle.
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    token: CancellationToken,
+) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "web app listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { token.cancelled().await })
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { token.cancelled().await })
+    .await
 }
 
 /// Escapes text for HTML element content and attribute values.

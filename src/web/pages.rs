@@ -18,13 +18,26 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .cols{display:flex;gap:1.5rem}.cols>section{flex:1;min-width:0}.num{text-align:right}\
 .low{color:#a40000}.pageview{position:relative;display:inline-block;border:1px solid #ccd;margin-bottom:1rem}\
 .pageview img{display:block}.box{position:absolute;border:2px solid #e0a100;background:rgba(255,200,0,.12)}\
-.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}.on_hold{background:#eee4d4}";
+.box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}.on_hold{background:#eee4d4}\
+.logout{float:right;margin:0}.action{margin-top:.6rem}";
+
+/// `GET /static/app.css`: the pages' style sheet, served from this origin
+/// so the Content-Security-Policy needs no inline `<style>`.
+pub async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        STYLE,
+    )
+}
 
 /// The page frame; with a caller, the header names them and offers logout.
 pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<String> {
     let who = caller.map_or(String::new(), |c| {
         format!(
-            "<form method=post action=\"/logout\" style=\"float:right;margin:0\">{} ({}) \
+            "<form method=post action=\"/logout\" class=logout>{} ({}) \
              <input type=hidden name=csrf value=\"{}\"><button id=logout>Log out</button></form>",
             esc(&c.user.username),
             c.user.role.as_str(),
@@ -32,7 +45,7 @@ pub(super) fn layout(title: &str, body: &str, caller: Option<&Caller>) -> Html<S
         )
     });
     Html(format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} · apflow</title><style>{STYLE}</style></head>\
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{} · apflow</title><link rel=stylesheet href=\"/static/app.css\"></head>\
          <body><header>{who}<a href=\"/\">apflow</a> · accounts payable · <a href=\"/\">queue</a> · <a href=\"/dashboard\">dashboard</a></header><main>{body}</main></body></html>",
         esc(title)
     ))
@@ -475,15 +488,15 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
             "<h2>Review</h2><form id=correct-field method=post action=\"/invoices/{id}/fields\">\
              <input type=hidden name=csrf value=\"{csrf}\">Correct <select name=field>{options}</select> \
              to <input name=value required> <button id=correct>Save correction</button></form>\
-             <form method=post action=\"/invoices/{id}/request-approval\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/request-approval\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\"><button id=request-approval>Send to approval</button></form>\
-             <form method=post action=\"/invoices/{id}/claim\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/claim\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\"><button id=claim>Take it (assign to me)</button></form>\
-             <form method=post action=\"/invoices/{id}/hold\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/hold\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"why\"> <button id=hold>Put on hold</button></form>\
-             <form method=post action=\"/invoices/{id}/reject\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/reject\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> <button id=clerk-reject>Reject</button></form>\
-             <form method=post action=\"/invoices/{id}/mark-duplicate\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/mark-duplicate\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\">Duplicate of invoice # <input name=duplicate_of required size=6> <button id=mark-duplicate>Mark duplicate</button></form>"
         ));
     }
@@ -498,7 +511,7 @@ fn actions(caller: &Caller, id: i64, status: InvoiceStatus) -> String {
             "<h2>Approval</h2><form method=post action=\"/invoices/{id}/approve\">\
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment placeholder=\"comment (optional)\"> \
              <button id=approve>Approve</button></form>\
-             <form method=post action=\"/invoices/{id}/reject\" style=\"margin-top:.6rem\">\
+             <form method=post action=\"/invoices/{id}/reject\" class=action>\
              <input type=hidden name=csrf value=\"{csrf}\"><input name=comment required placeholder=\"reason\"> \
              <button id=reject>Reject</button></form>"
         ));

@@ -14,6 +14,9 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS.len() + 1],
     sum_micros: AtomicU64,
     failures: AtomicU64,
+    /// Passwords checked by argon2 at login (known and unknown names
+    /// alike); throttled attempts never get this far.
+    password_checks: AtomicU64,
 }
 
 impl Metrics {
@@ -32,6 +35,15 @@ impl Metrics {
         if !ok {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    pub fn count_password_check(&self) {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Login passwords checked so far by this process.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
     }
 
     /// Renders the histogram and failure counter in Prometheus text format.
@@ -69,6 +81,16 @@ impl Metrics {
             out,
             "apflow_job_failures_total {}",
             self.failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP apflow_password_checks_total Login passwords checked (attempts that passed the throttle)."
+        );
+        let _ = writeln!(out, "# TYPE apflow_password_checks_total counter");
+        let _ = writeln!(
+            out,
+            "apflow_password_checks_total {}",
+            self.password_checks()
         );
     }
 }

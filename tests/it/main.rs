@@ -22,3 +22,4 @@ mod reevaluation;
 mod scans;
 mod store;
 mod web;
+mod web_security;
