@@ -16,6 +16,7 @@ mod model;
 mod ocr;
 mod payments;
 mod pipeline;
+mod poison;
 mod queue;
 mod reevaluation;
 mod scans;

@@ -1,0 +1,76 @@
+//! Poison documents: input that used to take the process down, or to be
+//! run again after every crash. Each ends as one rejected or dead-lettered
+//! document with its reason; the test process survives to check it.
+
+use apflow::capture::mail::{MailLimits, documents_from_message};
+use apflow::domain::{RawDocument, Source};
+use apflow::workflow;
+
+use crate::helpers::{BOTH, fresh, process_upload};
+
+/// A CII e-invoice root with `depth` elements nested inside it: about 35 KB
+/// for 5,000 levels. roxmltree recurses per level, so parsing it overflows
+/// a thread's stack and aborts the process.
+fn deep_xml(depth: usize) -> Vec<u8> {
+    format!(
+        "<?xml version=\"1.0\"?><rsm:CrossIndustryInvoice xmlns:rsm=\"urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100\">{}{}</rsm:CrossIndustryInvoice>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    )
+    .into_bytes()
+}
+
+/// A mail with `xml` attached as `text/xml`.
+fn mail_with_xml(xml: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(xml);
+    format!(
+        "From: billing@deep.example\r\nTo: ap@acme.example\r\nSubject: Invoice\r\nMessage-ID: <deep@deep.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nSee attachment.\r\n--B\r\nContent-Type: text/xml\r\nContent-Disposition: attachment; filename=\"invoice.xml\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--B--\r\n"
+    )
+    .into_bytes()
+}
+
+const TOO_DEEP: &str = "XML nested deeper than 100 elements";
+
+#[tokio::test]
+async fn an_xml_nested_five_thousand_deep_is_rejected_with_a_reason() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let id = process_upload(&t, "deep.xml", deep_xml(5_000)).await;
+        let meta = t.store.document_meta(id).await.unwrap().expect("document");
+        assert_eq!(
+            (meta.status.as_str(), meta.reason.as_deref()),
+            ("rejected", Some(TOO_DEEP)),
+            "{db:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_xml_inside_a_mail_is_rejected_with_a_reason() {
+    let mail = mail_with_xml(&deep_xml(5_000));
+    let contents = documents_from_message(&mail, &MailLimits::default()).unwrap();
+    assert_eq!(contents.documents.len(), 1, "{:?}", contents.skipped);
+    for db in BOTH {
+        let t = fresh(db).await;
+        let mut ids = Vec::new();
+        for d in &contents.documents {
+            let raw = RawDocument {
+                filename: d.path.clone(),
+                bytes: d.bytes.clone(),
+                source: Source::Upload,
+            };
+            let r = workflow::receive_document(&t.store, &raw, &t.settings)
+                .await
+                .unwrap();
+            ids.push(r.document_id);
+        }
+        workflow::drain(&t.store, &t.settings, &ids).await.unwrap();
+        let meta = t.store.document_meta(ids[0]).await.unwrap().unwrap();
+        assert_eq!(
+            (meta.status.as_str(), meta.reason.as_deref()),
+            ("rejected", Some(TOO_DEEP)),
+            "{db:?}"
+        );
+    }
+}
