@@ -2,6 +2,8 @@
 //! run again after every crash. Each ends as one rejected or dead-lettered
 //! document with its reason; the test process survives to check it.
 
+use std::time::Duration;
+
 use apflow::capture::mail::{MailLimits, documents_from_message};
 use apflow::domain::{RawDocument, Source};
 use apflow::workflow;
@@ -71,6 +73,51 @@ async fn the_same_xml_inside_a_mail_is_rejected_with_a_reason() {
             (meta.status.as_str(), meta.reason.as_deref()),
             ("rejected", Some(TOO_DEEP)),
             "{db:?}"
+        );
+    }
+}
+
+/// A job whose process dies while running it (its lease expires, nothing
+/// is recorded) `max_attempts` times is dead-lettered with the reason, and
+/// never claimed again.
+#[tokio::test]
+async fn a_job_abandoned_on_every_attempt_ends_dead_lettered() {
+    for db in BOTH {
+        let mut t = fresh(db).await;
+        t.settings.max_attempts = 3;
+        let raw = RawDocument {
+            filename: "a.pdf".into(),
+            bytes: b"%PDF-1.4 crash".to_vec(),
+            source: Source::Upload,
+        };
+        let document = workflow::receive_document(&t.store, &raw, &t.settings)
+            .await
+            .unwrap()
+            .document_id;
+        for attempt in 1..=3 {
+            let job = t
+                .store
+                .claim_job(&format!("crashing-{attempt}"), 1)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{db:?}: attempt {attempt} is claimed"));
+            assert_eq!(job.attempts, attempt, "{db:?}: counted when claimed");
+            // The process dies here: no failure, no release is recorded.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            t.store.claim_job("next", 60_000).await.unwrap().is_none(),
+            "{db:?}: the job is not run a fourth time"
+        );
+        assert_eq!(
+            t.store.dead_job_error(document).await.unwrap().as_deref(),
+            Some("gave up after 3 attempts: the process running it died or timed out"),
+            "{db:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            t.store.claim_job("later", 60_000).await.unwrap().is_none(),
+            "{db:?}: dead stays dead"
         );
     }
 }
