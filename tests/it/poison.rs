@@ -121,3 +121,36 @@ async fn a_job_abandoned_on_every_attempt_ends_dead_lettered() {
         );
     }
 }
+
+/// A 120 MB file in the inbox (sparse: it takes no disk) goes to `failed/`
+/// with its reason, unread, and stores no document.
+#[tokio::test]
+async fn an_inbox_file_over_the_document_limit_goes_to_failed_unread() {
+    let t = fresh(crate::helpers::Db::Sqlite).await;
+    let inbox = t.settings.inbox.clone();
+    let mut watcher = apflow::capture::FolderWatcher::new(&inbox).unwrap();
+    let big = std::fs::File::create(inbox.join("big.pdf")).unwrap();
+    big.set_len(120 * 1024 * 1024).unwrap();
+    drop(big);
+    watcher.poll().await.unwrap();
+    let ready = watcher.poll().await.unwrap();
+    assert_eq!(ready, vec![inbox.join("big.pdf")]);
+    let reason = watcher
+        .take(&t.store, &t.settings, &ready[0])
+        .await
+        .expect_err("over the limit");
+    assert_eq!(
+        reason,
+        "file is 125829120 bytes, more than the 52428800 byte limit"
+    );
+    assert!(inbox.join("failed/big.pdf").exists());
+    assert_eq!(
+        std::fs::read_to_string(inbox.join("failed/big.reason.txt")).unwrap(),
+        reason
+    );
+    assert_eq!(
+        t.store.document_status_counts().await.unwrap(),
+        Vec::<(String, i64)>::new(),
+        "no document stored"
+    );
+}
