@@ -485,7 +485,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record a bank account verification")?;
-        super::append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit()
             .await
             .ctx("commit a bank account verification")?;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::Row;
 
-use super::{AuditEntry, Error, QueryContext, Result, Store, append_audit, now_ms, parse_decimal};
+use super::{AuditEntry, Error, QueryContext, Result, Store, now_ms, parse_decimal};
 
 /// A payment that is due and may go into a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,7 +173,7 @@ impl Store {
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
         audit.detail = serde_json::json!({ "run_date": date, "currency": currency, "payments": taken.len(), "total": sum.to_string(), "deferred": deferred.len() });
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a payment run")?;
         Ok(RunOutcome {
             run: Some(PaymentRun {
@@ -285,7 +285,7 @@ impl Store {
         .ctx("close a payment run")?;
         let mut audit = audit.clone();
         audit.entity_id = invoice_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a payment status")?;
         Ok(true)
     }
@@ -310,7 +310,7 @@ impl Store {
         }
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit an approval")?;
         Ok(true)
     }
@@ -399,7 +399,7 @@ impl Store {
         }
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a settled run")?;
         Ok(true)
     }

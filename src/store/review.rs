@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{AuditEntry, QueryContext, Result, Store, append_audit, now_ms};
+use super::{AuditEntry, QueryContext, Result, Store, now_ms};
 use crate::domain::{InvoiceId, PlannedPayment};
 
 /// Fields a person may correct, and the `invoices` column each mirrors
@@ -101,7 +101,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record a correction")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a correction")?;
         Ok(Some(old))
     }
@@ -149,7 +149,7 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an assignment")?;
         Ok(true)
     }
@@ -194,7 +194,7 @@ impl Store {
             // Never paid: a plan from an earlier decision is withdrawn.
             super::invoices::withdraw_planned_payment(&mut tx, invoice).await?;
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an invoice move")?;
         Ok(true)
     }
@@ -267,7 +267,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record an approval request")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval request")?;
         Ok(true)
     }
@@ -304,7 +304,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record an approval step")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval step")?;
         Ok(())
     }
@@ -369,7 +369,7 @@ impl Store {
         if let Some(p) = payment {
             super::invoices::insert_planned_payment(&mut tx, invoice, p, now).await?;
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval decision")?;
         Ok(true)
     }

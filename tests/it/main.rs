@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on a fresh database. Store and
 //! pipeline tests run on both SQLite and PostgreSQL.
 
+mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
