@@ -154,3 +154,35 @@ async fn an_inbox_file_over_the_document_limit_goes_to_failed_unread() {
         "no document stored"
     );
 }
+
+/// A payment whose texts carry control characters and markup still gives
+/// a pain.001 that parses and that the official schema accepts.
+#[test]
+fn a_payment_with_control_characters_gives_a_valid_pain001() {
+    use apflow::payment::sepa::{CreditTransfer, CreditTransferFile, Debtor, PainVersion};
+    use rust_decimal::Decimal;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 4, 30).unwrap();
+    let file = CreditTransferFile {
+        message_id: "APFLOW-20260430-1".into(),
+        created_at: day.and_hms_opt(10, 0, 0).unwrap(),
+        execution_date: day,
+        currency: "EUR".into(),
+        debtor: Debtor {
+            name: "Acme Einkauf GmbH".into(),
+            iban: "DE89370400440532013000".into(),
+            bic: Some("COBADEFFXXX".into()),
+        },
+        transfers: vec![CreditTransfer {
+            end_to_end_id: "RE\u{1}<&>42".into(),
+            amount: Decimal::new(12345, 2),
+            creditor_name: "Émile Größe & Fils\u{1}".repeat(5),
+            creditor_iban: "DE02120300000000202051".into(),
+            remittance: "RE\u{1}<&>42 ".repeat(30),
+        }],
+    };
+    for v in [PainVersion::V03, PainVersion::V09] {
+        let xml = file.to_xml(v);
+        roxmltree::Document::parse(&xml).expect("well-formed");
+        crate::payments::assert_schema_valid(&xml, v);
+    }
+}
