@@ -120,7 +120,8 @@ pub enum Command {
         #[command(subcommand)]
         action: VendorAction,
     },
-    /// The audit log: `apflow audit verify` checks its hash chain.
+    /// The audit log: `apflow audit verify` checks its hash and MAC chains,
+    /// `apflow audit anchor` prints its head to keep elsewhere.
     Audit {
         #[command(subcommand)]
         action: AuditAction,

@@ -186,3 +186,31 @@ fn a_payment_with_control_characters_gives_a_valid_pain001() {
         crate::payments::assert_schema_valid(&xml, v);
     }
 }
+
+/// The real binary: `apflow ingest` of the deep XML, alone and in a mail,
+/// reports both rejected with the reason and exits normally (the old code
+/// read the XML in-process and the process died of a stack overflow).
+#[test]
+fn ingest_of_deep_xml_reports_it_rejected_and_exits_normally() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/a.db", dir.path().display());
+    std::fs::write(dir.path().join("deep.xml"), deep_xml(5_000)).unwrap();
+    // A different depth: other bytes, so not the same document again.
+    std::fs::write(dir.path().join("deep.eml"), mail_with_xml(&deep_xml(5_001))).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apflow"))
+        .args(["--database-url", &db, "ingest", "--json"])
+        .arg(dir.path().join("deep.xml"))
+        .arg(dir.path().join("deep.eml"))
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "killed by a signal: {out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out:?}");
+    for line in &lines {
+        assert_eq!(line["status"], "rejected", "{line}");
+        assert!(line.to_string().contains(TOO_DEEP), "{line}");
+    }
+}
