@@ -95,35 +95,9 @@ impl AuditKey {
         match std::fs::read(path) {
             Ok(bytes) => AuditKey::new(bytes.trim_ascii()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                use argon2::password_hash::rand_core::{OsRng, RngCore};
-                use std::io::Write;
-                use std::os::unix::fs::OpenOptionsExt;
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(fail)?;
-                }
-                let mut raw = [0u8; 32];
-                OsRng.fill_bytes(&mut raw);
-                let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-                // create_new: two processes starting at once must not
-                // each write a key; the loser reads the winner's.
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                {
-                    Ok(mut f) => {
-                        f.write_all(hex.as_bytes()).map_err(fail)?;
-                        f.sync_all().map_err(fail)?;
-                        tracing::warn!(path = %path.display(), "created a new audit key; back it up: without it the audit log cannot be verified");
-                        AuditKey::new(hex.as_bytes())
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let bytes = std::fs::read(path).map_err(fail)?;
-                        AuditKey::new(bytes.trim_ascii())
-                    }
-                    Err(e) => Err(fail(e)),
-                }
+                create_key_file(path).map_err(fail)?;
+                let bytes = std::fs::read(path).map_err(fail)?;
+                AuditKey::new(bytes.trim_ascii())
             }
             Err(e) => Err(fail(e)),
         }
@@ -148,6 +122,46 @@ impl AuditKey {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect())
+    }
+}
+
+/// Writes a new random key to `path` unless a key is there already. The
+/// key is written whole to a private temporary file and then linked into
+/// place, which fails if `path` exists: processes starting together (a
+/// web process and its workers) all end up reading the one key that won,
+/// and none reads a half-written file.
+fn create_key_file(path: &Path) -> std::io::Result<()> {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    // A random staging name of its own (never part of the key: directory
+    // listings are readable by others).
+    let staged = dir.join(format!(".audit.key.{:016x}", OsRng.next_u64()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&staged)?;
+    let written = f
+        .write_all(hex.as_bytes())
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::hard_link(&staged, path));
+    let _ = std::fs::remove_file(&staged);
+    match written {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "created a new audit key; back it up: without it the audit log cannot be verified");
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -625,5 +639,24 @@ mod tests {
         let b = AuditKey::load(&AuditKeySource::File(path), "").expect("read");
         assert_eq!(a.0, b.0);
         assert!(AuditKey::load(&AuditKeySource::Inline("short".into()), "").is_err());
+    }
+
+    /// Processes starting together all get the one key that was written.
+    #[test]
+    fn concurrent_first_uses_agree_on_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.key");
+        let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| AuditKey::load(&AuditKeySource::File(path.clone()), "")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("no panic").expect("a key").0)
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0] && k.len() == 64));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+        assert_eq!(left.len(), 1, "no staged files left behind");
     }
 }
