@@ -214,3 +214,79 @@ async fn the_cli_verifies_against_an_anchor() {
         assert!(said.contains("audit log BROKEN"), "{said}");
     }
 }
+
+/// Entries from before the MAC chain (migration 0018) have only the plain
+/// hash chain. They still verify, are counted apart, and rewriting one of
+/// them (plain chain recomputed) breaks the first MAC-chained entry, whose
+/// MAC covers the last plain hash.
+#[tokio::test]
+async fn entries_from_before_the_mac_chain_are_bound_to_it() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = AnyPool::connect(&t.url).await.unwrap();
+        // Five entries as the code before migration 0018 wrote them.
+        let mut prev = "apflow-audit-genesis".to_string();
+        for i in 0..5 {
+            let e = entry(i);
+            let (at, detail) = (
+                1_700_000_000_000 + i64::try_from(i).unwrap(),
+                e.detail.to_string(),
+            );
+            let hash = plain_hash(
+                &prev,
+                at,
+                [&e.actor, e.action, e.entity, &e.entity_id, &detail],
+            );
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(at)
+            .bind(e.actor.clone())
+            .bind(e.action)
+            .bind(e.entity)
+            .bind(e.entity_id.clone())
+            .bind(detail)
+            .bind(prev.clone())
+            .bind(hash.clone())
+            .execute(&pool)
+            .await
+            .unwrap();
+            prev = hash;
+        }
+        let store = Store::connect_with(&t.url, &AuditKeySource::Inline(KEY.into()))
+            .await
+            .unwrap();
+        for i in 5..8 {
+            store.audit(&entry(i)).await.unwrap();
+        }
+        let v = store.verify_audit_chain().await.unwrap();
+        assert_eq!((v.chained, v.keyed, v.broken_at), (8, 3, None), "{db:?}");
+        assert_eq!(v.head.map(|h| h.seq), Some(3), "the MAC chain starts at 1");
+
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let lift: &[&str] = match db {
+            Db::Sqlite => &["DROP TRIGGER audit_log_no_update"],
+            Db::Postgres => &["DROP TRIGGER audit_log_no_change ON audit_log"],
+        };
+        for sql in lift {
+            sqlx::query(sqlx::AssertSqlSafe(*sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE id = $1")
+            .bind(ids[2])
+            .execute(&pool)
+            .await
+            .unwrap();
+        recompute_plain_chain(&pool).await;
+        let v = store.verify_audit_chain().await.unwrap();
+        let (at, why) = v.broken_at.expect("rewrite found");
+        assert_eq!(at, ids[5], "{db:?}: at the first MAC-chained entry");
+        assert!(why.contains("MAC does not match"), "{why}");
+    }
+}
