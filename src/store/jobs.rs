@@ -188,18 +188,21 @@ impl Store {
         Ok(dead)
     }
 
-    /// Gives a job back (graceful shutdown). It keeps its attempt count: a
-    /// job that hangs until every shutdown must not get attempts forever.
-    /// Handed back on its last attempt, it is still claimed once more (the
-    /// claim's limit applies only to abandoned leases), and then fails or
-    /// is dead-lettered like any other.
+    /// Gives a job back (graceful shutdown). It keeps its attempt count, and
+    /// one handed back on its last attempt is dead-lettered instead of
+    /// queued: a job that hangs until every shutdown must not run forever.
     pub async fn release_job(&self, job: &Job) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL \
+            "UPDATE jobs SET lease_until = NULL, worker = NULL, \
+             state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+             finished_at = CASE WHEN attempts >= max_attempts THEN $3 ELSE NULL END, \
+             last_error = CASE WHEN attempts >= max_attempts THEN 'gave up after ' || CAST(attempts AS TEXT) || \
+               ' attempts: the last one was still running at shutdown' ELSE last_error END \
              WHERE id = $1 AND worker = $2 AND state = 'running'",
         )
         .bind(job.id)
         .bind(job.worker.clone())
+        .bind(now_ms())
         .execute(self.pool())
         .await
         .ctx("release a job")?;

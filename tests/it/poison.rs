@@ -214,3 +214,37 @@ fn ingest_of_deep_xml_reports_it_rejected_and_exits_normally() {
         assert!(line.to_string().contains(TOO_DEEP), "{line}");
     }
 }
+
+/// A job still running at every shutdown is handed back with its attempt
+/// counted, and handed back on its last attempt it is dead-lettered: a
+/// document that hangs cannot ride restarts for ever either.
+#[tokio::test]
+async fn a_job_handed_back_at_every_shutdown_ends_dead_lettered() {
+    for db in BOTH {
+        let mut t = fresh(db).await;
+        t.settings.max_attempts = 2;
+        let raw = RawDocument {
+            filename: "a.pdf".into(),
+            bytes: b"%PDF-1.4 hangs".to_vec(),
+            source: Source::Upload,
+        };
+        let document = workflow::receive_document(&t.store, &raw, &t.settings)
+            .await
+            .unwrap()
+            .document_id;
+        let first = t.store.claim_job("w1", 60_000).await.unwrap().unwrap();
+        t.store.release_job(&first).await.unwrap();
+        let second = t.store.claim_job("w2", 60_000).await.unwrap().unwrap();
+        assert_eq!(second.attempts, 2, "{db:?}: the handed-back attempt counts");
+        t.store.release_job(&second).await.unwrap();
+        assert!(
+            t.store.claim_job("w3", 60_000).await.unwrap().is_none(),
+            "{db:?}: not run a third time"
+        );
+        assert_eq!(
+            t.store.dead_job_error(document).await.unwrap().as_deref(),
+            Some("gave up after 2 attempts: the last one was still running at shutdown"),
+            "{db:?}"
+        );
+    }
+}
