@@ -22,7 +22,7 @@ RUN useradd --system --home /app apflow
 WORKDIR /app
 COPY --from=build /src/target/release/apflow /usr/local/bin/apflow
 COPY samples ./samples
-RUN mkdir -p /app/inbox /app/data && chown -R apflow /app
+RUN mkdir -p /app/inbox /app/data /app/keys && chown -R apflow /app
 USER apflow
 ENV APFLOW_BIND=0.0.0.0:8080 \
     APFLOW_INBOX=/app/inbox

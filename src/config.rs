@@ -188,6 +188,8 @@ struct RawSettings {
     today: Option<String>,
     payment_webhook_url: Option<String>,
     payment_webhook_secret_file: Option<PathBuf>,
+    audit_key: Option<String>,
+    audit_key_file: Option<PathBuf>,
 }
 
 /// Validated settings the rest of apflow uses.
@@ -248,6 +250,11 @@ pub struct Settings {
     pub today: Option<chrono::NaiveDate>,
     /// Called for every payment of a run, when configured.
     pub payment_webhook: Option<crate::workflow::payments::Webhook>,
+    /// Keys the audit log's MAC chain (`audit_key`, else `audit_key_file`,
+    /// else `audit.key` beside the SQLite database or in `./data`). Kept
+    /// out of the database so that database access alone cannot rewrite
+    /// the log unnoticed.
+    pub audit_key: crate::store::AuditKeySource,
 }
 
 /// A secret setting (a token the server compares requests against): its
@@ -318,6 +325,7 @@ impl Default for Settings {
             auto_pay_runs: false,
             today: None,
             payment_webhook: None,
+            audit_key: crate::store::AuditKeySource::Default,
         }
     }
 }
@@ -434,6 +442,8 @@ impl Settings {
                 "APFLOW_PAYMENT_WEBHOOK_SECRET_FILE" => {
                     raw.payment_webhook_secret_file = Some(PathBuf::from(value))
                 }
+                "APFLOW_AUDIT_KEY" => raw.audit_key = Some(value.clone()),
+                "APFLOW_AUDIT_KEY_FILE" => raw.audit_key_file = Some(PathBuf::from(value)),
                 "APFLOW_MIN_CONFIDENCE" => {
                     raw.min_confidence = Some(value.trim().parse().map_err(|_| Error::Invalid {
                         key: key.clone(),
@@ -641,6 +651,11 @@ impl Settings {
                 first_backoff: Duration::from_millis(500),
             });
         }
+        s.audit_key = match (raw.audit_key, raw.audit_key_file) {
+            (Some(key), _) => crate::store::AuditKeySource::Inline(key),
+            (None, Some(file)) => crate::store::AuditKeySource::File(file),
+            (None, None) => crate::store::AuditKeySource::Default,
+        };
         if let Some(v) = raw.min_confidence {
             if !(0.0..=1.0).contains(&v) {
                 return Err(Error::Invalid {
@@ -680,6 +695,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("APFLOW_WORKERS"), "{err}");
+        assert!(matches!(s.audit_key, crate::store::AuditKeySource::Default));
+        let keyed = vec![(
+            "APFLOW_AUDIT_KEY_FILE".to_string(),
+            "/etc/apflow/audit.key".to_string(),
+        )];
+        let s = Settings::from_sources(Some(&file), &keyed).expect("valid settings");
+        assert!(
+            matches!(&s.audit_key, crate::store::AuditKeySource::File(p) if p == Path::new("/etc/apflow/audit.key"))
+        );
+        std::fs::write(&file, "audit_key = \"a secret of enough length\"\n").expect("write config");
+        let s = Settings::from_sources(Some(&file), &keyed).expect("valid settings");
+        assert!(
+            matches!(s.audit_key, crate::store::AuditKeySource::Inline(_)),
+            "the key itself wins over a key file"
+        );
+        assert!(
+            !format!("{s:?}").contains("a secret"),
+            "never in Debug output"
+        );
         std::fs::write(&file, "colour = 1\n").expect("write config");
         assert!(Settings::from_sources(Some(&file), &[]).is_err());
     }

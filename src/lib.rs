@@ -29,3 +29,4 @@ pub mod store;
 pub mod validate;
 pub mod web;
 pub mod workflow;
+pub mod xml;

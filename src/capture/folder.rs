@@ -1,7 +1,10 @@
 //! The inbox folder. A scanner or a person drops files; we take a file only
 //! once its size has stayed the same across two polls (a scanner may still
 //! be writing it), store it, and move it to `processed/` — or to `failed/`
-//! with a `.reason.txt` beside it when it could not be stored.
+//! with a `.reason.txt` beside it when it could not be stored. A file over
+//! the document limit goes to `failed/` unread: its size is checked from
+//! the metadata and the read is bounded, so a 100 GB file dropped in the
+//! inbox costs nothing but the move.
 //!
 //! File events (inotify, through `notify`) make a drop or a rename into the
 //! folder show up within about a second; listing the folder every
@@ -16,6 +19,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Settings;
 use crate::domain::{RawDocument, Source};
+use crate::read::MAX_DOCUMENT_BYTES;
 use crate::store::Store;
 use crate::workflow::{self, Received};
 
@@ -86,7 +90,7 @@ impl FolderWatcher {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let outcome = match tokio::fs::read(path).await {
+        let outcome = match read_bounded(path, MAX_DOCUMENT_BYTES).await {
             Ok(bytes) => {
                 let raw = RawDocument {
                     filename: name.clone(),
@@ -99,7 +103,7 @@ impl FolderWatcher {
                     .await
                     .map_err(|e| workflow::error_text(&e))
             }
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(reason) => Err(reason),
         };
         let target = match &outcome {
             Ok(_) => self.dir.join("processed").join(&name),
@@ -116,6 +120,31 @@ impl FolderWatcher {
         }
         outcome
     }
+}
+
+/// The file's bytes if it has at most `limit` of them. Checks the size
+/// before reading, and reads at most `limit + 1` bytes in case the file
+/// grows meanwhile: never the whole of an oversized file.
+async fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
+    use tokio::io::AsyncReadExt;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = tokio::fs::File::open(path).await.map_err(cannot)?;
+    let size = file.metadata().await.map_err(cannot)?.len();
+    let limit64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    let too_large = |size: u64| format!("file is {size} bytes, more than the {limit} byte limit");
+    if size > limit64 {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit64.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(cannot)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > limit64 {
+        return Err(too_large(read));
+    }
+    Ok(bytes)
 }
 
 /// `target`, or `target` with a counter if that name is taken.

@@ -120,7 +120,8 @@ pub enum Command {
         #[command(subcommand)]
         action: VendorAction,
     },
-    /// The audit log: `apflow audit verify` checks its hash chain.
+    /// The audit log: `apflow audit verify` checks its hash and MAC chains,
+    /// `apflow audit anchor` prints its head to keep elsewhere.
     Audit {
         #[command(subcommand)]
         action: AuditAction,
@@ -274,9 +275,17 @@ pub enum VendorAction {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Recompute the hash chain; exit 1 and name the first bad entry if an
-    /// entry was edited, removed or inserted.
-    Verify,
+    /// Recompute the hash and MAC chains; exit 1 and name the first bad
+    /// entry if an entry was edited, removed or inserted.
+    Verify {
+        /// An earlier `apflow audit anchor` (SEQ:MAC): also fail if the log
+        /// no longer reaches it (entries cut off its end).
+        #[arg(long)]
+        anchor: Option<crate::store::AuditAnchor>,
+    },
+    /// Print the head of the MAC chain (SEQ:MAC), to keep somewhere the
+    /// database's users cannot write, for `verify --anchor`.
+    Anchor,
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,7 +398,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             visual_only,
         } => read_cmd(&file, json, visual_only, &settings).await,
         Command::Import { kind, file } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             let r = import::import_file(&store, kind, &file).await?;
             println!(
                 "imported {} {} from {}",
@@ -412,11 +421,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Ingest { files, json } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             ingest(&store, &settings, &files, json).await
         }
         Command::Capture { once } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             if !once {
                 bail!("use `apflow capture --once`, or `apflow serve` to watch continuously");
             }
@@ -456,7 +465,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             serve(store, settings).await?;
             Ok(0)
         }
@@ -468,7 +477,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             for (kind, name) in [
                 (ImportKind::Vendors, "vendors.jsonl"),
                 (ImportKind::Pos, "pos.jsonl"),
@@ -500,36 +509,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Pay { action } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             pay(&store, &settings, action).await
         }
-        Command::Audit {
-            action: AuditAction::Verify,
-        } => {
-            let store = Store::connect(&settings.database_url).await?;
-            let v = store.verify_audit_chain().await?;
-            if v.unchained > 0 {
-                println!(
-                    "{} entries from before the chain existed (not verifiable)",
-                    v.unchained
-                );
-            }
-            match v.broken_at {
-                None => {
-                    println!("audit log intact: {} chained entries", v.chained);
-                    Ok(0)
-                }
-                Some((id, why)) => {
-                    println!(
-                        "audit log BROKEN at entry #{id}: {why} ({} entries before it intact)",
-                        v.chained
-                    );
-                    Ok(1)
-                }
-            }
+        Command::Audit { action } => {
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            audit_cmd(&store, action).await
         }
         Command::User { action } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             user_cmd(&store, action).await
         }
         Command::Vendor {
@@ -570,7 +558,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     by,
                 },
         } => {
-            let store = Store::connect(&settings.database_url).await?;
+            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
             // The verifier is a person with a login (approver or admin), so
             // segregation of duties can be checked.
             let user = acting_user(
@@ -1365,5 +1353,64 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+/// `apflow audit verify [--anchor SEQ:MAC]` and `apflow audit anchor`.
+async fn audit_cmd(store: &Store, action: AuditAction) -> anyhow::Result<i32> {
+    let anchor = match action {
+        AuditAction::Anchor => {
+            return match store.audit_anchor().await? {
+                Some(head) => {
+                    println!("{head}");
+                    Ok(0)
+                }
+                None => {
+                    eprintln!("the audit log has no MAC-chained entries yet");
+                    Ok(1)
+                }
+            };
+        }
+        AuditAction::Verify { anchor } => anchor,
+    };
+    let v = match &anchor {
+        Some(a) => store.verify_audit_against(a).await?,
+        None => store.verify_audit_chain().await?,
+    };
+    if v.unchained > 0 {
+        println!(
+            "{} entries from before the chain existed (not verifiable)",
+            v.unchained
+        );
+    }
+    let plain_only = v.chained.saturating_sub(v.keyed);
+    if plain_only > 0 {
+        println!(
+            "{plain_only} entries from before the MAC chain (checked by the plain hash chain only)"
+        );
+    }
+    match v.broken_at {
+        None => {
+            let head = v.head.map(|h| format!(", head {h}")).unwrap_or_default();
+            println!(
+                "audit log intact: {} chained entries ({} with a MAC){head}",
+                v.chained, v.keyed
+            );
+            if anchor.is_some() {
+                println!("the log reaches the anchor");
+            }
+            Ok(0)
+        }
+        Some((0, why)) => {
+            println!("audit log BROKEN: {why}");
+            Ok(1)
+        }
+        Some((id, why)) => {
+            println!(
+                "audit log BROKEN at entry #{id}: {why} ({} entries before it intact)",
+                v.chained
+            );
+            Ok(1)
+        }
     }
 }

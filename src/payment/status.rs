@@ -1,6 +1,7 @@
 //! Bank status reports (ISO 20022 pain.002, Customer Payment Status
 //! Report): which transfers the bank accepted or rejected, and why. Parsed
-//! with the same safe XML settings as e-invoices (no DTDs, bounded size).
+//! with the same safe XML settings as e-invoices (no DTDs, bounded size and
+//! nesting depth).
 
 /// The bank's answer for one transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct TransferStatus {
 pub enum StatusError {
     #[error("status report is {0} bytes, over the 20 MiB limit")]
     TooLarge(usize),
+    #[error(transparent)]
+    TooDeep(#[from] crate::xml::TooDeep),
     #[error("status report is not valid XML")]
     Xml(#[source] roxmltree::Error),
     #[error("not a pain.002 payment status report (root {0:?})")]
@@ -40,6 +43,7 @@ pub fn parse_status_report(xml: &str) -> Result<Vec<TransferStatus>, StatusError
     if xml.len() > 20 * 1024 * 1024 {
         return Err(StatusError::TooLarge(xml.len()));
     }
+    crate::xml::check_depth(xml.as_bytes(), crate::xml::MAX_DEPTH)?;
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: 1_000_000,
@@ -104,5 +108,19 @@ mod tests {
             Err(StatusError::NotAStatusReport(_))
         ));
         assert!(parse_status_report("<!DOCTYPE x [<!ENTITY a 'b'>]><Document/>").is_err());
+    }
+
+    /// 5,000 nested elements would overflow the stack inside roxmltree.
+    #[test]
+    fn a_deeply_nested_report_is_refused_before_parsing() {
+        let deep = format!(
+            "<Document>{}{}</Document>",
+            "<a>".repeat(5_000),
+            "</a>".repeat(5_000)
+        );
+        assert!(matches!(
+            parse_status_report(&deep),
+            Err(StatusError::TooDeep(_))
+        ));
     }
 }

@@ -22,8 +22,10 @@
 //! The XML comes from strangers, so it is parsed defensively: the size is
 //! checked before parsing, DTDs are refused (no entity expansion: no billion
 //! laughs, no XXE), the node count is bounded, and no code path here can
-//! panic on input. `roxmltree` parses without recursion and builds no deeper
-//! structure than the node count allows, so no separate depth bound is kept.
+//! panic on input. `roxmltree` parses nested elements recursively, so the
+//! nesting depth is counted first by a flat scan (`crate::xml::check_depth`):
+//! 5,000 nested elements would otherwise overflow the stack and abort the
+//! process.
 //! Decimals go through `Decimal::from_str`, never through a float.
 
 use std::borrow::Cow;
@@ -59,6 +61,8 @@ const NOT_XML: usize = ANY_XML + 1;
 pub enum EInvoiceError {
     #[error("e-invoice XML is {size} bytes, over the limit of {limit}")]
     TooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    TooDeep(#[from] crate::xml::TooDeep),
     #[error("e-invoice XML is neither UTF-8 nor declared as ISO-8859-1")]
     Encoding,
     #[error("e-invoice XML is malformed or was refused: {0}")]
@@ -137,6 +141,7 @@ pub fn parse(xml: &[u8]) -> Result<ExtractedInvoice, EInvoiceError> {
             limit: MAX_XML_BYTES,
         });
     }
+    crate::xml::check_depth(xml, crate::xml::MAX_DEPTH)?;
     let text = decode(xml)?;
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,

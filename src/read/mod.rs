@@ -51,6 +51,10 @@ pub enum Error {
     DecompressionBomb { limit: u64 },
     #[error("XML is not a supported e-invoice")]
     XmlNotEInvoice(#[source] einvoice::EInvoiceError),
+    /// Its own variant so that the rejection reason says why (the parser
+    /// would have overflowed the stack, see `crate::xml`).
+    #[error("{0}")]
+    XmlTooDeep(#[source] crate::xml::TooDeep),
     #[error("OCR failed: {0}")]
     Ocr(String),
     #[error("reading crashed (a bug or a hostile file): {0}")]
@@ -117,7 +121,10 @@ pub fn read(bytes: &[u8], options: &ReadOptions) -> Result<ReadDocument, Error> 
     match kind {
         DocumentKind::Pdf => pdf::read_pdf(bytes, options),
         DocumentKind::Xml => {
-            let invoice = einvoice::parse(bytes).map_err(Error::XmlNotEInvoice)?;
+            let invoice = einvoice::parse(bytes).map_err(|e| match e {
+                einvoice::EInvoiceError::TooDeep(deep) => Error::XmlTooDeep(deep),
+                other => Error::XmlNotEInvoice(other),
+            })?;
             Ok(ReadDocument {
                 kind,
                 pages: Vec::new(),

@@ -242,8 +242,8 @@ fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
 
 /// OCRs the given 1-based pages of a PDF, rendered at [`PDF_DPI`].
 pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<Vec<Page>, Error> {
-    let dir = tempfile_dir()?;
-    let path = dir.join("document.pdf");
+    let dir = scratch_dir()?;
+    let path = dir.path().join("document.pdf");
     std::fs::write(&path, pdf).map_err(|e| Error::Ocr(format!("cannot stage the PDF: {e}")))?;
     let rendered: Vec<Result<PageImage, Error>> = pages
         .iter()
@@ -262,22 +262,24 @@ pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<
             })
         })
         .collect();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let images = rendered.into_iter().collect::<Result<Vec<_>, _>>()?;
     recognise_all(images, options)
 }
 
-/// A private scratch directory under the system temp dir.
-fn tempfile_dir() -> Result<PathBuf, Error> {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "apflow-ocr-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::Ocr(format!("cannot create {}: {e}", dir.display())))?;
-    Ok(dir)
+/// A private scratch directory under the system temp dir: a fresh random
+/// name, created (never reused: `mkdir` fails on an existing name or
+/// symlink) with mode 0700, removed when dropped. A
+/// predictable name (`apflow-ocr-<pid>-<n>`) let another local user plant a
+/// symlink there and receive the invoices we stage.
+fn scratch_dir() -> Result<tempfile::TempDir, Error> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("apflow-ocr-")
+        // tempfile's default is 0777 less the umask: readable by others.
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| Error::Ocr(format!("cannot create a scratch directory: {e}")))
 }
 
 /// One page as 8-bit gray PGM from `pdftoppm`, killed past its deadline.
@@ -299,13 +301,11 @@ pub fn page_png(pdf: &[u8], page: u32, dpi: u32) -> Result<Vec<u8>, Error> {
 
 /// Writes the PDF to a scratch folder and renders one page of it.
 fn render_staged(pdf: &[u8], page: u32, args: &[&str]) -> Result<Vec<u8>, Error> {
-    let dir = tempfile_dir()?;
-    let path = dir.join("document.pdf");
-    let out = std::fs::write(&path, pdf)
+    let dir = scratch_dir()?;
+    let path = dir.path().join("document.pdf");
+    std::fs::write(&path, pdf)
         .map_err(|e| Error::Ocr(format!("cannot stage the PDF: {e}")))
-        .and_then(|()| run_pdftoppm(&path, page, args));
-    let _ = std::fs::remove_dir_all(&dir);
-    out
+        .and_then(|()| run_pdftoppm(&path, page, args))
 }
 
 /// Runs `pdftoppm ARGS -f page -l page pdf` with a deadline; its stdout.
@@ -624,6 +624,24 @@ pub fn lines_from_words(mut words: Vec<Word>) -> Vec<Line> {
 
 #[cfg(test)]
 mod tests {
+    /// Scratch folders are new each time, readable by us alone, not a
+    /// planted symlink, and gone after use.
+    #[test]
+    fn scratch_dirs_are_fresh_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = super::scratch_dir().expect("scratch dir");
+        let b = super::scratch_dir().expect("scratch dir");
+        let (pa, pb) = (a.path().to_path_buf(), b.path().to_path_buf());
+        assert_ne!(pa, pb);
+        for p in [&pa, &pb] {
+            let meta = std::fs::symlink_metadata(p).expect("exists");
+            assert!(meta.is_dir() && !meta.file_type().is_symlink(), "{p:?}");
+            assert_eq!(meta.permissions().mode() & 0o777, 0o700, "{p:?}");
+        }
+        drop((a, b));
+        assert!(!pa.exists() && !pb.exists(), "removed after use");
+    }
+
     use super::*;
 
     fn word(text: &str, x: f32, y: f32) -> Word {

@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::jobs::{self, Job, JobKind};
-use super::{AuditEntry, Error, QueryContext, Result, Store, append_audit, now_ms, parse_date};
+use super::{AuditEntry, Error, QueryContext, Result, Store, now_ms, parse_date};
 use crate::domain::{
     BBox, Decision, DocumentId, ExtractedInvoice, ExtractionSource, Field, InvoiceId,
     InvoiceStatus, LineItem, Severity, invoice_number_key,
@@ -252,7 +252,7 @@ impl Store {
                 jobs::enqueue(&mut *tx, id, JobKind::Extract, max_attempts).await?;
                 let mut audit = audit.clone();
                 audit.entity_id = id.to_string();
-                append_audit(&mut tx, &audit).await?;
+                self.append_audit(&mut tx, &audit).await?;
                 (id, true)
             }
             None => {
@@ -326,7 +326,7 @@ impl Store {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         set_document_status(&mut tx, job.document_id, "rejected", Some(reason)).await?;
         jobs::complete(&mut *tx, job).await?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a rejection")?;
         self.signal_queue();
         Ok(())
@@ -374,7 +374,7 @@ impl Store {
         .ctx("open a review task")?;
         set_document_status(&mut tx, job.document_id, "processed", None).await?;
         jobs::complete(&mut *tx, job).await?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an unreadable invoice")?;
         self.signal_queue();
         Ok(InvoiceId(id))
@@ -495,7 +495,7 @@ impl Store {
         jobs::enqueue(&mut *tx, job.document_id, JobKind::Decide, job.max_attempts).await?;
         let mut audit = audit.clone();
         audit.entity_id = id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit an extraction")?;
         self.signal_queue();
         Ok(InvoiceId(id))
@@ -811,7 +811,7 @@ impl Store {
         }
         set_document_status(&mut tx, job.document_id, "processed", None).await?;
         jobs::complete(&mut *tx, job).await?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a decision")?;
         self.signal_queue();
         Ok(())

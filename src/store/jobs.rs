@@ -2,7 +2,11 @@
 //!
 //! A worker *claims* a ready job by setting a lease; while the lease runs no
 //! other worker takes it. If the worker dies, the lease expires and the job is
-//! claimed again. On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so
+//! claimed again. The claim counts the attempt in the statement that takes
+//! the lease, so an attempt that kills the process still counts; a job whose
+//! lease expired after its last attempt is dead-lettered by the next claim
+//! instead of being run again (a document that crashes the process would
+//! otherwise take down every restart). On PostgreSQL the claim uses `FOR UPDATE SKIP LOCKED`, so
 //! any number of `apflow serve` processes share one queue without blocking
 //! each other; SQLite serialises writers, so the same statement without the
 //! locking clause is already atomic there.
@@ -64,13 +68,13 @@ pub struct QueueStats {
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
      worker = $2, started_at = $3 \
      WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
-                 OR (state = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1) \
+                 OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) ORDER BY run_after, id LIMIT 1) \
      RETURNING id, kind, document_id, attempts, max_attempts";
 
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
      worker = $2, started_at = $3 \
      WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
-                 OR (state = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1 \
+                 OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) ORDER BY run_after, id LIMIT 1 \
                  FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, document_id, attempts, max_attempts";
 
@@ -123,10 +127,30 @@ where
     }
 }
 
+/// Dead-letters jobs whose lease expired on their last attempt. Its own
+/// statement before the claim: the claim skips them (`attempts <
+/// max_attempts`), so a crash loop ends here with a reason in the queue.
+const BURY_ABANDONED: &str = "UPDATE jobs SET state = 'dead', lease_until = NULL, finished_at = $1, \
+     last_error = 'gave up after ' || CAST(attempts AS TEXT) || ' attempts: the process running it died or timed out' \
+     WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts";
+
 impl Store {
     /// Claims the next ready job for `worker`, leasing it for `lease_ms`.
+    /// The attempt is counted by the claim itself, before the job runs;
+    /// abandoned jobs out of attempts are dead-lettered first.
     pub async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_ms();
+        let buried = sqlx::query(BURY_ABANDONED)
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .ctx("dead-letter abandoned jobs")?;
+        if buried.rows_affected() > 0 {
+            tracing::error!(
+                jobs = buried.rows_affected(),
+                "jobs abandoned on their last attempt (process died or timed out); dead-lettered"
+            );
+        }
         let sql = match self.backend() {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
@@ -164,15 +188,21 @@ impl Store {
         Ok(dead)
     }
 
-    /// Gives a job back untouched (graceful shutdown): the attempt does not
-    /// count against it.
+    /// Gives a job back (graceful shutdown). It keeps its attempt count, and
+    /// one handed back on its last attempt is dead-lettered instead of
+    /// queued: a job that hangs until every shutdown must not run forever.
     pub async fn release_job(&self, job: &Job) -> Result<()> {
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, \
-             attempts = attempts - 1 WHERE id = $1 AND worker = $2 AND state = 'running'",
+            "UPDATE jobs SET lease_until = NULL, worker = NULL, \
+             state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+             finished_at = CASE WHEN attempts >= max_attempts THEN $3 ELSE NULL END, \
+             last_error = CASE WHEN attempts >= max_attempts THEN 'gave up after ' || CAST(attempts AS TEXT) || \
+               ' attempts: the last one was still running at shutdown' ELSE last_error END \
+             WHERE id = $1 AND worker = $2 AND state = 'running'",
         )
         .bind(job.id)
         .bind(job.worker.clone())
+        .bind(now_ms())
         .execute(self.pool())
         .await
         .ctx("release a job")?;

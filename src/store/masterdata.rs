@@ -536,7 +536,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("close a bank account proposal")?;
-        super::append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit()
             .await
             .ctx("commit a bank account verification")?;
@@ -592,7 +592,7 @@ impl Store {
             .await
             .ctx("record a refused bank account")?;
         }
-        super::append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a bank account refusal")?;
         Ok(true)
     }
@@ -769,7 +769,7 @@ impl Store {
                 "ibans_pending_verification": mask(&outcome.proposed),
                 "ibans_removed": mask(&outcome.removed),
             });
-            super::append_audit(&mut tx, &audit).await?;
+            self.append_audit(&mut tx, &audit).await?;
         }
         tx.commit().await.ctx("commit a vendor import")?;
         Ok(outcome)

@@ -14,6 +14,7 @@
 //! anyway, and one connection rules out `SQLITE_BUSY` on deferred
 //! transactions. PostgreSQL gets a normal pool.
 
+mod audit;
 mod invoices;
 mod jobs;
 mod masterdata;
@@ -21,6 +22,7 @@ mod payments;
 mod review;
 mod users;
 
+pub use audit::{AuditAnchor, AuditEntry, AuditKey, AuditKeySource, AuditRow, AuditVerdict};
 pub use invoices::{
     DiscrepancyRow, DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow,
     NewDocument, PaymentRow,
@@ -72,6 +74,8 @@ pub enum Error {
         "job {job_id} is no longer leased by this worker (lease expired and it was taken over)"
     )]
     LeaseLost { job_id: i64 },
+    #[error("audit key: {what}")]
+    AuditKey { what: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -98,13 +102,20 @@ pub struct Store {
     /// Wakes this process's workers and waiters when the queue changed
     /// (see [`Store::queue_changed`]).
     queue_signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Keys the audit log's MAC chain; kept outside the database.
+    audit_key: std::sync::Arc<AuditKey>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://path` or `postgres://...`), creating the
     /// SQLite file and its directory if needed, and brings the schema up to
-    /// date.
+    /// date. The audit key is the default one ([`AuditKeySource::Default`]).
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, &AuditKeySource::Default).await
+    }
+
+    /// As [`Store::connect`], with the audit key from `audit_key`.
+    pub async fn connect_with(url: &str, audit_key: &AuditKeySource) -> Result<Store> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -159,10 +170,12 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(Error::Migrate)?;
+        let audit_key = std::sync::Arc::new(AuditKey::load(audit_key, url)?);
         Ok(Store {
             pool,
             backend,
             queue_signal: Default::default(),
+            audit_key,
         })
     }
 
@@ -222,103 +235,6 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// One append-only audit record. Built by `workflow`, which is the only module
-/// that decides what is worth auditing; written here inside the transaction
-/// that makes the change, so the log cannot disagree with the data.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub actor: String,
-    pub action: &'static str,
-    pub entity: &'static str,
-    pub entity_id: String,
-    pub detail: serde_json::Value,
-}
-
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub entity: String,
-    pub entity_id: String,
-    pub detail: String,
-}
-
-/// The `prev_hash` of the first chained entry.
-const AUDIT_GENESIS: &str = "apflow-audit-genesis";
-
-/// An entry's hash: SHA-256 over the previous hash and every stored field,
-/// each length-prefixed so no two entries serialise alike.
-fn audit_hash(prev: &str, at: i64, row: [&str; 5]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for part in [prev, &at.to_string()].into_iter().chain(row) {
-        h.update(part.len().to_string().as_bytes());
-        h.update(b":");
-        h.update(part.as_bytes());
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Appends an entry to the hash-chained audit log. Must run inside the
-/// transaction that makes the change; on PostgreSQL an advisory lock held
-/// to commit makes concurrent writers chain one after the other.
-pub(crate) async fn append_audit(conn: &mut sqlx::AnyConnection, entry: &AuditEntry) -> Result<()> {
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
-        sqlx::query("SELECT pg_advisory_xact_lock(7411)")
-            .execute(&mut *conn)
-            .await
-            .ctx("lock the audit chain")?;
-    }
-    let prev: Option<Option<String>> =
-        sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await
-            .ctx("read the audit chain")?;
-    let prev = prev.flatten().unwrap_or_else(|| AUDIT_GENESIS.to_string());
-    let at = now_ms();
-    let detail = entry.detail.to_string();
-    let hash = audit_hash(
-        &prev,
-        at,
-        [
-            &entry.actor,
-            entry.action,
-            entry.entity,
-            &entry.entity_id,
-            &detail,
-        ],
-    );
-    sqlx::query(
-        "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(at)
-    .bind(entry.actor.clone())
-    .bind(entry.action)
-    .bind(entry.entity)
-    .bind(entry.entity_id.clone())
-    .bind(detail)
-    .bind(prev)
-    .bind(hash)
-    .execute(&mut *conn)
-    .await
-    .ctx("append to the audit log")?;
-    Ok(())
-}
-
-/// What `apflow audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditVerdict {
-    /// Entries checked and found intact.
-    pub chained: u64,
-    /// Entries from before the chain existed (no hashes).
-    pub unchained: u64,
-    /// The first entry where the chain breaks, and why.
-    pub broken_at: Option<(i64, String)>,
-}
-
 impl Store {
     /// Has this mailbox message been imported?
     pub async fn mail_imported(
@@ -365,107 +281,6 @@ impl Store {
         .await
         .ctx("write the mail ledger")?;
         Ok(())
-    }
-
-    /// Writes an audit record outside of any other change (e.g. a login).
-    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
-        let mut tx = self.pool.begin().await.ctx("begin a transaction")?;
-        append_audit(&mut tx, entry).await?;
-        tx.commit().await.ctx("commit an audit entry")
-    }
-
-    /// Recomputes the audit chain from the first entry: every entry's hash
-    /// must match its content and the previous entry's hash.
-    pub async fn verify_audit_chain(&self) -> Result<AuditVerdict> {
-        use futures_util::TryStreamExt;
-        use sqlx::Row;
-        let mut rows = sqlx::query(
-            "SELECT id, at, actor, action, entity, entity_id, detail, prev_hash, hash FROM audit_log ORDER BY id",
-        )
-        .fetch(&self.pool);
-        let mut verdict = AuditVerdict {
-            chained: 0,
-            unchained: 0,
-            broken_at: None,
-        };
-        let mut prev: Option<String> = None;
-        while let Some(r) = rows.try_next().await.ctx("read the audit log")? {
-            let get = |c: &str| -> Result<String> { r.try_get(c).ctx("decode audit row") };
-            let id: i64 = r.try_get("id").ctx("decode audit row")?;
-            let hash: Option<String> = r.try_get("hash").ctx("decode audit row")?;
-            let stored_prev: Option<String> = r.try_get("prev_hash").ctx("decode audit row")?;
-            let Some(hash) = hash else {
-                if prev.is_some() {
-                    verdict.broken_at =
-                        Some((id, "an entry without a hash inside the chain".into()));
-                    break;
-                }
-                verdict.unchained += 1;
-                continue;
-            };
-            let expected_prev = prev.clone().unwrap_or_else(|| AUDIT_GENESIS.to_string());
-            let stored_prev = stored_prev.unwrap_or_default();
-            // The first chained entry follows either the genesis or the
-            // unchained entries from before the migration.
-            if stored_prev != expected_prev && !(prev.is_none() && stored_prev == AUDIT_GENESIS) {
-                verdict.broken_at = Some((
-                    id,
-                    "it does not follow the entry before it (an entry was removed or inserted)"
-                        .into(),
-                ));
-                break;
-            }
-            let at: i64 = r.try_get("at").ctx("decode audit row")?;
-            let fields = [
-                get("actor")?,
-                get("action")?,
-                get("entity")?,
-                get("entity_id")?,
-                get("detail")?,
-            ];
-            let recomputed = audit_hash(
-                &stored_prev,
-                at,
-                [&fields[0], &fields[1], &fields[2], &fields[3], &fields[4]],
-            );
-            if recomputed != hash {
-                verdict.broken_at = Some((
-                    id,
-                    "its content does not match its hash (it was edited)".into(),
-                ));
-                break;
-            }
-            verdict.chained += 1;
-            prev = Some(hash);
-        }
-        Ok(verdict)
-    }
-
-    /// Audit records about one entity, oldest first.
-    pub async fn audit_trail(&self, entity: &str, entity_id: &str) -> Result<Vec<AuditRow>> {
-        use sqlx::Row;
-        let rows = sqlx::query(
-            "SELECT id, at, actor, action, entity, entity_id, detail FROM audit_log \
-             WHERE entity = $1 AND entity_id = $2 ORDER BY id",
-        )
-        .bind(entity.to_string())
-        .bind(entity_id.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .ctx("read the audit log")?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get("id").ctx("decode audit row")?,
-                    at: r.try_get("at").ctx("decode audit row")?,
-                    actor: r.try_get("actor").ctx("decode audit row")?,
-                    action: r.try_get("action").ctx("decode audit row")?,
-                    entity: r.try_get("entity").ctx("decode audit row")?,
-                    entity_id: r.try_get("entity_id").ctx("decode audit row")?,
-                    detail: r.try_get("detail").ctx("decode audit row")?,
-                })
-            })
-            .collect()
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sqlx::Row;
 
-use super::{AuditEntry, Error, QueryContext, Result, Store, append_audit, now_ms, parse_decimal};
+use super::{AuditEntry, Error, QueryContext, Result, Store, now_ms, parse_decimal};
 
 /// A payment that is due and may go into a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +103,7 @@ impl Store {
             match evidence_refusal(r, &p)? {
                 None => due.push(p),
                 Some(why) => {
-                    refuse_payment(&mut tx, &p, &why, audit).await?;
+                    refuse_payment(self, &mut tx, &p, &why, audit).await?;
                     refused.push((p, why));
                 }
             }
@@ -187,7 +187,7 @@ impl Store {
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
         audit.detail = serde_json::json!({ "run_date": date, "currency": currency, "payments": taken.len(), "total": sum.to_string(), "deferred": deferred.len() });
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a payment run")?;
         Ok(RunOutcome {
             run: Some(PaymentRun {
@@ -300,7 +300,7 @@ impl Store {
         .ctx("close a payment run")?;
         let mut audit = audit.clone();
         audit.entity_id = invoice_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a payment status")?;
         Ok(true)
     }
@@ -325,7 +325,7 @@ impl Store {
         }
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit an approval")?;
         Ok(true)
     }
@@ -414,7 +414,7 @@ impl Store {
         }
         let mut audit = audit.clone();
         audit.entity_id = run_id.to_string();
-        append_audit(&mut tx, &audit).await?;
+        self.append_audit(&mut tx, &audit).await?;
         tx.commit().await.ctx("commit a settled run")?;
         Ok(true)
     }
@@ -500,6 +500,7 @@ fn evidence_refusal(r: &sqlx::any::AnyRow, p: &DuePayment) -> Result<Option<Stri
 /// Withdraws a refused payment and puts its invoice back on the review
 /// queue with the reason, audited under the run's actor.
 async fn refuse_payment(
+    store: &Store,
     conn: &mut sqlx::AnyConnection,
     p: &DuePayment,
     why: &str,
@@ -540,7 +541,7 @@ async fn refuse_payment(
         entity_id: p.invoice_id.to_string(),
         detail: serde_json::json!({ "reason": why, "amount": p.amount.to_string(), "currency": p.currency }),
     };
-    append_audit(conn, &entry).await?;
+    store.append_audit(conn, &entry).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 
 use sqlx::Row;
 
-use super::{AuditEntry, QueryContext, Result, Store, append_audit, now_ms};
+use super::{AuditEntry, QueryContext, Result, Store, now_ms};
 use crate::domain::{InvoiceId, PlannedPayment};
 
 /// Fields a person may correct, and the `invoices` column each mirrors
@@ -177,7 +177,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("queue a decision again")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a correction")?;
         self.signal_queue();
         Ok(Correction::Done { old })
@@ -227,7 +227,7 @@ impl Store {
         if n == 0 {
             return Ok(false);
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an assignment")?;
         Ok(true)
     }
@@ -272,7 +272,7 @@ impl Store {
             // Never paid: a plan from an earlier decision is withdrawn.
             super::invoices::withdraw_planned_payment(&mut tx, invoice).await?;
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an invoice move")?;
         Ok(true)
     }
@@ -356,7 +356,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record an approval request")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval request")?;
         Ok(ApprovalRequest::Sent)
     }
@@ -450,7 +450,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("open a review task")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a reopening")?;
         Ok(Reopen::Done)
     }
@@ -501,7 +501,7 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("record an approval step")?;
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval step")?;
         Ok(())
     }
@@ -566,7 +566,7 @@ impl Store {
         if let Some(p) = payment {
             super::invoices::insert_planned_payment(&mut tx, invoice, p, now).await?;
         }
-        append_audit(&mut tx, audit).await?;
+        self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an approval decision")?;
         Ok(true)
     }

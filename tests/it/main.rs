@@ -1,6 +1,7 @@
 //! Integration tests: one binary, each test on a fresh database. Store and
 //! pipeline tests run on both SQLite and PostgreSQL.
 
+mod audit_chain;
 mod auth;
 mod browser;
 mod cli;
@@ -17,6 +18,7 @@ mod money_controls;
 mod ocr;
 mod payments;
 mod pipeline;
+mod poison;
 mod queue;
 mod reevaluation;
 mod scans;

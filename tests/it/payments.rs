@@ -47,7 +47,7 @@ async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) 
 }
 
 /// Validates a pain.001 document against the official schema with xmllint.
-fn assert_schema_valid(xml: &str, version: PainVersion) {
+pub(crate) fn assert_schema_valid(xml: &str, version: PainVersion) {
     let xsd = repo_path(match version {
         PainVersion::V03 => "tests/fixtures/xsd/pain.001.001.03.xsd",
         PainVersion::V09 => "tests/fixtures/xsd/pain.001.001.09.xsd",

@@ -109,7 +109,7 @@ async fn failures_back_off_then_dead_letter() {
 }
 
 #[tokio::test]
-async fn released_job_is_claimable_without_losing_an_attempt() {
+async fn released_job_is_claimable_and_keeps_its_attempt_count() {
     for db in BOTH {
         let t = fresh(db).await;
         workflow::receive_document(&t.store, &raw("a.pdf", b"%PDF-1.4 d".to_vec()), &t.settings)
@@ -125,7 +125,7 @@ async fn released_job_is_claimable_without_losing_an_attempt() {
             .expect("released job");
         assert_eq!(
             (again.id, again.attempts, again.kind),
-            (job.id, 1, JobKind::Extract),
+            (job.id, 2, JobKind::Extract),
             "{db:?}"
         );
     }
