@@ -205,6 +205,10 @@ pub enum PayAction {
         /// pain.001.001.03 (default) or .09.
         #[arg(long, default_value = "03")]
         format: String,
+        /// Who creates the run (an admin); a run above the approval limit
+        /// is then released by somebody else.
+        #[arg(long)]
+        by: String,
     },
     /// Approve a run above the approval limit, releasing its file. The
     /// approver must not be whoever created the run.
@@ -530,14 +534,13 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 },
         } => {
             let store = Store::connect(&settings.database_url).await?;
-            let user = store
-                .users()
-                .await?
-                .into_iter()
-                .find(|u| u.username == by)
-                .with_context(|| {
-                    format!("no active user named {by} (add one with apflow user add)")
-                })?;
+            let user = acting_user(
+                &store,
+                &by,
+                &[crate::domain::Role::Approver, crate::domain::Role::Admin],
+                "refuse bank accounts",
+            )
+            .await?;
             match workflow::review::refuse_iban(&store, &vendor_id, &iban, &reason, &user).await {
                 Ok(()) => {
                     println!(
@@ -1031,7 +1034,15 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             out,
             currency,
             format,
+            by,
         } => {
+            acting_user(
+                store,
+                &by,
+                &[crate::domain::Role::Admin],
+                "create payment runs",
+            )
+            .await?;
             let date = match date {
                 Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
                     .with_context(|| format!("--date {d:?} is not YYYY-MM-DD"))?,
@@ -1040,7 +1051,7 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             let version = crate::payment::sepa::PainVersion::parse(&format)
                 .with_context(|| format!("--format {format:?}: use 03 or 09"))?;
             let outcome =
-                workflow::payments::create_run(store, settings, date, &currency, version, "cli")
+                workflow::payments::create_run(store, settings, date, &currency, version, &by)
                     .await?;
             for p in &outcome.deferred {
                 println!(

@@ -670,3 +670,50 @@ async fn concurrent_payment_runs_pay_each_invoice_once() {
     }
     pool.close().await;
 }
+
+/// A payment run above the approval limit is released by somebody other
+/// than who created it, and both are real people with the right role: the
+/// run no longer records a shared "cli" name that anyone could approve.
+#[tokio::test]
+async fn a_payment_run_is_released_by_a_second_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let db = format!("sqlite://{d}/apflow.db");
+    let apflow = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_apflow"))
+            .args(args)
+            .current_dir(crate::helpers::repo_path(""))
+            .env("APFLOW_DATABASE_URL", &db)
+            .env("APFLOW_INBOX", format!("{d}/inbox"))
+            .env("APFLOW_TODAY", "2026-03-20")
+            .env("APFLOW_RUN_APPROVAL_LIMIT", "1")
+            .output()
+            .unwrap()
+    };
+    let demo = apflow(&["demo", "--no-serve"]);
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let run = apflow(&["pay", "run", "--date", "2026-12-31", "--by", "clerk"]);
+    assert!(!run.status.success(), "a clerk created a payment run");
+    let run = apflow(&["pay", "run", "--date", "2026-12-31", "--by", "admin"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let own = apflow(&["pay", "approve", "1", "--by", "admin"]);
+    assert!(
+        !own.status.success(),
+        "the run's creator released it: {}",
+        String::from_utf8_lossy(&own.stdout)
+    );
+    let other = apflow(&["pay", "approve", "1", "--by", "approver"]);
+    assert!(
+        other.status.success(),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+}

@@ -410,6 +410,22 @@ async fn cli_money_actions_need_a_real_user_with_the_right_role() {
             "no user",
         ),
         (&["pay", "status", status, "--by", "carl"], "may not"),
+        (&["pay", "run", "--by", "carl"], "may not"),
+        (&["pay", "run", "--by", "anna"], "may not"),
+        (&["pay", "run", "--by", "nobody"], "no user"),
+        (
+            &[
+                "vendor",
+                "refuse-iban",
+                "V1",
+                "DE89370400440532013000",
+                "--by",
+                "carl",
+                "--reason",
+                "x",
+            ],
+            "may not",
+        ),
         (
             &[
                 "vendor",
