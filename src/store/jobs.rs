@@ -134,6 +134,18 @@ const BURY_ABANDONED: &str = "UPDATE jobs SET state = 'dead', lease_until = NULL
      last_error = 'gave up after ' || CAST(attempts AS TEXT) || ' attempts: the process running it died or timed out' \
      WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts";
 
+/// A document that was rejected or whose job gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnprocessedDocument {
+    pub document_id: DocumentId,
+    pub filename: String,
+    pub received_at: i64,
+    /// Its job gave up after every attempt (rather than the document being
+    /// rejected as unreadable).
+    pub dead_letter: bool,
+    pub reason: String,
+}
+
 impl Store {
     /// Claims the next ready job for `worker`, leasing it for `lease_ms`.
     /// The attempt is counted by the claim itself, before the job runs;
@@ -322,6 +334,37 @@ impl Store {
     /// commit that changed the queue.
     pub(crate) fn signal_queue(&self) {
         self.queue_signal.notify_waiters();
+    }
+
+    /// Documents that will not become invoices by themselves: rejected
+    /// as unreadable, or whose job gave up (dead-lettered), newest first,
+    /// with the reason. The queue shows them so nothing fails unseen.
+    pub async fn unprocessed_documents(&self, limit: i64) -> Result<Vec<UnprocessedDocument>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.filename, d.received_at, d.reason, j.kind, j.last_error FROM documents d \
+             LEFT JOIN jobs j ON j.document_id = d.id AND j.state = 'dead' \
+             WHERE d.status = 'rejected' OR j.id IS NOT NULL ORDER BY d.id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .ctx("list documents that were not processed")?;
+        rows.iter()
+            .map(|r| {
+                let dead: Option<String> = r.try_get("kind").ctx("decode a document")?;
+                let reason: Option<String> = match dead {
+                    Some(_) => r.try_get("last_error").ctx("decode a document")?,
+                    None => r.try_get("reason").ctx("decode a document")?,
+                };
+                Ok(UnprocessedDocument {
+                    document_id: DocumentId(r.try_get("id").ctx("decode a document")?),
+                    filename: r.try_get("filename").ctx("decode a document")?,
+                    received_at: r.try_get("received_at").ctx("decode a document")?,
+                    dead_letter: dead.is_some(),
+                    reason: reason.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// Last error of a dead job of this document, if any.

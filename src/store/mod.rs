@@ -27,7 +27,7 @@ pub use invoices::{
     DiscrepancyRow, DocumentMeta, DocumentRow, FieldRow, InvoiceDetail, InvoiceSummary, LineRow,
     NewDocument, PaymentRow,
 };
-pub use jobs::{Job, JobKind, QueueStats};
+pub use jobs::{Job, JobKind, QueueStats, UnprocessedDocument};
 pub use masterdata::{BankAccount, VendorImport};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
 pub use review::{

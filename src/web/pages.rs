@@ -165,7 +165,39 @@ pub async fn queue(
         body.push_str("<tr><td colspan=9>No invoices here. Drop a PDF into the inbox folder or POST it to /api/documents.</td></tr>");
     }
     body.push_str("</tbody></table>");
+    if status.is_none() {
+        body.push_str(&unprocessed_view(&state).await?);
+    }
     Ok(layout("Invoices", &body, Some(&caller)))
+}
+
+/// Documents that did not become invoices (rejected as unreadable, or
+/// given up after every attempt), with the reason: on the queue, so a
+/// failure is seen by the people who work it, not only in a log.
+async fn unprocessed_view(state: &AppState) -> Result<String, ApiError> {
+    let docs = state.store.unprocessed_documents(50).await?;
+    if docs.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = String::from(
+        "<h2>Documents not processed</h2><table id=unprocessed><thead><tr><th>Document</th><th>File</th><th>Received</th><th>What happened</th><th>Reason</th></tr></thead><tbody>",
+    );
+    for d in &docs {
+        out.push_str(&format!(
+            "<tr><td><a href=\"/documents/{id}/original\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.filename),
+            esc(&when(d.received_at)),
+            if d.dead_letter {
+                "gave up (dead letter)"
+            } else {
+                "rejected"
+            },
+            esc(&d.reason),
+            id = d.document_id.0,
+        ));
+    }
+    out.push_str("</tbody></table>");
+    Ok(out)
 }
 
 /// `GET /invoices/{id}`
