@@ -209,6 +209,9 @@ pub struct PaymentEvidence<'a> {
     /// The vendor's verified IBANs; `None` when the invoice has no vendor
     /// of the master data.
     pub verified_ibans: Option<&'a [String]>,
+    /// Another invoice of the vendor with the same number whose payment is
+    /// in a run, paid, or planned ahead of this one.
+    pub same_number_paid_as: Option<i64>,
 }
 
 /// Why a planned payment must not be paid, if it must not: a payment whose
@@ -217,6 +220,11 @@ pub struct PaymentEvidence<'a> {
 /// is refused. Whatever changed between the decision and the run (a
 /// database edit, a race, a bug) costs a review, never a payment.
 pub fn refusal(e: &PaymentEvidence<'_>) -> Option<String> {
+    if let Some(other) = e.same_number_paid_as {
+        return Some(format!(
+            "invoice #{other} of the same vendor has the same number and is already paid or due: never twice"
+        ));
+    }
     let iban = crate::domain::compact_iban(e.creditor_iban);
     let Some(verified) = e.verified_ibans else {
         return Some("the invoice has no vendor of the master data".into());
@@ -272,6 +280,7 @@ mod tests {
             invoice_currency: Some("EUR"),
             invoice_iban: None,
             verified_ibans: Some(&verified),
+            same_number_paid_as: None,
         };
         let cases: Vec<(PaymentEvidence<'_>, Option<&str>)> = vec![
             (ok.clone(), None),
@@ -323,6 +332,13 @@ mod tests {
                     ..ok.clone()
                 },
                 Some("no total"),
+            ),
+            (
+                PaymentEvidence {
+                    same_number_paid_as: Some(7),
+                    ..ok.clone()
+                },
+                Some("invoice #7"),
             ),
         ];
         for (evidence, want) in cases {

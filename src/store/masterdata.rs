@@ -597,6 +597,31 @@ impl Store {
         Ok(true)
     }
 
+    /// Whether `username` verified `iban` for the vendor after `invoice`
+    /// arrived: then they judged this invoice's bank account, and a
+    /// second person approves it.
+    pub async fn verified_for_this_invoice(
+        &self,
+        vendor_id: &str,
+        iban: &str,
+        username: &str,
+        invoice: crate::domain::InvoiceId,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM vendor_bank_accounts b, invoices i JOIN documents d ON d.id = i.document_id \
+             WHERE i.id = $1 AND b.vendor_id = $2 AND REPLACE(UPPER(b.iban), ' ', '') = $3 \
+             AND b.verified_by = $4 AND b.source = 'verified' AND b.verified_at >= d.received_at",
+        )
+        .bind(invoice.0)
+        .bind(vendor_id.to_string())
+        .bind(crate::domain::compact_iban(iban))
+        .bind(username.to_string())
+        .fetch_one(self.pool())
+        .await
+        .ctx("check who verified a bank account")?;
+        Ok(n > 0)
+    }
+
     /// Who proposed `iban` for the vendor (master-data imports).
     pub async fn bank_account_proposers(&self, vendor_id: &str, iban: &str) -> Result<Vec<String>> {
         sqlx::query_scalar(

@@ -86,7 +86,10 @@ impl Store {
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
              p.remittance, p.idempotency_key, i.total_amount AS invoice_total, i.currency AS invoice_currency, \
-             i.iban AS invoice_iban, v.ibans AS vendor_ibans \
+             i.iban AS invoice_iban, v.ibans AS vendor_ibans, \
+             (SELECT MIN(o.id) FROM invoices o JOIN payments op ON op.invoice_id = o.id \
+              WHERE o.vendor_id = i.vendor_id AND o.invoice_number_key = i.invoice_number_key AND o.id <> i.id \
+              AND (op.state IN ('in_run', 'executed') OR (op.state = 'planned' AND o.id < i.id))) AS paid_as \
              FROM payments p JOIN invoices i ON i.id = p.invoice_id LEFT JOIN vendors v ON v.vendor_id = i.vendor_id \
              WHERE p.state = 'planned' AND p.planned_on <= $1 AND p.currency = $2 AND i.status = 'scheduled' \
              AND p.creditor_iban IS NOT NULL ORDER BY p.planned_on, p.id",
@@ -485,7 +488,9 @@ fn evidence_refusal(r: &sqlx::any::AnyRow, p: &DuePayment) -> Result<Option<Stri
         Some(list) => Some(super::parse_json_list("vendors.ibans", &list)?),
         None => None,
     };
+    let paid_as: Option<i64> = r.try_get("paid_as").ctx("decode payment evidence")?;
     Ok(crate::payment::refusal(&crate::payment::PaymentEvidence {
+        same_number_paid_as: paid_as,
         amount: p.amount,
         discount: p.discount,
         currency: &p.currency,

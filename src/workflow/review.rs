@@ -371,6 +371,32 @@ pub async fn decide(
                 )
             })?;
         payee_is_verified(vendor, &plan)?;
+        if let Some(iban) = plan.creditor_iban.as_deref()
+            && let Some(vendor) = vendor
+            && store
+                .verified_for_this_invoice(&vendor.vendor_id, iban, &user.username, invoice)
+                .await?
+        {
+            return Err(ReviewError::NotAllowed(
+                "you verified this bank account while the invoice waited: someone else must approve it"
+                    .into(),
+            ));
+        }
+        if let (Some(vendor_id), Some(number)) = (summary.vendor_id.as_deref(), &inv.invoice_number)
+            && let Some(first) = store
+                .earlier_invoices_with_number(
+                    vendor_id,
+                    &crate::domain::invoice_number_key(&number.value),
+                    invoice,
+                )
+                .await?
+                .first()
+        {
+            return Err(ReviewError::NotAllowed(format!(
+                "invoice #{} of the same vendor has the same number: it is a duplicate (mark it so), or correct the number",
+                first.0
+            )));
+        }
         let steps = store.approval_steps(invoice).await?;
         if steps.contains(&user.id) {
             return Err(ReviewError::NotAllowed(format!(

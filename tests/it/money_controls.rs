@@ -103,7 +103,11 @@ async fn an_unverified_bank_account_cannot_be_approved() {
         let (code, why) = act(&admin, id, "verify-iban", "{}").await;
         assert_eq!(code, 403, "{db:?}: the sender verified: {why}");
         assert_eq!(act(&approver, id, "verify-iban", "{}").await.0, 204);
+        // Who verified the account for this invoice does not also approve it.
         let (code, why) = act(&approver, id, "approve", "{}").await;
+        assert_eq!(code, 403, "{db:?}: verified and approved alone: {why}");
+        let approver2 = Api::as_role(&t, Role::Approver).await;
+        let (code, why) = act(&approver2, id, "approve", "{}").await;
         assert_eq!(code, 204, "{why}");
         assert_eq!(status_of(&pool, id).await, "scheduled");
         let inv = t.store.load_extraction(InvoiceId(id)).await.unwrap();
@@ -716,4 +720,80 @@ async fn a_payment_run_is_released_by_a_second_person() {
         "{}",
         String::from_utf8_lossy(&other.stderr)
     );
+}
+
+/// Never twice: sample 13 is sample 1 sent again. Reopened by an
+/// approver, it cannot be approved; and a payment planted for it behind
+/// the application's back is refused by the run, which pays the first.
+#[tokio::test]
+async fn the_same_invoice_is_never_paid_twice() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM invoices WHERE invoice_number = 'RE-2026-00412' ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let (first, again) = (ids[0], ids[1]);
+        assert_eq!(status_of(&pool, again).await, "duplicate");
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let approver2 = Api::as_role(&t, Role::Approver).await;
+        assert_eq!(
+            act(
+                &approver,
+                again,
+                "reopen",
+                r#"{"comment": "not a duplicate?"}"#
+            )
+            .await
+            .0,
+            204
+        );
+        assert_eq!(act(&clerk, again, "request-approval", "").await.0, 204);
+        let (code, why) = act(&approver2, again, "approve", "{}").await;
+        assert_eq!(
+            code, 403,
+            "{db:?}: approved a second payment of one invoice: {why}"
+        );
+        assert!(why.contains("same number"), "{why}");
+        // Planted behind the application's back: the run refuses it.
+        sqlx::query("UPDATE invoices SET status = 'scheduled' WHERE id = $1")
+            .bind(again)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO payments (invoice_id, idempotency_key, amount, currency, planned_on, state, created_at, \
+             due_on, discount, reason, creditor_name, creditor_iban, remittance) \
+             SELECT $1, 'planted', amount, currency, planned_on, 'planned', created_at, due_on, discount, reason, \
+             creditor_name, creditor_iban, remittance FROM payments WHERE invoice_id = $2",
+        )
+        .bind(again)
+        .bind(first)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let run = apflow::workflow::payments::create_run(
+            &t.store,
+            &t.settings,
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            "EUR",
+            apflow::payment::sepa::PainVersion::V03,
+            "test",
+        )
+        .await
+        .unwrap();
+        let paid: Vec<i64> = run.paid.iter().map(|p| p.invoice_id).collect();
+        assert!(paid.contains(&first), "{db:?}: {paid:?}");
+        assert!(!paid.contains(&again), "{db:?}: paid twice: {paid:?}");
+        assert!(
+            run.refused
+                .iter()
+                .any(|(p, why)| p.invoice_id == again && why.contains("never twice"))
+        );
+        pool.close().await;
+    }
 }
