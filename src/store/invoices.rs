@@ -790,16 +790,7 @@ impl Store {
             close_review_task(&mut tx, invoice, now).await?;
         }
         if decision.status == InvoiceStatus::NeedsReview {
-            sqlx::query(
-                "INSERT INTO review_tasks (invoice_id, state, created_at) \
-                 SELECT $1, 'open', $2 WHERE NOT EXISTS \
-                 (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
-            )
-            .bind(invoice.0)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .ctx("open a review task")?;
+            open_review_task(&mut tx, invoice, now).await?;
         }
         if decision.payment.is_none() {
             // Decided again and no longer clean: a payment planned by the
@@ -1158,6 +1149,50 @@ pub(super) async fn close_review_task(
     .await
     .ctx("close a review task")?;
     Ok(())
+}
+
+/// Opens a review task for the invoice unless one is open: it is back on
+/// the queue.
+pub(super) async fn open_review_task(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO review_tasks (invoice_id, state, created_at) \
+         SELECT $1, 'open', $2 WHERE NOT EXISTS \
+         (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
+    )
+    .bind(invoice.0)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("open a review task")?;
+    Ok(())
+}
+
+/// Sends an invoice people decided on back to the review queue with one
+/// reason (`code`, `message`): a reopening, a refused payment. Its review
+/// task is opened again; the caller has moved its status.
+pub(super) async fn back_to_review(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+    code: crate::domain::ReasonCode,
+    message: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
+         VALUES ($1, $2, NULL, $3, $4, '{}', 'review')",
+    )
+    .bind(invoice.0)
+    .bind(code.as_str())
+    .bind(message.to_string())
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .ctx("record why an invoice is back on the queue")?;
+    open_review_task(conn, invoice, now).await
 }
 
 /// Withdraws a payment that is only planned (never one in a run).

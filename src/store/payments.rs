@@ -520,25 +520,14 @@ async fn refuse_payment(
         .execute(&mut *conn)
         .await
         .ctx("send a refused payment's invoice to review")?;
-    sqlx::query(
-        "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
-         VALUES ($1, 'payment_refused', NULL, $2, $3, '{}', 'review')",
+    super::invoices::back_to_review(
+        &mut *conn,
+        invoice,
+        crate::domain::ReasonCode::PaymentRefused,
+        &format!("the payment run refused the payment: {why}"),
+        now,
     )
-    .bind(p.invoice_id)
-    .bind(format!("the payment run refused the payment: {why}"))
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .ctx("record why a payment was refused")?;
-    sqlx::query(
-        "INSERT INTO review_tasks (invoice_id, state, created_at) SELECT $1, 'open', $2 WHERE NOT EXISTS \
-         (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
-    )
-    .bind(p.invoice_id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .ctx("open a review task")?;
+    .await?;
     let entry = AuditEntry {
         actor: run_audit.actor.clone(),
         action: "payment.refused",

@@ -24,6 +24,18 @@ pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 10] = [
     ("payment_terms", None),
 ];
 
+/// The invoice's status, after a guarded update did not apply: says why.
+async fn invoice_status(
+    conn: &mut sqlx::AnyConnection,
+    invoice: InvoiceId,
+) -> Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
+        .bind(invoice.0)
+        .fetch_optional(&mut *conn)
+        .await
+        .ctx("find an invoice")
+}
+
 /// What became of a correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Correction {
@@ -98,13 +110,7 @@ impl Store {
         .ctx("check an invoice is open for corrections")?
         .rows_affected();
         if open != 1 {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
-                    .bind(invoice.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .ctx("find an invoice")?;
-            return Ok(match status {
+            return Ok(match invoice_status(&mut tx, invoice).await? {
                 None => Correction::NoSuchInvoice,
                 Some(status) => Correction::Closed { status },
             });
@@ -336,13 +342,7 @@ impl Store {
         .ctx("send an invoice to approval")?
         .rows_affected();
         if moved != 1 {
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
-                    .bind(invoice.0)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .ctx("find an invoice")?;
-            return Ok(match status.as_deref() {
+            return Ok(match invoice_status(&mut tx, invoice).await?.as_deref() {
                 Some("needs_review") => ApprovalRequest::BeingChecked,
                 _ => ApprovalRequest::NotOnQueue,
             });
@@ -430,26 +430,14 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("set approvals aside")?;
-        sqlx::query(
-            "INSERT INTO discrepancies (invoice_id, code, field, message, created_at, detail, severity) \
-             VALUES ($1, 'reopened', NULL, $2, $3, '{}', 'review')",
+        super::invoices::back_to_review(
+            &mut tx,
+            invoice,
+            crate::domain::ReasonCode::Reopened,
+            &format!("reopened by {}: {reason}", audit.actor),
+            now,
         )
-        .bind(invoice.0)
-        .bind(format!("reopened by {}: {reason}", audit.actor))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .ctx("record why an invoice was reopened")?;
-        sqlx::query(
-            "INSERT INTO review_tasks (invoice_id, state, created_at) \
-             SELECT $1, 'open', $2 WHERE NOT EXISTS \
-             (SELECT 1 FROM review_tasks WHERE invoice_id = $1 AND state = 'open')",
-        )
-        .bind(invoice.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .ctx("open a review task")?;
+        .await?;
         self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a reopening")?;
         Ok(Reopen::Done)

@@ -157,13 +157,13 @@ async fn each_role_may_do_exactly_its_part() {
 
 /// Sample master data loaded and the sample invoices processed; a pool on
 /// the database for checks.
-async fn processed_samples(t: &crate::helpers::TestDb) -> sqlx::AnyPool {
+pub(crate) async fn processed_samples(t: &crate::helpers::TestDb) -> sqlx::AnyPool {
     crate::helpers::load_sample_master_data(&t.store).await;
     crate::helpers::ingest_samples(t).await;
     sqlx::AnyPool::connect(&t.url).await.unwrap()
 }
 
-async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
+pub(crate) async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = $1")
         .bind(number.to_string())
         .fetch_one(pool)
@@ -171,7 +171,7 @@ async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
         .unwrap()
 }
 
-async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
+pub(crate) async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
     sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
         .bind(id)
         .fetch_one(pool)

@@ -11,30 +11,9 @@ use http_body_util::BodyExt;
 
 use apflow::domain::{InvoiceId, Role};
 
+use crate::auth::{invoice_id, processed_samples, status_of};
 use crate::helpers::{BOTH, Db, TestDb, fresh};
 use crate::web::Api;
-
-async fn processed_samples(t: &TestDb) -> sqlx::AnyPool {
-    crate::helpers::load_sample_master_data(&t.store).await;
-    crate::helpers::ingest_samples(t).await;
-    sqlx::AnyPool::connect(&t.url).await.unwrap()
-}
-
-async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = $1")
-        .bind(number.to_string())
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
 
 async fn reasons_of(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
     sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
