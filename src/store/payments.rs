@@ -83,6 +83,18 @@ impl Store {
     ) -> Result<RunOutcome> {
         let date = run_date.format("%Y-%m-%d").to_string();
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        // Runs take turns. Under PostgreSQL's read committed, two runs
+        // would both collect the same planned payments and the later claim
+        // would fail; this lock (held until commit) makes the second wait
+        // and then see the first one's claims. It conflicts only with
+        // itself and other writers of `payment_runs` (approve, settle),
+        // which are short. SQLite already serialises writers.
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("LOCK TABLE payment_runs IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .ctx("wait for other payment runs")?;
+        }
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
              p.remittance, p.idempotency_key, i.total_amount AS invoice_total, i.currency AS invoice_currency, \
@@ -168,9 +180,8 @@ impl Store {
                 .await
                 .ctx("claim a payment for a run")?;
             if claimed.rows_affected() != 1 {
-                return Err(Error::Corrupt {
-                    column: "payments.state",
-                    value: format!("payment {} was claimed by another run", p.payment_id),
+                return Err(Error::RunInProgress {
+                    payment_id: p.payment_id,
                 });
             }
         }
