@@ -40,6 +40,9 @@ pub struct PaymentRun {
     /// Above the approval limit: the file is released only once approved.
     pub needs_approval: bool,
     pub approved_by: Option<String>,
+    /// When the CLI first wrote the file somewhere (ms since the epoch).
+    /// `None`: nobody has received it yet, so `pay run` hands it out again.
+    pub file_written_at: Option<i64>,
 }
 
 impl PaymentRun {
@@ -213,6 +216,7 @@ impl Store {
                 document,
                 needs_approval,
                 approved_by: None,
+                file_written_at: None,
             }),
             paid: taken,
             deferred,
@@ -349,6 +353,42 @@ impl Store {
                 .await
                 .ctx("list payment runs")?;
         rows.iter().map(run_from_row).collect()
+    }
+
+    /// Every run, oldest first, for `pay runs`.
+    pub async fn payment_runs(&self) -> Result<Vec<PaymentRun>> {
+        let rows = sqlx::query("SELECT * FROM payment_runs ORDER BY id")
+            .fetch_all(self.pool())
+            .await
+            .ctx("list payment runs")?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Open, released runs whose file nobody has received yet, oldest
+    /// first: a run that committed but whose file was never written (a
+    /// crash, or no `--out`) would otherwise never reach the bank.
+    pub async fn unwritten_payment_runs(&self) -> Result<Vec<PaymentRun>> {
+        let rows = sqlx::query(
+            "SELECT * FROM payment_runs WHERE state = 'created' AND file_written_at IS NULL \
+             AND (needs_approval = 0 OR approved_by IS NOT NULL) ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("list unwritten payment runs")?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Records that a run's file was written; the first writing counts.
+    pub async fn mark_run_file_written(&self, run_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE payment_runs SET file_written_at = $1 WHERE id = $2 AND file_written_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(run_id)
+        .execute(self.pool())
+        .await
+        .ctx("record a written payment file")?;
+        Ok(())
     }
 
     pub async fn payment_run(&self, id: i64) -> Result<Option<PaymentRun>> {
@@ -595,5 +635,6 @@ fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {
             .ctx("decode payment run")?
             != 0,
         approved_by: r.try_get("approved_by").ctx("decode payment run")?,
+        file_written_at: r.try_get("file_written_at").ctx("decode payment run")?,
     })
 }
