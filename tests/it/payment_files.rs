@@ -33,20 +33,29 @@ async fn processed(db: Db) -> TestDb {
         .add_user("admin", &hash, Role::Admin, None)
         .await
         .unwrap();
+    t.store
+        .add_user("approver", &hash, Role::Approver, None)
+        .await
+        .unwrap();
     t
 }
 
 /// The real binary on the test's database.
 fn apflow(t: &TestDb, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_apflow"))
+    command(t)
         .args(args)
-        .current_dir(repo_path(""))
-        .env("APFLOW_DATABASE_URL", &t.url)
-        .env("APFLOW_INBOX", t.settings.inbox.display().to_string())
-        .env("APFLOW_TODAY", "2026-03-20")
         .env_remove("APFLOW_RUN_APPROVAL_LIMIT")
         .output()
         .unwrap()
+}
+
+fn command(t: &TestDb) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_apflow"));
+    c.current_dir(repo_path(""))
+        .env("APFLOW_DATABASE_URL", &t.url)
+        .env("APFLOW_INBOX", t.settings.inbox.display().to_string())
+        .env("APFLOW_TODAY", "2026-03-20");
+    c
 }
 
 fn ok(out: Output) -> String {
@@ -203,6 +212,34 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
             runs_row(&listing, held.id).contains("held until approved"),
             "{db:?}\n{listing}"
         );
+        // Approval releases the held run's file, and it counts as written.
+        let released = dir.path().join("held.xml");
+        ok(apflow(
+            &t,
+            &[
+                "pay",
+                "approve",
+                &held.id.to_string(),
+                "--by",
+                "approver",
+                "--out",
+                released.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(
+            std::fs::read(&released).unwrap(),
+            held.document.as_bytes(),
+            "{db:?}"
+        );
+        let listing = ok(apflow(&t, &["pay", "runs"]));
+        assert!(
+            runs_row(&listing, held.id).contains("approved by approver"),
+            "{db:?}\n{listing}"
+        );
+        assert!(
+            runs_row(&listing, held.id).contains("written 20"),
+            "{db:?}\n{listing}"
+        );
         // Everything released is handed out: the next run writes nothing
         // else and says nothing is due.
         let said = ok(apflow(
@@ -247,6 +284,31 @@ async fn pay_run_without_out_names_the_runs_without_a_file() {
         said.contains(&format!("apflow pay file {} --out FILE", first.id)),
         "{said}"
     );
+}
+
+/// A new run above the approval limit gets no file from `pay run --out`:
+/// only `pay approve` releases it.
+#[tokio::test]
+async fn pay_run_writes_no_file_for_a_run_awaiting_approval() {
+    let t = processed(Db::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pay.xml");
+    let said = ok(command(&t)
+        .args([
+            "pay",
+            "run",
+            "--date",
+            "2026-04-30",
+            "--by",
+            "admin",
+            "--out",
+        ])
+        .arg(&out)
+        .env("APFLOW_RUN_APPROVAL_LIMIT", "1")
+        .output()
+        .unwrap());
+    assert!(!out.exists(), "{said}");
+    assert!(said.contains("apflow pay approve"), "{said}");
 }
 
 /// Concurrent runs on PostgreSQL take turns: each one succeeds (the later
