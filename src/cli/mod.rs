@@ -192,7 +192,9 @@ pub enum Command {
 pub enum PayAction {
     /// Pay everything due on or before DATE: claims the payments and writes
     /// a SEPA credit-transfer file. Re-running pays nothing twice; with
-    /// nothing new due it writes the newest open run's file again.
+    /// nothing new due it writes the open run's file of that date again.
+    /// Every earlier released run whose file was never written is written
+    /// next to it (`F` with `-run<ID>` before the extension).
     Run {
         /// Execution date (YYYY-MM-DD); default today.
         #[arg(long)]
@@ -221,6 +223,17 @@ pub enum PayAction {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write the stored pain.001 file of a run again, byte for byte (same
+    /// message id, so the bank recognises a duplicate). A run awaiting
+    /// approval has no file until `pay approve` releases it.
+    File {
+        run: i64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the payment runs: state, payments, total, approval, and
+    /// whether their file was written.
+    Runs,
     /// Export paid invoices for the ERP (CSV or JSON lines).
     Export {
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
@@ -1001,16 +1014,83 @@ async fn demo_users(store: &Store) -> Result<()> {
     Ok(())
 }
 
-/// Writes a run's pain.001 file where the user asked.
-fn write_run_file(run: &crate::store::PaymentRun, out: &std::path::Path) -> Result<()> {
-    std::fs::write(out, &run.document)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+/// Writes a run's pain.001 file where the user asked and records that it
+/// was handed out, so `pay run` stops offering it again. The file is
+/// synced before it counts as written.
+async fn write_run_file(
+    store: &Store,
+    run: &crate::store::PaymentRun,
+    out: &std::path::Path,
+) -> Result<()> {
+    if !run.released() {
+        bail!(
+            "run {} awaits approval (above the run approval limit): its file is released only by `apflow pay approve {} --by NAME --out FILE`",
+            run.id,
+            run.id
+        );
+    }
+    let path = out.to_path_buf();
+    let document = run.document.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(document.as_bytes())?;
+        f.sync_all()
+    })
+    .await
+    .context("the file writer stopped")?
+    .with_context(|| format!("cannot write {}", out.display()))?;
+    store.mark_run_file_written(run.id).await?;
     println!(
-        "wrote {} ({}, message {})",
+        "wrote {} (run {}, {}, message {})",
         out.display(),
+        run.id,
         run.version,
         run.message_id
     );
+    Ok(())
+}
+
+/// Where `pay run --out F` puts an earlier run's file: F with `-run<ID>`
+/// before the extension (`pay.xml` → `pay-run7.xml`).
+fn sibling_path(out: &std::path::Path, run_id: i64) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match out.extension() {
+        Some(ext) => format!("{stem}-run{run_id}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-run{run_id}"),
+    };
+    out.with_file_name(name)
+}
+
+/// Hands out every released open run whose file nobody received (other
+/// than `except`, the run `pay run` just wrote): next to `out`, or, without
+/// `--out`, names them and how to get them.
+async fn write_unwritten_runs(
+    store: &Store,
+    out: Option<&std::path::Path>,
+    except: Option<i64>,
+) -> Result<()> {
+    for run in store.unwritten_payment_runs().await? {
+        if Some(run.id) == except {
+            continue;
+        }
+        match out {
+            Some(out) => {
+                println!(
+                    "run {} of {} ({} payments, {} {}) had no file yet:",
+                    run.id, run.run_date, run.payments, run.total, run.currency
+                );
+                write_run_file(store, &run, &sibling_path(out, run.id)).await?;
+            }
+            None => println!(
+                "run {} of {} ({} payments, {} {}) has no file yet: apflow pay file {} --out FILE",
+                run.id, run.run_date, run.payments, run.total, run.currency, run.id
+            ),
+        }
+    }
     Ok(())
 }
 
@@ -1101,13 +1181,24 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                     }
                     None => {
                         println!("nothing is due on or before {date} in {currency}");
+                        write_unwritten_runs(store, out.as_deref(), None).await?;
                         return Ok(0);
                     }
                 },
             };
-            if let Some(out) = out {
-                write_run_file(&run, &out)?;
+            match &out {
+                Some(_) if !run.released() => println!(
+                    "run {} is above the run approval limit: its file is released by `apflow pay approve {} --by NAME --out FILE` (a second person)",
+                    run.id, run.id
+                ),
+                Some(out) => write_run_file(store, &run, out).await?,
+                None if run.file_written_at.is_none() && run.released() => println!(
+                    "run {} has no file yet: apflow pay file {} --out FILE",
+                    run.id, run.id
+                ),
+                None => {}
             }
+            write_unwritten_runs(store, out.as_deref(), Some(run.id)).await?;
             deliver(store, settings).await
         }
         PayAction::Deliver => deliver(store, settings).await,
@@ -1147,9 +1238,20 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
             let run = store.payment_run(run).await?.context("run disappeared")?;
             println!("run {} approved by {by}", run.id);
             if let Some(out) = out {
-                write_run_file(&run, &out)?;
+                write_run_file(store, &run, &out).await?;
             }
             deliver(store, settings).await
+        }
+        PayAction::File { run, out } => {
+            let Some(run) = store.payment_run(run).await? else {
+                bail!("no payment run {run} (see apflow pay runs)");
+            };
+            write_run_file(store, &run, &out).await?;
+            Ok(0)
+        }
+        PayAction::Runs => {
+            print!("{}", output::payment_runs(&store.payment_runs().await?));
+            Ok(0)
         }
         PayAction::Export { format, out } => {
             let rows = store.paid_invoices().await?;
@@ -1423,5 +1525,25 @@ async fn audit_cmd(store: &Store, action: AuditAction) -> anyhow::Result<i32> {
             );
             Ok(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Earlier runs' files land beside `--out`, named by run id.
+    #[test]
+    fn sibling_paths_carry_the_run_id_before_the_extension() {
+        let check = |out: &str, id: i64, want: &str| {
+            assert_eq!(
+                super::sibling_path(Path::new(out), id),
+                Path::new(want),
+                "{out}"
+            );
+        };
+        check("pay.xml", 7, "pay-run7.xml");
+        check("/tmp/out/pay.2026.xml", 12, "/tmp/out/pay.2026-run12.xml");
+        check("/tmp/out/pay", 3, "/tmp/out/pay-run3");
     }
 }

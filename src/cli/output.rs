@@ -340,3 +340,35 @@ pub fn paid_export(rows: &[crate::store::PaidInvoice], format: &str) -> anyhow::
     }
     Ok(String::from_utf8(w.into_inner()?)?)
 }
+
+/// The payment runs as a table for `pay runs`: whether each run's file
+/// was handed out is what tells an operator a run never reached the bank.
+pub fn payment_runs(runs: &[crate::store::PaymentRun]) -> String {
+    let mut text = format!(
+        "{:>5}  {:<10}  {:<3}  {:<8}  {:>8}  {:>14}  {:<24}  {}\n",
+        "run", "date", "cur", "state", "payments", "total", "approval", "file"
+    );
+    for r in runs {
+        let approval = match (&r.needs_approval, &r.approved_by) {
+            (false, _) => "not needed".to_string(),
+            (true, Some(by)) => format!("approved by {by}"),
+            (true, None) => "awaiting approval".to_string(),
+        };
+        let file = match r
+            .file_written_at
+            .and_then(chrono::DateTime::from_timestamp_millis)
+        {
+            Some(at) => format!("written {}", at.format("%Y-%m-%d %H:%M:%SZ")),
+            None if !r.released() => "held until approved".to_string(),
+            None if r.state == "created" => {
+                format!("NOT WRITTEN: apflow pay file {} --out FILE", r.id)
+            }
+            None => "not written".to_string(),
+        };
+        text.push_str(&format!(
+            "{:>5}  {:<10}  {:<3}  {:<8}  {:>8}  {:>14}  {:<24}  {}\n",
+            r.id, r.run_date, r.currency, r.state, r.payments, r.total, approval, file
+        ));
+    }
+    text
+}

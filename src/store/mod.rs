@@ -68,6 +68,10 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// A concurrent payment run claimed one of this run's payments first;
+    /// nothing of this run was stored.
+    #[error("another payment run is in progress (it took payment {payment_id}); try again")]
+    RunInProgress { payment_id: i64 },
     #[error("stored value of {column} is corrupt: {value:?}")]
     Corrupt { column: &'static str, value: String },
     #[error(

@@ -40,6 +40,9 @@ pub struct PaymentRun {
     /// Above the approval limit: the file is released only once approved.
     pub needs_approval: bool,
     pub approved_by: Option<String>,
+    /// When the CLI first wrote the file somewhere (ms since the epoch).
+    /// `None`: nobody has received it yet, so `pay run` hands it out again.
+    pub file_written_at: Option<i64>,
 }
 
 impl PaymentRun {
@@ -83,6 +86,18 @@ impl Store {
     ) -> Result<RunOutcome> {
         let date = run_date.format("%Y-%m-%d").to_string();
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        // Runs take turns. Under PostgreSQL's read committed, two runs
+        // would both collect the same planned payments and the later claim
+        // would fail; this lock (held until commit) makes the second wait
+        // and then see the first one's claims. It conflicts only with
+        // itself and other writers of `payment_runs` (approve, settle),
+        // which are short. SQLite already serialises writers.
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("LOCK TABLE payment_runs IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .ctx("wait for other payment runs")?;
+        }
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
              p.remittance, p.idempotency_key, i.total_amount AS invoice_total, i.currency AS invoice_currency, \
@@ -171,9 +186,8 @@ impl Store {
                 .await
                 .ctx("claim a payment for a run")?;
             if claimed.rows_affected() != 1 {
-                return Err(Error::Corrupt {
-                    column: "payments.state",
-                    value: format!("payment {} was claimed by another run", p.payment_id),
+                return Err(Error::RunInProgress {
+                    payment_id: p.payment_id,
                 });
             }
         }
@@ -205,6 +219,7 @@ impl Store {
                 document,
                 needs_approval,
                 approved_by: None,
+                file_written_at: None,
             }),
             paid: taken,
             deferred,
@@ -341,6 +356,42 @@ impl Store {
                 .await
                 .ctx("list payment runs")?;
         rows.iter().map(run_from_row).collect()
+    }
+
+    /// Every run, oldest first, for `pay runs`.
+    pub async fn payment_runs(&self) -> Result<Vec<PaymentRun>> {
+        let rows = sqlx::query("SELECT * FROM payment_runs ORDER BY id")
+            .fetch_all(self.pool())
+            .await
+            .ctx("list payment runs")?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Open, released runs whose file nobody has received yet, oldest
+    /// first: a run that committed but whose file was never written (a
+    /// crash, or no `--out`) would otherwise never reach the bank.
+    pub async fn unwritten_payment_runs(&self) -> Result<Vec<PaymentRun>> {
+        let rows = sqlx::query(
+            "SELECT * FROM payment_runs WHERE state = 'created' AND file_written_at IS NULL \
+             AND (needs_approval = 0 OR approved_by IS NOT NULL) ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("list unwritten payment runs")?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Records that a run's file was written; the first writing counts.
+    pub async fn mark_run_file_written(&self, run_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE payment_runs SET file_written_at = $1 WHERE id = $2 AND file_written_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(run_id)
+        .execute(self.pool())
+        .await
+        .ctx("record a written payment file")?;
+        Ok(())
     }
 
     pub async fn payment_run(&self, id: i64) -> Result<Option<PaymentRun>> {
@@ -578,5 +629,6 @@ fn run_from_row(r: &sqlx::any::AnyRow) -> Result<PaymentRun> {
             .ctx("decode payment run")?
             != 0,
         approved_by: r.try_get("approved_by").ctx("decode payment run")?,
+        file_written_at: r.try_get("file_written_at").ctx("decode payment run")?,
     })
 }

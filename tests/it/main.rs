@@ -16,6 +16,7 @@ mod mail;
 mod model;
 mod money_controls;
 mod ocr;
+mod payment_files;
 mod payments;
 mod pipeline;
 mod poison;
