@@ -23,5 +23,6 @@ mod queue;
 mod reevaluation;
 mod scans;
 mod store;
+mod transient;
 mod web;
 mod web_security;
