@@ -123,3 +123,134 @@ fn a_hanging_test_fails_with_its_name() {
         "{stderr}"
     );
 }
+
+async fn admin_exec(admin: &mut sqlx::AnyConnection, sql: String) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(&mut *admin)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The regular files directly in `dir`.
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("list folder")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+/// Issue 16, finding 1: with PostgreSQL refusing connections while files
+/// arrived, half of them went to `inbox/failed/` for good, as if they were
+/// bad files. Now a file whose storing failed for a passing reason stays in
+/// the inbox and is taken once the database is back: none in `failed/`,
+/// each stored exactly once, none left behind.
+#[tokio::test]
+async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterwards() {
+    const FILES: usize = 30;
+    let t = fresh(Db::Postgres).await;
+    let name = t
+        .url
+        .rsplit('/')
+        .next()
+        .expect("URL has a path")
+        .to_string();
+    let inbox = t.settings.inbox.clone();
+    let mut watcher = apflow::capture::FolderWatcher::new(&inbox).expect("inbox");
+    let drop_file = |i: usize| {
+        let bytes = format!("%PDF-1.4\n% invoice {i}\n%%EOF\n");
+        std::fs::write(inbox.join(format!("invoice-{i:03}.pdf")), bytes).expect("drop file");
+    };
+
+    // The outage: no new connections, and the pool's are cut.
+    let mut admin = crate::helpers::admin().await;
+    admin_exec(
+        &mut admin,
+        format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"),
+    )
+    .await;
+    admin_exec(
+        &mut admin,
+        format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ),
+    )
+    .await;
+
+    // Taken by hand first, to see what one file meets.
+    for i in 0..FILES / 2 {
+        drop_file(i);
+    }
+    watcher.poll().await.expect("poll");
+    let ready = watcher.poll().await.expect("poll");
+    assert_eq!(ready.len(), FILES / 2);
+    let err = watcher
+        .take(&t.store, &t.settings, &ready[0])
+        .await
+        .expect_err("the database refuses connections");
+    assert!(
+        matches!(err, apflow::capture::TakeError::Deferred { .. }),
+        "a refused connection is no fault of the file: {err}"
+    );
+    assert!(ready[0].exists(), "the file stays in the inbox");
+    assert!(
+        watcher.poll().await.expect("poll").is_empty(),
+        "no file is taken while backing off"
+    );
+
+    // Then the real watcher, with more files arriving during the outage.
+    let settings = apflow::config::Settings {
+        poll_interval: Duration::from_secs(1),
+        ..t.settings.clone()
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(apflow::capture::watch_folder(
+        t.store.clone(),
+        settings,
+        token.clone(),
+    ));
+    for i in FILES / 2..FILES {
+        drop_file(i);
+    }
+    // The outage's length, not a wait for an outcome: long enough for the
+    // watcher (a listing each second) to meet it.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        files_in(&inbox.join("failed")).is_empty(),
+        "nothing is failed during the outage"
+    );
+    admin_exec(
+        &mut admin,
+        format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"),
+    )
+    .await;
+
+    let emptied = crate::helpers::wait_for(Duration::from_secs(90), || {
+        let inbox = inbox.clone();
+        async move { files_in(&inbox).is_empty() }
+    })
+    .await;
+    token.cancel();
+    task.await.expect("watcher task");
+
+    let pool = sqlx::AnyPool::connect(&t.url).await.expect("connect");
+    let (stored, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT sha256) FROM documents")
+            .fetch_one(&pool)
+            .await
+            .expect("count documents");
+    pool.close().await;
+    let failed = files_in(&inbox.join("failed")).len();
+    let processed = files_in(&inbox.join("processed")).len();
+    let left = files_in(&inbox).len();
+    println!(
+        "files {FILES}, stored {stored} ({distinct} distinct), processed {processed}, \
+         failed {failed}, left in inbox {left}"
+    );
+    assert!(emptied, "the inbox empties once the database is back");
+    assert_eq!(failed, 0, "no file went to failed/");
+    assert_eq!((stored, distinct), (FILES as i64, FILES as i64));
+    assert_eq!(processed, FILES);
+}
