@@ -63,7 +63,7 @@ impl Drop for TestDb {
                 .expect("runtime for dropping the test database");
             rt.block_on(async move {
                 let mut admin = sqlx::AnyConnection::connect(&admin_url()).await?;
-                drop_database(&mut admin, &name).await
+                drop_database(&mut admin, &name, true).await
             })
         })
         .join();
@@ -75,15 +75,21 @@ impl Drop for TestDb {
     }
 }
 
-/// `DROP DATABASE name WITH (FORCE)`; `name` is one the harness made.
-async fn drop_database(admin: &mut sqlx::AnyConnection, name: &str) -> Result<(), sqlx::Error> {
+/// `DROP DATABASE name`, `WITH (FORCE)` if `force` (cutting connections
+/// still open); `name` is one the harness made.
+async fn drop_database(
+    admin: &mut sqlx::AnyConnection,
+    name: &str,
+    force: bool,
+) -> Result<(), sqlx::Error> {
     assert!(
         name.starts_with("apflow_it_")
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
         "not a test database name: {name:?}"
     );
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        "DROP DATABASE IF EXISTS {name}{}",
+        if force { " WITH (FORCE)" } else { "" }
     )))
     .execute(&mut *admin)
     .await
@@ -136,7 +142,9 @@ async fn ensure_postgres() {
 
 /// Drops databases left by earlier test runs: those whose process (the id
 /// in the name) is gone. A database of a test binary still running, from
-/// another checkout on the same server, is left alone. `datname` is of type
+/// another checkout on the same server, is left alone; so is one still in
+/// use (SQLSTATE 55006), which on a server shared by several machines is a
+/// live run elsewhere whose process id means nothing here. `datname` is of type
 /// `name`, which the `Any` driver cannot decode, hence the `::text`; an
 /// error here fails the test rather than leaving the databases unseen.
 pub async fn drop_stale_databases(admin: &mut sqlx::AnyConnection) {
@@ -155,9 +163,11 @@ pub async fn drop_stale_databases(admin: &mut sqlx::AnyConnection) {
         if alive || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             continue;
         }
-        drop_database(admin, &name)
-            .await
-            .unwrap_or_else(|e| panic!("drop the stale test database {name}: {e}"));
+        match drop_database(admin, &name, false).await {
+            Ok(()) => {}
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") => {}
+            Err(e) => panic!("drop the stale test database {name}: {e}"),
+        }
     }
 }
 

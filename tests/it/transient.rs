@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
+
 use crate::helpers::{Db, fresh};
 
 /// The names of the harness's databases on the test server.
@@ -34,41 +36,38 @@ async fn a_test_database_is_dropped_with_its_test_db() {
 }
 
 /// Databases of test processes that are gone are dropped; those of a test
-/// binary still running (here: this one) are left alone. Before, the
+/// binary still running (here: this one), and those in use (a run on
+/// another machine sharing the server), are left alone. Before, the
 /// listing failed to decode `datname` and the failure was swallowed, so
 /// nothing was ever dropped.
 #[tokio::test]
 async fn stale_test_databases_are_dropped_and_live_ones_kept() {
     // Starts the server and drops what earlier runs left.
-    let _t = fresh(Db::Postgres).await;
-    // Above the kernel's largest process id: no such process.
+    let t = fresh(Db::Postgres).await;
+    // At the kernel's largest process id, which no process gets.
     let dead = "apflow_it_4194304_0".to_string();
+    let in_use = "apflow_it_4194304_1".to_string();
     let live = format!("apflow_it_{}_stale_check", std::process::id());
     let mut admin = crate::helpers::admin().await;
-    for name in [&dead, &live] {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name}"
-        )))
-        .execute(&mut admin)
-        .await
-        .expect("drop");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create");
+    for name in [&dead, &in_use, &live] {
+        admin_exec(&mut admin, format!("DROP DATABASE IF EXISTS {name}")).await;
+        admin_exec(&mut admin, format!("CREATE DATABASE {name}")).await;
     }
+    let (server, _) = t.url.rsplit_once('/').expect("URL has a path");
+    let user = sqlx::AnyConnection::connect(&format!("{server}/{in_use}"))
+        .await
+        .expect("connect to the database in use");
     crate::helpers::drop_stale_databases(&mut admin).await;
     let left = test_databases().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {live}"
-    )))
-    .execute(&mut admin)
-    .await
-    .expect("drop");
+    user.close().await.expect("close");
+    for name in [&in_use, &live] {
+        admin_exec(&mut admin, format!("DROP DATABASE IF EXISTS {name}")).await;
+    }
     assert!(
         !left.contains(&dead),
         "a dead process's database is dropped"
     );
+    assert!(left.contains(&in_use), "a database in use is kept");
     assert!(left.contains(&live), "a live process's database is kept");
 }
 
