@@ -253,3 +253,69 @@ async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterward
     assert_eq!((stored, distinct), (FILES as i64, FILES as i64));
     assert_eq!(processed, FILES);
 }
+
+/// The same on SQLite, where the passing fault is another process holding
+/// the write lock past the busy timeout (`SQLITE_BUSY`): the files wait in
+/// the inbox, not in `failed/`, and are stored once the lock is gone.
+#[tokio::test]
+async fn inbox_files_wait_out_a_locked_sqlite_database() {
+    const FILES: usize = 5;
+    let t = fresh(Db::Sqlite).await;
+    let inbox = t.settings.inbox.clone();
+    let mut watcher = apflow::capture::FolderWatcher::new(&inbox).expect("inbox");
+    for i in 0..FILES {
+        let bytes = format!("%PDF-1.4\n% sqlite invoice {i}\n%%EOF\n");
+        std::fs::write(inbox.join(format!("invoice-{i:03}.pdf")), bytes).expect("drop file");
+    }
+    let mut locker = sqlx::AnyConnection::connect(&t.url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut locker)
+        .await
+        .expect("take the write lock");
+    watcher.poll().await.expect("poll");
+    let ready = watcher.poll().await.expect("poll");
+    assert_eq!(ready.len(), FILES);
+    // Waits out the store's busy timeout (10 s), then gives up.
+    let err = watcher
+        .take(&t.store, &t.settings, &ready[0])
+        .await
+        .expect_err("the database is locked");
+    assert!(
+        matches!(err, apflow::capture::TakeError::Deferred { .. }),
+        "a locked database is no fault of the file: {err}"
+    );
+    assert!(ready[0].exists(), "the file stays in the inbox");
+    sqlx::query("COMMIT")
+        .execute(&mut locker)
+        .await
+        .expect("release the lock");
+    locker.close().await.expect("close");
+
+    // Polled by hand, as `watch_folder` would, until the inbox is empty.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !files_in(&inbox).is_empty() && tokio::time::Instant::now() < deadline {
+        for path in watcher.poll().await.expect("poll") {
+            watcher
+                .take(&t.store, &t.settings, &path)
+                .await
+                .expect("stored once the lock is gone");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let emptied = files_in(&inbox).is_empty();
+    let taken = files_in(&inbox.join("processed")).len();
+    let failed = files_in(&inbox.join("failed")).len();
+    let pool = sqlx::AnyPool::connect(&t.url).await.expect("connect");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&pool)
+        .await
+        .expect("count documents");
+    pool.close().await;
+    println!("files {FILES}, stored {stored}, processed {taken}, failed {failed}");
+    assert!(emptied, "the inbox empties once the lock is gone");
+    assert_eq!(failed, 0, "no file went to failed/");
+    assert_eq!(stored, FILES as i64);
+    assert_eq!(taken, FILES);
+}
