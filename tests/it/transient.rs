@@ -143,11 +143,14 @@ fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// Issue 16, finding 1: with PostgreSQL refusing connections while files
 /// arrived, half of them went to `inbox/failed/` for good, as if they were
 /// bad files. Now a file whose storing failed for a passing reason stays in
-/// the inbox and is taken once the database is back: none in `failed/`,
-/// each stored exactly once, none left behind.
+/// the inbox and is taken once the database is back, also when its
+/// connections are cut again and again afterwards: none in `failed/`, each
+/// stored exactly once, none left behind.
 #[tokio::test]
 async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterwards() {
-    const FILES: usize = 30;
+    const OUTAGE_FILES: usize = 30;
+    const ROUNDS: usize = 4;
+    const FILES: usize = OUTAGE_FILES + ROUNDS * 5;
     let t = fresh(Db::Postgres).await;
     let name = t
         .url
@@ -179,12 +182,12 @@ async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterward
     .await;
 
     // Taken by hand first, to see what one file meets.
-    for i in 0..FILES / 2 {
+    for i in 0..OUTAGE_FILES / 2 {
         drop_file(i);
     }
     watcher.poll().await.expect("poll");
     let ready = watcher.poll().await.expect("poll");
-    assert_eq!(ready.len(), FILES / 2);
+    assert_eq!(ready.len(), OUTAGE_FILES / 2);
     let err = watcher
         .take(&t.store, &t.settings, &ready[0])
         .await
@@ -210,7 +213,7 @@ async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterward
         settings,
         token.clone(),
     ));
-    for i in FILES / 2..FILES {
+    for i in OUTAGE_FILES / 2..OUTAGE_FILES {
         drop_file(i);
     }
     // The outage's length, not a wait for an outcome: long enough for the
@@ -225,6 +228,22 @@ async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterward
         format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"),
     )
     .await;
+    // Then connections cut in rounds while more files arrive: a statement
+    // may fail after its commit, and the retry must find the same document.
+    for round in 0..ROUNDS {
+        for i in OUTAGE_FILES + round * 5..OUTAGE_FILES + (round + 1) * 5 {
+            drop_file(i);
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        admin_exec(
+            &mut admin,
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ),
+        )
+        .await;
+    }
 
     let emptied = crate::helpers::wait_for(Duration::from_secs(90), || {
         let inbox = inbox.clone();
