@@ -1,7 +1,12 @@
 //! The inbox folder. A scanner or a person drops files; we take a file only
 //! once its size has stayed the same across two polls (a scanner may still
 //! be writing it), store it, and move it to `processed/` — or to `failed/`
-//! with a `.reason.txt` beside it when it could not be stored. A file over
+//! with a `.reason.txt` beside it when the file itself is bad (unreadable,
+//! too large). When storing failed for a passing reason (the database down,
+//! restarting, refusing connections, busy, out of disk), the file stays in
+//! the inbox and the watcher backs off (1 s, doubling up to a minute)
+//! before taking any file again: the fault is the database's, not the
+//! file's, and `failed/` is never looked at again. A file over
 //! the document limit goes to `failed/` unread: its size is checked from
 //! the metadata and the read is bounded, so a 100 GB file dropped in the
 //! inbox costs nothing but the move.
@@ -13,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -26,11 +32,34 @@ use crate::workflow::{self, Received};
 /// Files whose names end like this are still being written by their sender.
 const PARTIAL_SUFFIXES: &[&str] = &[".part", ".tmp", ".crdownload", ".partial", "~"];
 
-/// Remembers each file's size between polls.
+/// The first wait after a transient failure; it doubles per failure.
+const BACKOFF_START: Duration = Duration::from_secs(1);
+/// The longest wait between tries while the database stays unavailable.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Why a file was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum TakeError {
+    /// The file itself is bad; it was moved to `failed/` with this reason.
+    #[error("{reason}")]
+    Rejected { reason: String },
+    /// Storing failed for a passing reason; the file stays in the inbox and
+    /// is tried again after `retry_in`.
+    #[error("{reason} (the file stays in the inbox; next try in {} s)", retry_in.as_secs())]
+    Deferred { reason: String, retry_in: Duration },
+}
+
+/// Remembers each file's size between polls, and how long to hold off
+/// after transient failures.
 #[derive(Debug)]
 pub struct FolderWatcher {
     dir: PathBuf,
     seen: HashMap<PathBuf, u64>,
+    /// Transient failures in a row, and when to try again. One for the
+    /// whole folder, not per file: the database being down concerns every
+    /// file alike, and trying the rest of a batch would only wait out
+    /// connection timeouts one file after another.
+    backoff: Option<(u32, Instant)>,
 }
 
 impl FolderWatcher {
@@ -42,12 +71,18 @@ impl FolderWatcher {
         Ok(FolderWatcher {
             dir,
             seen: HashMap::new(),
+            backoff: None,
         })
     }
 
     /// One poll: returns the files that are ready (size unchanged since the
-    /// last poll).
+    /// last poll). While backing off after a transient failure it returns
+    /// none, but keeps watching sizes, so that ready files are returned on
+    /// the first poll after the wait.
     pub async fn poll(&mut self) -> std::io::Result<Vec<PathBuf>> {
+        let holding = self
+            .backoff
+            .is_some_and(|(_, not_before)| Instant::now() < not_before);
         let mut ready = Vec::new();
         let mut now = HashMap::new();
         let mut entries = tokio::fs::read_dir(&self.dir).await?;
@@ -66,6 +101,10 @@ impl FolderWatcher {
             }
             now.insert(path, meta.len());
         }
+        if holding {
+            self.seen = now;
+            return Ok(Vec::new());
+        }
         ready.sort();
         for p in &ready {
             now.remove(p);
@@ -74,18 +113,21 @@ impl FolderWatcher {
         Ok(ready)
     }
 
-    /// Files seen once and waiting for their size to settle.
+    /// Files seen once and waiting for their size to settle, or for the
+    /// backoff to end.
     pub fn has_pending(&self) -> bool {
         !self.seen.is_empty()
     }
 
-    /// Stores one ready file and moves it out of the inbox.
+    /// Stores one ready file and moves it out of the inbox: to `processed/`,
+    /// or to `failed/` when the file is bad. A transient failure leaves it
+    /// where it is and starts (or lengthens) the backoff.
     pub async fn take(
-        &self,
+        &mut self,
         store: &Store,
         settings: &Settings,
         path: &Path,
-    ) -> Result<Received, String> {
+    ) -> Result<Received, TakeError> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -99,12 +141,25 @@ impl FolderWatcher {
                         path: path.display().to_string(),
                     },
                 };
-                workflow::receive_document(store, &raw, settings)
-                    .await
-                    .map_err(|e| workflow::error_text(&e))
+                match workflow::receive_document(store, &raw, settings).await {
+                    Ok(r) => Ok(r),
+                    Err(e) if e.is_transient() => {
+                        let failures = self.backoff.map_or(1, |(n, _)| n.saturating_add(1));
+                        let retry_in = backoff(failures);
+                        self.backoff = Some((failures, Instant::now() + retry_in));
+                        return Err(TakeError::Deferred {
+                            reason: workflow::error_text(&e),
+                            retry_in,
+                        });
+                    }
+                    Err(e) => Err(workflow::error_text(&e)),
+                }
             }
             Err(reason) => Err(reason),
         };
+        if outcome.is_ok() {
+            self.backoff = None;
+        }
         let target = match &outcome {
             Ok(_) => self.dir.join("processed").join(&name),
             Err(reason) => {
@@ -118,8 +173,17 @@ impl FolderWatcher {
             // on the next poll and deduplicated by its hash.
             warn!(path = %path.display(), error = %e, "cannot move file out of the inbox");
         }
-        outcome
+        outcome.map_err(|reason| TakeError::Rejected { reason })
     }
+}
+
+/// The wait after `failures` transient failures in a row: 1 s, 2 s, 4 s,
+/// ... up to [`BACKOFF_MAX`].
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    BACKOFF_START
+        .saturating_mul(1u32 << doublings)
+        .min(BACKOFF_MAX)
 }
 
 /// The file's bytes if it has at most `limit` of them. Checks the size
@@ -168,7 +232,7 @@ fn unique(target: &Path) -> PathBuf {
 
 /// How long a file's size must stay the same, when file events tell us
 /// to look sooner than the poll interval.
-const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Watches `settings.inbox` until `token` is cancelled.
 pub async fn watch_folder(store: Store, settings: Settings, token: CancellationToken) {
@@ -199,7 +263,14 @@ pub async fn watch_folder(store: Store, settings: Settings, token: CancellationT
                         Ok(r) => {
                             info!(path = %path.display(), document_id = r.document_id.0, new = r.new, "captured from inbox")
                         }
-                        Err(reason) => warn!(path = %path.display(), %reason, "inbox file failed"),
+                        Err(TakeError::Rejected { reason }) => {
+                            warn!(path = %path.display(), %reason, "inbox file failed")
+                        }
+                        Err(e @ TakeError::Deferred { .. }) => {
+                            // The rest of this batch waits too: see `backoff`.
+                            warn!(path = %path.display(), reason = %e, "cannot store inbox file now; will retry");
+                            break;
+                        }
                     }
                 }
             }
@@ -241,4 +312,16 @@ fn file_events(
     })?;
     watcher.watch(dir, notify::RecursiveMode::NonRecursive)?;
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        for (failures, secs) in [(0, 1), (1, 1), (2, 2), (3, 4), (6, 32), (7, 60), (40, 60)] {
+            assert_eq!(backoff(failures), Duration::from_secs(secs), "{failures}");
+        }
+    }
 }

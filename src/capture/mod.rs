@@ -10,4 +10,4 @@ mod folder;
 pub mod imap;
 pub mod mail;
 
-pub use folder::{FolderWatcher, watch_folder};
+pub use folder::{FolderWatcher, TakeError, watch_folder};

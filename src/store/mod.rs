@@ -84,6 +84,75 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl Error {
+    /// True when the same call may well succeed later without anything
+    /// changing in what was asked: the database is down, restarting,
+    /// refusing connections, out of connections or disk, or busy. Capture
+    /// uses it to keep a document for another try instead of rejecting it;
+    /// a false answer means retrying the same request gets the same error.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Connect(e) | Error::Query { source: e, .. } => sqlx_is_transient(e),
+            Error::CreateDir { source, .. } => io_is_transient(source),
+            Error::UnsupportedUrl { .. }
+            | Error::Migrate(_)
+            | Error::Corrupt { .. }
+            | Error::LeaseLost { .. }
+            | Error::AuditKey { .. } => false,
+        }
+    }
+}
+
+/// See [`Error::is_transient`]. Socket errors are all transient (a reset or
+/// refused connection, a server gone mid-query); so are an exhausted or
+/// closed pool (the pool closes at shutdown) and a crashed SQLite worker.
+fn sqlx_is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| code_is_transient(&c)),
+        _ => false,
+    }
+}
+
+fn io_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        StorageFull | QuotaExceeded | Interrupted | WouldBlock | TimedOut | ResourceBusy
+    )
+}
+
+/// A database error code that names a passing condition. The `Any` driver
+/// keeps the engine's own code: PostgreSQL's is a five-character SQLSTATE,
+/// SQLite's a (shorter) decimal result code, whose low byte is the primary
+/// code.
+fn code_is_transient(code: &str) -> bool {
+    if code.len() == 5 {
+        // PostgreSQL. 08: connection exceptions. 53: insufficient resources
+        // (disk full, out of memory, too many connections). 57P01..57P03:
+        // the server is shutting down, crashed, or not yet accepting
+        // connections. 55P03: a lock timeout. 40001/40P01: serialization
+        // failure and deadlock, which the server itself says to retry.
+        // 55000 is what a database with ALLOW_CONNECTIONS false answers at
+        // connect ("is not currently accepting connections"), which
+        // maintenance does for a moment.
+        return code.starts_with("08")
+            || code.starts_with("53")
+            || matches!(
+                code,
+                "57P01" | "57P02" | "57P03" | "55P03" | "55000" | "40001" | "40P01"
+            );
+    }
+    // SQLite: BUSY (5), LOCKED (6), IOERR (10), FULL (13), and their
+    // extended codes (BUSY_SNAPSHOT 517, IOERR_WRITE 778, ...).
+    code.parse::<u32>()
+        .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 13))
+}
+
 /// Attaches what we were doing to a sqlx error.
 pub(crate) trait QueryContext<T> {
     fn ctx(self, action: &'static str) -> Result<T>;
@@ -315,4 +384,104 @@ pub(crate) fn parse_json_list(column: &'static str, s: &str) -> Result<Vec<Strin
         column,
         value: s.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database error with only a code, as the `Any` driver hands on.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "code {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn query(source: sqlx::Error) -> Error {
+        Error::Query {
+            action: "test",
+            source,
+        }
+    }
+
+    fn check(error: Error, transient: bool) {
+        assert_eq!(error.is_transient(), transient, "{error:?}");
+    }
+
+    #[test]
+    fn transient_errors_are_told_from_permanent_ones() {
+        let db = |code| query(sqlx::Error::Database(Box::new(Coded(code))));
+        let io = |kind| sqlx::Error::Io(std::io::Error::from(kind));
+        for (error, transient) in [
+            // PostgreSQL: down, refusing, restarting, full, locked.
+            (db("08006"), true),
+            (db("08001"), true),
+            (db("57P01"), true),
+            (db("57P03"), true),
+            (db("55000"), true),
+            (db("53100"), true),
+            (db("53300"), true),
+            (db("55P03"), true),
+            (db("40001"), true),
+            (db("40P01"), true),
+            // PostgreSQL: the request itself is wrong.
+            (db("23505"), false),
+            (db("22P02"), false),
+            (db("42P01"), false),
+            // SQLite: busy, locked, I/O, full; constraint and corrupt are not.
+            (db("5"), true),
+            (db("517"), true),
+            (db("6"), true),
+            (db("778"), true),
+            (db("13"), true),
+            (db("2067"), false),
+            (db("11"), false),
+            (query(io(std::io::ErrorKind::ConnectionRefused)), true),
+            (query(io(std::io::ErrorKind::ConnectionReset)), true),
+            (query(sqlx::Error::PoolTimedOut), true),
+            (query(sqlx::Error::PoolClosed), true),
+            (
+                Error::Connect(io(std::io::ErrorKind::ConnectionRefused)),
+                true,
+            ),
+            (query(sqlx::Error::RowNotFound), false),
+            (query(sqlx::Error::Protocol("bad".into())), false),
+            (
+                Error::Corrupt {
+                    column: "x",
+                    value: String::new(),
+                },
+                false,
+            ),
+            (Error::LeaseLost { job_id: 1 }, false),
+        ] {
+            check(error, transient);
+        }
+    }
 }

@@ -50,6 +50,22 @@ pub enum Error {
     Extraction(String),
 }
 
+impl Error {
+    /// True when the failure is the database's passing state, not the
+    /// document's or the request's: see [`store::Error::is_transient`].
+    /// Capture keeps such a document for another try.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Store(e) => e.is_transient(),
+            Error::MissingDocument(_)
+            | Error::MissingInvoice(_)
+            | Error::Webhook(_)
+            | Error::StatusReport(_)
+            | Error::Extraction(_) => false,
+        }
+    }
+}
+
 /// A document accepted by capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Received {

@@ -24,5 +24,6 @@ mod queue;
 mod reevaluation;
 mod scans;
 mod store;
+mod transient;
 mod web;
 mod web_security;

@@ -151,7 +151,8 @@ async fn an_inbox_file_over_the_document_limit_goes_to_failed_unread() {
     let reason = watcher
         .take(&t.store, &t.settings, &ready[0])
         .await
-        .expect_err("over the limit");
+        .expect_err("over the limit")
+        .to_string();
     assert_eq!(
         reason,
         "file is 125829120 bytes, more than the 52428800 byte limit"
