@@ -1068,13 +1068,25 @@ fn sibling_path(out: &std::path::Path, run_id: i64) -> PathBuf {
 /// Hands out every released open run whose file nobody received (other
 /// than `except`, the run `pay run` just wrote): next to `out`, or, without
 /// `--out`, names them and how to get them.
+///
+/// With a payment webhook configured the webhook is how runs reach the
+/// bank (`pay deliver` retries it): a file as well could send a run twice,
+/// so none is written then.
 async fn write_unwritten_runs(
     store: &Store,
+    settings: &Settings,
     out: Option<&std::path::Path>,
     except: Option<i64>,
 ) -> Result<()> {
     for run in store.unwritten_payment_runs().await? {
         if Some(run.id) == except {
+            continue;
+        }
+        if settings.payment_webhook.is_some() {
+            println!(
+                "run {} of {} has no file; the payment webhook delivers it (apflow pay deliver)",
+                run.id, run.run_date
+            );
             continue;
         }
         match out {
@@ -1181,7 +1193,7 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                     }
                     None => {
                         println!("nothing is due on or before {date} in {currency}");
-                        write_unwritten_runs(store, out.as_deref(), None).await?;
+                        write_unwritten_runs(store, settings, out.as_deref(), None).await?;
                         return Ok(0);
                     }
                 },
@@ -1198,7 +1210,7 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
                 ),
                 None => {}
             }
-            write_unwritten_runs(store, out.as_deref(), Some(run.id)).await?;
+            write_unwritten_runs(store, settings, out.as_deref(), Some(run.id)).await?;
             deliver(store, settings).await
         }
         PayAction::Deliver => deliver(store, settings).await,

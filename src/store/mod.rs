@@ -94,6 +94,8 @@ impl Error {
         match self {
             Error::Connect(e) | Error::Query { source: e, .. } => sqlx_is_transient(e),
             Error::CreateDir { source, .. } => io_is_transient(source),
+            // Another run took a payment first: trying again works.
+            Error::RunInProgress { .. } => true,
             Error::UnsupportedUrl { .. }
             | Error::Migrate(_)
             | Error::Corrupt { .. }

@@ -369,11 +369,16 @@ impl Store {
 
     /// Open, released runs whose file nobody has received yet, oldest
     /// first: a run that committed but whose file was never written (a
-    /// crash, or no `--out`) would otherwise never reach the bank.
+    /// crash, or no `--out`) would otherwise never reach the bank. A run
+    /// any of whose payments the payment webhook delivered is not among
+    /// them: the bank has it that way (`pay deliver` retries the rest), and
+    /// a file as well would send it twice.
     pub async fn unwritten_payment_runs(&self) -> Result<Vec<PaymentRun>> {
         let rows = sqlx::query(
-            "SELECT * FROM payment_runs WHERE state = 'created' AND file_written_at IS NULL \
-             AND (needs_approval = 0 OR approved_by IS NOT NULL) ORDER BY id",
+            "SELECT * FROM payment_runs r WHERE r.state = 'created' AND r.file_written_at IS NULL \
+             AND (r.needs_approval = 0 OR r.approved_by IS NOT NULL) \
+             AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.run_id = r.id AND p.delivered_at IS NOT NULL) \
+             ORDER BY r.id",
         )
         .fetch_all(self.pool())
         .await

@@ -358,3 +358,35 @@ async fn concurrent_payment_runs_answer_clearly() {
     assert_eq!(usize::try_from(in_runs).unwrap(), paid.len());
     pool.close().await;
 }
+
+/// A run the payment webhook delivered (even in part) reached the bank
+/// that way: it is not handed out again as a file, which would send it
+/// twice.
+#[tokio::test]
+async fn a_run_the_webhook_delivered_is_not_written_again() {
+    for db in BOTH {
+        let t = processed(db).await;
+        let outcome = payments::create_run(
+            &t.store,
+            &t.settings,
+            date("2026-12-31"),
+            "EUR",
+            PainVersion::V03,
+            "admin",
+        )
+        .await
+        .unwrap();
+        let run = outcome.run.expect("payments are due");
+        let unwritten = t.store.unwritten_payment_runs().await.unwrap();
+        assert!(unwritten.iter().any(|r| r.id == run.id), "{db:?}");
+        t.store
+            .mark_payment_delivered(outcome.paid[0].payment_id)
+            .await
+            .unwrap();
+        let unwritten = t.store.unwritten_payment_runs().await.unwrap();
+        assert!(
+            unwritten.iter().all(|r| r.id != run.id),
+            "{db:?}: a delivered run would be written again"
+        );
+    }
+}
