@@ -717,7 +717,7 @@ impl Store {
             Some(list) => parse_json_list("vendors.ibans", &list)?,
             None => Vec::new(),
         };
-        let compact = |s: &str| crate::domain::compact_iban(s);
+        let compact = crate::domain::compact_iban;
         let imported: Vec<String> = v.ibans.iter().map(|i| compact(i)).collect();
         let (kept, proposed): (Vec<String>, Vec<String>) = if created {
             (imported.clone(), Vec::new())

@@ -294,20 +294,10 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .ctx("read IBAN corrections")?;
-        let key: String = iban
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_uppercase();
+        let key = crate::domain::compact_iban(iban);
         Ok(rows
             .into_iter()
-            .filter(|(_, v)| {
-                v.chars()
-                    .filter(|c| !c.is_whitespace())
-                    .collect::<String>()
-                    .to_uppercase()
-                    == key
-            })
+            .filter(|(_, v)| crate::domain::compact_iban(v) == key)
             .map(|(u, _)| u)
             .collect())
     }

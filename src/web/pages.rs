@@ -502,7 +502,7 @@ async fn bank_account_view(
 /// A Unix-millisecond instant as the pages show it (UTC).
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_default()
 }
 
@@ -767,9 +767,7 @@ async fn history(state: &AppState, id: i64) -> Result<String, ApiError> {
         "<h2>History</h2><table><thead><tr><th>When (UTC)</th><th>Who</th><th>What</th><th>Detail</th></tr></thead><tbody>",
     );
     for r in trail {
-        let when = chrono::DateTime::from_timestamp_millis(r.at)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-            .unwrap_or_default();
+        let when = when(r.at);
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><small>{}</small></td></tr>",
             esc(&when),

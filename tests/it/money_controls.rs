@@ -288,16 +288,7 @@ async fn an_invoice_in_a_payment_run_cannot_be_reopened() {
     let t = fresh(Db::Sqlite).await;
     let pool = processed_samples(&t).await;
     let approver = Api::as_role(&t, Role::Approver).await;
-    let run = apflow::workflow::payments::create_run(
-        &t.store,
-        &t.settings,
-        chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
-        "EUR",
-        apflow::payment::sepa::PainVersion::V03,
-        "test",
-    )
-    .await
-    .unwrap();
+    let run = crate::payments::eur_run(&t, "2026-12-31", "test").await;
     let paid = run.paid.first().expect("a payment in the run").invoice_id;
     let (code, why) = act(&approver, paid, "reopen", r#"{"comment": "oops"}"#).await;
     assert_eq!(code, 403, "{why}");
@@ -423,16 +414,7 @@ async fn a_payment_run_refuses_a_payment_that_drifted_from_its_invoice() {
             .execute(&pool)
             .await
             .unwrap();
-        let run = apflow::workflow::payments::create_run(
-            &t.store,
-            &t.settings,
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
-            "EUR",
-            apflow::payment::sepa::PainVersion::V03,
-            "test",
-        )
-        .await
-        .unwrap();
+        let run = crate::payments::eur_run(&t, "2026-12-31", "test").await;
         let refused: Vec<i64> = run.refused.iter().map(|(p, _)| p.invoice_id).collect();
         assert_eq!(refused, vec![iban_changed, amount_changed], "{db:?}");
         assert!(run.paid.iter().all(|p| !refused.contains(&p.invoice_id)));
@@ -755,16 +737,7 @@ async fn the_same_invoice_is_never_paid_twice() {
         .execute(&pool)
         .await
         .unwrap();
-        let run = apflow::workflow::payments::create_run(
-            &t.store,
-            &t.settings,
-            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
-            "EUR",
-            apflow::payment::sepa::PainVersion::V03,
-            "test",
-        )
-        .await
-        .unwrap();
+        let run = crate::payments::eur_run(&t, "2026-12-31", "test").await;
         let paid: Vec<i64> = run.paid.iter().map(|p| p.invoice_id).collect();
         assert!(paid.contains(&first), "{db:?}: {paid:?}");
         assert!(!paid.contains(&again), "{db:?}: paid twice: {paid:?}");

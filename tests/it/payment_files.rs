@@ -88,18 +88,10 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
         let t = processed(db).await;
         // Run 1 commits (27 March: Kaffeewerk's discount) but its file is
         // never written: `pay run` without `--out`, or a crash.
-        let first = payments::create_run(
-            &t.store,
-            &t.settings,
-            date("2026-03-27"),
-            "EUR",
-            PainVersion::V03,
-            "admin",
-        )
-        .await
-        .unwrap()
-        .run
-        .expect("a run on 27 March");
+        let first = crate::payments::eur_run(&t, "2026-03-27", "admin")
+            .await
+            .run
+            .expect("a run on 27 March");
         // A GBP run above the approval limit: its file waits for approval.
         let mut limited = t.settings.clone();
         limited.run_approval_limit = Some("1".parse().unwrap());
@@ -264,18 +256,10 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
 #[tokio::test]
 async fn pay_run_without_out_names_the_runs_without_a_file() {
     let t = processed(Db::Sqlite).await;
-    let first = payments::create_run(
-        &t.store,
-        &t.settings,
-        date("2026-03-27"),
-        "EUR",
-        PainVersion::V03,
-        "admin",
-    )
-    .await
-    .unwrap()
-    .run
-    .unwrap();
+    let first = crate::payments::eur_run(&t, "2026-03-27", "admin")
+        .await
+        .run
+        .unwrap();
     let said = ok(apflow(
         &t,
         &["pay", "run", "--date", "2026-04-30", "--by", "admin"],
@@ -366,16 +350,7 @@ async fn concurrent_payment_runs_answer_clearly() {
 async fn a_run_the_webhook_delivered_is_not_written_again() {
     for db in BOTH {
         let t = processed(db).await;
-        let outcome = payments::create_run(
-            &t.store,
-            &t.settings,
-            date("2026-12-31"),
-            "EUR",
-            PainVersion::V03,
-            "admin",
-        )
-        .await
-        .unwrap();
+        let outcome = crate::payments::eur_run(&t, "2026-12-31", "admin").await;
         let run = outcome.run.expect("payments are due");
         let unwritten = t.store.unwritten_payment_runs().await.unwrap();
         assert!(unwritten.iter().any(|r| r.id == run.id), "{db:?}");

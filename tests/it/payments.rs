@@ -20,7 +20,7 @@ fn date(s: &str) -> NaiveDate {
 }
 
 /// A EUR pain.001.001.03 run of everything due on `day`, as `by`.
-async fn eur_run(t: &TestDb, day: &str, by: &str) -> apflow::store::RunOutcome {
+pub(crate) async fn eur_run(t: &TestDb, day: &str, by: &str) -> apflow::store::RunOutcome {
     payments::create_run(
         &t.store,
         &t.settings,
