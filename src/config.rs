@@ -169,6 +169,8 @@ struct RawSettings {
     job_lease_secs: Option<u64>,
     max_attempts: Option<i64>,
     read_timeout_secs: Option<u64>,
+    max_pages: Option<u64>,
+    extract_ms_per_page: Option<u64>,
     ocr_languages: Option<String>,
     secure_cookies: Option<bool>,
     metrics_token: Option<String>,
@@ -205,12 +207,24 @@ pub struct Settings {
     /// Pipeline workers in this process.
     pub workers: usize,
     pub poll_interval: Duration,
-    /// How long a claimed job stays leased before another worker may take it.
+    /// How long a claimed job stays leased without a heartbeat before another
+    /// worker may take it over; running workers renew it every quarter of
+    /// this, so it bounds how long a dead process's job waits.
     pub job_lease: Duration,
     /// Attempts before a job goes to the dead-letter state.
     pub max_attempts: i64,
     /// Upper bound on reading one document.
     pub read_timeout: Duration,
+    /// Most pages one document may have; a longer one is rejected with the
+    /// reason before extraction (size budget).
+    pub max_pages: usize,
+    /// Extraction time allowed per page, on top of `extract_time_base`:
+    /// a document whose extraction takes longer is rejected with the reason
+    /// instead of holding a worker (see [`Settings::extraction_budget`]).
+    pub extract_time_per_page: Duration,
+    /// Extraction time every document is allowed whatever its length (the
+    /// model loading on first use, a slow machine under load): 30 s.
+    pub extract_time_base: Duration,
     /// Tesseract languages for scans, `+`-joined (`eng+deu+fra`).
     pub ocr_languages: String,
     /// Mark the session cookie `Secure` (serve behind HTTPS); `None`:
@@ -300,9 +314,12 @@ impl Default for Settings {
             mailboxes: Vec::new(),
             workers: 2,
             poll_interval: Duration::from_secs(2),
-            job_lease: Duration::from_secs(300),
+            job_lease: Duration::from_secs(8),
             max_attempts: 5,
             read_timeout: Duration::from_secs(120),
+            max_pages: 5_000,
+            extract_time_per_page: Duration::from_millis(100),
+            extract_time_base: Duration::from_secs(30),
             ocr_languages: crate::read::ocr::OcrOptions::default().languages,
             reader_exe: None,
             secure_cookies: None,
@@ -331,6 +348,16 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How long extracting a document of `pages` pages may take. Linear in
+    /// the pages because extraction is (`benches/pages.rs` shows the
+    /// curve); the default is tens of times what a page takes on two cores
+    /// (about 2 ms), so only a document that trips a pathological path
+    /// reaches it.
+    pub fn extraction_budget(&self, pages: usize) -> Duration {
+        self.extract_time_base
+            + self.extract_time_per_page * u32::try_from(pages).unwrap_or(u32::MAX)
+    }
+
     /// How documents are read under these settings.
     pub fn read_options(&self, visual_only: bool) -> crate::read::ReadOptions {
         crate::read::ReadOptions {
@@ -417,6 +444,10 @@ impl Settings {
                         Some(i64::try_from(parse_num("a whole number")?).unwrap_or(i64::MAX))
                 }
                 "APFLOW_READ_TIMEOUT_SECS" => raw.read_timeout_secs = Some(parse_num("seconds")?),
+                "APFLOW_MAX_PAGES" => raw.max_pages = Some(parse_num("a whole number")?),
+                "APFLOW_EXTRACT_MS_PER_PAGE" => {
+                    raw.extract_ms_per_page = Some(parse_num("milliseconds")?)
+                }
                 "APFLOW_OCR_LANGUAGES" => raw.ocr_languages = Some(value.clone()),
                 "APFLOW_SECOND_APPROVAL_ABOVE" => raw.second_approval_above = Some(value.clone()),
                 "APFLOW_NOTIFY_COMMAND" => raw.notify_command = Some(value.clone()),
@@ -564,6 +595,12 @@ impl Settings {
         }
         if let Some(v) = raw.read_timeout_secs {
             s.read_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = raw.max_pages {
+            s.max_pages = usize::try_from(v.max(1)).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = raw.extract_ms_per_page {
+            s.extract_time_per_page = Duration::from_millis(v);
         }
         if let Some(v) = raw.price_tolerance_pct {
             s.tolerances.price_pct = v

@@ -5,6 +5,13 @@
 //! `APFLOW_FAILPOINT=<name>` makes the process abort exactly there, as a
 //! power cut would. Unset (always, in production) it costs one cached
 //! lookup.
+//!
+//! The points, in pipeline order: `inbox-stored` (a folder file stored, not
+//! yet moved), `mail-stored` / `mail-recorded` (IMAP), `job-claimed`,
+//! `read-worker` (inside the reading child), `extract-before-commit`,
+//! `extract-committed`, `decide-before-commit`, `decide-committed`,
+//! `run-before-file` (a payment run committed, its file not yet written),
+//! `run-file-written` (written, not yet recorded as such).
 
 use std::sync::OnceLock;
 

@@ -159,6 +159,7 @@ impl FolderWatcher {
         };
         if outcome.is_ok() {
             self.backoff = None;
+            crate::failpoint::hit("inbox-stored");
         }
         let target = match &outcome {
             Ok(_) => self.dir.join("processed").join(&name),

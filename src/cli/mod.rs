@@ -1029,6 +1029,7 @@ async fn write_run_file(
             run.id
         );
     }
+    crate::failpoint::hit("run-before-file");
     let path = out.to_path_buf();
     let document = run.document.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -1040,6 +1041,7 @@ async fn write_run_file(
     .await
     .context("the file writer stopped")?
     .with_context(|| format!("cannot write {}", out.display()))?;
+    crate::failpoint::hit("run-file-written");
     store.mark_run_file_written(run.id).await?;
     println!(
         "wrote {} (run {}, {}, message {})",

@@ -57,6 +57,9 @@ pub struct Job {
     pub attempts: i64,
     pub max_attempts: i64,
     pub worker: String,
+    /// The worker whose lease on this job ran out before this claim (it
+    /// stopped renewing it: the process died or stalled).
+    pub taken_over_from: Option<String>,
 }
 
 /// Queue depth by state and job kind, for `/metrics`.
@@ -66,17 +69,19 @@ pub struct QueueStats {
 }
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
-     worker = $2, started_at = $3 \
+     worker = $2, started_at = $3, \
+     taken_over_from = CASE WHEN state = 'running' THEN worker ELSE NULL END \
      WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
                  OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) ORDER BY run_after, id LIMIT 1) \
-     RETURNING id, kind, document_id, attempts, max_attempts";
+     RETURNING id, kind, document_id, attempts, max_attempts, taken_over_from";
 
 const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, \
-     worker = $2, started_at = $3 \
+     worker = $2, started_at = $3, \
+     taken_over_from = CASE WHEN state = 'running' THEN worker ELSE NULL END \
      WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_after <= $3) \
                  OR (state = 'running' AND lease_until < $3 AND attempts < max_attempts) ORDER BY run_after, id LIMIT 1 \
                  FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, document_id, attempts, max_attempts";
+     RETURNING id, kind, document_id, attempts, max_attempts, taken_over_from";
 
 pub(crate) async fn enqueue<'c, E>(
     executor: E,
@@ -174,7 +179,42 @@ impl Store {
             .fetch_optional(self.pool())
             .await
             .ctx("claim a job")?;
-        row.map(|r| job_from_row(&r, worker)).transpose()
+        let job = row.map(|r| job_from_row(&r, worker)).transpose()?;
+        if let Some(Job {
+            id,
+            document_id,
+            attempts,
+            taken_over_from: Some(from),
+            ..
+        }) = &job
+        {
+            tracing::warn!(
+                job_id = id,
+                document_id = document_id.0,
+                attempt = attempts,
+                from = %from,
+                "took over a job whose worker stopped renewing its lease (process gone or stalled)"
+            );
+        }
+        Ok(job)
+    }
+
+    /// The running worker's heartbeat: pushes its lease on `job` to
+    /// `lease_ms` from now. False when the lease is no longer this
+    /// worker's (it ran out and another worker took the job over).
+    pub async fn renew_lease(&self, job: &Job, lease_ms: i64) -> Result<bool> {
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 \
+             WHERE id = $2 AND worker = $3 AND state = 'running' AND attempts = $4",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(job.id)
+        .bind(job.worker.clone())
+        .bind(job.attempts)
+        .execute(self.pool())
+        .await
+        .ctx("renew a job's lease")?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     /// Records a failed attempt: back to the queue after `backoff_ms`, or to
@@ -427,6 +467,7 @@ fn job_from_row(r: &AnyRow, worker: &str) -> Result<Job> {
         attempts: r.try_get("attempts").ctx("decode job")?,
         max_attempts: r.try_get("max_attempts").ctx("decode job")?,
         worker: worker.to_string(),
+        taken_over_from: r.try_get("taken_over_from").ctx("decode job")?,
     })
 }
 

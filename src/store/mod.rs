@@ -60,6 +60,12 @@ pub enum Error {
     },
     #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot lock {path} to bring the schema up to date")]
+    MigrationLock {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error while trying to {action}")]
@@ -93,7 +99,9 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Connect(e) | Error::Query { source: e, .. } => sqlx_is_transient(e),
-            Error::CreateDir { source, .. } => io_is_transient(source),
+            Error::CreateDir { source, .. } | Error::MigrationLock { source, .. } => {
+                io_is_transient(source)
+            }
             // Another run took a payment first: trying again works.
             Error::RunInProgress { .. } => true,
             Error::UnsupportedUrl { .. }
@@ -244,7 +252,17 @@ impl Store {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&pool).await.map_err(Error::Migrate)?;
+        {
+            // sqlx's migrator takes an advisory lock on PostgreSQL only;
+            // SQLite processes starting together on a new file would each
+            // try to create the tables, so there a lock file beside the
+            // database serialises them.
+            let _lock = match backend {
+                Backend::Sqlite => Some(MigrationLock::take(url).await?),
+                Backend::Postgres => None,
+            };
+            migrator.run(&pool).await.map_err(Error::Migrate)?;
+        }
         let audit_key = std::sync::Arc::new(AuditKey::load(audit_key, url)?);
         Ok(Store {
             pool,
@@ -303,6 +321,44 @@ fn sqlite_url_with_create(url: &str) -> Result<String> {
         Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
         None => format!("sqlite://{path}?mode=rwc"),
     })
+}
+
+/// An exclusive lock on `<database>.migrate-lock`, held while a process
+/// brings a SQLite schema up to date; released when dropped (or when the
+/// process dies: the operating system drops the lock with the file).
+struct MigrationLock {
+    _held: Option<std::fs::File>,
+}
+
+impl MigrationLock {
+    async fn take(url: &str) -> Result<MigrationLock> {
+        let rest = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = rest.split_once('?').map_or(rest, |(p, _)| p);
+        if path.is_empty() || path == ":memory:" {
+            return Ok(MigrationLock { _held: None });
+        }
+        let lock_path = format!("{path}.migrate-lock");
+        let file = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .and_then(|f| f.lock().map(|()| f));
+            file.map_err(|source| Error::MigrationLock {
+                path: lock_path,
+                source,
+            })
+        })
+        .await
+        .map_err(|e| Error::MigrationLock {
+            path: format!("{path}.migrate-lock"),
+            source: std::io::Error::other(e),
+        })??;
+        Ok(MigrationLock { _held: Some(file) })
+    }
 }
 
 /// Current time in Unix milliseconds: the store's instant representation.

@@ -156,26 +156,37 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
                 "password-protected document held for review"
             );
         }
-        Err(e) => {
-            let reason = e.to_string();
-            warn!(%reason, "document rejected");
-            let audit = audit(
-                "document.rejected",
-                "document",
-                job.document_id.to_string(),
-                &job.worker,
-                serde_json::json!({ "reason": reason, "filename": filename }),
+        Err(e) => reject(store, job, &filename, &e.to_string()).await?,
+        Ok(read_doc) if read_doc.pages.len() > settings.max_pages => {
+            let reason = format!(
+                "the document has {} pages, more than the {}-page limit for one invoice \
+                 (max_pages); split it or raise the limit",
+                read_doc.pages.len(),
+                settings.max_pages
             );
-            store.reject_document(job, &reason, &audit).await?;
+            reject(store, job, &filename, &reason).await?;
         }
         Ok(read_doc) => {
             // Hundreds of milliseconds of CPU per invoice with the model
             // (it embeds the words around every candidate): off the async
             // threads, which serve the web app and the queue meanwhile.
-            let (mut invoice, read_doc) =
-                tokio::task::spawn_blocking(move || (extract::extract(&read_doc), read_doc))
-                    .await
-                    .map_err(|e| Error::Extraction(read::panic_message(e)))?;
+            let pages = read_doc.pages.len().max(1);
+            let budget = settings.extraction_budget(pages);
+            let task = tokio::task::spawn_blocking(move || (extract::extract(&read_doc), read_doc));
+            let (mut invoice, read_doc) = match tokio::time::timeout(budget, task).await {
+                Ok(done) => done.map_err(|e| Error::Extraction(read::panic_message(e)))?,
+                Err(_) => {
+                    // The blocking thread cannot be stopped; it ends on its
+                    // own (extraction is linear in the pages) and its result
+                    // is dropped. The worker goes on to the next document.
+                    let reason = format!(
+                        "extracting the invoice took longer than its budget of {} s for {pages} \
+                         pages (extract_ms_per_page)",
+                        budget.as_secs()
+                    );
+                    return reject(store, job, &filename, &reason).await;
+                }
+            };
             let learned = apply_learned_places(store, &mut invoice, &read_doc).await?;
             let audit = audit(
                 "invoice.extracted",
@@ -190,10 +201,28 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
                     "line_items": invoice.line_items.len(),
                 }),
             );
+            crate::failpoint::hit("extract-before-commit");
             let id = store.save_extraction(job, &invoice, &audit).await?;
+            crate::failpoint::hit("extract-committed");
             info!(invoice_id = id.0, "invoice extracted");
         }
     }
+    Ok(())
+}
+
+/// Ends a document's processing for a reason in the document itself
+/// (unreadable, over its size or time budget): rejected, with the reason
+/// shown on the queue and kept in the audit log. Not retried.
+async fn reject(store: &Store, job: &Job, filename: &str, reason: &str) -> Result<(), Error> {
+    warn!(%reason, "document rejected");
+    let audit = audit(
+        "document.rejected",
+        "document",
+        job.document_id.to_string(),
+        &job.worker,
+        serde_json::json!({ "reason": reason, "filename": filename }),
+    );
+    store.reject_document(job, reason, &audit).await?;
     Ok(())
 }
 
@@ -288,9 +317,11 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
             "match": decision.matching.outcome.as_str(),
         }),
     );
+    crate::failpoint::hit("decide-before-commit");
     store
         .save_decision(job, invoice_id, &decision, &audit)
         .await?;
+    crate::failpoint::hit("decide-committed");
     info!(
         invoice_id = invoice_id.0,
         status = decision.status.as_str(),

@@ -2,6 +2,13 @@
 //! stop. Shutdown takes no new job, lets the running one finish within a
 //! grace period, and otherwise hands it back to the queue so another worker
 //! (or the next start) picks it up.
+//!
+//! While a job runs, its worker renews the lease every quarter lease (the
+//! heartbeat), so the lease can be short (seconds): a job whose lease ran
+//! out belongs to a process that is gone or stalled, and another worker
+//! takes it over within one lease instead of waiting minutes. A live worker
+//! keeps its job as long as the job's time limit allows, however long the
+//! document takes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +66,7 @@ async fn worker_loop(
     token: CancellationToken,
     name: String,
 ) {
-    let lease_ms = i64::try_from(settings.job_lease.as_millis()).unwrap_or(i64::MAX);
+    let lease_ms = millis(settings.job_lease);
     while !token.is_cancelled() {
         // Armed before the claim, so a job this process queues meanwhile
         // wakes the worker at once; other processes' jobs are polled for.
@@ -95,8 +102,24 @@ async fn run_one(
     token: &CancellationToken,
     job: Job,
 ) {
+    crate::failpoint::hit("job-claimed");
     let started = Instant::now();
-    let work = run_job(store, &job, settings);
+    let _heartbeat = AbortOnDrop(tokio::spawn(keep_leased(
+        store.clone(),
+        job.clone(),
+        settings.job_lease,
+    )));
+    let limit = job_time_limit(settings);
+    let work = async {
+        match tokio::time::timeout(limit, run_job(store, &job, settings)).await {
+            Ok(r) => r,
+            Err(_) => Err(crate::workflow::Error::Extraction(format!(
+                "the {} step ran longer than its limit of {} s",
+                job.kind.as_str(),
+                limit.as_secs()
+            ))),
+        }
+    };
     tokio::pin!(work);
     let outcome = tokio::select! {
         r = &mut work => Some(r),
@@ -122,14 +145,7 @@ async fn run_one(
     if let Err(e) = outcome {
         let msg = error_chain(&e);
         let wait = backoff(job.attempts);
-        match store
-            .fail_job(
-                &job,
-                &msg,
-                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
-            )
-            .await
-        {
+        match store.fail_job(&job, &msg, millis(wait)).await {
             Ok(true) => {
                 error!(job_id = job.id, error = %msg, "job failed for the last time; dead-lettered")
             }
@@ -140,6 +156,54 @@ async fn run_one(
                 error!(job_id = job.id, error = %error_chain(&e2), "cannot record job failure; its lease will expire")
             }
         }
+    }
+}
+
+/// The longest any one attempt at a job may run: reading and extracting
+/// the longest document allowed within their budgets, and a margin. Reached
+/// only by a step that loops (a bug); the attempt then counts as failed,
+/// and the job ends in the dead-letter state instead of holding a worker
+/// and its lease forever.
+fn job_time_limit(settings: &Settings) -> Duration {
+    settings.read_timeout + settings.extraction_budget(settings.max_pages) + SHUTDOWN_GRACE
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The heartbeat: renews `job`'s lease every quarter lease until aborted,
+/// or until the lease turns out to be lost (the job's result will then be
+/// refused by the store; see `jobs::complete`).
+async fn keep_leased(store: Store, job: Job, lease: Duration) {
+    let every = (lease / 4).max(Duration::from_millis(250));
+    loop {
+        tokio::time::sleep(every).await;
+        match store.renew_lease(&job, millis(lease)).await {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(
+                    job_id = job.id,
+                    "lease lost (another worker took the job over); this attempt's result will be refused"
+                );
+                return;
+            }
+            // A database hiccup: the next beat tries again; only a lease
+            // that runs out meanwhile is lost.
+            Err(e) => {
+                warn!(job_id = job.id, error = %error_chain(&e), "cannot renew the job's lease")
+            }
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped: the heartbeat stops with its job,
+/// however `run_one` returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -99,7 +99,7 @@ async fn drop_database(
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 static PG_READY: OnceCell<()> = OnceCell::const_new();
 
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     std::env::var("APFLOW_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cli;
 mod dovecot;
+mod faults;
 mod helpers;
 mod hostile;
 mod hybrid;

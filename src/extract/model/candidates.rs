@@ -18,7 +18,7 @@ use super::FIELDS;
 use crate::domain::{BBox, ExtractedInvoice, Field, Page};
 
 /// What a candidate's value is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Value {
     Id(String),
     Date(NaiveDate),

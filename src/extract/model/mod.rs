@@ -107,6 +107,10 @@ fn weight(c: &Candidate, field: usize, p: f32) -> f32 {
     }
 }
 
+/// Candidates scored together; bounds the memory of one document's
+/// scoring, whatever its length.
+const SCORING_CHUNK: usize = 1024;
+
 /// Folder of the scorer's weights, inside the models folder.
 pub const SCORER_DIR: &str = "extraction";
 /// Folder of the sentence-embedding model, inside the models folder.
@@ -160,9 +164,16 @@ impl Model {
         if candidates.is_empty() {
             return Ok(());
         }
-        let probabilities = self
-            .scorer
-            .probabilities(&Model::inputs(&self.embedder, &candidates)?)?;
+        // Scored a slice at a time: the input rows (two embeddings per
+        // candidate) of a 2,000-page document would otherwise take hundreds
+        // of megabytes at once.
+        let mut probabilities = Vec::with_capacity(candidates.len());
+        for chunk in candidates.chunks(SCORING_CHUNK) {
+            probabilities.extend(
+                self.scorer
+                    .probabilities(&Model::inputs(&self.embedder, chunk)?)?,
+            );
+        }
         let decision = decide(&candidates, &probabilities, labelled_by_rules(inv));
         let situations = merge(inv, &candidates, &decision, read_by_ocr(pages));
         calibrate(inv, &situations, &self.calibration);
@@ -184,13 +195,9 @@ fn ranked(candidates: &[Candidate], probabilities: &[Vec<f32>], field: usize) ->
         .collect();
     let w = |&(i, p): &(usize, f32)| weight(&candidates[i], field, p);
     r.sort_by(|a, b| w(b).total_cmp(&w(a)).then(a.0.cmp(&b.0)));
-    let mut seen: Vec<&Value> = Vec::new();
-    r.retain(|(i, _)| {
-        let v = &candidates[*i].value;
-        let new = !seen.contains(&v);
-        seen.push(v);
-        new
-    });
+    // A set, not a list: a long document repeats values on every page.
+    let mut seen: std::collections::HashSet<&Value> = std::collections::HashSet::new();
+    r.retain(|(i, _)| seen.insert(&candidates[*i].value));
     r
 }
 
