@@ -92,6 +92,27 @@ pub struct RawDocument {
     pub source: Source,
 }
 
+/// A sender's file name made safe to store and show: its last path
+/// component only (`../../etc/passwd` is `passwd`), without control
+/// characters or the invisible formatting ones that make a name read
+/// differently from what it is (`invoice\u{202E}fdp.exe` shows as
+/// `invoiceexe.pdf`), without leading dots, and at most 150 characters.
+/// What was sent stays in the audit log, escaped.
+pub fn safe_filename(sent: &str) -> String {
+    let last = sent.rsplit(['/', '\\']).next().unwrap_or_default();
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+    };
+    let cleaned: String = last.chars().filter(|&c| !invisible(c)).take(150).collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() {
+        "document".to_string()
+    } else {
+        cleaned.to_string()
+    }
+}
+
 /// What the bytes of a document are, decided by sniffing them, never by the
 /// file name or a declared MIME type (vendors' mailers get both wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -727,6 +748,25 @@ mod tests {
         }
         assert_ne!(invoice_number_key("INV-001"), invoice_number_key("INV-002"));
         assert_eq!(invoice_number_key("ABC"), "ABC");
+    }
+
+    #[test]
+    fn safe_filename_keeps_what_a_person_should_see() {
+        use super::safe_filename;
+        for (sent, stored) in [
+            ("invoice.pdf", "invoice.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Users\\ap\\..\\Rechnung 12.pdf", "Rechnung 12.pdf"),
+            ("invoice\u{202E}fdp.exe", "invoicefdp.exe"),
+            ("a\u{0}b\r\nc.pdf", "abc.pdf"),
+            ("\u{200B}.hidden.pdf", "hidden.pdf"),
+            ("..", "document"),
+            ("", "document"),
+            ("Facture n°12 – mars.pdf", "Facture n°12 – mars.pdf"),
+        ] {
+            assert_eq!(safe_filename(sent), stored, "{sent:?}");
+        }
+        assert_eq!(safe_filename(&"x".repeat(400)).chars().count(), 150);
     }
 }
 

@@ -17,7 +17,7 @@ use std::io::Read;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 
-use crate::domain::DocumentKind;
+use crate::domain::{DocumentKind, RawDocument, Source};
 use crate::read::{MAX_DOCUMENT_BYTES, einvoice, sniff};
 
 /// Bounds on what one message may unpack to.
@@ -114,6 +114,93 @@ impl Budget {
             )),
         }
     }
+}
+
+impl MailContents {
+    /// Where a document found in a mail came from, as stored with it: the
+    /// part's path in the mail and who sent it.
+    pub fn mail_source(&self, doc: &MailDocument) -> Source {
+        let p = &self.provenance;
+        Source::Mail {
+            path: doc.path.clone(),
+            from: p.from.clone(),
+            subject: p.subject.clone(),
+            message_id: p.message_id.clone(),
+        }
+    }
+
+    /// The documents found, ready to store; `source` says where each came
+    /// from. Named after the last component of their path (the storing
+    /// side makes that safe).
+    pub fn raw_documents(
+        &self,
+        source: impl Fn(&MailContents, &MailDocument) -> Source,
+    ) -> Vec<RawDocument> {
+        self.documents
+            .iter()
+            .map(|doc| RawDocument {
+                filename: doc.path.rsplit('/').next().unwrap_or_default().to_string(),
+                bytes: doc.bytes.clone(),
+                source: source(self, doc),
+            })
+            .collect()
+    }
+}
+
+/// What a file handed over (uploaded, named on the command line) holds.
+#[derive(Debug)]
+pub enum FileContents {
+    /// The file is one document (or something the reader will reject with
+    /// its reason).
+    Document(Vec<u8>),
+    /// A saved mail (`mail: true`) or an archive (ZIP, Outlook's
+    /// `winmail.dat`), unpacked under the same limits as a mail's parts.
+    Unpacked { contents: MailContents, mail: bool },
+}
+
+/// Opens a file someone hands over: a saved mail (`.eml`, or bytes that
+/// are no document but start like mail headers) and archives are unpacked
+/// like the parts of a mail; anything else is one document.
+pub fn documents_in_file(
+    name: &str,
+    bytes: Vec<u8>,
+    limits: &MailLimits,
+) -> Result<FileContents, MailError> {
+    if is_mail(name, &bytes) {
+        return Ok(FileContents::Unpacked {
+            contents: documents_from_message(&bytes, limits)?,
+            mail: true,
+        });
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&TNEF_SIGNATURE) {
+        let mut contents = MailContents::default();
+        let mut budget = Budget::new(limits);
+        consider(&bytes, name, None, 0, limits, &mut budget, &mut contents);
+        return Ok(FileContents::Unpacked {
+            contents,
+            mail: false,
+        });
+    }
+    Ok(FileContents::Document(bytes))
+}
+
+/// An `.eml` file, or bytes that are no document but start like mail
+/// headers (`Name: value` before any other byte).
+fn is_mail(name: &str, bytes: &[u8]) -> bool {
+    std::path::Path::new(name)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+        || (sniff(bytes).is_none()
+            && bytes
+                .iter()
+                .take(4096)
+                .position(|&b| b == b':')
+                .is_some_and(|i| {
+                    i > 0
+                        && bytes[..i]
+                            .iter()
+                            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                }))
 }
 
 /// Walks a raw RFC 5322 message and returns the documents in it.

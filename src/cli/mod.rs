@@ -1304,23 +1304,6 @@ async fn pay(store: &Store, settings: &Settings, action: PayAction) -> Result<i3
     }
 }
 
-/// An `.eml` file, or bytes that are no document but start like mail
-/// headers.
-fn is_mail(path: &std::path::Path, bytes: &[u8]) -> bool {
-    path.extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
-        || (read::sniff(bytes).is_none()
-            && bytes
-                .iter()
-                .take(4096)
-                .position(|&b| b == b':')
-                .is_some_and(|i| {
-                    bytes[..i]
-                        .iter()
-                        .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
-                }))
-}
-
 /// Stores the files, runs workers until they are processed, prints outcomes.
 /// Exit code 1 if any file was rejected.
 async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: bool) -> Result<i32> {
@@ -1330,60 +1313,17 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
     let mut received = Vec::new();
     let mut failed = false;
     for path in files {
-        match std::fs::read(path) {
-            Ok(bytes) if is_mail(path, &bytes) => {
-                match capture::mail::documents_from_message(&bytes, &Default::default()) {
-                    Ok(mail) => {
-                        if mail.documents.is_empty() {
-                            eprintln!(
-                                "error: {}: no invoice document in this mail",
-                                path.display()
-                            );
-                            failed = true;
-                        }
-                        for skip in &mail.skipped {
-                            eprintln!(
-                                "{}: {}: skipped: {}",
-                                path.display(),
-                                skip.path,
-                                skip.reason
-                            );
-                        }
-                        for doc in mail.documents {
-                            let p = mail.provenance.clone();
-                            let source = Source::Mail {
-                                path: doc.path.clone(),
-                                from: p.from,
-                                subject: p.subject,
-                                message_id: p.message_id,
-                            };
-                            let raw = RawDocument {
-                                filename: doc
-                                    .path
-                                    .rsplit('/')
-                                    .next()
-                                    .unwrap_or_default()
-                                    .to_string(),
-                                bytes: doc.bytes,
-                                source,
-                            };
-                            let r = workflow::receive_document(store, &raw, settings).await?;
-                            received.push((path.join(&doc.path), r));
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("error: {}: {e}", path.display());
-                        failed = true;
-                    }
-                }
-            }
-            Ok(bytes) => {
-                let filename = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let contents = std::fs::read(path).map(|bytes| {
+            capture::mail::documents_in_file(&name, bytes, &Default::default())
+        });
+        match contents {
+            Ok(Ok(capture::mail::FileContents::Document(bytes))) => {
                 let raw = RawDocument {
-                    filename,
+                    filename: name,
                     bytes,
                     source: Source::Cli {
                         path: path.display().to_string(),
@@ -1391,6 +1331,50 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
                 };
                 let r = workflow::receive_document(store, &raw, settings).await?;
                 received.push((path.clone(), r));
+            }
+            Ok(Ok(capture::mail::FileContents::Unpacked { contents, mail })) => {
+                if contents.documents.is_empty() {
+                    eprintln!(
+                        "error: {}: no invoice document in this {}",
+                        path.display(),
+                        if mail { "mail" } else { "archive" }
+                    );
+                    failed = true;
+                }
+                for skip in &contents.skipped {
+                    eprintln!(
+                        "{}: {}: skipped: {}",
+                        path.display(),
+                        skip.path,
+                        skip.reason
+                    );
+                }
+                // A mail's parts are named inside it (`mail.eml/a.pdf`), an
+                // archive's entries after it (`bundle.zip/a.pdf`).
+                let shown = |doc: &capture::mail::MailDocument| {
+                    if mail {
+                        path.join(&doc.path)
+                    } else {
+                        path.with_file_name(&doc.path)
+                    }
+                };
+                let raws = contents.raw_documents(|c, doc| {
+                    if mail {
+                        c.mail_source(doc)
+                    } else {
+                        Source::Cli {
+                            path: shown(doc).display().to_string(),
+                        }
+                    }
+                });
+                for (doc, raw) in contents.documents.iter().zip(raws) {
+                    let r = workflow::receive_document(store, &raw, settings).await?;
+                    received.push((shown(doc), r));
+                }
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: {}: {e}", path.display());
+                failed = true;
             }
             Err(e) => {
                 eprintln!("error: {}: cannot read: {e}", path.display());

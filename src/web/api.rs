@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
+use crate::capture::mail::{FileContents, MailLimits, documents_in_file};
 use crate::domain::{DocumentId, InvoiceId, InvoiceStatus, RawDocument, Role, Source};
 use crate::store::{InvoiceDetail, InvoiceSummary};
 use crate::workflow;
@@ -15,11 +16,17 @@ use crate::workflow;
 #[derive(Serialize)]
 pub struct UploadResponse {
     pub document_id: i64,
+    /// The name the document is stored and shown under: the file's, made
+    /// safe (`domain::safe_filename`); for a document unpacked from a mail
+    /// or archive, its name there.
+    pub filename: String,
     /// True when these exact bytes were received before.
     pub duplicate: bool,
 }
 
-/// `POST /api/documents` (multipart, one or more `file` parts).
+/// `POST /api/documents` (multipart, one or more `file` parts). A saved
+/// mail (`.eml`) or an archive (ZIP, `winmail.dat`) is unpacked like a
+/// mail that arrived: one document per invoice in it.
 pub async fn upload_document(
     caller: Caller,
     State(state): State<AppState>,
@@ -41,18 +48,57 @@ pub async fn upload_document(
             }
         })?;
         if bytes.is_empty() {
-            return Err(ApiError::BadRequest(format!("{filename} is empty")));
+            return Err(ApiError::BadRequest(format!(
+                "{} is empty",
+                crate::domain::safe_filename(&filename)
+            )));
         }
-        let raw = RawDocument {
-            filename,
-            bytes: bytes.to_vec(),
-            source: Source::Upload,
+        let raws = match documents_in_file(&filename, bytes.to_vec(), &MailLimits::default()) {
+            Ok(FileContents::Document(bytes)) => vec![RawDocument {
+                filename,
+                bytes,
+                source: Source::Upload,
+            }],
+            Ok(FileContents::Unpacked { contents, mail }) => {
+                if contents.documents.is_empty() {
+                    let skipped: Vec<String> = contents
+                        .skipped
+                        .iter()
+                        .map(|s| format!("{}: {}", s.path, s.reason))
+                        .collect();
+                    return Err(ApiError::BadRequest(format!(
+                        "{}: no invoice document in it ({})",
+                        crate::domain::safe_filename(&filename),
+                        if skipped.is_empty() {
+                            "nothing attached".to_string()
+                        } else {
+                            skipped.join("; ")
+                        }
+                    )));
+                }
+                contents.raw_documents(|c, doc| {
+                    if mail {
+                        c.mail_source(doc)
+                    } else {
+                        Source::Upload
+                    }
+                })
+            }
+            Err(e) => {
+                return Err(ApiError::BadRequest(format!(
+                    "{}: {e}",
+                    crate::domain::safe_filename(&filename)
+                )));
+            }
         };
-        let r = workflow::receive_document(&state.store, &raw, &state.settings).await?;
-        out.push(UploadResponse {
-            document_id: r.document_id.0,
-            duplicate: !r.new,
-        });
+        for raw in raws {
+            let r = workflow::receive_document(&state.store, &raw, &state.settings).await?;
+            out.push(UploadResponse {
+                document_id: r.document_id.0,
+                filename: crate::domain::safe_filename(&raw.filename),
+                duplicate: !r.new,
+            });
+        }
     }
     if out.is_empty() {
         return Err(ApiError::BadRequest("no file in the upload".to_string()));

@@ -80,10 +80,11 @@ pub async fn document() -> Json<Value> {
             }
         },
         "paths": {
-            "/api/documents": { "post": merge(op("Upload documents (multipart `file` parts)", "clerk, admin",
-                json!({ "201": { "description": "one entry per file", "content": { "application/json": { "schema": {
+            "/api/documents": { "post": merge(op("Upload documents (multipart `file` parts); a saved mail (.eml) or an archive (ZIP, winmail.dat) is unpacked into its invoices", "clerk, admin",
+                json!({ "201": { "description": "one entry per document stored (a mail or archive gives several)", "content": { "application/json": { "schema": {
                     "type": "array", "items": { "type": "object", "properties": {
-                        "document_id": { "type": "integer" }, "duplicate": { "type": "boolean" } } } } } } } }), None),
+                        "document_id": { "type": "integer" }, "filename": { "type": "string" },
+                        "duplicate": { "type": "boolean" } } } } } } } }), None),
                 json!({ "requestBody": { "required": true, "content": { "multipart/form-data": { "schema": {
                     "type": "object", "properties": { "file": { "type": "string", "format": "binary" } } } } } } })) },
             "/api/invoices": { "get": merge(op("List invoices", "any",

@@ -84,15 +84,23 @@ pub async fn receive_document(
     let sha = crate::domain::sha256_hex(&raw.bytes);
     let kind = read::sniff(&raw.bytes);
     let source = raw.source.label();
+    // Shown on every page and used in downloads: only a safe name. What
+    // the sender called it is kept in the audit log, every character
+    // beyond printable ASCII escaped.
+    let filename = crate::domain::safe_filename(&raw.filename);
+    let mut detail = serde_json::json!({ "filename": filename, "sha256": sha, "source": source, "bytes": raw.bytes.len() });
+    if filename != raw.filename {
+        detail["filename_sent"] = raw.filename.escape_default().to_string().into();
+    }
     let audit = AuditEntry {
         actor: "capture".to_string(),
         action: "document.received",
         entity: "document",
         entity_id: String::new(),
-        detail: serde_json::json!({ "filename": raw.filename, "sha256": sha, "source": source, "bytes": raw.bytes.len() }),
+        detail,
     };
     let doc = NewDocument {
-        filename: &raw.filename,
+        filename: &filename,
         content: &raw.bytes,
         sha256: &sha,
         media_type: kind.map(|k| k.media_type()),
@@ -102,9 +110,9 @@ pub async fn receive_document(
         .insert_document(&doc, settings.max_attempts, &audit)
         .await?;
     if new {
-        info!(document_id = document_id.0, filename = %raw.filename, "document received");
+        info!(document_id = document_id.0, %filename, "document received");
     } else {
-        info!(document_id = document_id.0, filename = %raw.filename, "same document received again");
+        info!(document_id = document_id.0, %filename, "same document received again");
     }
     Ok(Received { document_id, new })
 }

@@ -16,7 +16,7 @@ fn b64(bytes: &[u8]) -> String {
         .join("\r\n")
 }
 
-fn pdf(n: u8) -> Vec<u8> {
+pub fn pdf(n: u8) -> Vec<u8> {
     let name = [
         "01_nordlicht_RE-2026-00412.pdf",
         "03_atelier_F2026-0193.pdf",
@@ -25,14 +25,14 @@ fn pdf(n: u8) -> Vec<u8> {
     std::fs::read(repo_path(&format!("samples/invoices/{name}"))).unwrap()
 }
 
-fn part(ctype: &str, disposition: &str, extra: &str, body: &[u8]) -> String {
+pub fn part(ctype: &str, disposition: &str, extra: &str, body: &[u8]) -> String {
     format!(
         "--B\r\nContent-Type: {ctype}\r\nContent-Disposition: {disposition}\r\n{extra}Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
         b64(body)
     )
 }
 
-fn mail(parts: &[String]) -> Vec<u8> {
+pub fn mail(parts: &[String]) -> Vec<u8> {
     format!(
         "From: Buchhaltung <rechnung@nordlicht.example>\r\nTo: ap@acme.example\r\nSubject: Rechnung RE-2026-00412\r\nMessage-ID: <abc@nordlicht.example>\r\nDate: Thu, 05 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nAnbei unsere Rechnung.\r\n{}--B--\r\n",
         parts.concat()
@@ -40,7 +40,7 @@ fn mail(parts: &[String]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+pub fn zip(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
     use std::io::Write;
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in entries {

@@ -365,3 +365,88 @@ async fn a_run_the_webhook_delivered_is_not_written_again() {
         );
     }
 }
+
+/// `pay run --out` killed (as by `kill -9`) between committing the run and
+/// writing its file, and again between writing the file and recording it:
+/// each time the next `pay run` hands the same run's file out, byte for
+/// byte (same message id, so the bank recognises a repeat), and no invoice
+/// is ever in two runs.
+#[tokio::test]
+async fn a_pay_run_killed_around_its_file_hands_the_same_file_out_next_time() {
+    for db in BOTH {
+        let t = processed(db).await;
+        let dir = tempfile::tempdir().unwrap();
+        let pay_run = |date: &'static str, out: &std::path::Path, failpoint: Option<&str>| {
+            let mut c = command(&t);
+            c.args(["pay", "run", "--date", date, "--by", "admin", "--out"])
+                .arg(out)
+                .env_remove("APFLOW_RUN_APPROVAL_LIMIT");
+            if let Some(f) = failpoint {
+                c.env("APFLOW_FAILPOINT", f);
+            }
+            c.output().unwrap()
+        };
+        for (date, failpoint) in [
+            ("2026-03-27", "run-before-file"),
+            ("2026-04-30", "run-file-written"),
+        ] {
+            let killed_out = dir.path().join(format!("{failpoint}.xml"));
+            let died = pay_run(date, &killed_out, Some(failpoint));
+            assert!(
+                !died.status.success()
+                    && String::from_utf8_lossy(&died.stderr).contains("failpoint"),
+                "{db:?}: {failpoint}: {}",
+                String::from_utf8_lossy(&died.stderr)
+            );
+            let run = t
+                .store
+                .open_payment_runs()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.currency == "EUR")
+                .max_by_key(|r| r.id)
+                .expect("the killed process committed its run");
+            assert!(run.file_written_at.is_none(), "{db:?}: {failpoint}");
+            assert_eq!(
+                killed_out.exists(),
+                failpoint == "run-file-written",
+                "{db:?}"
+            );
+            let listing = ok(apflow(&t, &["pay", "runs"]));
+            assert!(
+                runs_row(&listing, run.id).contains("NOT WRITTEN"),
+                "{db:?}\n{listing}"
+            );
+            let out = dir.path().join(format!("{failpoint}-again.xml"));
+            let said = ok(pay_run(date, &out, None));
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                run.document.as_bytes(),
+                "{db:?}: {failpoint}: the same file again\n{said}"
+            );
+            if killed_out.exists() {
+                assert_eq!(std::fs::read(&killed_out).unwrap(), std::fs::read(&out).unwrap());
+            }
+            let listing = ok(apflow(&t, &["pay", "runs"]));
+            assert!(
+                !runs_row(&listing, run.id).contains("NOT WRITTEN"),
+                "{db:?}\n{listing}"
+            );
+        }
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_runs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let twice: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT invoice_id FROM payments WHERE run_id IS NOT NULL \
+             GROUP BY invoice_id HAVING COUNT(DISTINCT run_id) > 1) d",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!((runs, twice), (2, 0), "{db:?}: two runs, no invoice in both");
+    }
+}

@@ -364,3 +364,102 @@ async fn openapi_document_covers_every_api_route() {
         );
     }
 }
+
+/// Uploads one multipart `file` part named `filename`; the status and the
+/// JSON answer.
+async fn upload(app: &Api, filename: &str, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+    let boundary = "XBOUNDARYX";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/documents")
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into()));
+    (status, json)
+}
+
+/// Issue 16, finding 4: an `.eml` uploaded through the API was refused
+/// instead of unpacked, and file names were stored as sent (`../`, a
+/// right-to-left override). Now a saved mail and a ZIP are unpacked into
+/// their invoices, each stored under a safe name with the mail's sender as
+/// its source, and what was sent stays in the audit log, escaped.
+#[tokio::test]
+async fn uploads_unpack_mails_and_archives_and_store_safe_names() {
+    use crate::mail::{mail, part, pdf, zip};
+    for db in crate::helpers::BOTH {
+        let t = fresh(db).await;
+        let app = Api::as_role(&t, apflow::domain::Role::Clerk).await;
+
+        let eml = mail(&[part(
+            "application/octet-stream",
+            "attachment; filename=\"rechnung.pdf\"",
+            "",
+            &pdf(0),
+        )]);
+        let (status, json) = upload(&app, "fwd.eml", &eml).await;
+        assert_eq!(status, StatusCode::CREATED, "{db:?}: {json}");
+        assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+        assert_eq!(json[0]["filename"], "rechnung.pdf");
+
+        let archive = zip(&[("a/../../x.pdf", pdf(1)), ("notes.txt", b"hello".to_vec())]);
+        let (status, json) = upload(&app, "bundle.zip", &archive).await;
+        assert_eq!(status, StatusCode::CREATED, "{db:?}: {json}");
+        assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+        assert_eq!(json[0]["filename"], "x.pdf");
+
+        let nothing = zip(&[("notes.txt", b"hello".to_vec())]);
+        let (status, json) = upload(&app, "empty.zip", &nothing).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{db:?}");
+        assert!(
+            json.to_string().contains("no invoice document in it"),
+            "{json}"
+        );
+
+        let sneaky = "../../invoice\u{202E}fdp.exe";
+        let (status, json) = upload(&app, sneaky, &pdf(2)).await;
+        assert_eq!(status, StatusCode::CREATED, "{db:?}: {json}");
+        assert_eq!(json[0]["filename"], "invoicefdp.exe");
+
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT filename, source FROM documents ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows.len(), 3, "{db:?}: {rows:?}");
+        assert_eq!(rows[0].0, "rechnung.pdf");
+        assert!(
+            rows[0].1.contains("rechnung@nordlicht.example"),
+            "the mail's sender is the source: {rows:?}"
+        );
+        assert_eq!((rows[1].0.as_str(), rows[1].1.as_str()), ("x.pdf", "upload"));
+        assert_eq!(rows[2].0, "invoicefdp.exe");
+        let audit: Vec<String> = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'document.received' ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(
+            audit[2].contains(r#""filename_sent":"../../invoice\\u{202e}fdp.exe""#),
+            "{}",
+            audit[2]
+        );
+        assert!(!audit.iter().any(|a| a.contains('\u{202E}')));
+    }
+}

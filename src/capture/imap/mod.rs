@@ -20,9 +20,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tracing::{info, warn};
 
-use super::mail::{MailLimits, documents_from_message};
+use super::mail::{MailContents, MailLimits, documents_from_message};
 use crate::config::Settings;
-use crate::domain::{RawDocument, Source};
 use crate::store::Store;
 use crate::workflow;
 pub use connect::{NETWORK_TIMEOUT, Session, connect};
@@ -344,19 +343,7 @@ async fn import_message(
     for s in &contents.skipped {
         info!(mailbox = %mb.name, part = %s.path, reason = %s.reason, "mail part skipped");
     }
-    let p = &contents.provenance;
-    for doc in &contents.documents {
-        let source = Source::Mail {
-            path: doc.path.clone(),
-            from: p.from.clone(),
-            subject: p.subject.clone(),
-            message_id: p.message_id.clone(),
-        };
-        let raw = RawDocument {
-            filename: doc.path.rsplit('/').next().unwrap_or_default().to_string(),
-            bytes: doc.bytes.clone(),
-            source,
-        };
+    for raw in contents.raw_documents(MailContents::mail_source) {
         workflow::receive_document(store, &raw, settings)
             .await
             .map_err(|source| Error::Store {
@@ -364,5 +351,5 @@ async fn import_message(
                 source,
             })?;
     }
-    Ok((contents.documents.len(), p.message_id.clone()))
+    Ok((contents.documents.len(), contents.provenance.message_id))
 }
