@@ -53,6 +53,8 @@ bench: release
 	OMP_THREAD_LIMIT=1 $(CARGO) bench --locked --bench ocr
 	$(CARGO) bench --locked --bench model
 	$(CARGO) bench --locked --bench ingest
+	$(CARGO) bench --locked --bench pages
+	$(CARGO) bench --locked --bench takeover
 
 # Regenerates samples/ (needs only python3).
 samples:

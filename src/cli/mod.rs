@@ -1317,9 +1317,8 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let contents = std::fs::read(path).map(|bytes| {
-            capture::mail::documents_in_file(&name, bytes, &Default::default())
-        });
+        let contents = std::fs::read(path)
+            .map(|bytes| capture::mail::documents_in_file(&name, bytes, &Default::default()));
         match contents {
             Ok(Ok(capture::mail::FileContents::Document(bytes))) => {
                 let raw = RawDocument {

@@ -426,7 +426,10 @@ async fn a_pay_run_killed_around_its_file_hands_the_same_file_out_next_time() {
                 "{db:?}: {failpoint}: the same file again\n{said}"
             );
             if killed_out.exists() {
-                assert_eq!(std::fs::read(&killed_out).unwrap(), std::fs::read(&out).unwrap());
+                assert_eq!(
+                    std::fs::read(&killed_out).unwrap(),
+                    std::fs::read(&out).unwrap()
+                );
             }
             let listing = ok(apflow(&t, &["pay", "runs"]));
             assert!(
@@ -447,6 +450,10 @@ async fn a_pay_run_killed_around_its_file_hands_the_same_file_out_next_time() {
         .fetch_one(&pool)
         .await
         .unwrap();
-        assert_eq!((runs, twice), (2, 0), "{db:?}: two runs, no invoice in both");
+        assert_eq!(
+            (runs, twice),
+            (2, 0),
+            "{db:?}: two runs, no invoice in both"
+        );
     }
 }

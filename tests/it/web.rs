@@ -447,7 +447,10 @@ async fn uploads_unpack_mails_and_archives_and_store_safe_names() {
             rows[0].1.contains("rechnung@nordlicht.example"),
             "the mail's sender is the source: {rows:?}"
         );
-        assert_eq!((rows[1].0.as_str(), rows[1].1.as_str()), ("x.pdf", "upload"));
+        assert_eq!(
+            (rows[1].0.as_str(), rows[1].1.as_str()),
+            ("x.pdf", "upload")
+        );
         assert_eq!(rows[2].0, "invoicefdp.exe");
         let audit: Vec<String> = sqlx::query_scalar(
             "SELECT detail FROM audit_log WHERE action = 'document.received' ORDER BY id",
