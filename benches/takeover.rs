@@ -89,6 +89,20 @@ async fn main() {
             delay.as_secs_f64()
         );
         delays.push(delay);
+        pool.close().await;
+        if let Some(server) = &postgres {
+            use sqlx::Connection;
+            let name = url.rsplit('/').next().unwrap_or_default();
+            let mut admin = sqlx::AnyConnection::connect(server)
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("drop the database");
+        }
     }
     delays.sort();
     if let (Some(min), Some(max)) = (delays.first(), delays.last()) {
