@@ -307,24 +307,8 @@ async fn markup_in_an_invoice_renders_as_text() {
     <cbc:TaxInclusiveAmount currencyID="EUR">11.90</cbc:TaxInclusiveAmount>
     <cbc:PayableAmount currencyID="EUR">11.90</cbc:PayableAmount></cac:LegalMonetaryTotal>
 </Invoice>"#;
-    let boundary = "XB";
-    let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.xml\"\r\nContent-Type: application/xml\r\n\r\n{ubl}\r\n--{boundary}--\r\n"
-    );
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post("/api/documents")
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={boundary}"),
-                )
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let (status, _) = upload(&app, "x.xml", ubl.as_bytes()).await;
+    assert_eq!(status, StatusCode::CREATED);
     workflow::drain(&t.store, &t.settings, &[]).await.unwrap();
     let (_, list) = get(&app, "/api/invoices").await;
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
