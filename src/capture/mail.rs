@@ -116,32 +116,34 @@ impl Budget {
     }
 }
 
-impl MailContents {
-    /// Where a document found in a mail came from, as stored with it: the
-    /// part's path in the mail and who sent it.
-    pub fn mail_source(&self, doc: &MailDocument) -> Source {
-        let p = &self.provenance;
+impl MailProvenance {
+    /// Where a document found in this mail came from, as stored with it:
+    /// the part's path in the mail and who sent it.
+    pub fn source_of(&self, doc: &MailDocument) -> Source {
         Source::Mail {
             path: doc.path.clone(),
-            from: p.from.clone(),
-            subject: p.subject.clone(),
-            message_id: p.message_id.clone(),
+            from: self.from.clone(),
+            subject: self.subject.clone(),
+            message_id: self.message_id.clone(),
         }
     }
+}
 
-    /// The documents found, ready to store; `source` says where each came
-    /// from. Named after the last component of their path (the storing
-    /// side makes that safe).
-    pub fn raw_documents(
-        &self,
-        source: impl Fn(&MailContents, &MailDocument) -> Source,
+impl MailContents {
+    /// The documents found, ready to store (their bytes moved, not
+    /// copied); `source` says where each came from. Named after the last
+    /// component of their path (the storing side makes that safe).
+    pub fn into_raw_documents(
+        self,
+        source: impl Fn(&MailProvenance, &MailDocument) -> Source,
     ) -> Vec<RawDocument> {
+        let provenance = self.provenance;
         self.documents
-            .iter()
+            .into_iter()
             .map(|doc| RawDocument {
                 filename: doc.path.rsplit('/').next().unwrap_or_default().to_string(),
-                bytes: doc.bytes.clone(),
-                source: source(self, doc),
+                source: source(&provenance, &doc),
+                bytes: doc.bytes,
             })
             .collect()
     }
@@ -172,7 +174,7 @@ pub fn documents_in_file(
             mail: true,
         });
     }
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&TNEF_SIGNATURE) {
+    if is_archive(&bytes) {
         let mut contents = MailContents::default();
         let mut budget = Budget::new(limits);
         consider(&bytes, name, None, 0, limits, &mut budget, &mut contents);
@@ -321,12 +323,17 @@ fn consider(
         });
         return;
     }
-    if bytes.starts_with(b"PK\x03\x04") {
-        unzip(bytes, path, depth, limits, budget, out);
-        return;
-    }
-    if bytes.starts_with(&TNEF_SIGNATURE) {
-        untnef(bytes, path, depth, limits, budget, out);
+    if is_archive(bytes) {
+        if depth + 1 > limits.max_depth {
+            out.skipped.push(Skipped {
+                path: path.to_string(),
+                reason: format!("archive nested deeper than {}", limits.max_depth),
+            });
+        } else if bytes.starts_with(ZIP_SIGNATURE) {
+            unzip(bytes, path, depth, limits, budget, out);
+        } else {
+            untnef(bytes, path, depth, limits, budget, out);
+        }
         return;
     }
     match sniff(bytes) {
@@ -370,10 +377,17 @@ fn consider(
     }
 }
 
-/// Opens a ZIP archive within the limits. Entry names are only labels: a
-/// name like `../../etc/passwd` is never a path anywhere.
+/// The first bytes of a ZIP archive (its first local file header).
+const ZIP_SIGNATURE: &[u8] = b"PK\x03\x04";
+
 /// The first bytes of Outlook's TNEF (`winmail.dat`, 0x223E9F78 little-endian).
 const TNEF_SIGNATURE: [u8; 4] = [0x78, 0x9f, 0x3e, 0x22];
+
+/// A ZIP archive or a TNEF stream: opened, within the limits, rather than
+/// taken as a document.
+fn is_archive(bytes: &[u8]) -> bool {
+    bytes.starts_with(ZIP_SIGNATURE) || bytes.starts_with(&TNEF_SIGNATURE)
+}
 
 /// Outlook's `winmail.dat`: Exchange wraps the attachments of a "rich
 /// text" mail into one TNEF file, so the invoice PDF is inside it. Each
@@ -386,13 +400,6 @@ fn untnef(
     budget: &mut Budget,
     out: &mut MailContents,
 ) {
-    if depth + 1 > limits.max_depth {
-        out.skipped.push(Skipped {
-            path: path.to_string(),
-            reason: format!("archive nested deeper than {}", limits.max_depth),
-        });
-        return;
-    }
     // The parser is small and bounds-checked, but this is hostile input:
     // a panic in it must cost this part, not the mail.
     let parsed = std::panic::catch_unwind(|| tnef_attachments(bytes))
@@ -461,6 +468,8 @@ fn tnef_attachments(bytes: &[u8]) -> Result<Vec<TnefAttachment<'_>>, String> {
         .collect())
 }
 
+/// Opens a ZIP archive within the limits. Entry names are only labels: a
+/// name like `../../etc/passwd` is never a path anywhere.
 fn unzip(
     bytes: &[u8],
     path: &str,
@@ -469,13 +478,6 @@ fn unzip(
     budget: &mut Budget,
     out: &mut MailContents,
 ) {
-    if depth + 1 > limits.max_depth {
-        out.skipped.push(Skipped {
-            path: path.to_string(),
-            reason: format!("archive nested deeper than {}", limits.max_depth),
-        });
-        return;
-    }
     let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
         Ok(a) => a,
         Err(e) => {

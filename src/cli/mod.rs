@@ -1317,68 +1317,73 @@ async fn ingest(store: &Store, settings: &Settings, files: &[PathBuf], json: boo
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let contents = std::fs::read(path)
-            .map(|bytes| capture::mail::documents_in_file(&name, bytes, &Default::default()));
-        match contents {
-            Ok(Ok(capture::mail::FileContents::Document(bytes))) => {
-                let raw = RawDocument {
-                    filename: name,
-                    bytes,
-                    source: Source::Cli {
-                        path: path.display().to_string(),
-                    },
-                };
-                let r = workflow::receive_document(store, &raw, settings).await?;
-                received.push((path.clone(), r));
-            }
-            Ok(Ok(capture::mail::FileContents::Unpacked { contents, mail })) => {
-                if contents.documents.is_empty() {
-                    eprintln!(
-                        "error: {}: no invoice document in this {}",
-                        path.display(),
-                        if mail { "mail" } else { "archive" }
-                    );
-                    failed = true;
-                }
-                for skip in &contents.skipped {
-                    eprintln!(
-                        "{}: {}: skipped: {}",
-                        path.display(),
-                        skip.path,
-                        skip.reason
-                    );
-                }
-                // A mail's parts are named inside it (`mail.eml/a.pdf`), an
-                // archive's entries after it (`bundle.zip/a.pdf`).
-                let shown = |doc: &capture::mail::MailDocument| {
-                    if mail {
-                        path.join(&doc.path)
-                    } else {
-                        path.with_file_name(&doc.path)
-                    }
-                };
-                let raws = contents.raw_documents(|c, doc| {
-                    if mail {
-                        c.mail_source(doc)
-                    } else {
-                        Source::Cli {
-                            path: shown(doc).display().to_string(),
-                        }
-                    }
-                });
-                for (doc, raw) in contents.documents.iter().zip(raws) {
-                    let r = workflow::receive_document(store, &raw, settings).await?;
-                    received.push((shown(doc), r));
-                }
-            }
-            Ok(Err(e)) => {
-                eprintln!("error: {}: {e}", path.display());
-                failed = true;
-            }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(e) => {
                 eprintln!("error: {}: cannot read: {e}", path.display());
                 failed = true;
+                continue;
             }
+        };
+        let (contents, mail) =
+            match capture::mail::documents_in_file(&name, bytes, &Default::default()) {
+                Ok(capture::mail::FileContents::Document(bytes)) => {
+                    let raw = RawDocument {
+                        filename: name,
+                        bytes,
+                        source: Source::Cli {
+                            path: path.display().to_string(),
+                        },
+                    };
+                    let r = workflow::receive_document(store, &raw, settings).await?;
+                    received.push((path.clone(), r));
+                    continue;
+                }
+                Ok(capture::mail::FileContents::Unpacked { contents, mail }) => (contents, mail),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", path.display());
+                    failed = true;
+                    continue;
+                }
+            };
+        if contents.documents.is_empty() {
+            eprintln!(
+                "error: {}: no invoice document in this {}",
+                path.display(),
+                if mail { "mail" } else { "archive" }
+            );
+            failed = true;
+        }
+        for skip in &contents.skipped {
+            eprintln!(
+                "{}: {}: skipped: {}",
+                path.display(),
+                skip.path,
+                skip.reason
+            );
+        }
+        // A mail's parts are named inside it (`mail.eml/a.pdf`), an
+        // archive's entries after it (`bundle.zip/a.pdf`).
+        let shown = |doc: &capture::mail::MailDocument| {
+            if mail {
+                path.join(&doc.path)
+            } else {
+                path.with_file_name(&doc.path)
+            }
+        };
+        let shown_paths: Vec<PathBuf> = contents.documents.iter().map(shown).collect();
+        let raws = contents.into_raw_documents(|sender, doc| {
+            if mail {
+                sender.source_of(doc)
+            } else {
+                Source::Cli {
+                    path: shown(doc).display().to_string(),
+                }
+            }
+        });
+        for (shown, raw) in shown_paths.into_iter().zip(raws) {
+            let r = workflow::receive_document(store, &raw, settings).await?;
+            received.push((shown, r));
         }
     }
     let ids: Vec<_> = received.iter().map(|(_, r)| r.document_id).collect();

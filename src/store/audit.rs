@@ -169,12 +169,7 @@ fn create_key_file(path: &Path) -> std::io::Result<()> {
 /// (the default data folder). Several machines sharing one PostgreSQL must
 /// be given the same key (`audit_key_file`).
 fn default_key_path(url: &str) -> PathBuf {
-    let sqlite_path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or_default())
-        .filter(|p| !p.is_empty() && *p != ":memory:");
-    match sqlite_path {
+    match super::sqlite_file(url) {
         Some(p) => Path::new(p)
             .parent()
             .filter(|d| !d.as_os_str().is_empty())

@@ -298,18 +298,10 @@ impl Store {
 /// Makes sure the SQLite file's directory exists and asks SQLite to create
 /// the file (`mode=rwc`), so a first run needs no setup step.
 fn sqlite_url_with_create(url: &str) -> Result<String> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
-    };
-    if path != ":memory:"
-        && !path.is_empty()
-        && let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
+    let (path, query) = sqlite_url_parts(url).unwrap_or((url, None));
+    if let Some(dir) = sqlite_file(url)
+        .and_then(|p| Path::new(p).parent())
+        .filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
             path: dir.display().to_string(),
@@ -323,6 +315,26 @@ fn sqlite_url_with_create(url: &str) -> Result<String> {
     })
 }
 
+/// The path and query of a `sqlite:` URL (`sqlite://data/a.db?mode=rwc`:
+/// `data/a.db`, `mode=rwc`); `None` for another database's URL.
+fn sqlite_url_parts(url: &str) -> Option<(&str, Option<&str>)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    })
+}
+
+/// The database file a `sqlite:` URL names; `None` for another database
+/// and for an in-memory one.
+pub(crate) fn sqlite_file(url: &str) -> Option<&str> {
+    sqlite_url_parts(url)
+        .map(|(path, _)| path)
+        .filter(|p| !p.is_empty() && *p != ":memory:")
+}
+
 /// An exclusive lock on `<database>.migrate-lock`, held while a process
 /// brings a SQLite schema up to date; released when dropped (or when the
 /// process dies: the operating system drops the lock with the file).
@@ -332,13 +344,9 @@ struct MigrationLock {
 
 impl MigrationLock {
     async fn take(url: &str) -> Result<MigrationLock> {
-        let rest = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:");
-        let path = rest.split_once('?').map_or(rest, |(p, _)| p);
-        if path.is_empty() || path == ":memory:" {
+        let Some(path) = sqlite_file(url) else {
             return Ok(MigrationLock { _held: None });
-        }
+        };
         let lock_path = format!("{path}.migrate-lock");
         let file = tokio::task::spawn_blocking(move || {
             let file = std::fs::OpenOptions::new()

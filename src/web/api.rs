@@ -40,6 +40,7 @@ pub async fn upload_document(
         .map_err(|e| ApiError::BadRequest(e.body_text()))?
     {
         let filename = field.file_name().unwrap_or("upload").to_string();
+        let shown = crate::domain::safe_filename(&filename);
         let bytes = field.bytes().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
@@ -48,10 +49,7 @@ pub async fn upload_document(
             }
         })?;
         if bytes.is_empty() {
-            return Err(ApiError::BadRequest(format!(
-                "{} is empty",
-                crate::domain::safe_filename(&filename)
-            )));
+            return Err(ApiError::BadRequest(format!("{shown} is empty")));
         }
         let raws = match documents_in_file(&filename, bytes.to_vec(), &MailLimits::default()) {
             Ok(FileContents::Document(bytes)) => vec![RawDocument {
@@ -67,8 +65,7 @@ pub async fn upload_document(
                         .map(|s| format!("{}: {}", s.path, s.reason))
                         .collect();
                     return Err(ApiError::BadRequest(format!(
-                        "{}: no invoice document in it ({})",
-                        crate::domain::safe_filename(&filename),
+                        "{shown}: no invoice document in it ({})",
                         if skipped.is_empty() {
                             "nothing attached".to_string()
                         } else {
@@ -76,19 +73,16 @@ pub async fn upload_document(
                         }
                     )));
                 }
-                contents.raw_documents(|c, doc| {
+                contents.into_raw_documents(|sender, doc| {
                     if mail {
-                        c.mail_source(doc)
+                        sender.source_of(doc)
                     } else {
                         Source::Upload
                     }
                 })
             }
             Err(e) => {
-                return Err(ApiError::BadRequest(format!(
-                    "{}: {e}",
-                    crate::domain::safe_filename(&filename)
-                )));
+                return Err(ApiError::BadRequest(format!("{shown}: {e}")));
             }
         };
         for raw in raws {

@@ -48,6 +48,13 @@ pub enum Error {
     /// A bug, not the input's fault: the job is retried, then dead-lettered.
     #[error("extraction stopped: {0}")]
     Extraction(String),
+    /// An attempt ran past its time limit (a step that loops): the job is
+    /// retried, then dead-lettered.
+    #[error("the {step} step ran longer than its limit of {} s", limit.as_secs())]
+    TimedOut {
+        step: &'static str,
+        limit: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -61,7 +68,8 @@ impl Error {
             | Error::MissingInvoice(_)
             | Error::Webhook(_)
             | Error::StatusReport(_)
-            | Error::Extraction(_) => false,
+            | Error::Extraction(_)
+            | Error::TimedOut { .. } => false,
         }
     }
 }

@@ -113,11 +113,10 @@ async fn run_one(
     let work = async {
         match tokio::time::timeout(limit, run_job(store, &job, settings)).await {
             Ok(r) => r,
-            Err(_) => Err(crate::workflow::Error::Extraction(format!(
-                "the {} step ran longer than its limit of {} s",
-                job.kind.as_str(),
-                limit.as_secs()
-            ))),
+            Err(_) => Err(crate::workflow::Error::TimedOut {
+                step: job.kind.as_str(),
+                limit,
+            }),
         }
     };
     tokio::pin!(work);

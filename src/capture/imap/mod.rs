@@ -20,7 +20,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tracing::{info, warn};
 
-use super::mail::{MailContents, MailLimits, documents_from_message};
+use super::mail::{MailLimits, MailProvenance, documents_from_message};
 use crate::config::Settings;
 use crate::store::Store;
 use crate::workflow;
@@ -343,7 +343,9 @@ async fn import_message(
     for s in &contents.skipped {
         info!(mailbox = %mb.name, part = %s.path, reason = %s.reason, "mail part skipped");
     }
-    for raw in contents.raw_documents(MailContents::mail_source) {
+    let found = contents.documents.len();
+    let message_id = contents.provenance.message_id.clone();
+    for raw in contents.into_raw_documents(MailProvenance::source_of) {
         workflow::receive_document(store, &raw, settings)
             .await
             .map_err(|source| Error::Store {
@@ -351,5 +353,5 @@ async fn import_message(
                 source,
             })?;
     }
-    Ok((contents.documents.len(), contents.provenance.message_id))
+    Ok((found, message_id))
 }
