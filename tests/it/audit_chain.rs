@@ -30,6 +30,17 @@ async fn ten_entries(db: Db) -> (TestDb, Store, AnyPool, Vec<i64>) {
         store.audit(&entry(i)).await.unwrap();
     }
     let pool = AnyPool::connect(&t.url).await.unwrap();
+    drop_append_only_triggers(db, &pool).await;
+    let ids = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    (t, store, pool, ids)
+}
+
+/// What an attacker with database access does first: drops the triggers
+/// that keep the log append-only.
+async fn drop_append_only_triggers(db: Db, pool: &AnyPool) {
     let lift: &[&str] = match db {
         Db::Sqlite => &[
             "DROP TRIGGER audit_log_no_update",
@@ -39,15 +50,15 @@ async fn ten_entries(db: Db) -> (TestDb, Store, AnyPool, Vec<i64>) {
     };
     for sql in lift {
         sqlx::query(sqlx::AssertSqlSafe(*sql))
-            .execute(&pool)
+            .execute(pool)
             .await
             .unwrap();
     }
-    let ids = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    (t, store, pool, ids)
+}
+
+/// Runs one statement on the entry `id` (an edit or a deletion).
+async fn tamper(pool: &AnyPool, sql: &'static str, id: i64) {
+    sqlx::query(sql).bind(id).execute(pool).await.unwrap();
 }
 
 /// The plain chain's hash, as anyone can compute it (see store/audit.rs).
@@ -111,13 +122,12 @@ async fn an_untouched_log_verifies_up_to_its_anchor() {
 async fn a_rewritten_entry_is_found_even_with_the_plain_chain_recomputed() {
     for db in BOTH {
         let (_t, store, pool, ids) = ten_entries(db).await;
-        sqlx::query(
+        tamper(
+            &pool,
             "UPDATE audit_log SET detail = '{\"amount\":\"99999.00\",\"n\":4}' WHERE id = $1",
+            ids[4],
         )
-        .bind(ids[4])
-        .execute(&pool)
-        .await
-        .unwrap();
+        .await;
         recompute_plain_chain(&pool).await;
         let v = store.verify_audit_chain().await.unwrap();
         let (at, why) = v.broken_at.expect("rewrite found");
@@ -130,11 +140,7 @@ async fn a_rewritten_entry_is_found_even_with_the_plain_chain_recomputed() {
 async fn a_deleted_middle_entry_is_found() {
     for db in BOTH {
         let (_t, store, pool, ids) = ten_entries(db).await;
-        sqlx::query("DELETE FROM audit_log WHERE id = $1")
-            .bind(ids[4])
-            .execute(&pool)
-            .await
-            .unwrap();
+        tamper(&pool, "DELETE FROM audit_log WHERE id = $1", ids[4]).await;
         recompute_plain_chain(&pool).await;
         let v = store.verify_audit_chain().await.unwrap();
         let (at, why) = v.broken_at.expect("removal found");
@@ -148,11 +154,7 @@ async fn a_cut_off_tail_is_found_against_the_anchor() {
     for db in BOTH {
         let (_t, store, pool, ids) = ten_entries(db).await;
         let anchor = store.audit_anchor().await.unwrap().expect("a head");
-        sqlx::query("DELETE FROM audit_log WHERE id >= $1")
-            .bind(ids[7])
-            .execute(&pool)
-            .await
-            .unwrap();
+        tamper(&pool, "DELETE FROM audit_log WHERE id >= $1", ids[7]).await;
         // What is left is a valid, shorter chain...
         let v = store.verify_audit_chain().await.unwrap();
         assert_eq!((v.chained, v.broken_at), (7, None), "{db:?}");
@@ -201,11 +203,7 @@ async fn the_cli_verifies_against_an_anchor() {
         assert!(anchor.starts_with("10:"), "{anchor}");
         let out = apflow(&t.url, &["verify", "--anchor", &anchor]);
         assert!(out.status.success(), "{db:?} {out:?}");
-        sqlx::query("DELETE FROM audit_log WHERE id = $1")
-            .bind(ids[9])
-            .execute(&pool)
-            .await
-            .unwrap();
+        tamper(&pool, "DELETE FROM audit_log WHERE id = $1", ids[9]).await;
         let out = apflow(&t.url, &["verify"]);
         assert!(out.status.success(), "{db:?}: a shorter chain is intact");
         let out = apflow(&t.url, &["verify", "--anchor", &anchor]);
@@ -268,21 +266,13 @@ async fn entries_from_before_the_mac_chain_are_bound_to_it() {
             .fetch_all(&pool)
             .await
             .unwrap();
-        let lift: &[&str] = match db {
-            Db::Sqlite => &["DROP TRIGGER audit_log_no_update"],
-            Db::Postgres => &["DROP TRIGGER audit_log_no_change ON audit_log"],
-        };
-        for sql in lift {
-            sqlx::query(sqlx::AssertSqlSafe(*sql))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE id = $1")
-            .bind(ids[2])
-            .execute(&pool)
-            .await
-            .unwrap();
+        drop_append_only_triggers(db, &pool).await;
+        tamper(
+            &pool,
+            "UPDATE audit_log SET actor = 'someone else' WHERE id = $1",
+            ids[2],
+        )
+        .await;
         recompute_plain_chain(&pool).await;
         let v = store.verify_audit_chain().await.unwrap();
         let (at, why) = v.broken_at.expect("rewrite found");

@@ -255,12 +255,7 @@ async fn browser_login_session_csrf_logout_and_throttling() {
     assert_eq!(res.status(), StatusCode::OK);
     let page = body_text(res).await;
     assert!(page.contains("clara (clerk)"), "{page}");
-    let csrf = page
-        .split("name=csrf value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = csrf_of(&page);
     assert_eq!(csrf.len(), 64);
 
     // A state change from the browser must carry the CSRF token.
@@ -855,4 +850,13 @@ fn a_revoked_token_stops_working() {
     let revoked = apflow(&["user", "revoke", "erp", "--name", "export"]);
     assert!(revoked.status.success());
     assert_eq!(status(&token), StatusCode::UNAUTHORIZED);
+}
+
+/// The CSRF token a page's forms carry.
+pub fn csrf_of(page: &str) -> String {
+    page.split("name=csrf value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_string()
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use apflow::config::Settings;
 use apflow::domain::{DocumentId, RawDocument, Source};
 
-use crate::helpers::{BOTH, TestDb, fresh, load_sample_master_data, repo_path};
+use crate::helpers::{BOTH, TestDb, files_in, fresh, load_sample_master_data, repo_path};
 
 /// The failpoints a document passes on its way through capture and the
 /// pipeline, in order (see `src/failpoint.rs`).
@@ -55,14 +55,6 @@ fn samples() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn files_in(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |d| {
-        d.flatten()
-            .filter(|e| e.path().is_file() && !e.path().to_string_lossy().ends_with(".txt"))
-            .count()
-    })
 }
 
 /// The test's database, read directly.
@@ -133,9 +125,9 @@ async fn a_process_killed_at_each_failpoint_loses_and_duplicates_nothing() {
             count(&db_pool, "SELECT COUNT(*) FROM (SELECT document_id FROM invoices GROUP BY document_id HAVING COUNT(*) > 1) d").await;
         let unfinished = count(&db_pool, "SELECT COUNT(*) FROM jobs WHERE state <> 'done'").await;
         let jobs = count(&db_pool, "SELECT COUNT(*) FROM jobs").await;
-        let failed = files_in(&inbox.join("failed"));
-        let processed = files_in(&inbox.join("processed"));
-        let left = files_in(&inbox);
+        let failed = files_in(&inbox.join("failed")).len();
+        let processed = files_in(&inbox.join("processed")).len();
+        let left = files_in(&inbox).len();
         eprintln!(
             "{db:?}: {killed} kills at {} failpoints, {dropped} files: {documents} documents, \
              {invoices} invoices, {jobs} jobs ({unfinished} not done), {processed} in processed/, \

@@ -452,3 +452,13 @@ pub async fn wait_documents(url: &str, n: i64) -> bool {
     })
     .await
 }
+
+/// The regular files directly in `dir`.
+pub fn files_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("list folder")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect()
+}

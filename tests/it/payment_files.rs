@@ -5,13 +5,12 @@
 
 use std::process::Output;
 
-use apflow::config::Settings;
 use apflow::domain::Role;
 use apflow::payment::sepa::PainVersion;
 use apflow::workflow::payments;
 use chrono::NaiveDate;
 
-use crate::helpers::{BOTH, Db, TestDb, fresh, ingest_samples, load_sample_master_data, repo_path};
+use crate::helpers::{BOTH, Db, TestDb, repo_path};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -20,14 +19,7 @@ fn date(s: &str) -> NaiveDate {
 /// The sample invoices processed as of 20 March 2026, and an admin who may
 /// create runs through the CLI.
 async fn processed(db: Db) -> TestDb {
-    let mut t = fresh(db).await;
-    t.settings = Settings {
-        today: Some(date("2026-03-20")),
-        bank_holidays: vec![date("2026-04-03")],
-        ..t.settings.clone()
-    };
-    load_sample_master_data(&t.store).await;
-    ingest_samples(&t).await;
+    let (t, _) = crate::payments::demo(db).await;
     let hash = apflow::web::auth::hash_password("a long test password").unwrap();
     t.store
         .add_user("admin", &hash, Role::Admin, None)

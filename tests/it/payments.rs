@@ -34,7 +34,7 @@ pub(crate) async fn eur_run(t: &TestDb, day: &str, by: &str) -> apflow::store::R
 }
 
 /// The sample invoices processed as of 20 March 2026.
-async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) {
+pub(crate) async fn demo(db: crate::helpers::Db) -> (TestDb, BTreeMap<String, DocumentId>) {
     let mut t = fresh(db).await;
     t.settings = Settings {
         today: Some(date("2026-03-20")),

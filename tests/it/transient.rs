@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use crate::helpers::{Db, fresh};
+use crate::helpers::{Db, files_in, fresh};
 
 /// The names of the harness's databases on the test server.
 async fn test_databases() -> Vec<String> {
@@ -128,16 +128,6 @@ async fn admin_exec(admin: &mut sqlx::AnyConnection, sql: String) {
         .execute(&mut *admin)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-/// The regular files directly in `dir`.
-fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(dir)
-        .expect("list folder")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect()
 }
 
 /// Issue 16, finding 1: with PostgreSQL refusing connections while files

@@ -711,12 +711,7 @@ async fn invoice_forms_need_the_sessions_csrf_token() {
         page.contains(&format!("action=\"/invoices/{id}/hold\"")),
         "{page}"
     );
-    let csrf = page
-        .split("name=csrf value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string();
+    let csrf = crate::auth::csrf_of(&page);
     let hold = |csrf: String| {
         server
             .http
