@@ -72,25 +72,25 @@ impl Metrics {
             self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "apflow_job_duration_seconds_count {count}");
-        let _ = writeln!(
+        counter(
             out,
-            "# HELP apflow_job_failures_total Job attempts that failed and will be retried or dead-lettered."
+            "apflow_job_failures_total",
+            "Job attempts that failed and will be retried or dead-lettered.",
+            self.failures.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# TYPE apflow_job_failures_total counter");
-        let _ = writeln!(
+        counter(
             out,
-            "apflow_job_failures_total {}",
-            self.failures.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP apflow_password_checks_total Login passwords checked (attempts that passed the throttle)."
-        );
-        let _ = writeln!(out, "# TYPE apflow_password_checks_total counter");
-        let _ = writeln!(
-            out,
-            "apflow_password_checks_total {}",
-            self.password_checks()
+            "apflow_password_checks_total",
+            "Login passwords checked (attempts that passed the throttle).",
+            self.password_checks(),
         );
     }
+}
+
+/// One Prometheus counter: its help, its type and its value.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
 }
