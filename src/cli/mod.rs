@@ -415,7 +415,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             visual_only,
         } => read_cmd(&file, json, visual_only, &settings).await,
         Command::Import { kind, file } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             let r = import::import_file(&store, kind, &file).await?;
             println!(
                 "imported {} {} from {}",
@@ -438,11 +438,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Ingest { files, json } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             ingest(&store, &settings, &files, json).await
         }
         Command::Capture { once } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             if !once {
                 bail!("use `apflow capture --once`, or `apflow serve` to watch continuously");
             }
@@ -482,7 +482,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             serve(store, settings).await?;
             Ok(0)
         }
@@ -494,7 +494,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             if let Some(b) = bind {
                 settings.bind = b;
             }
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             for (kind, name) in [
                 (ImportKind::Vendors, "vendors.jsonl"),
                 (ImportKind::Pos, "pos.jsonl"),
@@ -526,15 +526,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Pay { action } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             pay(&store, &settings, action).await
         }
         Command::Audit { action } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             audit_cmd(&store, action).await
         }
         Command::User { action } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             user_cmd(&store, action).await
         }
         Command::Vendor {
@@ -574,7 +574,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     by,
                 },
         } => {
-            let store = Store::connect_with(&settings.database_url, &settings.audit_key).await?;
+            let store = open_store(&settings).await?;
             // The verifier is a person with a login (approver or admin), so
             // segregation of duties can be checked.
             let user = acting_user(
@@ -902,6 +902,11 @@ async fn user_cmd(store: &Store, action: UserAction) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The configured database, with the configured audit key.
+async fn open_store(settings: &Settings) -> Result<Store> {
+    Ok(Store::connect_with(&settings.database_url, &settings.audit_key).await?)
 }
 
 /// Reads a new password (from `file`, else the first line of standard
