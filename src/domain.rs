@@ -698,6 +698,14 @@ pub fn compact_iban(iban: &str) -> String {
         .collect()
 }
 
+/// Whether `iban` is one of `accounts`, spaces and case aside: how a
+/// payee's IBAN is compared with the verified accounts wherever money may
+/// go to it.
+pub fn iban_among(accounts: &[String], iban: &str) -> bool {
+    let key = compact_iban(iban);
+    accounts.iter().any(|known| compact_iban(known) == key)
+}
+
 /// Shows only the country, check digits and last four characters: enough to
 /// compare, not enough to misuse from a log or screen.
 pub fn mask_iban(iban: &str) -> String {

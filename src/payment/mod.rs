@@ -229,10 +229,7 @@ pub fn refusal(e: &PaymentEvidence<'_>) -> Option<String> {
     let Some(verified) = e.verified_ibans else {
         return Some("the invoice has no vendor of the master data".into());
     };
-    if !verified
-        .iter()
-        .any(|v| crate::domain::compact_iban(v) == iban)
-    {
+    if !crate::domain::iban_among(verified, &iban) {
         return Some(format!(
             "the IBAN {} is not a verified account of the vendor",
             crate::domain::mask_iban(&iban)

@@ -687,8 +687,7 @@ impl Store {
         // to approval, or decided): their decision stands.
         let updated = sqlx::query(
             "UPDATE invoices SET status = $1, vendor_id = $2, duplicate_of = $3, updated_at = $4 WHERE id = $5 \
-             AND status <> 'awaiting_approval' \
-             AND status NOT IN ('on_hold', 'paid') \
+             AND status NOT IN ('awaiting_approval', 'on_hold', 'paid') \
              AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = $5 AND a.decided_at IS NOT NULL \
              AND a.reopened_at IS NULL)",
         )

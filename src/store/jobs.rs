@@ -109,6 +109,25 @@ where
     Ok(())
 }
 
+/// Queues the `decide` step of `document` again (in the caller's
+/// transaction, where a change and the check it calls for must commit
+/// together). Wake the workers after committing (`Store::signal_queue`).
+pub(crate) async fn requeue_decision<'c, E>(executor: E, document: DocumentId) -> Result<()>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
+         finished_at = NULL WHERE kind = 'decide' AND document_id = $2 AND state IN ('done', 'dead')",
+    )
+    .bind(now_ms())
+    .bind(document.0)
+    .execute(executor)
+    .await
+    .ctx("queue a decision again")?;
+    Ok(())
+}
+
 /// Marks the job done if, and only if, this worker still holds its lease.
 pub(crate) async fn complete<'c, E>(executor: E, job: &Job) -> Result<()>
 where
@@ -294,15 +313,7 @@ impl Store {
 
     /// Queues the `decide` step of one document again.
     pub async fn requeue_decision(&self, document: DocumentId) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
-             finished_at = NULL WHERE kind = 'decide' AND document_id = $2 AND state IN ('done', 'dead')",
-        )
-        .bind(now_ms())
-        .bind(document.0)
-        .execute(self.pool())
-        .await
-        .ctx("queue a decision again")?;
+        requeue_decision(self.pool(), document).await?;
         self.signal_queue();
         Ok(())
     }

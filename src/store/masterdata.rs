@@ -149,6 +149,18 @@ impl Store {
         rows.iter().map(vendor_from_row).collect()
     }
 
+    /// One vendor of the master data, by id.
+    pub async fn vendor(&self, vendor_id: &str) -> Result<Option<Vendor>> {
+        sqlx::query("SELECT * FROM vendors WHERE vendor_id = $1")
+            .bind(vendor_id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .ctx("read a vendor")?
+            .as_ref()
+            .map(vendor_from_row)
+            .transpose()
+    }
+
     pub async fn upsert_purchase_order(&self, po: &PurchaseOrder) -> Result<()> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         sqlx::query(
@@ -750,20 +762,12 @@ impl Store {
         }
         let mut newly_proposed = Vec::new();
         for iban in &proposed {
-            let open: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM bank_account_changes WHERE vendor_id = $1 AND iban = $2 AND state = 'pending'",
-            )
-            .bind(v.vendor_id.clone())
-            .bind(iban.clone())
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("look for a pending bank account")?;
-            if open.is_some() {
-                continue;
-            }
-            sqlx::query(
+            // Proposed once: an account already waiting for verification
+            // is not proposed again.
+            let inserted = sqlx::query(
                 "INSERT INTO bank_account_changes (vendor_id, iban, source, proposed_by, proposed_at, state) \
-                 VALUES ($1, $2, 'import', $3, $4, 'pending')",
+                 SELECT $1, $2, 'import', $3, $4, 'pending' WHERE NOT EXISTS \
+                 (SELECT 1 FROM bank_account_changes WHERE vendor_id = $1 AND iban = $2 AND state = 'pending')",
             )
             .bind(v.vendor_id.clone())
             .bind(iban.clone())
@@ -771,8 +775,11 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .ctx("propose a bank account")?;
-            newly_proposed.push(iban.clone());
+            .ctx("propose a bank account")?
+            .rows_affected();
+            if inserted == 1 {
+                newly_proposed.push(iban.clone());
+            }
         }
         let outcome = VendorImport {
             created,

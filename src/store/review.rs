@@ -7,7 +7,7 @@
 use sqlx::Row;
 
 use super::{AuditEntry, QueryContext, Result, Store, now_ms};
-use crate::domain::{InvoiceId, PlannedPayment};
+use crate::domain::{DocumentId, InvoiceId, PlannedPayment};
 
 /// Fields a person may correct, and the `invoices` column each mirrors
 /// (the ones lists and matching read directly).
@@ -63,6 +63,7 @@ pub enum ApprovalRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reopen {
     Done,
+    NoSuchInvoice,
     /// Not approved, rejected or a duplicate: nothing to reopen.
     NotClosed,
     /// Its payment is in a run or was paid (the payment's state).
@@ -100,21 +101,21 @@ impl Store {
         // The guarded UPDATE takes the row's lock on PostgreSQL, so a
         // request for approval or a decision on the same invoice waits for
         // this correction or sees the invoice already moved.
-        let open = sqlx::query(
-            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold')",
+        let open: Option<i64> = sqlx::query_scalar(
+            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold') \
+             RETURNING document_id",
         )
         .bind(now_ms())
         .bind(invoice.0)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
-        .ctx("check an invoice is open for corrections")?
-        .rows_affected();
-        if open != 1 {
+        .ctx("check an invoice is open for corrections")?;
+        let Some(document) = open else {
             return Ok(match invoice_status(&mut tx, invoice).await? {
                 None => Correction::NoSuchInvoice,
                 Some(status) => Correction::Closed { status },
             });
-        }
+        };
         let old: Option<String> = sqlx::query_scalar(
             "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
         )
@@ -173,16 +174,7 @@ impl Store {
         // Checked again with the corrected value, queued in the same
         // transaction: nobody can send the invoice to approval between the
         // correction and the check that follows it.
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
-             finished_at = NULL WHERE kind = 'decide' AND state IN ('done', 'dead') \
-             AND document_id = (SELECT document_id FROM invoices WHERE id = $2)",
-        )
-        .bind(now_ms())
-        .bind(invoice.0)
-        .execute(&mut *tx)
-        .await
-        .ctx("queue a decision again")?;
+        super::jobs::requeue_decision(&mut *tx, DocumentId(document)).await?;
         self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a correction")?;
         self.signal_queue();
@@ -240,7 +232,10 @@ impl Store {
 
     /// Moves an invoice from one of `from` to `to` (a clerk's action),
     /// closing its review task when it leaves the queue for good; `false`
-    /// when it was not in one of `from`.
+    /// when it was not in one of `from`. Back on the queue
+    /// (`needs_review`), its check is queued again in the same transaction:
+    /// what changed while it was parked is checked before anyone can send
+    /// it to approval.
     pub async fn move_invoice(
         &self,
         invoice: InvoiceId,
@@ -259,19 +254,21 @@ impl Store {
             .join(", ");
         let sql = format!(
             "UPDATE invoices SET status = $1, duplicate_of = COALESCE($2, duplicate_of), updated_at = $3 \
-             WHERE id = $4 AND status IN ({list})"
+             WHERE id = $4 AND status IN ({list}) RETURNING document_id"
         );
-        let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let moved: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(to)
             .bind(duplicate_of.map(|d| d.0))
             .bind(now)
             .bind(invoice.0)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
-            .ctx("move an invoice")?
-            .rows_affected();
-        if n != 1 {
+            .ctx("move an invoice")?;
+        let Some(document) = moved else {
             return Ok(false);
+        };
+        if to == "needs_review" {
+            super::jobs::requeue_decision(&mut *tx, DocumentId(document)).await?;
         }
         if matches!(to, "rejected" | "duplicate") {
             super::invoices::close_review_task(&mut tx, invoice, now).await?;
@@ -280,6 +277,7 @@ impl Store {
         }
         self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit an invoice move")?;
+        self.signal_queue();
         Ok(true)
     }
 
@@ -408,7 +406,10 @@ impl Store {
         .ctx("reopen an invoice")?
         .rows_affected();
         if moved != 1 {
-            return Ok(Reopen::NotClosed);
+            return Ok(match invoice_status(&mut tx, invoice).await? {
+                None => Reopen::NoSuchInvoice,
+                Some(_) => Reopen::NotClosed,
+            });
         }
         super::invoices::withdraw_planned_payment(&mut tx, invoice).await?;
         sqlx::query(

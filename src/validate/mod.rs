@@ -126,8 +126,7 @@ pub fn validate(
 /// accounts: the one test the decision, the approval and the payment run
 /// all apply before money goes to it.
 pub fn is_verified_iban(vendor: &Vendor, iban: &str) -> bool {
-    let key = compact_iban(iban);
-    vendor.ibans.iter().any(|known| compact_iban(known) == key)
+    crate::domain::iban_among(&vendor.ibans, iban)
 }
 
 fn required_fields(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {

@@ -442,12 +442,7 @@ async fn bank_account_view(
     ) else {
         return Ok(String::new());
     };
-    let vendor = state
-        .store
-        .vendors()
-        .await?
-        .into_iter()
-        .find(|v| v.vendor_id == vendor_id);
+    let vendor = state.store.vendor(vendor_id).await?;
     let verified = vendor
         .as_ref()
         .is_some_and(|v| crate::validate::is_verified_iban(v, &field.value));
@@ -492,7 +487,7 @@ async fn bank_account_view(
             "<p>Call the vendor on a number you already had (never one printed on this invoice) before you verify.</p>\
              <form method=post action=\"/invoices/{id}/verify-iban\"><input type=hidden name=csrf value=\"{csrf}\">\
              <button id=verify-iban>Verify this bank account</button></form>\
-             <form method=post action=\"/invoices/{id}/refuse-iban\" style=\"margin-top:.6rem\"><input type=hidden name=csrf value=\"{csrf}\">\
+             <form method=post action=\"/invoices/{id}/refuse-iban\" class=action><input type=hidden name=csrf value=\"{csrf}\">\
              <input name=comment required placeholder=\"why\"> <button id=refuse-iban>Refuse it</button></form>"
         ));
     }

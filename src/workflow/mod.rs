@@ -226,6 +226,25 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
     Ok(())
 }
 
+/// The vendor's earliest other invoice with the same number as `inv`
+/// (decoration aside: `invoice_number_key`): the one `invoice` duplicates.
+/// The pipeline routes it as a duplicate and an approval refuses it.
+pub(crate) async fn earlier_with_same_number(
+    store: &Store,
+    vendor_id: &str,
+    inv: &ExtractedInvoice,
+    invoice: InvoiceId,
+) -> Result<Option<InvoiceId>, store::Error> {
+    let Some(number) = &inv.invoice_number else {
+        return Ok(None);
+    };
+    Ok(store
+        .earlier_invoices_with_number(vendor_id, &invoice_number_key(&number.value), invoice)
+        .await?
+        .first()
+        .copied())
+}
+
 /// Ends a document's processing for a reason in the document itself
 /// (unreadable, over its size or time budget): rejected, with the reason
 /// shown on the queue and kept in the audit log. Not retried.
@@ -286,13 +305,9 @@ async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<()
     let vendors = store.vendors().await?;
     let validation = validate::validate(&inv, &vendors, settings.today(), settings.min_confidence);
     let vendor_id = validation.vendor.as_ref().map(|v| v.vendor_id.clone());
-    let duplicate_of = match (&vendor_id, &inv.invoice_number) {
-        (Some(v), Some(n)) => store
-            .earlier_invoices_with_number(v, &invoice_number_key(&n.value), invoice_id)
-            .await?
-            .first()
-            .copied(),
-        _ => None,
+    let duplicate_of = match &vendor_id {
+        Some(v) => earlier_with_same_number(store, v, &inv, invoice_id).await?,
+        None => None,
     };
     let mut findings = validation.findings;
     if duplicate_of.is_none()

@@ -358,11 +358,11 @@ pub async fn decide(
         }
         // Who is paid is settled before anyone's approval counts: a
         // vendor from the master data and one of its verified accounts.
-        let vendors = store.vendors().await?;
-        let vendor = summary
-            .vendor_id
-            .as_deref()
-            .and_then(|id| vendors.iter().find(|v| v.vendor_id == id));
+        let vendor = match summary.vendor_id.as_deref() {
+            Some(id) => store.vendor(id).await?,
+            None => None,
+        };
+        let vendor = vendor.as_ref();
         let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
             .ok_or_else(|| {
                 ReviewError::Invalid(
@@ -370,27 +370,18 @@ pub async fn decide(
                         .into(),
                 )
             })?;
-        payee_is_verified(vendor, &plan)?;
-        if let Some(iban) = plan.creditor_iban.as_deref()
-            && let Some(vendor) = vendor
-            && store
-                .verified_for_this_invoice(&vendor.vendor_id, iban, &user.username, invoice)
-                .await?
+        let (vendor, iban) = payee_is_verified(vendor, &plan)?;
+        if store
+            .verified_for_this_invoice(&vendor.vendor_id, iban, &user.username, invoice)
+            .await?
         {
             return Err(ReviewError::NotAllowed(
                 "you verified this bank account while the invoice waited: someone else must approve it"
                     .into(),
             ));
         }
-        if let (Some(vendor_id), Some(number)) = (summary.vendor_id.as_deref(), &inv.invoice_number)
-            && let Some(first) = store
-                .earlier_invoices_with_number(
-                    vendor_id,
-                    &crate::domain::invoice_number_key(&number.value),
-                    invoice,
-                )
-                .await?
-                .first()
+        if let Some(first) =
+            super::earlier_with_same_number(store, &vendor.vendor_id, &inv, invoice).await?
         {
             return Err(ReviewError::NotAllowed(format!(
                 "invoice #{} of the same vendor has the same number: it is a duplicate (mark it so), or correct the number",
@@ -466,11 +457,12 @@ pub async fn decide(
 
 /// An approval pays a vendor of the master data on one of its verified
 /// accounts, never an IBAN only the invoice (or a clerk) names: a new bank
-/// account is verified by a second person first (`verify_iban`).
-fn payee_is_verified(
-    vendor: Option<&crate::domain::Vendor>,
-    plan: &crate::domain::PlannedPayment,
-) -> Result<(), ReviewError> {
+/// account is verified by a second person first (`verify_iban`). Returns
+/// that vendor and the IBAN to pay.
+fn payee_is_verified<'a>(
+    vendor: Option<&'a crate::domain::Vendor>,
+    plan: &'a crate::domain::PlannedPayment,
+) -> Result<(&'a crate::domain::Vendor, &'a str), ReviewError> {
     let Some(vendor) = vendor else {
         return Err(ReviewError::NotAllowed(
             "the vendor is not in the master data: add it, with its bank account, before approving"
@@ -491,7 +483,7 @@ fn payee_is_verified(
             vendor.name
         )));
     }
-    Ok(())
+    Ok((vendor, iban))
 }
 
 /// Gives an invoice on the review queue to a clerk (`to`, or the caller
@@ -604,12 +596,6 @@ pub async fn clerk_action(
         .move_invoice(invoice, from, to, duplicate_of, &audit)
         .await?
     {
-        if action == "release"
-            && let Some(s) = store.invoice_summary(invoice).await?
-        {
-            // Changes made while it was parked are checked now.
-            store.requeue_decision(s.document_id).await?;
-        }
         notify(
             settings,
             to,
@@ -864,14 +850,10 @@ pub async fn reopen(
             );
             Ok(())
         }
-        Reopen::NotClosed => {
-            if store.invoice_summary(invoice).await?.is_none() {
-                return Err(ReviewError::NotFound);
-            }
-            Err(ReviewError::WrongState {
-                expected: "approved, rejected or a duplicate",
-            })
-        }
+        Reopen::NoSuchInvoice => Err(ReviewError::NotFound),
+        Reopen::NotClosed => Err(ReviewError::WrongState {
+            expected: "approved, rejected or a duplicate",
+        }),
         Reopen::PaymentLeft { state } => Err(ReviewError::NotAllowed(format!(
             "its payment is {}: it can no longer be reopened (ask the bank to recall it)",
             state.replace('_', " ")

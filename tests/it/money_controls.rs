@@ -749,3 +749,30 @@ async fn the_same_invoice_is_never_paid_twice() {
         pool.close().await;
     }
 }
+
+/// A clerk alone parks an invoice and brings it back: the release queues
+/// its check in the same transaction, so it cannot be sent to approval on
+/// the verdict from before it was parked; once checked, it can. Reopening
+/// an invoice that does not exist is a 404, not a state error.
+#[tokio::test]
+async fn a_released_invoice_is_checked_before_it_can_go_to_approval() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let id = invoice_id(&pool, "SB-2026-047").await;
+        let (code, why) = act(&clerk, id, "hold", r#"{"comment": "ask the vendor"}"#).await;
+        assert_eq!(code, 204, "{db:?}: {why}");
+        let (code, why) = act(&clerk, id, "release", "{}").await;
+        assert_eq!(code, 204, "{db:?}: {why}");
+        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        assert_eq!(code, 409, "{db:?}: sent before its check ran: {why}");
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        drain(&t).await;
+        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        assert_eq!(code, 204, "{db:?}: {why}");
+        let (code, _) = act(&approver, 999_999, "reopen", r#"{"comment": "x"}"#).await;
+        assert_eq!(code, 404, "{db:?}");
+    }
+}
