@@ -8,9 +8,11 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use apflow::config::Settings;
-use apflow::domain::{DocumentId, RawDocument, Source};
+use apflow::domain::DocumentId;
 
-use crate::helpers::{BOTH, TestDb, files_in, fresh, load_sample_master_data, repo_path};
+use crate::helpers::{
+    BOTH, TestDb, files_in, fresh, load_sample_master_data, receive_upload, repo_path,
+};
 
 /// The failpoints a document passes on its way through capture and the
 /// pipeline, in order (see `src/failpoint.rs`).
@@ -224,18 +226,6 @@ fn long_pdf(dir: &Path, pages: usize) -> Vec<u8> {
     std::fs::read(&out).expect("read the long PDF")
 }
 
-async fn receive(t: &TestDb, name: &str, bytes: Vec<u8>) -> DocumentId {
-    let raw = RawDocument {
-        filename: name.into(),
-        bytes,
-        source: Source::Upload,
-    };
-    apflow::workflow::receive_document(&t.store, &raw, &t.settings)
-        .await
-        .expect("receive")
-        .document_id
-}
-
 /// A job's state, attempts and when it finished.
 async fn job_end(t: &TestDb, document: DocumentId, kind: &str) -> (String, i64, i64) {
     let row: (String, i64, Option<i64>) = sqlx::query_as(
@@ -260,11 +250,11 @@ async fn a_2000_page_pdf_is_extracted_once_while_other_documents_flow() {
     for db in BOTH {
         let t = fresh(db).await;
         load_sample_master_data(&t.store).await;
-        let big = receive(&t, "long.pdf", long.clone()).await;
+        let big = receive_upload(&t, "long.pdf", long.clone()).await;
         let mut others = Vec::new();
         for f in samples().iter().take(4) {
             let bytes = std::fs::read(f).expect("sample");
-            others.push(receive(&t, "sample.pdf", bytes).await);
+            others.push(receive_upload(&t, "sample.pdf", bytes).await);
         }
         let mut all = others.clone();
         all.push(big);
@@ -302,7 +292,7 @@ async fn a_document_over_its_budget_is_rejected_with_the_reason() {
             max_pages: 30,
             ..t.settings.clone()
         };
-        let too_long = receive(&t, "long.pdf", long.clone()).await;
+        let too_long = receive_upload(&t, "long.pdf", long.clone()).await;
         apflow::workflow::drain(&t.store, &t.settings, &[too_long])
             .await
             .expect("drain");
@@ -313,7 +303,7 @@ async fn a_document_over_its_budget_is_rejected_with_the_reason() {
             extract_time_per_page: Duration::ZERO,
             ..t2.settings.clone()
         };
-        let too_slow = receive(&t2, "long.pdf", long.clone()).await;
+        let too_slow = receive_upload(&t2, "long.pdf", long.clone()).await;
         apflow::workflow::drain(&t2.store, &t2.settings, &[too_slow])
             .await
             .expect("drain");

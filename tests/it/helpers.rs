@@ -374,26 +374,32 @@ pub fn sample_expectations() -> Vec<(String, String, Vec<String>)> {
         .collect()
 }
 
-/// Runs the sample invoices through the pipeline one at a time (so that
-/// "the earlier invoice" of the duplicate pair is well defined); returns
-/// each file's document.
 /// Receives one uploaded file and runs the pipeline over it, as the
 /// upload endpoint and a worker would.
 pub async fn process_upload(t: &TestDb, filename: &str, bytes: Vec<u8>) -> DocumentId {
+    let document = receive_upload(t, filename, bytes).await;
+    apflow::workflow::drain(&t.store, &t.settings, &[document])
+        .await
+        .expect("drain");
+    document
+}
+
+/// Receives one uploaded file (stored and queued, not yet processed).
+pub async fn receive_upload(t: &TestDb, filename: &str, bytes: Vec<u8>) -> DocumentId {
     let raw = apflow::domain::RawDocument {
         filename: filename.into(),
         bytes,
         source: apflow::domain::Source::Upload,
     };
-    let r = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
+    apflow::workflow::receive_document(&t.store, &raw, &t.settings)
         .await
-        .expect("receive");
-    apflow::workflow::drain(&t.store, &t.settings, &[r.document_id])
-        .await
-        .expect("drain");
-    r.document_id
+        .expect("receive")
+        .document_id
 }
 
+/// Runs the sample invoices through the pipeline one at a time (so that
+/// "the earlier invoice" of the duplicate pair is well defined); returns
+/// each file's document.
 pub async fn ingest_samples(t: &TestDb) -> std::collections::BTreeMap<String, DocumentId> {
     let mut docs = std::collections::BTreeMap::new();
     for (file, _, _) in sample_expectations() {
