@@ -17,10 +17,22 @@ use rust_decimal::Decimal;
 /// trained on).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Bytes as lowercase hex: digests, MACs and random secrets as apflow
+/// stores and shows them.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh random secret: 32 bytes from the operating system, hex (API
+/// tokens, session ids, the audit key).
+pub fn new_secret() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex(&bytes)
 }
 
 /// Database id of a stored document (the original bytes as received).

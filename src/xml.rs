@@ -5,7 +5,8 @@
 //! overflow a thread's stack and abort the whole process: no `Result`, no
 //! contained panic. [`check_depth`] counts the nesting in one flat pass over
 //! the bytes, so a document too deep is refused with a reason instead. Every
-//! parse of untrusted XML (e-invoices, pain.002 reports) calls it first.
+//! parse of untrusted XML (e-invoices, pain.002 reports) goes through
+//! [`parse`], which checks first and refuses DTDs.
 
 /// The deepest element nesting accepted. Real e-invoices and bank reports
 /// stay below 20 levels; 100 leaves room and is far from the stack limit.
@@ -15,6 +16,27 @@ pub const MAX_DEPTH: usize = 100;
 #[error("XML nested deeper than {limit} elements")]
 pub struct TooDeep {
     pub limit: usize,
+}
+
+/// Why [`parse`] refused a document.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error(transparent)]
+    TooDeep(#[from] TooDeep),
+    #[error(transparent)]
+    Xml(#[from] roxmltree::Error),
+}
+
+/// Parses XML from a stranger: nested at most [`MAX_DEPTH`] deep (checked
+/// before the recursive parser runs), no DTD (no entity expansion), at
+/// most `nodes_limit` nodes.
+pub fn parse(text: &str, nodes_limit: u32) -> Result<roxmltree::Document<'_>, ParseError> {
+    check_depth(text.as_bytes(), MAX_DEPTH)?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit,
+    };
+    Ok(roxmltree::Document::parse_with_options(text, options)?)
 }
 
 /// Refuses XML whose elements nest deeper than `limit`. Works on bytes (the

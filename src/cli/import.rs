@@ -293,7 +293,7 @@ pub async fn import_text(
                 detail: serde_json::Value::Null,
             };
             for v in &vendors {
-                ibans_pending += store.import_vendor(v, actor, &audit).await?.proposed.len();
+                ibans_pending += store.import_vendor(v, &audit).await?.proposed.len();
             }
             vendors.len()
         }

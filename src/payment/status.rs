@@ -43,12 +43,10 @@ pub fn parse_status_report(xml: &str) -> Result<Vec<TransferStatus>, StatusError
     if xml.len() > 20 * 1024 * 1024 {
         return Err(StatusError::TooLarge(xml.len()));
     }
-    crate::xml::check_depth(xml.as_bytes(), crate::xml::MAX_DEPTH)?;
-    let opts = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: 1_000_000,
-    };
-    let doc = roxmltree::Document::parse_with_options(xml, opts).map_err(StatusError::Xml)?;
+    let doc = crate::xml::parse(xml, 1_000_000).map_err(|e| match e {
+        crate::xml::ParseError::TooDeep(deep) => StatusError::TooDeep(deep),
+        crate::xml::ParseError::Xml(e) => StatusError::Xml(e),
+    })?;
     let root = doc.root_element();
     let report = child(root, "CstmrPmtStsRpt")
         .ok_or_else(|| StatusError::NotAStatusReport(root.tag_name().name().to_string()))?;

@@ -141,14 +141,11 @@ pub fn parse(xml: &[u8]) -> Result<ExtractedInvoice, EInvoiceError> {
             limit: MAX_XML_BYTES,
         });
     }
-    crate::xml::check_depth(xml, crate::xml::MAX_DEPTH)?;
     let text = decode(xml)?;
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: MAX_NODES,
-    };
-    let doc =
-        roxmltree::Document::parse_with_options(&text, options).map_err(EInvoiceError::Xml)?;
+    let doc = crate::xml::parse(&text, MAX_NODES).map_err(|e| match e {
+        crate::xml::ParseError::TooDeep(deep) => EInvoiceError::TooDeep(deep),
+        crate::xml::ParseError::Xml(e) => EInvoiceError::Xml(e),
+    })?;
     let root = doc.root_element();
     let local = root.tag_name().name();
     let namespace = root.tag_name().namespace().unwrap_or_default();

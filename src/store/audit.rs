@@ -109,19 +109,13 @@ impl AuditKey {
             hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0).map_err(|_| Error::AuditKey {
                 what: "the audit key is not usable for HMAC".into(),
             })?;
-        for part in [prev, &seq.to_string(), &at.to_string()]
-            .into_iter()
-            .chain(fields)
-        {
-            m.update(part.len().to_string().as_bytes());
-            m.update(b":");
-            m.update(part.as_bytes());
-        }
-        Ok(m.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        feed_framed(
+            &mut m,
+            [prev, &seq.to_string(), &at.to_string()]
+                .into_iter()
+                .chain(fields),
+        );
+        Ok(crate::domain::hex(&m.finalize().into_bytes()))
     }
 }
 
@@ -139,9 +133,7 @@ fn create_key_file(path: &Path) -> std::io::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut raw = [0u8; 32];
-    OsRng.fill_bytes(&mut raw);
-    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::domain::new_secret();
     // A random staging name of its own (never part of the key: directory
     // listings are readable by others).
     let staged = dir.join(format!(".audit.key.{:016x}", OsRng.next_u64()));
@@ -219,12 +211,19 @@ fn mac_genesis(last_plain_hash: Option<&str>) -> String {
 fn audit_hash(prev: &str, at: i64, row: [&str; 5]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    for part in [prev, &at.to_string()].into_iter().chain(row) {
+    feed_framed(&mut h, [prev, &at.to_string()].into_iter().chain(row));
+    crate::domain::hex(&h.finalize())
+}
+
+/// Feeds `parts` to a hash or a MAC, each prefixed with its length, so
+/// that no two sequences of parts feed the same bytes. The hash chain and
+/// the MAC chain frame an entry alike.
+fn feed_framed<'a>(h: &mut impl sha2::digest::Update, parts: impl IntoIterator<Item = &'a str>) {
+    for part in parts {
         h.update(part.len().to_string().as_bytes());
         h.update(b":");
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The head of the MAC chain: what `apflow audit anchor` prints, as

@@ -709,13 +709,14 @@ impl Store {
     /// (recorded as imported, by whom, when); for a known vendor, an IBAN
     /// it did not have is only *proposed* (pending until a second person
     /// verifies it), and IBANs the import leaves out are removed. Every
-    /// change to the accounts is in `audit`'s detail.
+    /// change to the accounts is in `audit`'s detail; `audit`'s actor is
+    /// who imported.
     pub async fn import_vendor(
         &self,
         v: &Vendor,
-        actor: &str,
         audit: &super::AuditEntry,
     ) -> Result<VendorImport> {
+        let actor = audit.actor.as_str();
         let now = now_ms();
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
         let known: Option<String> =

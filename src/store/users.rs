@@ -301,12 +301,7 @@ impl Store {
             .ctx("disable a user")?;
         let mut ended = (0, 0);
         if disabled {
-            ended.0 = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await
-                .ctx("end a user's sessions")?
-                .rows_affected();
+            ended.0 = end_sessions(&mut tx, user_id).await?;
             ended.1 = sqlx::query(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
             )
@@ -331,12 +326,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .ctx("change a password")?;
-        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .ctx("end a user's sessions")?
-            .rows_affected();
+        let ended = end_sessions(&mut tx, user_id).await?;
         tx.commit().await.ctx("commit a password change")?;
         Ok(ended)
     }
@@ -398,4 +388,15 @@ impl Store {
             .await
             .ctx("read a cost centre")
     }
+}
+
+/// Ends every session of a user (disabled, or a new password); returns how
+/// many there were.
+async fn end_sessions(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .ctx("end a user's sessions")?
+        .rows_affected())
 }

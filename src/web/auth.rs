@@ -14,7 +14,7 @@
 //! Unknown and disabled names are checked against a dummy hash, so the
 //! answer takes as long as for a real name.
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::Form;
 use axum::extract::{FromRequestParts, Query, State};
@@ -90,11 +90,7 @@ async fn check_password(state: &AppState, hash: Option<String>, password: String
 }
 
 /// A fresh random secret (256 bits, hex) for a session, CSRF or API token.
-pub fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::domain::new_secret;
 
 /// What is stored of a secret token: its SHA-256, hex. Tokens are long
 /// random strings, so a fast hash is enough (unlike passwords).

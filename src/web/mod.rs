@@ -81,7 +81,12 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/", pages::queue),
         route(M::GET, "/dashboard", pages::dashboard),
         route(M::GET, "/login", auth::login_form),
-        route(M::POST, "/login", auth::login),
+        // A login form is small; a huge user name is refused unread.
+        Route {
+            method: M::POST,
+            path: "/login",
+            handler: post(auth::login).layer(DefaultBodyLimit::max(auth::MAX_LOGIN_FORM_BYTES)),
+        },
         route(M::POST, "/logout", auth::logout),
         route(M::GET, "/invoices/{id}", pages::invoice),
         route(M::GET, "/documents/{id}/original", api::original_document),
@@ -115,14 +120,7 @@ pub fn routes() -> Vec<Route> {
 pub fn router(state: AppState) -> Router {
     let mut app = Router::new();
     for r in routes() {
-        let handler = if r.path == "/login" && r.method == Method::POST {
-            // A login form is small; a huge user name is refused unread.
-            r.handler
-                .layer(DefaultBodyLimit::max(auth::MAX_LOGIN_FORM_BYTES))
-        } else {
-            r.handler
-        };
-        app = app.route(r.path, handler);
+        app = app.route(r.path, r.handler);
     }
     app.layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(security_headers))

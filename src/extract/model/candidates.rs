@@ -26,6 +26,15 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value as [`same_value`] compares it (an id without its
+    /// decoration), usable as a map key.
+    fn key(&self) -> Value {
+        match self {
+            Value::Id(s) => Value::Id(compact(s)),
+            other => other.clone(),
+        }
+    }
+
     fn kind(&self) -> usize {
         match self {
             Value::Id(_) => 0,
@@ -267,24 +276,6 @@ fn overlaps(a: BBox, b: BBox) -> bool {
     a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
 }
 
-/// A value as [`same_value`] compares it, usable as a map key.
-#[derive(PartialEq, Eq, Hash)]
-enum ValueKey {
-    Id(String),
-    Date(NaiveDate),
-    Amount(Decimal),
-}
-
-impl ValueKey {
-    fn of(v: &Value) -> ValueKey {
-        match v {
-            Value::Id(s) => ValueKey::Id(compact(s)),
-            Value::Date(d) => ValueKey::Date(*d),
-            Value::Amount(a) => ValueKey::Amount(*a),
-        }
-    }
-}
-
 /// What a candidate's features compare it with, computed once per
 /// document: counting equal values or testing sums candidate by candidate
 /// made extraction quadratic in the pages (a 400-page PDF took 9 s).
@@ -294,7 +285,7 @@ struct DocumentFacts {
     earliest: Option<NaiveDate>,
     latest: Option<NaiveDate>,
     /// How many candidates carry each value.
-    counts: std::collections::HashMap<ValueKey, usize>,
+    counts: std::collections::HashMap<Value, usize>,
     /// Per distinct amount: (the sum of two others, an addend of a sum).
     sums: std::collections::HashMap<Decimal, (bool, bool)>,
 }
@@ -308,7 +299,7 @@ impl DocumentFacts {
     ) -> DocumentFacts {
         let mut counts = std::collections::HashMap::new();
         for r in all {
-            *counts.entry(ValueKey::of(&r.value)).or_insert(0) += 1;
+            *counts.entry(r.value.key()).or_insert(0) += 1;
         }
         let set: std::collections::HashSet<Decimal> = amounts.iter().copied().collect();
         let sums = amounts
@@ -399,11 +390,7 @@ fn features(r: &Raw, doc: &DocumentFacts, rules: &[RulesChoice; 7]) -> Vec<f32> 
         }
         _ => f.extend([0.0; 5]),
     }
-    let same = doc
-        .counts
-        .get(&ValueKey::of(&r.value))
-        .copied()
-        .unwrap_or(0);
+    let same = doc.counts.get(&r.value.key()).copied().unwrap_or(0);
     f.push((same as f32 / 4.0).min(1.5));
     f.push(b(r.left.trim().is_empty()));
     f.push(b(r.above.trim().is_empty()));
@@ -681,7 +668,7 @@ mod tests {
                 .iter()
                 .filter(|o| same_value(&o.value, &r.value))
                 .count();
-            assert_eq!(facts.counts.get(&ValueKey::of(&r.value)), Some(&naive));
+            assert_eq!(facts.counts.get(&r.value.key()), Some(&naive));
         }
     }
 
