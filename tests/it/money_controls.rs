@@ -776,3 +776,39 @@ async fn a_released_invoice_is_checked_before_it_can_go_to_approval() {
         assert_eq!(code, 404, "{db:?}");
     }
 }
+
+/// An outside sender's bank change that arrives packed (a ZIP uploaded by
+/// a clerk, as the new upload unpacking does) is held like any other: the
+/// vendor's new IBAN is found, nothing is planned, and the clerk alone can
+/// neither verify the account nor approve the invoice.
+#[tokio::test]
+async fn a_bank_change_packed_in_an_archive_is_held_for_a_second_person() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        crate::helpers::load_sample_master_data(&t.store).await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let pdf = std::fs::read(crate::helpers::repo_path(
+            "samples/invoices/12_fraenkel_R-26-0915.pdf",
+        ))
+        .unwrap();
+        let archive = crate::mail::zip(&[("rechnung/R-26-0915.pdf", pdf)]);
+        let (code, json) = crate::web::upload(&clerk, "unterlagen.zip", &archive).await;
+        assert_eq!(code.as_u16(), 201, "{db:?}: {json}");
+        drain(&t).await;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let id = invoice_id(&pool, "R-26-0915").await;
+        assert!(
+            reasons_of(&pool, id)
+                .await
+                .contains(&"bank_details_changed".into()),
+            "{db:?}"
+        );
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}: planned");
+        assert_eq!(act(&clerk, id, "verify-iban", "{}").await.0, 403);
+        assert_eq!(act(&clerk, id, "approve", "{}").await.0, 403);
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}: planned");
+        pool.close().await;
+    }
+}

@@ -351,7 +351,7 @@ async fn openapi_document_covers_every_api_route() {
 
 /// Uploads one multipart `file` part named `filename`; the status and the
 /// JSON answer.
-async fn upload(app: &Api, filename: &str, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
+pub async fn upload(app: &Api, filename: &str, bytes: &[u8]) -> (StatusCode, serde_json::Value) {
     let boundary = "XBOUNDARYX";
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
     body.extend_from_slice(bytes);
