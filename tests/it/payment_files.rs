@@ -60,6 +60,17 @@ fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Asserts that run `id`'s row in a `pay runs` listing says `text` (or,
+/// with `says` false, that it does not).
+fn assert_run_row(listing: &str, id: i64, text: &str, says: bool, db: Db) {
+    assert_eq!(
+        runs_row(listing, id).contains(text),
+        says,
+        "{db:?}: run {id} {} {text:?}\n{listing}",
+        if says { "should say" } else { "should not say" }
+    );
+}
+
 /// The row of run `id` in `pay runs`.
 fn runs_row(listing: &str, id: i64) -> String {
     listing
@@ -102,14 +113,8 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
         assert!(!held.released(), "{db:?}");
 
         let listing = ok(apflow(&t, &["pay", "runs"]));
-        assert!(
-            runs_row(&listing, first.id).contains("NOT WRITTEN"),
-            "{db:?}\n{listing}"
-        );
-        assert!(
-            runs_row(&listing, held.id).contains("awaiting approval"),
-            "{db:?}\n{listing}"
-        );
+        assert_run_row(&listing, first.id, "NOT WRITTEN", true, db);
+        assert_run_row(&listing, held.id, "awaiting approval", true, db);
 
         // Later payments are due: the next run writes its own file and the
         // first run's next to it.
@@ -187,15 +192,9 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
 
         let listing = ok(apflow(&t, &["pay", "runs"]));
         for id in [first.id, second.id] {
-            assert!(
-                runs_row(&listing, id).contains("written 20"),
-                "{db:?}\n{listing}"
-            );
+            assert_run_row(&listing, id, "written 20", true, db);
         }
-        assert!(
-            runs_row(&listing, held.id).contains("held until approved"),
-            "{db:?}\n{listing}"
-        );
+        assert_run_row(&listing, held.id, "held until approved", true, db);
         // Approval releases the held run's file, and it counts as written.
         let released = dir.path().join("held.xml");
         ok(apflow(
@@ -216,14 +215,8 @@ async fn a_run_whose_file_was_never_written_is_handed_out_later() {
             "{db:?}"
         );
         let listing = ok(apflow(&t, &["pay", "runs"]));
-        assert!(
-            runs_row(&listing, held.id).contains("approved by approver"),
-            "{db:?}\n{listing}"
-        );
-        assert!(
-            runs_row(&listing, held.id).contains("written 20"),
-            "{db:?}\n{listing}"
-        );
+        assert_run_row(&listing, held.id, "approved by approver", true, db);
+        assert_run_row(&listing, held.id, "written 20", true, db);
         // Everything released is handed out: the next run writes nothing
         // else and says nothing is due.
         let said = ok(apflow(
@@ -406,10 +399,7 @@ async fn a_pay_run_killed_around_its_file_hands_the_same_file_out_next_time() {
                 "{db:?}"
             );
             let listing = ok(apflow(&t, &["pay", "runs"]));
-            assert!(
-                runs_row(&listing, run.id).contains("NOT WRITTEN"),
-                "{db:?}\n{listing}"
-            );
+            assert_run_row(&listing, run.id, "NOT WRITTEN", true, db);
             let out = dir.path().join(format!("{failpoint}-again.xml"));
             let said = ok(pay_run(date, &out, None));
             assert_eq!(
@@ -424,10 +414,7 @@ async fn a_pay_run_killed_around_its_file_hands_the_same_file_out_next_time() {
                 );
             }
             let listing = ok(apflow(&t, &["pay", "runs"]));
-            assert!(
-                !runs_row(&listing, run.id).contains("NOT WRITTEN"),
-                "{db:?}\n{listing}"
-            );
+            assert_run_row(&listing, run.id, "NOT WRITTEN", false, db);
         }
         sqlx::any::install_default_drivers();
         let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();

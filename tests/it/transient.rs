@@ -130,6 +130,25 @@ async fn admin_exec(admin: &mut sqlx::AnyConnection, sql: String) {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
+/// Taking `file` fails for a passing reason (`cause`, no fault of the
+/// file): deferred, and the file stays in the inbox.
+async fn assert_deferred(
+    watcher: &mut apflow::capture::FolderWatcher,
+    t: &crate::helpers::TestDb,
+    file: &std::path::Path,
+    cause: &str,
+) {
+    let err = watcher
+        .take(&t.store, &t.settings, file)
+        .await
+        .expect_err(cause);
+    assert!(
+        matches!(err, apflow::capture::TakeError::Deferred { .. }),
+        "{cause} is no fault of the file: {err}"
+    );
+    assert!(file.exists(), "the file stays in the inbox");
+}
+
 /// Issue 16, finding 1: with PostgreSQL refusing connections while files
 /// arrived, half of them went to `inbox/failed/` for good, as if they were
 /// bad files. Now a file whose storing failed for a passing reason stays in
@@ -178,15 +197,7 @@ async fn inbox_files_arriving_during_a_postgres_outage_are_stored_once_afterward
     watcher.poll().await.expect("poll");
     let ready = watcher.poll().await.expect("poll");
     assert_eq!(ready.len(), OUTAGE_FILES / 2);
-    let err = watcher
-        .take(&t.store, &t.settings, &ready[0])
-        .await
-        .expect_err("the database refuses connections");
-    assert!(
-        matches!(err, apflow::capture::TakeError::Deferred { .. }),
-        "a refused connection is no fault of the file: {err}"
-    );
-    assert!(ready[0].exists(), "the file stays in the inbox");
+    assert_deferred(&mut watcher, &t, &ready[0], "a refused connection").await;
     assert!(
         watcher.poll().await.expect("poll").is_empty(),
         "no file is taken while backing off"
@@ -287,15 +298,7 @@ async fn inbox_files_wait_out_a_locked_sqlite_database() {
     let ready = watcher.poll().await.expect("poll");
     assert_eq!(ready.len(), FILES);
     // Waits out the store's busy timeout (10 s), then gives up.
-    let err = watcher
-        .take(&t.store, &t.settings, &ready[0])
-        .await
-        .expect_err("the database is locked");
-    assert!(
-        matches!(err, apflow::capture::TakeError::Deferred { .. }),
-        "a locked database is no fault of the file: {err}"
-    );
-    assert!(ready[0].exists(), "the file stays in the inbox");
+    assert_deferred(&mut watcher, &t, &ready[0], "a locked database").await;
     sqlx::query("COMMIT")
         .execute(&mut locker)
         .await
