@@ -6,6 +6,9 @@ CARGO       ?= cargo
 TARGET_DIR  := $(or $(CARGO_TARGET_DIR),target)
 APFLOW      := $(TARGET_DIR)/release/apflow
 CORPUS      ?= ../shared/corpus/zugferd-corpus
+# Real layouts split into tune (learned from) and check (only measured).
+VARIED      ?= ../shared/corpus/varied
+VARIED_ARG  := $(if $(wildcard $(VARIED)/splits.jsonl),--corpus $(VARIED))
 
 .PHONY: demo test deps test-deps release lint eval train bench samples clean
 
@@ -36,17 +39,21 @@ release: deps
 	$(APFLOW) distill
 
 # Per-field extraction accuracy on a folder with truth.jsonl: both read
-# paths, with and without the model, and the scan path.
+# paths, with and without the model, and the scan path. The varied corpus
+# (when present) is scored tune beside check; its check split is the
+# measure of layouts never tuned on.
 eval: release
+	$(if $(VARIED_ARG),OMP_THREAD_LIMIT=1 $(APFLOW) eval --visual-only --ocr-cache $(TARGET_DIR)/ocr-cache $(VARIED))
 	$(APFLOW) eval $(CORPUS)
 	$(APFLOW) eval --visual-only $(CORPUS)
 	$(APFLOW) eval --visual-only --no-model $(CORPUS)
 	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan $(CORPUS)
 	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan --no-model $(CORPUS)
 
-# Reproduces models/extraction/ (see its MODEL_CARD.md).
+# Reproduces models/extraction/ (see its MODEL_CARD.md): synthetic
+# invoices plus the tune split of the varied corpus.
 train: release
-	OMP_THREAD_LIMIT=1 $(APFLOW) train
+	OMP_THREAD_LIMIT=1 $(APFLOW) train $(VARIED_ARG)
 
 bench: release
 	$(CARGO) bench --locked --bench extract

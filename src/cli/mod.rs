@@ -160,8 +160,15 @@ pub enum Command {
         epochs: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// A corpus root with splits.jsonl (repeatable): its `tune`
+        /// documents are learned from too, labelled by its truth.jsonl;
+        /// its `check` documents never are.
+        #[arg(long, value_name = "DIR")]
+        corpus: Vec<PathBuf>,
     },
-    /// Per-field extraction accuracy against a folder's truth.jsonl.
+    /// Per-field extraction accuracy against a folder's truth.jsonl; a
+    /// corpus root with splits.jsonl is scored per source folder, `tune`
+    /// and `check` side by side.
     Eval {
         dir: PathBuf,
         /// Ignore embedded e-invoice XML.
@@ -180,11 +187,17 @@ pub enum Command {
         /// Print every wrong or missing field to stderr.
         #[arg(long)]
         verbose: bool,
-        /// With --scan: keep each document's OCR result in this folder and
-        /// reuse it on the next run, so that measuring a change to
-        /// extraction takes seconds instead of minutes.
+        /// Keep each OCR'd document's pages (--scan, or a scan or photo
+        /// read without a text layer) in this folder and reuse them on the
+        /// next run, so that measuring a change to extraction takes
+        /// seconds instead of minutes.
         #[arg(long, value_name = "DIR")]
         ocr_cache: Option<PathBuf>,
+        /// Leave-one-out over the vendors with two or more hybrid PDFs:
+        /// each read visually with and without the layout learned from
+        /// the vendor's previous e-invoice.
+        #[arg(long)]
+        vendor_memory: bool,
     },
 }
 
@@ -604,6 +617,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             json,
             verbose,
             ocr_cache,
+            vendor_memory,
         } => {
             let mode = if scan {
                 eval::Mode::Scan
@@ -628,16 +642,18 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 }
                 Some(model)
             };
-            eval::run(
-                &dir,
+            let how = eval::Eval {
                 mode,
                 model,
                 json,
                 verbose,
-                ocr_cache.as_deref(),
-                &settings,
-            )
-            .await
+                ocr_cache: ocr_cache.as_deref(),
+                settings: &settings,
+            };
+            if vendor_memory {
+                return eval::vendor_memory(&dir, &how).await;
+            }
+            eval::run(&dir, &how).await
         }
         Command::Distill { models, force } => {
             let dir = models
@@ -659,6 +675,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             scans,
             epochs,
             seed,
+            corpus,
         } => {
             let options = extract::model::train::TrainOptions {
                 models: models
@@ -668,6 +685,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                 scans,
                 epochs,
                 seed,
+                corpus,
             };
             let metrics = extract::model::train::train(&options, &mut |line| eprintln!("{line}"))?;
             println!(

@@ -17,6 +17,37 @@ pub struct FieldPlace {
     pub field: String,
     pub page: u32,
     pub bbox: BBox,
+    /// Who taught it: a clerk's correction, or the XML of one of the
+    /// vendor's e-invoices.
+    pub taught_by: TaughtBy,
+}
+
+/// Where a remembered place came from; a correction outranks an e-invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaughtBy {
+    /// A clerk corrected the field and the value was found at this place.
+    Correction,
+    /// A hybrid PDF's XML value was printed at this place.
+    EInvoice,
+}
+
+impl TaughtBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaughtBy::Correction => "correction",
+            TaughtBy::EInvoice => "e-invoice",
+        }
+    }
+
+    /// The stored name; anything unknown counts as a correction, the
+    /// kind that is never overwritten.
+    pub fn parse(s: &str) -> TaughtBy {
+        if s == "e-invoice" {
+            TaughtBy::EInvoice
+        } else {
+            TaughtBy::Correction
+        }
+    }
 }
 
 /// Fields a place can be remembered for (typed values the page prints).
@@ -88,35 +119,115 @@ fn style_of(pages: &[Page]) -> Option<DecimalStyle> {
 }
 
 /// Where the corrected `value` of `field` is printed (the shortest run of
-/// words that reads as it wins).
+/// words that reads as it wins; the first such run when it is printed
+/// more than once).
 pub fn locate(field: &str, value: &str, pages: &[Page]) -> Option<FieldPlace> {
+    printed_at(field, value, pages).into_iter().next()
+}
+
+/// Every place `value` is printed as `field`, the shortest runs only, in
+/// reading order.
+fn printed_at(field: &str, value: &str, pages: &[Page]) -> Vec<FieldPlace> {
     if !LEARNABLE.contains(&field) {
-        return None;
+        return Vec::new();
     }
     let style = style_of(pages);
     let want = match field {
-        "invoice_date" | "due_date" => {
-            Value::Date(NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?)
-        }
-        "net_amount" | "tax_amount" | "total_amount" => Value::Amount(value.parse().ok()?),
+        "invoice_date" | "due_date" => match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+            Ok(d) => Value::Date(d),
+            Err(_) => return Vec::new(),
+        },
+        "net_amount" | "tax_amount" | "total_amount" => match value.parse() {
+            Ok(a) => Value::Amount(a),
+            Err(_) => return Vec::new(),
+        },
         _ => Value::Text(compact(value)),
     };
-    let mut best: Option<(usize, u32, BBox)> = None;
+    let mut found: Vec<(usize, u32, BBox)> = Vec::new();
     for page in pages {
         for (text, bbox) in runs(page) {
-            if parse(field, &text, style).as_ref() == Some(&want)
-                && best.is_none_or(|(len, _, _)| text.len() < len)
-            {
-                best = Some((text.len(), page.number, bbox));
+            if parse(field, &text, style).as_ref() == Some(&want) {
+                found.push((text.len(), page.number, bbox));
             }
         }
     }
-    best.map(|(_, page, bbox)| FieldPlace {
-        field: field.to_string(),
-        page,
-        bbox,
-    })
+    let Some(shortest) = found.iter().map(|f| f.0).min() else {
+        return Vec::new();
+    };
+    let mut out: Vec<FieldPlace> = Vec::new();
+    for (_, page, bbox) in found.into_iter().filter(|f| f.0 == shortest) {
+        if !out.iter().any(|p| p.page == page && overlap(p.bbox, bbox)) {
+            out.push(FieldPlace {
+                field: field.to_string(),
+                page,
+                bbox,
+                taught_by: TaughtBy::Correction,
+            });
+        }
+    }
+    out
 }
+
+fn overlap(a: BBox, b: BBox) -> bool {
+    a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
+}
+
+/// Fields an e-invoice teaches the places of. Not the IBAN: where a
+/// vendor prints its bank account is learned only from a person's
+/// correction, so that no document, however well formed, can change how
+/// payment details are read for a vendor.
+pub const TAUGHT_BY_EINVOICE: [&str; 7] = [
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "net_amount",
+    "tax_amount",
+    "total_amount",
+    "po_number",
+];
+
+/// Where the visible page of a hybrid PDF prints the values its embedded
+/// XML states: the XML labels that vendor's layout for free, so the
+/// vendor's later paper or scanned invoices are read from the same places.
+/// Nothing is learned from a document whose page contradicts its XML, nor
+/// a field whose value the page prints in more than one place (a total
+/// that equals the only line's amount): a person's correction points at
+/// one place, an XML value does not.
+pub fn learn_from_einvoice(einvoice: &ExtractedInvoice, pages: &[Page]) -> Vec<FieldPlace> {
+    if !einvoice.visible_disagreements.is_empty() {
+        return Vec::new();
+    }
+    let text = |f: &Option<Field<String>>| f.as_ref().map(|f| f.value.clone());
+    let date =
+        |f: &Option<Field<NaiveDate>>| f.as_ref().map(|f| f.value.format("%Y-%m-%d").to_string());
+    let amount = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value.to_string());
+    let values = [
+        text(&einvoice.invoice_number),
+        date(&einvoice.invoice_date),
+        date(&einvoice.due_date),
+        amount(&einvoice.net_amount),
+        amount(&einvoice.tax_amount),
+        amount(&einvoice.total_amount),
+        text(&einvoice.po_number),
+    ];
+    TAUGHT_BY_EINVOICE
+        .iter()
+        .zip(values)
+        .filter_map(|(field, value)| {
+            let mut places = printed_at(field, &value?, pages);
+            (places.len() == 1).then(|| FieldPlace {
+                taught_by: TaughtBy::EInvoice,
+                ..places.remove(0)
+            })
+        })
+        .collect()
+}
+
+/// From this confidence on, a field extracted from the page stands against
+/// a place an e-invoice taught: the XML showed where a value sat on one
+/// invoice, which says nothing against what the label rules read on this
+/// one (a correction does: it says they were wrong).
+pub const EINVOICE_SURE: f32 = 0.7;
 
 /// The confidence of a value read from a place a person pointed out.
 const LEARNED: f32 = 0.92;
@@ -133,47 +244,96 @@ fn near(a: BBox, b: BBox) -> bool {
 }
 
 /// Reads the remembered fields of this vendor from the same places on a
-/// new invoice. A value found there replaces what the rules read, with the
-/// confidence of a learned layout.
-pub fn apply(invoice: &mut ExtractedInvoice, pages: &[Page], places: &[FieldPlace]) {
+/// new invoice, with the confidence of a learned layout. A place a clerk
+/// taught replaces what extraction read; one an e-invoice taught fills
+/// only a field extraction did not find or was unsure of
+/// ([`EINVOICE_SURE`]). Returns the fields read from a place.
+pub fn apply(invoice: &mut ExtractedInvoice, pages: &[Page], places: &[FieldPlace]) -> Vec<String> {
     let style = style_of(pages);
+    let mut read = Vec::new();
     for place in places {
-        let Some(page) = pages.iter().find(|p| p.number == place.page) else {
-            continue;
-        };
-        // The run closest to the remembered box that reads as the field.
-        let found = runs(page)
-            .filter(|(_, b)| near(place.bbox, *b))
-            .filter_map(|(text, b)| parse(&place.field, &text, style).map(|v| (v, text, b)))
-            .min_by(|a, b| {
-                let d = |x: &BBox| (x.x0 - place.bbox.x0).abs() + (x.y0 - place.bbox.y0).abs();
-                d(&a.2).total_cmp(&d(&b.2)).then(a.1.len().cmp(&b.1.len()))
-            });
-        let Some((value, text, bbox)) = found else {
-            continue;
-        };
-        let location = Some((place.page, bbox));
-        fn learned<T>(value: T, location: Option<(u32, BBox)>) -> Option<Field<T>> {
-            Some(Field {
-                value,
-                confidence: LEARNED,
-                location,
-            })
-        }
-        match (place.field.as_str(), value) {
-            ("invoice_date", Value::Date(d)) => invoice.invoice_date = learned(d, location),
-            ("due_date", Value::Date(d)) => invoice.due_date = learned(d, location),
-            ("net_amount", Value::Amount(a)) => invoice.net_amount = learned(a, location),
-            ("tax_amount", Value::Amount(a)) => invoice.tax_amount = learned(a, location),
-            ("total_amount", Value::Amount(a)) => invoice.total_amount = learned(a, location),
-            ("invoice_number", Value::Text(_)) => {
-                invoice.invoice_number = learned(text.trim().to_string(), location)
+        let open = match place.taught_by {
+            TaughtBy::Correction => true,
+            TaughtBy::EInvoice => {
+                confidence_of(invoice, &place.field).is_none_or(|c| c < EINVOICE_SURE)
             }
-            ("po_number", Value::Text(_)) => {
-                invoice.po_number = learned(text.trim().to_string(), location)
-            }
-            ("iban", Value::Text(c)) => invoice.iban = learned(c, location),
-            _ => {}
+        };
+        if open && read_place(invoice, pages, place, style) {
+            read.push(place.field.clone());
         }
     }
+    read
+}
+
+/// The confidence of a learnable field as extracted; `None` when absent.
+fn confidence_of(inv: &ExtractedInvoice, field: &str) -> Option<f32> {
+    fn c<T>(f: &Option<Field<T>>) -> Option<f32> {
+        f.as_ref().map(|f| f.confidence)
+    }
+    match field {
+        "invoice_number" => c(&inv.invoice_number),
+        "invoice_date" => c(&inv.invoice_date),
+        "due_date" => c(&inv.due_date),
+        "net_amount" => c(&inv.net_amount),
+        "tax_amount" => c(&inv.tax_amount),
+        "total_amount" => c(&inv.total_amount),
+        "po_number" => c(&inv.po_number),
+        "iban" => c(&inv.iban),
+        _ => None,
+    }
+}
+
+/// Reads one remembered field from its place on the page, when a value
+/// of the field's kind is printed there.
+fn read_place(
+    invoice: &mut ExtractedInvoice,
+    pages: &[Page],
+    place: &FieldPlace,
+    style: Option<DecimalStyle>,
+) -> bool {
+    let Some(page) = pages.iter().find(|p| p.number == place.page) else {
+        return false;
+    };
+    // The run closest to the remembered box that reads as the field. An
+    // id is one word and never a label's ("Kunde:"): runs of several
+    // words would read "Kunde: 2018-471331" as a number.
+    let is_text = !matches!(
+        place.field.as_str(),
+        "invoice_date" | "due_date" | "net_amount" | "tax_amount" | "total_amount"
+    );
+    let found = runs(page)
+        .filter(|(_, b)| near(place.bbox, *b))
+        .filter(|(text, _)| !is_text || !(text.contains(':') || text.contains(' ')))
+        .filter_map(|(text, b)| parse(&place.field, &text, style).map(|v| (v, text, b)))
+        .min_by(|a, b| {
+            let d = |x: &BBox| (x.x0 - place.bbox.x0).abs() + (x.y0 - place.bbox.y0).abs();
+            d(&a.2).total_cmp(&d(&b.2)).then(a.1.len().cmp(&b.1.len()))
+        });
+    let Some((value, text, bbox)) = found else {
+        return false;
+    };
+    let location = Some((place.page, bbox));
+    fn learned<T>(value: T, location: Option<(u32, BBox)>) -> Option<Field<T>> {
+        Some(Field {
+            value,
+            confidence: LEARNED,
+            location,
+        })
+    }
+    match (place.field.as_str(), value) {
+        ("invoice_date", Value::Date(d)) => invoice.invoice_date = learned(d, location),
+        ("due_date", Value::Date(d)) => invoice.due_date = learned(d, location),
+        ("net_amount", Value::Amount(a)) => invoice.net_amount = learned(a, location),
+        ("tax_amount", Value::Amount(a)) => invoice.tax_amount = learned(a, location),
+        ("total_amount", Value::Amount(a)) => invoice.total_amount = learned(a, location),
+        ("invoice_number", Value::Text(_)) => {
+            invoice.invoice_number = learned(text.trim().to_string(), location)
+        }
+        ("po_number", Value::Text(_)) => {
+            invoice.po_number = learned(text.trim().to_string(), location)
+        }
+        ("iban", Value::Text(c)) => invoice.iban = learned(c, location),
+        _ => return false,
+    }
+    true
 }

@@ -289,6 +289,10 @@ struct RowParts {
     item: LineItem,
     description: Vec<String>,
     bbox: Option<crate::domain::BBox>,
+    /// Every number printed on the item's first line, whatever its column:
+    /// where the columns were misread, the arithmetic can still find the
+    /// quantity among them.
+    numbers: Vec<Decimal>,
 }
 
 /// "20 Stk 19 % VAT (S)": a quantity, its unit and the tax rate set so
@@ -339,6 +343,12 @@ fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>
     let cells: Vec<Cell> = line
         .iter()
         .flat_map(|c| split_quantity_and_rate(header, c))
+        .collect();
+    parts.numbers = cells
+        .iter()
+        .flat_map(|c| c.text.split_whitespace())
+        .filter(|t| !t.ends_with('%'))
+        .filter_map(|t| parse_amount(t.trim_end_matches(['€', '$', '£']), style))
         .collect();
     for (k, cell) in cells.iter().enumerate() {
         // "19" then "%" in a cell of its own (OCR boxes are tight, so
@@ -428,12 +438,21 @@ fn read_rows(
         .and_then(|l| l.first())
         .map_or(0.0, |c| if continued { c.bbox.y0 } else { c.bbox.y1 });
     let has_quantity_column = header.iter().any(|h| h.column == Column::Quantity);
+    let has_price_column = header.iter().any(|h| h.column == Column::UnitPrice);
     let finish = |parts: Option<RowParts>, items: &mut Vec<LineItem>| {
         if let Some(mut p) = parts.filter(|p| p.item.amount.is_some()) {
             p.item.description = (!p.description.is_empty()).then(|| p.description.join(" "));
+            if consistency(&p.item) < 0.9
+                && let Some(q) = quantity_on_row(&p.item, &p.numbers)
+            {
+                p.item.quantity = Some(q);
+            }
             p.item.confidence = consistency(&p.item);
             if p.item.quantity.is_none() && has_quantity_column {
                 p.item.quantity = implied_quantity(&p.item);
+            }
+            if p.item.unit_price.is_none() && !has_price_column {
+                p.item.unit_price = implied_unit_price(&p.item);
             }
             p.item.location = p.bbox.map(|b| (page, b));
             items.push(p.item);
@@ -582,6 +601,35 @@ fn implied_quantity(item: &LineItem) -> Option<Decimal> {
     let quantity = amount.checked_div(price)?.round();
     let gives_amount = (quantity * price).round_dp(2) == amount.round_dp(2);
     (!quantity.is_zero() && gives_amount).then(|| quantity.normalize())
+}
+
+/// The number on the row that, times the unit price, gives the amount to
+/// the cent: the quantity, when the one read under the quantity column is
+/// missing or does not fit (a "6,5 km" cell split apart, a quantity
+/// printed left of its column).
+fn quantity_on_row(item: &LineItem, numbers: &[Decimal]) -> Option<Decimal> {
+    let (price, amount) = (item.unit_price?, item.amount?);
+    if price.is_zero() || amount.is_zero() {
+        return None;
+    }
+    numbers
+        .iter()
+        .copied()
+        .find(|n| *n > Decimal::ZERO && (*n * price).round_dp(2) == amount.round_dp(2))
+        .map(|n| n.normalize())
+}
+
+/// The unit price of a row in a table without a price column (a
+/// quantity and a line amount only): amount / quantity to four decimals,
+/// when that gives the amount back to the cent. Matching against a purchase order compares
+/// unit prices, and this one is what the vendor charged per unit.
+fn implied_unit_price(item: &LineItem) -> Option<Decimal> {
+    let (quantity, amount) = (item.quantity?, item.amount?);
+    if quantity <= Decimal::ZERO {
+        return None;
+    }
+    let price = amount.checked_div(quantity)?.round_dp(4);
+    ((price * quantity).round_dp(2) == amount.round_dp(2)).then(|| price.normalize())
 }
 
 /// Confidence of a row: high when quantity × unit price gives the amount.
@@ -820,5 +868,44 @@ mod tests {
         assert_eq!(items[0].unit_price, Some(Decimal::new(450, 2)));
         assert_eq!(items[1].amount, Some(Decimal::new(17980, 2)));
         assert!(items[1].confidence > 0.8);
+    }
+    fn item(quantity: Option<i64>, price: Option<i64>, amount: i64) -> LineItem {
+        LineItem {
+            quantity: quantity.map(|q| Decimal::new(q, 1)),
+            unit_price: price.map(|p| Decimal::new(p, 2)),
+            amount: Some(Decimal::new(amount, 2)),
+            ..LineItem::default()
+        }
+    }
+
+    #[test]
+    fn the_quantity_that_gives_the_amount_is_found_among_the_rows_numbers() {
+        // "Stadtfahrt 6,5 km 2,00 13,00": the quantity column read "6".
+        let row = item(Some(60), Some(200), 1300);
+        let numbers = [
+            Decimal::new(6, 0),
+            Decimal::new(65, 1),
+            Decimal::new(200, 2),
+        ];
+        assert_eq!(quantity_on_row(&row, &numbers), Some(Decimal::new(65, 1)));
+        // Nothing on the row fits: nothing is made up.
+        assert_eq!(quantity_on_row(&row, &[Decimal::new(7, 0)]), None);
+        // Without a unit price there is nothing to check against.
+        assert_eq!(quantity_on_row(&item(None, None, 1300), &numbers), None);
+    }
+
+    #[test]
+    fn a_table_without_a_price_column_implies_the_unit_price() {
+        assert_eq!(
+            implied_unit_price(&item(Some(30), None, 13_500)),
+            Some(Decimal::new(45, 0))
+        );
+        // 100.00 for 3: 33.3333 a unit, as the vendor's system would store it.
+        assert_eq!(
+            implied_unit_price(&item(Some(30), None, 10_000)),
+            Some(Decimal::new(333_333, 4))
+        );
+        assert_eq!(implied_unit_price(&item(Some(0), None, 10_000)), None);
+        assert_eq!(implied_unit_price(&item(None, None, 10_000)), None);
     }
 }

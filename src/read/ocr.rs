@@ -36,6 +36,13 @@ pub const MAX_PIXELS: u64 = 150_000_000;
 /// Longer sides are scaled down to this first: more pixels than an A4 page
 /// at 600 dpi only cost time.
 pub const MAX_SIDE: i32 = 7_000;
+/// Images below this resolution are scaled up to [`PDF_DPI`] before
+/// recognition: at 150-200 dpi the strokes of small print (a thermal
+/// receipt, a fax) are a pixel or two wide, and Tesseract's page layout
+/// analysis breaks words apart or drops them.
+pub const MIN_DPI: f32 = 250.0;
+/// Scaling up more than this invents nothing more and costs memory.
+const MAX_UPSCALE: f32 = 3.0;
 /// Pages of one document OCR'd at most (an invoice; not a book).
 pub const MAX_OCR_PAGES: usize = 50;
 /// How long rendering one page may take.
@@ -140,24 +147,26 @@ impl Pix {
     }
 
     /// Ready for recognition: straightened when crooked (text lines that
-    /// run uphill break the reading order and the table columns), and
-    /// scaled down so that neither side exceeds [`MAX_SIDE`]; returns the
-    /// scale factor applied (1.0 when left alone).
-    fn prepared(self) -> Result<(Pix, f32), Error> {
+    /// run uphill break the reading order and the table columns), scaled
+    /// up to [`PDF_DPI`] when its resolution `dpi` is below [`MIN_DPI`],
+    /// and scaled down so that neither side exceeds [`MAX_SIDE`]; returns
+    /// the scale factor applied (1.0 when left alone).
+    fn prepared(self, dpi: f32) -> Result<(Pix, f32), Error> {
         let pix = self.deskewed().unwrap_or(self);
-        pix.bounded()
-    }
-
-    fn bounded(self) -> Result<(Pix, f32), Error> {
-        let (w, h) = self.size();
-        let longest = w.max(h);
-        if longest <= MAX_SIDE {
-            return Ok((self, 1.0));
+        let (w, h) = pix.size();
+        let longest = w.max(h).max(1) as f32;
+        let up = if dpi < MIN_DPI {
+            (PDF_DPI as f32 / dpi).min(MAX_UPSCALE)
+        } else {
+            1.0
+        };
+        let f = up.min(MAX_SIDE as f32 / longest);
+        if (f - 1.0).abs() < 0.05 {
+            return Ok((pix, 1.0));
         }
-        let f = MAX_SIDE as f32 / longest as f32;
         // SAFETY: pixScale returns a new image or null.
-        let scaled = Pix::from_raw(unsafe { pixScale(self.0, f, f) })
-            .ok_or_else(|| Error::Ocr("cannot scale the image down".into()))?;
+        let scaled = Pix::from_raw(unsafe { pixScale(pix.0, f, f) })
+            .ok_or_else(|| Error::Ocr("cannot scale the image".into()))?;
         Ok((scaled, f))
     }
 }
@@ -229,10 +238,12 @@ fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
     // SAFETY: live Pix.
     let dpi = match unsafe { pixGetXRes(pix.0) } {
         d if (70..=1200).contains(&d) => d as f32,
-        // Unknown resolution: assume a 300 dpi scan.
-        _ => 300.0,
+        _ => {
+            let (w, h) = pix.size();
+            estimated_dpi(w, h)
+        }
     };
-    let (pix, scale) = pix.prepared()?;
+    let (pix, scale) = pix.prepared(dpi)?;
     Ok(PageImage {
         number,
         pix,
@@ -254,7 +265,7 @@ pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<
             // SAFETY: Leptonica reads at most `len` bytes.
             let pix = Pix::from_raw(unsafe { pixReadMem(pgm.as_ptr(), pgm.len()) })
                 .ok_or_else(|| Error::Ocr(format!("page {n}: cannot decode the rendering")))?;
-            let (pix, scale) = pix.prepared()?;
+            let (pix, scale) = pix.prepared(PDF_DPI as f32)?;
             Ok(PageImage {
                 number: n,
                 pix,
@@ -280,6 +291,15 @@ fn scratch_dir() -> Result<tempfile::TempDir, Error> {
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| Error::Ocr(format!("cannot create a scratch directory: {e}")))
+}
+
+/// The resolution of an image that does not state one (a phone photo, a
+/// JPEG with "1x1" density), from its shape: long and narrow is a till
+/// receipt (80 mm wide), anything else a page (A4, 210 mm wide).
+fn estimated_dpi(w: i32, h: i32) -> f32 {
+    let (short, long) = (w.min(h).max(1) as f32, w.max(h).max(1) as f32);
+    let inches = if long / short >= 1.8 { 80.0 } else { 210.0 } / 25.4;
+    (short / inches).clamp(72.0, 1200.0)
 }
 
 /// One page as 8-bit gray PGM from `pdftoppm`, killed past its deadline.
@@ -626,6 +646,20 @@ pub fn lines_from_words(mut words: Vec<Word>) -> Vec<Line> {
 mod tests {
     /// Scratch folders are new each time, readable by us alone, not a
     /// planted symlink, and gone after use.
+    #[test]
+    fn images_without_a_resolution_are_judged_by_their_shape() {
+        // A receipt 604 px wide is about 190 dpi: scaled up.
+        let receipt = estimated_dpi(604, 1716);
+        assert!((185.0..200.0).contains(&receipt), "{receipt}");
+        assert!(receipt < MIN_DPI);
+        // An A4 page rendered at 300 dpi stays as it is.
+        let page = estimated_dpi(2480, 3508);
+        assert!((299.0..301.0).contains(&page), "{page}");
+        assert!(page >= MIN_DPI);
+        // Landscape is judged by its short side too.
+        assert_eq!(estimated_dpi(3508, 2480), page);
+    }
+
     #[test]
     fn scratch_dirs_are_fresh_private_and_removed() {
         use std::os::unix::fs::PermissionsExt;

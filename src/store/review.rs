@@ -625,8 +625,10 @@ impl Store {
 }
 
 impl Store {
-    /// Remembers where `vendor_id` prints a field (replacing what was
-    /// remembered before: the latest correction wins).
+    /// Remembers where `vendor_id` prints a field, replacing what was
+    /// remembered before: the latest correction wins, and the latest
+    /// e-invoice wins over an earlier e-invoice but never over a
+    /// correction.
     pub async fn remember_field_place(
         &self,
         vendor_id: &str,
@@ -634,10 +636,11 @@ impl Store {
         learned_from: InvoiceId,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO vendor_field_places (vendor_id, field, page, x0, y0, x1, y1, learned_from, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (vendor_id, field) DO UPDATE SET \
+            "INSERT INTO vendor_field_places (vendor_id, field, page, x0, y0, x1, y1, learned_from, updated_at, taught_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (vendor_id, field) DO UPDATE SET \
              page = excluded.page, x0 = excluded.x0, y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1, \
-             learned_from = excluded.learned_from, updated_at = excluded.updated_at",
+             learned_from = excluded.learned_from, updated_at = excluded.updated_at, taught_by = excluded.taught_by \
+             WHERE excluded.taught_by = 'correction' OR vendor_field_places.taught_by = 'e-invoice'",
         )
         .bind(vendor_id.to_string())
         .bind(place.field.clone())
@@ -648,6 +651,7 @@ impl Store {
         .bind(f64::from(place.bbox.y1))
         .bind(learned_from.0)
         .bind(now_ms())
+        .bind(place.taught_by.as_str())
         .execute(self.pool())
         .await
         .ctx("remember where a vendor prints a field")?;
@@ -669,7 +673,7 @@ impl Store {
         vendor_id: &str,
     ) -> Result<Vec<crate::extract::memory::FieldPlace>> {
         let rows = sqlx::query(
-            "SELECT field, page, x0, y0, x1, y1 FROM vendor_field_places WHERE vendor_id = $1 ORDER BY field",
+            "SELECT field, page, x0, y0, x1, y1, taught_by FROM vendor_field_places WHERE vendor_id = $1 ORDER BY field",
         )
         .bind(vendor_id.to_string())
         .fetch_all(self.pool())
@@ -690,6 +694,10 @@ impl Store {
                         x1: f("x1")?,
                         y1: f("y1")?,
                     },
+                    taught_by: crate::extract::memory::TaughtBy::parse(
+                        &r.try_get::<String, _>("taught_by")
+                            .ctx("decode a field place")?,
+                    ),
                 })
             })
             .collect()

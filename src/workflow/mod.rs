@@ -204,6 +204,7 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
                 }
             };
             let learned = apply_learned_places(store, &mut invoice, &read_doc).await?;
+            let taught = layout_taught(store, &invoice, &read_doc).await?;
             let audit = audit(
                 "invoice.extracted",
                 "invoice",
@@ -214,6 +215,10 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
                     "source": invoice.source.as_str(),
                     "fields_found": field_count(&invoice),
                     "learned_fields": learned,
+                    "layout_taught": taught.as_ref().map(|(vendor, places)| serde_json::json!({
+                        "vendor_id": vendor,
+                        "fields": places.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+                    })),
                     "line_items": invoice.line_items.len(),
                 }),
             );
@@ -221,6 +226,9 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
             let id = store.save_extraction(job, &invoice, &audit).await?;
             crate::failpoint::hit("extract-committed");
             info!(invoice_id = id.0, "invoice extracted");
+            if let Some((vendor, places)) = taught {
+                remember_layout(store, &vendor, &places, id).await;
+            }
         }
     }
     Ok(())
@@ -261,9 +269,54 @@ async fn reject(store: &Store, job: &Job, filename: &str, reason: &str) -> Resul
     Ok(())
 }
 
-/// For a vendor whose invoices a clerk corrected before, reads the fields
-/// from where the vendor prints them (`extract::memory`). Returns the
-/// fields read that way.
+/// What a hybrid PDF's XML teaches about its vendor's page layout
+/// (`extract::memory::learn_from_einvoice`): the vendor, when exactly one
+/// in the master data matches, and the places. Nothing when the page
+/// contradicts the XML or the invoice is not an e-invoice.
+async fn layout_taught(
+    store: &Store,
+    invoice: &ExtractedInvoice,
+    read_doc: &crate::domain::ReadDocument,
+) -> Result<Option<(String, Vec<extract::memory::FieldPlace>)>, Error> {
+    if invoice.source != crate::domain::ExtractionSource::EInvoice {
+        return Ok(None);
+    }
+    let places = extract::memory::learn_from_einvoice(invoice, &read_doc.pages);
+    if places.is_empty() {
+        return Ok(None);
+    }
+    let vendors = store.vendors().await?;
+    let validate::VendorMatch::One(vendor) = validate::resolve_vendor(invoice, &vendors) else {
+        return Ok(None);
+    };
+    Ok(Some((vendor.vendor_id.clone(), places)))
+}
+
+/// Stores the places an e-invoice taught. After the extraction committed,
+/// and best effort: the places only help later invoices, and a failure
+/// here must not send an extracted invoice round again.
+async fn remember_layout(
+    store: &Store,
+    vendor_id: &str,
+    places: &[extract::memory::FieldPlace],
+    invoice: InvoiceId,
+) {
+    for place in places {
+        if let Err(e) = store.remember_field_place(vendor_id, place, invoice).await {
+            warn!(vendor_id, field = %place.field, "cannot remember where the vendor prints a field: {e}");
+            return;
+        }
+    }
+    info!(
+        vendor_id,
+        fields = places.len(),
+        "learned the vendor's layout from its e-invoice"
+    );
+}
+
+/// For a vendor whose invoices a clerk corrected before, or who sent an
+/// e-invoice, reads the fields from where the vendor prints them
+/// (`extract::memory`). Returns the fields read that way.
 async fn apply_learned_places(
     store: &Store,
     invoice: &mut ExtractedInvoice,
@@ -282,8 +335,7 @@ async fn apply_learned_places(
     if places.is_empty() {
         return Ok(Vec::new());
     }
-    extract::memory::apply(invoice, &read_doc.pages, &places);
-    Ok(places.into_iter().map(|p| p.field).collect())
+    Ok(extract::memory::apply(invoice, &read_doc.pages, &places))
 }
 
 async fn decide_step(store: &Store, job: &Job, settings: &Settings) -> Result<(), Error> {

@@ -377,3 +377,63 @@ fn eval_with_and_without_the_model() {
         "{with_model}"
     );
 }
+
+/// A corpus root with `splits.jsonl` is scored per source folder and
+/// split: `tune` beside `check`, each document in the split the file names
+/// and in no other, and a document no split names left out.
+#[test]
+fn eval_scores_a_corpus_root_per_split() {
+    let root = tempfile::tempdir().unwrap();
+    let source = root.path().join("born-digital");
+    std::fs::create_dir_all(&source).unwrap();
+    let truth = std::fs::read_to_string(repo_path("samples/invoices/truth.jsonl")).unwrap();
+    let rows: Vec<&str> = truth.lines().take(3).collect();
+    let mut files = Vec::new();
+    for row in &rows {
+        let v: serde_json::Value = serde_json::from_str(row).unwrap();
+        let file = v["file"].as_str().unwrap().to_string();
+        std::fs::copy(
+            repo_path(&format!("samples/invoices/{file}")),
+            source.join(&file),
+        )
+        .unwrap();
+        files.push(file);
+    }
+    std::fs::write(source.join("truth.jsonl"), rows.join("\n")).unwrap();
+    // Two tune documents, one check; the third file of truth.jsonl is in
+    // no split at all.
+    let split = |file: &str, split: &str| {
+        format!(r#"{{"source": "born-digital", "file": "{file}", "split": "{split}"}}"#)
+    };
+    std::fs::write(
+        root.path().join("splits.jsonl"),
+        [split(&files[0], "tune"), split(&files[1], "check")].join("\n"),
+    )
+    .unwrap();
+    let run = |json: bool| {
+        let mut cmd = apflow();
+        cmd.args(["eval", "--visual-only"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.arg(root.path()).output().unwrap();
+        assert_ok(&out);
+        out
+    };
+    let v: serde_json::Value = serde_json::from_slice(&run(true).stdout).unwrap();
+    let (tune, check) = (&v["born-digital"]["tune"], &v["born-digital"]["check"]);
+    assert_eq!(tune["documents"], 1, "{v}");
+    assert_eq!(check["documents"], 1, "{v}");
+    assert_eq!(tune["fields"]["invoice_number"]["labelled"], 1, "{v}");
+    assert_eq!(check["fields"]["total_amount"]["correct"], 1, "{v}");
+    assert!(check["line_items"]["f1"].is_number());
+    let text = String::from_utf8(run(false).stdout).unwrap();
+    assert!(
+        text.contains("born-digital: tune 1 documents, check 1 documents"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("all header fields")),
+        "{text}"
+    );
+}

@@ -49,10 +49,15 @@ fn cii(number: &str, total: &str, iban: &str) -> String {
     )
 }
 
-/// The sample PDF with `xml` attached as `factur-x.xml` (embedded file in
-/// the catalog's name tree and its /AF array, as Factur-X prescribes).
+/// The sample PDF with `xml` attached as `factur-x.xml`.
 fn hybrid(xml: &str) -> Vec<u8> {
-    let mut doc = Document::load(repo_path(SAMPLE)).unwrap();
+    attach_xml(&std::fs::read(repo_path(SAMPLE)).unwrap(), xml)
+}
+
+/// `pdf` with `xml` attached as `factur-x.xml` (embedded file in the
+/// catalog's name tree and its /AF array, as Factur-X prescribes).
+pub fn attach_xml(pdf: &[u8], xml: &str) -> Vec<u8> {
+    let mut doc = Document::load_mem(pdf).unwrap();
     let name = |s: &str| Object::Name(s.as_bytes().to_vec());
     let mut file_dict = Dictionary::new();
     file_dict.set("Type", name("EmbeddedFile"));

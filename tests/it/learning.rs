@@ -169,3 +169,196 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
         third.iban
     );
 }
+
+/// Factur-X XML for the Nordlicht layout above: number, issue and due date,
+/// 100.00 + 19.00 = 119.00, its VAT id and IBAN.
+fn nordlicht_cii(number: &str, due: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+  xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+  xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+  <rsm:ExchangedDocument>
+    <ram:ID>{number}</ram:ID>
+    <ram:TypeCode>380</ram:TypeCode>
+    <ram:IssueDateTime><udt:DateTimeString format="102">20260302</udt:DateTimeString></ram:IssueDateTime>
+  </rsm:ExchangedDocument>
+  <rsm:SupplyChainTradeTransaction>
+    <ram:ApplicableHeaderTradeAgreement>
+      <ram:SellerTradeParty>
+        <ram:Name>Nordlicht Buerobedarf GmbH</ram:Name>
+        <ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">DE273849154</ram:ID></ram:SpecifiedTaxRegistration>
+      </ram:SellerTradeParty>
+    </ram:ApplicableHeaderTradeAgreement>
+    <ram:ApplicableHeaderTradeSettlement>
+      <ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+      <ram:SpecifiedTradeSettlementPaymentMeans>
+        <ram:TypeCode>58</ram:TypeCode>
+        <ram:PayeePartyCreditorFinancialAccount><ram:IBANID>DE34200505501234567890</ram:IBANID></ram:PayeePartyCreditorFinancialAccount>
+      </ram:SpecifiedTradeSettlementPaymentMeans>
+      <ram:SpecifiedTradePaymentTerms>
+        <ram:DueDateDateTime><udt:DateTimeString format="102">{due}</udt:DateTimeString></ram:DueDateDateTime>
+      </ram:SpecifiedTradePaymentTerms>
+      <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+        <ram:TaxBasisTotalAmount>100.00</ram:TaxBasisTotalAmount>
+        <ram:TaxTotalAmount currencyID="EUR">19.00</ram:TaxTotalAmount>
+        <ram:GrandTotalAmount>119.00</ram:GrandTotalAmount>
+        <ram:DuePayableAmount>119.00</ram:DuePayableAmount>
+      </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    </ram:ApplicableHeaderTradeSettlement>
+  </rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>"#
+    )
+}
+
+/// What the extraction's audit entry says an e-invoice taught: the fields
+/// of `layout_taught`, in order; `None` when it taught nothing.
+async fn taught_fields(t: &crate::helpers::TestDb, invoice: InvoiceId) -> Option<Vec<String>> {
+    let entries = t
+        .store
+        .audit_trail("invoice", &invoice.to_string())
+        .await
+        .unwrap();
+    let extracted = entries
+        .iter()
+        .find(|e| e.action == "invoice.extracted")
+        .expect("the extraction is audited");
+    let detail: serde_json::Value = serde_json::from_str(&extracted.detail).unwrap();
+    detail["layout_taught"]["fields"]
+        .as_array()
+        .map(|a| a.iter().map(|f| f.as_str().unwrap().to_string()).collect())
+}
+
+/// A vendor's hybrid PDF teaches its layout: the XML says which printed
+/// value is the due date (under a label no rule knows), and the vendor's
+/// next paper invoice in that layout is read from the same place. Its bank
+/// account's place is never taught by a document.
+#[tokio::test]
+async fn an_einvoice_teaches_where_its_vendor_prints_the_fields() {
+    for db in crate::helpers::BOTH {
+        let t = fresh(db).await;
+        load_sample_master_data(&t.store).await;
+        let pdf = nordlicht_invoice("RE-8001", "31.03.2026", "119,00");
+        let xml = nordlicht_cii("RE-8001", "20260331");
+        let hybrid = ingest(&t, "hybrid.pdf", crate::hybrid::attach_xml(&pdf, &xml)).await;
+        let taught = taught_fields(&t, hybrid)
+            .await
+            .expect("a layout was taught");
+        assert!(taught.contains(&"due_date".to_string()), "{taught:?}");
+        assert!(!taught.contains(&"iban".to_string()), "{taught:?}");
+
+        // The paper invoice: its due date comes from the taught place
+        // (or the model, sure of it: either way it is right), never left
+        // unread.
+        let paper = ingest(
+            &t,
+            "paper.pdf",
+            nordlicht_invoice("RE-8002", "15.04.2026", "119,00"),
+        )
+        .await;
+        let paper = t.store.load_extraction(paper).await.unwrap();
+        let due = paper.due_date.expect("the due date is read");
+        assert_eq!(due.value.to_string(), "2026-04-15", "{db:?}");
+        assert!(due.location.is_some());
+    }
+}
+
+/// Without the learned place, a paper invoice in this layout does not get
+/// its due date from the rules alone: the test above proves the teaching,
+/// not the rules.
+#[test]
+fn the_rules_alone_miss_the_unusual_due_date_label() {
+    let read = apflow::read::read(
+        &nordlicht_invoice("RE-8002", "15.04.2026", "119,00"),
+        &Default::default(),
+    )
+    .unwrap();
+    let rules = apflow::extract::extract_with(&read, None);
+    assert_ne!(
+        rules.due_date.map(|f| f.value.to_string()).as_deref(),
+        Some("2026-04-15")
+    );
+    // And with the e-invoice's places applied, it does.
+    let pdf = nordlicht_invoice("RE-8001", "31.03.2026", "119,00");
+    let hybrid = apflow::read::read(
+        &crate::hybrid::attach_xml(&pdf, &nordlicht_cii("RE-8001", "20260331")),
+        &Default::default(),
+    )
+    .unwrap();
+    let xml = apflow::extract::extract(&hybrid);
+    let places = apflow::extract::memory::learn_from_einvoice(&xml, &hybrid.pages);
+    let mut paper = apflow::extract::extract_with(&read, None);
+    let read_from_places = apflow::extract::memory::apply(&mut paper, &read.pages, &places);
+    assert!(read_from_places.contains(&"due_date".to_string()));
+    assert_eq!(
+        paper.due_date.map(|f| f.value.to_string()).as_deref(),
+        Some("2026-04-15")
+    );
+}
+
+/// An attacker's hybrid PDF cannot undo what a clerk taught, and a hybrid
+/// whose page contradicts its XML teaches nothing.
+#[tokio::test]
+async fn a_clerks_place_outranks_an_einvoice_and_a_contradicted_xml_teaches_nothing() {
+    let t = fresh(Db::Sqlite).await;
+    load_sample_master_data(&t.store).await;
+    let first = ingest(
+        &t,
+        "a.pdf",
+        nordlicht_invoice("RE-9001", "31.03.2026", "119,00"),
+    )
+    .await;
+    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+    let id = t
+        .store
+        .add_user("clara", &hash, Role::Clerk, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let clara = User {
+        id,
+        username: "clara".into(),
+        role: Role::Clerk,
+        approval_limit: None,
+        cost_centres: vec![],
+    };
+    apflow::workflow::review::correct_field(
+        &t.store,
+        &t.settings,
+        first,
+        "due_date",
+        "2026-03-31",
+        &clara,
+    )
+    .await
+    .unwrap();
+    let vendor = "V-1001";
+    let clerk_place = t.store.field_places(vendor).await.unwrap();
+    let due_place = |places: &[apflow::extract::memory::FieldPlace]| {
+        places.iter().find(|p| p.field == "due_date").cloned()
+    };
+    let before = due_place(&clerk_place).expect("the correction taught the place");
+    assert_eq!(
+        before.taught_by,
+        apflow::extract::memory::TaughtBy::Correction
+    );
+
+    // A hybrid whose XML due date is printed elsewhere on its page (the
+    // invoice date's place): were it taught, the due date would be read
+    // from the wrong line.
+    let pdf = nordlicht_invoice("RE-9002", "30.04.2026", "119,00");
+    let hybrid = ingest(
+        &t,
+        "h.pdf",
+        crate::hybrid::attach_xml(&pdf, &nordlicht_cii("RE-9002", "20260302")),
+    )
+    .await;
+    let after = due_place(&t.store.field_places(vendor).await.unwrap()).unwrap();
+    assert_eq!(after, before, "the clerk's place stands");
+    let _ = hybrid;
+
+    // XML of another invoice (its number is not on the page): nothing.
+    let other = crate::hybrid::attach_xml(&pdf, &nordlicht_cii("RE-0000", "20260430"));
+    let other = ingest(&t, "x.pdf", other).await;
+    assert_eq!(taught_fields(&t, other).await, None);
+}

@@ -20,6 +20,7 @@
 
 pub mod calibration;
 pub mod candidates;
+pub mod corpus;
 mod degrade;
 pub mod embed;
 pub mod scorer;
@@ -254,19 +255,44 @@ pub fn decide(
         // Leaving a field empty costs what its best candidate claims.
         None => (1.0 - best).max(1e-4).ln(),
     };
-    let (nets, taxes, totals) = (top(NET), top(TAX), top(TOTAL));
+    let (mut nets, mut taxes, totals) = (top(NET), top(TAX), top(TOTAL));
     let best = |v: &[Option<(usize, f32)>]| v.first().copied().flatten().map_or(0.0, |c| c.1);
     let (bn, bt, bg) = (best(&nets), best(&taxes), best(&totals));
+    // The amount that would close the sum, when it is printed anywhere on
+    // the pages, joins the choices however unsure the scorer is of it: a
+    // VAT breakdown's tax column or a net under a label no synthetic
+    // layout used is still the one number that adds up.
+    let closing = closing_candidates(candidates, probabilities, &nets, &taxes, &totals);
+    for (field, c) in closing {
+        let list = if field == NET { &mut nets } else { &mut taxes };
+        // A field the rules read by its label keeps that one value.
+        let by_label_only = labelled[field] && list.len() == 1;
+        if !by_label_only && !list.contains(&Some(c)) {
+            list.push(Some(c));
+        }
+    }
+    let closes = |n: &Choice, t: &Choice, g: &Choice| matches!((amount(n), amount(t), amount(g)), (Some(n), Some(t), Some(g)) if n + t == g);
     let mut chosen: Option<(f32, [Choice; 3])> = None;
     for n in &nets {
         for t in &taxes {
             for g in &totals {
-                let mut score = log_p(n, bn, NET) + log_p(t, bt, TAX) + log_p(g, bg, TOTAL);
-                match (amount(n), amount(t), amount(g)) {
-                    (Some(n), Some(t), Some(g)) if n + t == g => score += 3.0,
-                    (Some(_), Some(_), Some(_)) => score -= 1.5,
-                    (Some(n), None, Some(g)) if n == g => score += 1.0,
-                    _ => {}
+                let mut score;
+                if closes(n, t, g) {
+                    // Within a closing set, a value counts as at least
+                    // slightly likely: the arithmetic vouches for it.
+                    let floor = |c: &Choice, field| {
+                        c.map_or(0.0, |(i, p)| {
+                            weight(&candidates[i], field, p).max(CLOSING_FLOOR).ln()
+                        })
+                    };
+                    score = floor(n, NET) + floor(t, TAX) + floor(g, TOTAL) + 3.0;
+                } else {
+                    score = log_p(n, bn, NET) + log_p(t, bt, TAX) + log_p(g, bg, TOTAL);
+                    match (amount(n), amount(t), amount(g)) {
+                        (Some(_), Some(_), Some(_)) => score -= 1.5,
+                        (Some(n), None, Some(g)) if n == g => score += 1.0,
+                        _ => {}
+                    }
                 }
                 if chosen.as_ref().is_none_or(|(s, _)| score > *s) {
                     chosen = Some((score, [*n, *t, *g]));
@@ -275,8 +301,53 @@ pub fn decide(
         }
     }
     if let Some((_, [n, t, g])) = chosen {
+        let closed = closes(&n, &t, &g);
         for (field, c) in [(NET, n), (TAX, t), (TOTAL, g)] {
-            out[field] = c.filter(|c| labelled[field] || c.1 >= MIN_PROBABILITY / 2.0);
+            out[field] = c.filter(|c| labelled[field] || closed || c.1 >= MIN_PROBABILITY / 2.0);
+        }
+    }
+    out
+}
+
+/// The probability a value in a closing net + tax = total set counts as
+/// at least, whatever the scorer says of it.
+const CLOSING_FLOOR: f32 = 0.05;
+
+/// For every net and total among the choices, the candidate printing
+/// total - net (a tax); for every tax and total, the one printing total -
+/// tax (a net). Each value once, the candidate the scorer likes best for
+/// that field.
+fn closing_candidates(
+    candidates: &[Candidate],
+    probabilities: &[Vec<f32>],
+    nets: &[Choice],
+    taxes: &[Choice],
+    totals: &[Choice],
+) -> Vec<(usize, (usize, f32))> {
+    let amount = |c: &Choice| match c.map(|(i, _)| &candidates[i].value) {
+        Some(Value::Amount(a)) => Some(*a),
+        _ => None,
+    };
+    let printed = |field: usize, value: Decimal| -> Option<(usize, f32)> {
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.value == Value::Amount(value))
+            .map(|(i, _)| (i, probabilities[i][field]))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+    };
+    let mut out: Vec<(usize, (usize, f32))> = Vec::new();
+    for g in totals.iter().filter_map(amount) {
+        for (field, parts) in [(TAX, nets), (NET, taxes)] {
+            for part in parts.iter().filter_map(amount) {
+                let rest = g - part;
+                if rest >= Decimal::ZERO
+                    && let Some(c) = printed(field, rest)
+                    && !out.contains(&(field, c))
+                {
+                    out.push((field, c));
+                }
+            }
         }
     }
     out
@@ -588,6 +659,29 @@ mod tests {
             candidates::FEATURES[RULES_FEATURE + TOTAL],
             "rules_total_amount"
         );
+    }
+
+    #[test]
+    fn a_tax_the_scorer_doubts_is_taken_when_it_closes_the_sum() {
+        // A VAT breakdown row "19 % | 1000.00 | 190.00": the scorer took
+        // its base for the tax and barely considers 190.00.
+        let c = vec![amount(100_000), amount(19_000), amount(119_000)];
+        let probs = vec![p(0.9, 0.6, 0.0), p(0.0, 0.02, 0.0), p(0.0, 0.0, 0.95)];
+        let d = decide(&c, &probs, [false; 7]);
+        assert_eq!(d[NET].map(|x| x.0), Some(0));
+        assert_eq!(d[TAX].map(|x| x.0), Some(1), "{d:?}");
+        assert_eq!(d[TOTAL].map(|x| x.0), Some(2));
+    }
+
+    #[test]
+    fn a_closing_value_printed_nowhere_is_not_invented() {
+        // 190.00 would close the sum but is not on the page: the tax stays
+        // open rather than made up.
+        let c = vec![amount(100_000), amount(119_000)];
+        let probs = vec![p(0.9, 0.1, 0.0), p(0.0, 0.0, 0.95)];
+        let d = decide(&c, &probs, [false; 7]);
+        assert_eq!(d[TOTAL].map(|x| x.0), Some(1));
+        assert_eq!(d[TAX], None, "{d:?}");
     }
 
     #[test]
