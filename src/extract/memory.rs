@@ -50,7 +50,8 @@ impl TaughtBy {
     }
 }
 
-/// Fields a place can be remembered for (typed values the page prints).
+/// Fields a place can be remembered for (typed values the page prints);
+/// the IBAN last (see [`TAUGHT_BY_EINVOICE`]).
 pub const LEARNABLE: [&str; 8] = [
     "invoice_number",
     "invoice_date",
@@ -176,15 +177,11 @@ fn overlap(a: BBox, b: BBox) -> bool {
 /// vendor prints its bank account is learned only from a person's
 /// correction, so that no document, however well formed, can change how
 /// payment details are read for a vendor.
-pub const TAUGHT_BY_EINVOICE: [&str; 7] = [
-    "invoice_number",
-    "invoice_date",
-    "due_date",
-    "net_amount",
-    "tax_amount",
-    "total_amount",
-    "po_number",
-];
+pub const TAUGHT_BY_EINVOICE: &[&str] = match LEARNABLE.split_last() {
+    // "iban" is the last learnable field.
+    Some((_, rest)) => rest,
+    None => &[],
+};
 
 /// Where the visible page of a hybrid PDF prints the values its embedded
 /// XML states: the XML labels that vendor's layout for free, so the
@@ -336,4 +333,15 @@ fn read_place(
         _ => return false,
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_document_teaches_where_the_iban_is() {
+        assert!(!TAUGHT_BY_EINVOICE.contains(&"iban"));
+        assert_eq!(TAUGHT_BY_EINVOICE.len(), LEARNABLE.len() - 1);
+    }
 }

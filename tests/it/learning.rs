@@ -61,6 +61,27 @@ async fn ingest(t: &crate::helpers::TestDb, name: &str, bytes: Vec<u8>) -> Invoi
     invoice_of(t, doc).await
 }
 
+/// A new clerk, "clara", corrects one field of `invoice`.
+async fn clerk_corrects(t: &crate::helpers::TestDb, invoice: InvoiceId, field: &str, value: &str) {
+    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+    let id = t
+        .store
+        .add_user("clara", &hash, Role::Clerk, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let clara = User {
+        id,
+        username: "clara".into(),
+        role: Role::Clerk,
+        approval_limit: None,
+        cost_centres: vec![],
+    };
+    apflow::workflow::review::correct_field(&t.store, &t.settings, invoice, field, value, &clara)
+        .await
+        .unwrap();
+}
+
 async fn invoice_of(t: &crate::helpers::TestDb, doc: DocumentId) -> InvoiceId {
     match t.store.invoice_for_document(doc).await.unwrap() {
         Some(id) => id,
@@ -103,30 +124,7 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
     );
     assert!(before.invoice_number.is_some());
 
-    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
-    let id = t
-        .store
-        .add_user("clara", &hash, Role::Clerk, None)
-        .await
-        .unwrap()
-        .unwrap();
-    let clara = User {
-        id,
-        username: "clara".into(),
-        role: Role::Clerk,
-        approval_limit: None,
-        cost_centres: vec![],
-    };
-    apflow::workflow::review::correct_field(
-        &t.store,
-        &t.settings,
-        first,
-        "due_date",
-        "2026-03-31",
-        &clara,
-    )
-    .await
-    .unwrap();
+    clerk_corrects(&t, first, "due_date", "2026-03-31").await;
 
     let second = ingest(
         &t,
@@ -308,30 +306,7 @@ async fn a_clerks_place_outranks_an_einvoice_and_a_contradicted_xml_teaches_noth
         nordlicht_invoice("RE-9001", "31.03.2026", "119,00"),
     )
     .await;
-    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
-    let id = t
-        .store
-        .add_user("clara", &hash, Role::Clerk, None)
-        .await
-        .unwrap()
-        .unwrap();
-    let clara = User {
-        id,
-        username: "clara".into(),
-        role: Role::Clerk,
-        approval_limit: None,
-        cost_centres: vec![],
-    };
-    apflow::workflow::review::correct_field(
-        &t.store,
-        &t.settings,
-        first,
-        "due_date",
-        "2026-03-31",
-        &clara,
-    )
-    .await
-    .unwrap();
+    clerk_corrects(&t, first, "due_date", "2026-03-31").await;
     let vendor = "V-1001";
     let clerk_place = t.store.field_places(vendor).await.unwrap();
     let due_place = |places: &[apflow::extract::memory::FieldPlace]| {

@@ -594,7 +594,9 @@ mod tests {
     use super::*;
     use crate::domain::BBox;
 
-    fn amount(cents: i64) -> Candidate {
+    /// A candidate holding `cents` / 100, with no surroundings (the train
+    /// tests use it too).
+    pub(super) fn amount(cents: i64) -> Candidate {
         Candidate {
             value: Value::Amount(Decimal::new(cents, 2)),
             page: 1,

@@ -907,19 +907,7 @@ mod tests {
         }));
         assert_eq!(l.known, [false, true, false, false, false, false, true]);
         assert_eq!(l.values[6], Some(Value::Amount(Decimal::new(6030, 2))));
-        let c = Candidate {
-            value: Value::Amount(Decimal::new(60300, 3)),
-            page: 1,
-            bbox: crate::domain::BBox {
-                x0: 0.0,
-                y0: 0.0,
-                x1: 1.0,
-                y1: 1.0,
-            },
-            left: String::new(),
-            above: String::new(),
-            features: Vec::new(),
-        };
+        let c = super::super::tests::amount(6030);
         assert_eq!(targets(&c, &l), [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
     }
 }
