@@ -89,6 +89,29 @@ pub(super) fn line_items(
     grid: &[Vec<Vec<Cell>>],
     style: Option<DecimalStyle>,
 ) -> Vec<LineItem> {
+    let under_headers = items_under_headers(pages, grid, style);
+    let multiplying: Vec<LineItem> = grid
+        .iter()
+        .zip(pages)
+        .flat_map(|(lines, page)| rows_that_multiply(page.number, lines, style))
+        .collect();
+    // Two readings of the same table; the one whose rows add up more
+    // often wins, the header's on a tie (it also reads rows whose
+    // arithmetic is off: discounts, rounding, a misread digit).
+    let adds_up = |items: &[LineItem]| items.iter().filter(|i| consistency(i) >= 0.9).count();
+    if adds_up(&multiplying) > adds_up(&under_headers) {
+        multiplying
+    } else {
+        under_headers
+    }
+}
+
+/// Line items of tables found by their header row.
+fn items_under_headers(
+    pages: &[Page],
+    grid: &[Vec<Vec<Cell>>],
+    style: Option<DecimalStyle>,
+) -> Vec<LineItem> {
     let mut items = Vec::new();
     // A table that runs past the bottom of a page continues on the next
     // one, often without repeating its header.
@@ -141,6 +164,149 @@ pub(super) fn line_items(
         }
     }
     items
+}
+
+/// Confidence of an item read without a table header: its arithmetic
+/// holds, but which number is which was inferred.
+const HEADERLESS: f32 = 0.7;
+
+/// Items of a table whose header no rule recognises (a header in another
+/// wording or language, or none): a line with a description followed by
+/// numbers of which one times another gives the last, to the cent
+/// (quantity × unit price = amount), is an item. Summary lines and tax
+/// breakdowns (a rate with "%") are not. Text-only lines right below an
+/// item, starting at its description, continue the description.
+fn rows_that_multiply(
+    page: u32,
+    lines: &[Vec<Cell>],
+    style: Option<DecimalStyle>,
+) -> Vec<LineItem> {
+    let mut items: Vec<(LineItem, f32, f32)> = Vec::new(); // item, description x0, bottom
+    let pitch = line_pitch(lines).max(1.0);
+    for line in lines {
+        let Some(first) = line.first() else {
+            continue;
+        };
+        if TOTALS.is_match(&first.text) {
+            continue;
+        }
+        if let Some(item) = multiplying_row(page, line, style) {
+            let x0 = line
+                .iter()
+                .find(|c| c.text.chars().filter(|ch| ch.is_alphabetic()).count() >= 3)
+                .map_or(first.bbox.x0, |c| c.bbox.x0);
+            let bottom = line.iter().map(|c| c.bbox.y1).fold(f32::MIN, f32::max);
+            items.push((item, x0, bottom));
+            continue;
+        }
+        // A text-only line just below the last item, under its description.
+        if let Some((item, x0, bottom)) = items.last_mut()
+            && first.bbox.y0 - *bottom < 0.6 * pitch
+            && (first.bbox.x0 - *x0).abs() <= 4.0
+            && !line_text(line).split_whitespace().any(has_two_decimals)
+        {
+            let text = line_text(line);
+            if let Some(d) = item.description.as_mut() {
+                d.push(' ');
+                d.push_str(text.trim());
+            }
+            *bottom = line.iter().map(|c| c.bbox.y1).fold(*bottom, f32::max);
+        }
+    }
+    items.into_iter().map(|(item, _, _)| item).collect()
+}
+
+/// One line read as an item by its arithmetic alone, see
+/// [`rows_that_multiply`].
+fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Option<LineItem> {
+    // Every number token, in reading order, with the cell it is in; a
+    // number followed by "%" (or ending in it) is a rate, not an operand.
+    let mut numbers: Vec<(Decimal, usize, bool)> = Vec::new();
+    for (ci, cell) in line.iter().enumerate() {
+        let tokens: Vec<&str> = cell.text.split_whitespace().collect();
+        for (ti, t) in tokens.iter().enumerate() {
+            let percent = t.ends_with('%')
+                || tokens.get(ti + 1).is_some_and(|n| n.starts_with('%'))
+                || (ti + 1 == tokens.len()
+                    && line.get(ci + 1).is_some_and(|c| c.text.starts_with('%')));
+            if percent {
+                continue;
+            }
+            if let Some(v) = parse_amount(t.trim_end_matches(['€', '$', '£']), style) {
+                numbers.push((v, ci, priced(t)));
+            }
+        }
+    }
+    let &(amount, amount_cell, _) = numbers.last()?;
+    // A line amount is printed with two decimals.
+    let amount_word = line.get(amount_cell)?.text.split_whitespace().last()?;
+    if !has_two_decimals(amount_word) || amount <= Decimal::ZERO {
+        return None;
+    }
+    let operands = &numbers[..numbers.len() - 1];
+    let (quantity, price, first_cell) =
+        operands
+            .iter()
+            .enumerate()
+            .find_map(|(i, &(a, ac, a_priced))| {
+                operands[i + 1..].iter().find_map(|&(b, _, b_priced)| {
+                    if a <= Decimal::ZERO
+                        || b <= Decimal::ZERO
+                        || (a * b).round_dp(2) != amount.round_dp(2)
+                    {
+                        return None;
+                    }
+                    // The product cannot tell quantity from price; the
+                    // print can: "43,20" and "3" are a price and a
+                    // quantity in either order. Otherwise the quantity
+                    // comes first.
+                    Some(if a_priced && !b_priced {
+                        (b, a, ac)
+                    } else {
+                        (a, b, ac)
+                    })
+                })
+            })?;
+    // The description: the words before the first operand.
+    let description: Vec<&str> = line[..=first_cell]
+        .iter()
+        .map(|c| c.text.as_str())
+        .filter(|t| t.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .collect();
+    if description.is_empty() {
+        return None;
+    }
+    let bbox = line
+        .iter()
+        .map(|c| c.bbox)
+        .reduce(crate::domain::BBox::union)?;
+    Some(LineItem {
+        description: Some(description.join(" ")),
+        quantity: Some(quantity.normalize()),
+        unit_price: Some(price),
+        amount: Some(amount),
+        confidence: HEADERLESS,
+        location: Some((page, bbox)),
+        ..LineItem::default()
+    })
+}
+
+/// A number printed as a price: two decimals, or four and more ("0,0520");
+/// quantities are whole or keep one or three ("6,5", "1,000").
+fn priced(word: &str) -> bool {
+    let digits = word.trim_end_matches(|c: char| !c.is_ascii_digit());
+    let decimals = digits.rfind(['.', ',']).map_or(0, |i| digits.len() - i - 1);
+    decimals == 2 || decimals >= 4
+}
+
+/// "12,50", "1.234,00 €": a word printed as money, with two decimals.
+fn has_two_decimals(word: &str) -> bool {
+    let b = word
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .as_bytes();
+    b.len() >= 4
+        && matches!(b[b.len() - 3], b'.' | b',')
+        && b[b.len() - 2..].iter().all(u8::is_ascii_digit)
 }
 
 fn classify(text: &str) -> Option<Column> {
@@ -907,5 +1073,112 @@ mod tests {
         );
         assert_eq!(implied_unit_price(&item(Some(0), None, 10_000)), None);
         assert_eq!(implied_unit_price(&item(None, None, 10_000)), None);
+    }
+    #[test]
+    fn rows_whose_numbers_multiply_are_items_without_a_header() {
+        // A header in words no rule knows; a tax breakdown and a total.
+        let p = page(&[
+            &[
+                (40.0, "Libellé article"),
+                (300.0, "Nb"),
+                (360.0, "PU"),
+                (450.0, "Valeur"),
+            ],
+            &[
+                (40.0, "Câble réseau 5 m"),
+                (300.0, "3"),
+                (360.0, "12,50"),
+                (450.0, "37,50"),
+            ],
+            &[(40.0, "catégorie 6, gris")],
+            &[
+                (40.0, "Switch 8 ports"),
+                (300.0, "1"),
+                (360.0, "89,00"),
+                (450.0, "89,00"),
+            ],
+            &[(40.0, "Remise fidélité"), (450.0, "-5,00")],
+            &[(40.0, "TVA 20 %"), (360.0, "121,50"), (450.0, "24,30")],
+            &[(40.0, "Total TTC"), (450.0, "145,80")],
+        ]);
+        let grid = vec![crate::extract::rules::cells_of(&p)];
+        let items = line_items(std::slice::from_ref(&p), &grid, Some(DecimalStyle::Comma));
+        let got: Vec<(String, String, String, String)> = items
+            .iter()
+            .map(|i| {
+                (
+                    i.description.clone().unwrap_or_default(),
+                    i.quantity.map(|d| d.to_string()).unwrap_or_default(),
+                    i.unit_price.map(|d| d.to_string()).unwrap_or_default(),
+                    i.amount.map(|d| d.to_string()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let row = |d: &str, q: &str, p: &str, a: &str| {
+            (d.to_string(), q.to_string(), p.to_string(), a.to_string())
+        };
+        assert_eq!(
+            got,
+            [
+                row("Câble réseau 5 m catégorie 6, gris", "3", "12.50", "37.50"),
+                row("Switch 8 ports", "1", "89.00", "89.00"),
+            ]
+        );
+        assert!(items.iter().all(|i| i.confidence < 0.9));
+    }
+    #[test]
+    fn the_print_tells_the_price_from_the_quantity() {
+        let row = |cells: &[(f32, &str)]| {
+            let line: Vec<Cell> = cells
+                .iter()
+                .map(|(x, t)| cell(*x, *x + 5.0 * t.len() as f32, 10.0, t))
+                .collect();
+            multiplying_row(1, &line, Some(DecimalStyle::Comma)).map(|i| {
+                (
+                    i.quantity.map(|d| d.to_string()),
+                    i.unit_price.map(|d| d.to_string()),
+                )
+            })
+        };
+        let q_p = |q: &str, p: &str| Some((Some(q.to_string()), Some(p.to_string())));
+        // Price before quantity (German layouts), and after.
+        assert_eq!(
+            row(&[
+                (40.0, "Obermonteur"),
+                (280.0, "43,20"),
+                (350.0, "3 Std"),
+                (500.0, "129,60")
+            ]),
+            q_p("3", "43.20")
+        );
+        assert_eq!(
+            row(&[
+                (40.0, "Obermonteur"),
+                (280.0, "3"),
+                (350.0, "43,20"),
+                (500.0, "129,60")
+            ]),
+            q_p("3", "43.20")
+        );
+        // A quantity with one decimal, a price with four.
+        assert_eq!(
+            row(&[
+                (40.0, "Stadtfahrt"),
+                (280.0, "6,5"),
+                (350.0, "2,0000"),
+                (500.0, "13,00")
+            ]),
+            q_p("6.5", "2.0000")
+        );
+        // Nothing multiplies to the last amount: no item.
+        assert_eq!(
+            row(&[
+                (40.0, "Rabatt"),
+                (280.0, "3"),
+                (350.0, "4,00"),
+                (500.0, "11,00")
+            ]),
+            None
+        );
     }
 }
