@@ -219,7 +219,7 @@ static IBAN: LazyLock<Regex> = LazyLock::new(|| {
         .expect("constant regex")
 });
 static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl|a\.\s?G\.|e\.\s?V\.|GbR|eG)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
+    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl|a\.\s?G\.|e\.\s?V\.|GbR|eG|Sdn\.?\s*Bhd\.?|Bhd\.?|S/B|Pte\.?\s*Ltd\.?|Pty\.?\s*Ltd\.?|LLP|Co\.,?\s*Ltd\.?)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
         .expect("constant regex")
 });
 static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
@@ -848,8 +848,51 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             }
         }
     }
-    page.first()?.first().map(|c| field(c.text.clone(), 0.3, c))
+    // No seller block, no legal form: the first line near the top that
+    // reads as a name (a letterhead, a shop's name over its receipt), not
+    // OCR specks, a phone number or a labelled field.
+    let top = page.first()?.first()?.bbox.y0;
+    page.iter()
+        .take_while(|line| line.first().is_some_and(|c| c.bbox.y0 < top + 250.0))
+        .find_map(|line| {
+            let (text, _) = join_from(line);
+            let bbox = line.iter().map(|c| c.bbox).reduce(BBox::union)?;
+            let first = line.first()?;
+            looks_like_a_name(&text).then(|| Field {
+                value: text.trim().to_string(),
+                confidence: 0.3,
+                location: Some((first.page, bbox)),
+            })
+        })
+        .or_else(|| page.first()?.first().map(|c| field(c.text.clone(), 0.3, c)))
 }
+
+/// A line that could be a business's name: mostly letters (at least
+/// five), words of more than one letter, no label colon, no amount.
+fn looks_like_a_name(text: &str) -> bool {
+    let t = text.trim();
+    let letters = t.chars().filter(|c| c.is_alphabetic()).count();
+    let others = t
+        .chars()
+        .filter(|c| !c.is_alphabetic() && !c.is_whitespace())
+        .count();
+    let long_words = t
+        .split_whitespace()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .count();
+    letters >= 5
+        && 4 * others <= letters
+        && long_words >= 1
+        && !t.contains(':')
+        && !DOCUMENT_TITLE.is_match(t)
+}
+
+/// The document's title ("INVOICE", "Rechnung", "TAX INVOICE"), which
+/// heads many pages above or beside the vendor's name.
+static DOCUMENT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:tax\s+|simplified\s+|official\s+)?(?:invoice|rechnung|facture|factura|fattura|factuur|faktura|receipt|quittung|kassenbon|re[çc]u|credit\s+note|gutschrift|avoir)\b")
+        .expect("constant regex")
+});
 
 static SELLER_HEADING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:verk[äa]ufer|lieferant|rechnungssteller|leistungserbringer|seller|supplier|vendor|fournisseur|vendeur|[ée]metteur)\s*:?\s*$").expect("constant regex")
@@ -1172,5 +1215,28 @@ pub(super) mod tests {
             inv.invoice_date.map(|f| f.value),
             NaiveDate::from_ymd_opt(2026, 3, 5)
         );
+    }
+    #[test]
+    fn a_name_is_told_from_specks_numbers_labels_and_titles() {
+        for name in [
+            "INDAH GIFT & HOME DECO",
+            "Atelier Berthier",
+            "SWEET FOREST CAFE",
+        ] {
+            assert!(looks_like_a_name(name), "{name}");
+        }
+        for not in [
+            "aa",
+            "~",
+            "3180303",
+            "Tel: 07-3507405",
+            "TAX INVOICE",
+            "319,01 017",
+            ";}",
+        ] {
+            assert!(!looks_like_a_name(not), "{not}");
+        }
+        assert!(COMPANY.is_match("UNIHAKKA INTERNATIONAL SDN BHD"));
+        assert!(COMPANY.is_match("OWNER BY CASTLE BLUE S/B"));
     }
 }
