@@ -96,10 +96,11 @@ pub(super) fn line_items(
         .flat_map(|(lines, page)| rows_that_multiply(page.number, lines, style))
         .collect();
     // Two readings of the same table; the one whose rows add up more
-    // often wins, the header's on a tie (it also reads rows whose
-    // arithmetic is off: discounts, rounding, a misread digit).
+    // often wins, unless it has fewer rows: the header's reading also
+    // keeps rows whose arithmetic is off (discounts, rounding, a misread
+    // digit), and a lost row breaks the sum of the lines.
     let adds_up = |items: &[LineItem]| items.iter().filter(|i| consistency(i) >= 0.9).count();
-    if adds_up(&multiplying) > adds_up(&under_headers) {
+    if adds_up(&multiplying) > adds_up(&under_headers) && multiplying.len() >= under_headers.len() {
         multiplying
     } else {
         under_headers
@@ -224,16 +225,30 @@ fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Opt
     let mut numbers: Vec<(Decimal, usize, bool)> = Vec::new();
     for (ci, cell) in line.iter().enumerate() {
         let tokens: Vec<&str> = cell.text.split_whitespace().collect();
-        for (ti, t) in tokens.iter().enumerate() {
+        let mut ti = 0;
+        while ti < tokens.len() {
+            let t = tokens[ti];
             let percent = t.ends_with('%')
                 || tokens.get(ti + 1).is_some_and(|n| n.starts_with('%'))
                 || (ti + 1 == tokens.len()
                     && line.get(ci + 1).is_some_and(|c| c.text.starts_with('%')));
+            // "1 134,00": the thousands group printed apart.
+            let grouped = tokens
+                .get(ti + 1)
+                .filter(|n| {
+                    (1..=3).contains(&t.len())
+                        && t.chars().all(|c| c.is_ascii_digit())
+                        && n.len() >= 6
+                        && has_two_decimals(n)
+                })
+                .map(|n| format!("{t}{n}"));
+            let word = grouped.as_deref().unwrap_or(t);
+            ti += if grouped.is_some() { 2 } else { 1 };
             if percent {
                 continue;
             }
-            if let Some(v) = parse_amount(t.trim_end_matches(['€', '$', '£']), style) {
-                numbers.push((v, ci, priced(t)));
+            if let Some(v) = parse_amount(word.trim_end_matches(['€', '$', '£']), style) {
+                numbers.push((v, ci, priced(word)));
             }
         }
     }
@@ -1169,6 +1184,17 @@ mod tests {
                 (500.0, "13,00")
             ]),
             q_p("6.5", "2.0000")
+        );
+        // The amount's thousands group printed apart, a rate between.
+        assert_eq!(
+            row(&[
+                (40.0, "Suspension"),
+                (280.0, "6"),
+                (350.0, "189,00"),
+                (420.0, "20 %"),
+                (500.0, "1 134,00")
+            ]),
+            q_p("6", "189.00")
         );
         // Nothing multiplies to the last amount: no item.
         assert_eq!(
