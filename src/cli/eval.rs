@@ -330,6 +330,7 @@ fn pct(t: &Tally) -> f64 {
 }
 
 /// How `eval` reads and extracts, the same for every folder it scores.
+#[derive(Clone, Copy)]
 pub struct Eval<'a> {
     pub mode: Mode,
     pub model: Option<&'a extract::model::Model>,
@@ -611,7 +612,10 @@ pub async fn vendor_memory(dir: &Path, how: &Eval<'_>) -> Result<i32> {
         "{scored} documents of {vendors} vendors with two or more e-invoices in {}, each read \
          visually with and without the places learned from the vendor's previous e-invoice ({})",
         dir.display(),
-        describe(how)
+        describe(&Eval {
+            mode: Mode::Visual,
+            ..*how
+        })
     );
     println!(
         "{:<16} {:>9} {:>16} {:>16}",

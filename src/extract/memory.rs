@@ -229,6 +229,29 @@ pub const EINVOICE_SURE: f32 = 0.7;
 /// The confidence of a value read from a place a person pointed out.
 const LEARNED: f32 = 0.92;
 
+/// The confidence of a value read from a place an e-invoice taught:
+/// above review's threshold, below the band routing takes on trust. A
+/// well-formed hybrid PDF in a vendor's name is all it takes to teach a
+/// place, so what is read there never counts as sure on its own; the
+/// arithmetic and the purchase order still have to agree.
+const TAUGHT_BY_DOCUMENT: f32 = 0.75;
+
+/// Where and how surely a remembered place was read.
+struct Taught {
+    confidence: f32,
+    location: Option<(u32, BBox)>,
+}
+
+impl Taught {
+    fn field<T>(self, value: T) -> Option<Field<T>> {
+        Some(Field {
+            value,
+            confidence: self.confidence,
+            location: self.location,
+        })
+    }
+}
+
 /// How far (points) the value on a new invoice may sit from where it was:
 /// the same template, printed with a different length of text.
 const SLACK: f32 = 12.0;
@@ -248,11 +271,20 @@ fn near(a: BBox, b: BBox) -> bool {
 pub fn apply(invoice: &mut ExtractedInvoice, pages: &[Page], places: &[FieldPlace]) -> Vec<String> {
     let style = style_of(pages);
     let mut read = Vec::new();
+    // Amounts that already add up were read right together, whatever
+    // their confidence.
+    let amount = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value);
+    let amounts_close = matches!(
+        (amount(&invoice.net_amount), amount(&invoice.tax_amount), amount(&invoice.total_amount)),
+        (Some(n), Some(t), Some(g)) if n + t == g
+    );
     for place in places {
+        let is_amount = place.field.ends_with("_amount");
         let open = match place.taught_by {
             TaughtBy::Correction => true,
             TaughtBy::EInvoice => {
                 confidence_of(invoice, &place.field).is_none_or(|c| c < EINVOICE_SURE)
+                    && !(is_amount && amounts_close)
             }
         };
         if open && read_place(invoice, pages, place, style) {
@@ -310,26 +342,27 @@ fn read_place(
         return false;
     };
     let location = Some((place.page, bbox));
-    fn learned<T>(value: T, location: Option<(u32, BBox)>) -> Option<Field<T>> {
-        Some(Field {
-            value,
-            confidence: LEARNED,
-            location,
-        })
-    }
+    let confidence = match place.taught_by {
+        TaughtBy::Correction => LEARNED,
+        TaughtBy::EInvoice => TAUGHT_BY_DOCUMENT,
+    };
+    let learned = |location| Taught {
+        confidence,
+        location,
+    };
     match (place.field.as_str(), value) {
-        ("invoice_date", Value::Date(d)) => invoice.invoice_date = learned(d, location),
-        ("due_date", Value::Date(d)) => invoice.due_date = learned(d, location),
-        ("net_amount", Value::Amount(a)) => invoice.net_amount = learned(a, location),
-        ("tax_amount", Value::Amount(a)) => invoice.tax_amount = learned(a, location),
-        ("total_amount", Value::Amount(a)) => invoice.total_amount = learned(a, location),
+        ("invoice_date", Value::Date(d)) => invoice.invoice_date = learned(location).field(d),
+        ("due_date", Value::Date(d)) => invoice.due_date = learned(location).field(d),
+        ("net_amount", Value::Amount(a)) => invoice.net_amount = learned(location).field(a),
+        ("tax_amount", Value::Amount(a)) => invoice.tax_amount = learned(location).field(a),
+        ("total_amount", Value::Amount(a)) => invoice.total_amount = learned(location).field(a),
         ("invoice_number", Value::Text(_)) => {
-            invoice.invoice_number = learned(text.trim().to_string(), location)
+            invoice.invoice_number = learned(location).field(text.trim().to_string())
         }
         ("po_number", Value::Text(_)) => {
-            invoice.po_number = learned(text.trim().to_string(), location)
+            invoice.po_number = learned(location).field(text.trim().to_string())
         }
-        ("iban", Value::Text(c)) => invoice.iban = learned(c, location),
+        ("iban", Value::Text(c)) => invoice.iban = learned(location).field(c),
         _ => return false,
     }
     true

@@ -288,10 +288,11 @@ fn the_rules_alone_miss_the_unusual_due_date_label() {
     let mut paper = apflow::extract::extract_with(&read, None);
     let read_from_places = apflow::extract::memory::apply(&mut paper, &read.pages, &places);
     assert!(read_from_places.contains(&"due_date".to_string()));
-    assert_eq!(
-        paper.due_date.map(|f| f.value.to_string()).as_deref(),
-        Some("2026-04-15")
-    );
+    let due = paper.due_date.expect("read from the taught place");
+    assert_eq!(due.value.to_string(), "2026-04-15");
+    // A document taught the place: what is read there is never sure on
+    // its own (a clerk's place reads at 0.92).
+    assert!((0.5..0.9).contains(&due.confidence), "{}", due.confidence);
 }
 
 /// An attacker's hybrid PDF cannot undo what a clerk taught, and a hybrid
