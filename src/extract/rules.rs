@@ -250,9 +250,41 @@ pub(super) fn document_style(pages: &[Page]) -> Style {
     let decimals = guess_decimal_style(all_words().map(|w| w.text.as_str()));
     // The document's own unambiguous dates settle `03/04/2024`; failing
     // those, US notation writes month first and everyone else day first.
+    // A "$" counts only on an amount ("$12.50", "12.50$"), not in OCR
+    // noise or a "($)" column head, and not where the page names another
+    // dollar or a currency of a day-first country (RM, S$, GST).
+    let dollar_amount = |t: &str| {
+        let t = t.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';'));
+        t.contains("USD")
+            || (t.contains('$')
+                && t.trim_matches(|c: char| !c.is_ascii_digit()).len() >= 2
+                && t.chars().filter(|c| c.is_alphabetic()).count() <= 2)
+    };
+    let day_first_currency = |t: &str| {
+        matches!(
+            t.trim_matches(|c: char| !c.is_alphanumeric() && c != '$'),
+            "RM" | "MYR"
+                | "SGD"
+                | "S$"
+                | "AUD"
+                | "A$"
+                | "NZD"
+                | "NZ$"
+                | "HKD"
+                | "HK$"
+                | "CAD"
+                | "C$"
+                | "GST"
+                | "EUR"
+                | "GBP"
+                | "€"
+                | "£"
+        )
+    };
     let day_first = guess_day_first(all_words().map(|w| w.text.as_str())).unwrap_or_else(|| {
         !(decimals == Some(DecimalStyle::Point)
-            && all_words().any(|w| w.text.contains('$') || w.text.contains("USD")))
+            && all_words().any(|w| dollar_amount(&w.text))
+            && !all_words().any(|w| day_first_currency(&w.text)))
     });
     Style {
         decimals,
@@ -1245,5 +1277,25 @@ pub(super) mod tests {
         }
         assert!(COMPANY.is_match("UNIHAKKA INTERNATIONAL SDN BHD"));
         assert!(COMPANY.is_match("OWNER BY CASTLE BLUE S/B"));
+    }
+    #[test]
+    fn a_dollar_on_an_amount_means_month_first_noise_does_not() {
+        let style = |lines: &[&[(f32, &str)]]| document_style(&[page(lines)]).day_first;
+        // A US invoice: "$" on its amounts, an ambiguous date.
+        assert!(!style(&[
+            &[(40.0, "Date 03/04/2026")],
+            &[(40.0, "Total $1,234.50")]
+        ]));
+        // A receipt in ringgit with a "($)" column head and OCR noise.
+        assert!(style(&[
+            &[(40.0, "Date 09/01/2019")],
+            &[(40.0, "Item ($)"), (300.0, "12.50")],
+            &[(40.0, "Total RM 12.50 $).00")],
+        ]));
+        // Without any currency evidence: day first, as most of the world.
+        assert!(style(&[
+            &[(40.0, "Date 03/04/2026")],
+            &[(40.0, "Total 12.50")]
+        ]));
     }
 }
