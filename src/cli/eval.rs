@@ -312,8 +312,9 @@ impl Score {
             .collect();
         let (precision, recall, f1) = self.line_prf();
         let lines = &self.lines;
+        let header = self.header();
         serde_json::json!({"documents": self.docs, "errors": self.errors, "visual_only": visual_only, "model": model, "fields": fields,
-            "header": {"labelled": self.header().labelled, "correct": self.header().correct, "accuracy": pct(&self.header())},
+            "header": {"labelled": header.labelled, "correct": header.correct, "accuracy": pct(&header)},
             "line_items": {"labelled": lines.labelled, "extracted": self.lines_extracted, "correct": lines.correct, "accuracy": pct(lines),
                 "precision": precision, "recall": recall, "f1": f1},
             "calibration": calibration_table(&self.reported).iter().map(|(lo, hi, n, right)| serde_json::json!({"from": lo, "to": hi, "fields": n, "right": right})).collect::<Vec<_>>(),

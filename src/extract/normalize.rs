@@ -14,6 +14,20 @@ pub enum DecimalStyle {
     Point,
 }
 
+/// "12,50", "1.234,00 €", "(12.00)": a word printed as money, with two
+/// decimals (whatever stands around its digits).
+pub fn has_two_decimals(word: &str) -> bool {
+    let b = word.trim_matches(|c: char| !c.is_ascii_digit()).as_bytes();
+    b.len() >= 4
+        && matches!(b[b.len() - 3], b'.' | b',')
+        && b[b.len() - 2..].iter().all(u8::is_ascii_digit)
+}
+
+/// "1" of "1 234,56": a thousands group printed as a word of its own.
+pub fn is_thousands_group(word: &str) -> bool {
+    !word.is_empty() && word.len() <= 3 && word.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Parses an amount such as `1.234,56`, `1,234.56`, `1 234,56 €`,
 /// `1'234.56`, `-12,00`, `12,00-` or `(12.00)`. `style` settles the
 /// ambiguous `1.234` / `1,234`; without it a single separator followed by

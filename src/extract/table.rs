@@ -10,7 +10,7 @@ use regex::Regex;
 use rust_decimal::Decimal;
 use std::sync::LazyLock;
 
-use super::normalize::{DecimalStyle, parse_amount};
+use super::normalize::{DecimalStyle, has_two_decimals, is_thousands_group, parse_amount};
 use super::rules::Cell;
 use crate::domain::{LineItem, Page};
 
@@ -235,12 +235,7 @@ fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Opt
             // "1 134,00": the thousands group printed apart.
             let grouped = tokens
                 .get(ti + 1)
-                .filter(|n| {
-                    (1..=3).contains(&t.len())
-                        && t.chars().all(|c| c.is_ascii_digit())
-                        && n.len() >= 6
-                        && has_two_decimals(n)
-                })
+                .filter(|n| is_thousands_group(t) && n.len() >= 6 && has_two_decimals(n))
                 .map(|n| format!("{t}{n}"));
             let word = grouped.as_deref().unwrap_or(t);
             ti += if grouped.is_some() { 2 } else { 1 };
@@ -312,16 +307,6 @@ fn priced(word: &str) -> bool {
     let digits = word.trim_end_matches(|c: char| !c.is_ascii_digit());
     let decimals = digits.rfind(['.', ',']).map_or(0, |i| digits.len() - i - 1);
     decimals == 2 || decimals >= 4
-}
-
-/// "12,50", "1.234,00 €": a word printed as money, with two decimals.
-fn has_two_decimals(word: &str) -> bool {
-    let b = word
-        .trim_end_matches(|c: char| !c.is_ascii_digit())
-        .as_bytes();
-    b.len() >= 4
-        && matches!(b[b.len() - 3], b'.' | b',')
-        && b[b.len() - 2..].iter().all(u8::is_ascii_digit)
 }
 
 fn classify(text: &str) -> Option<Column> {

@@ -336,19 +336,8 @@ async fn processes_starting_together_on_a_new_database_all_migrate_it() {
     let sqlite: Vec<String> = (0..5)
         .map(|i| format!("sqlite://{}/new-{i}.db", dir.path().display()))
         .collect();
-    let mut admin = crate::helpers::admin().await;
     let name = format!("apflow_it_{}_migrations", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .expect("create an empty database");
-    }
-    let base = crate::helpers::admin_url();
-    let postgres = format!("{}/{name}", base.rsplit_once('/').expect("URL path").0);
+    let postgres = crate::helpers::empty_postgres_database(&name).await;
     for url in sqlite.iter().chain([&postgres]) {
         let children: Vec<_> = (0..12)
             .map(|_| {
@@ -371,7 +360,7 @@ async fn processes_starting_together_on_a_new_database_all_migrate_it() {
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
     )))
-    .execute(&mut admin)
+    .execute(&mut crate::helpers::admin().await)
     .await
     .expect("drop the database");
 }

@@ -264,6 +264,24 @@ pub async fn admin() -> sqlx::AnyConnection {
         .expect("connect to PostgreSQL")
 }
 
+/// A new, empty PostgreSQL database `name` on the test server (dropped
+/// first if a killed run left it behind); its URL.
+pub async fn empty_postgres_database(name: &str) -> String {
+    let mut admin = admin().await;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .expect("create an empty test database");
+    }
+    let base = admin_url();
+    let (server, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{server}/{name}")
+}
+
 pub async fn fresh(db: Db) -> TestDb {
     watch_this_test();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -272,24 +290,8 @@ pub async fn fresh(db: Db) -> TestDb {
     let url = match db {
         Db::Sqlite => format!("sqlite://{}/apflow.db", dir.path().display()),
         Db::Postgres => {
-            ensure_postgres().await;
             let name = format!("apflow_it_{}_{n}", std::process::id());
-            let mut admin = sqlx::AnyConnection::connect(&admin_url())
-                .await
-                .expect("connect to PostgreSQL");
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name}"
-            )))
-            .execute(&mut admin)
-            .await
-            .expect("drop test database");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .expect("create test database");
-            let base = admin_url();
-            let (server, _) = base.rsplit_once('/').expect("database URL has a path");
-            let url = format!("{server}/{name}");
+            let url = empty_postgres_database(&name).await;
             pg_name = Some(name);
             url
         }

@@ -12,7 +12,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::super::normalize::{currency_code, parse_amount, parse_date};
+use super::super::normalize::{
+    currency_code, has_two_decimals, is_thousands_group, parse_amount, parse_date,
+};
 use super::super::rules::{Cell, Style, cells_of, document_style, label_kinds};
 use super::FIELDS;
 use crate::domain::{BBox, ExtractedInvoice, Field, Page};
@@ -521,19 +523,11 @@ fn looks_like_amount(word: &str, has_currency: bool) -> bool {
     if core.is_empty() {
         return false;
     }
-    let b = core.as_bytes();
-    let two_decimals = b.len() >= 4
-        && matches!(b[b.len() - 3], b'.' | b',')
-        && b[b.len() - 2..].iter().all(u8::is_ascii_digit);
-    two_decimals
+    has_two_decimals(core)
         || (has_currency
             && core
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == '.' || c == ','))
-}
-
-fn is_thousands_group(word: &str) -> bool {
-    !word.is_empty() && word.len() <= 3 && word.chars().all(|c| c.is_ascii_digit())
 }
 
 fn amount_of(words: &[&str], i: usize, style: &Style) -> Option<Decimal> {

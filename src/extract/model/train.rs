@@ -284,15 +284,12 @@ pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<M
             )?;
             for e in examples.iter().filter(|e| e.real && fold_of(e) == fold) {
                 n_real_held += 1;
-                for _ in 0..REAL_WEIGHT {
-                    judge(e, &without.model, &row_of, &mut calibration, None)?;
-                }
                 judge(
                     e,
                     &without.model,
                     &row_of,
-                    &mut Calibration::default(),
-                    Some(&mut real_fields),
+                    (&mut calibration, REAL_WEIGHT),
+                    &mut real_fields,
                 )?;
             }
         }
@@ -304,7 +301,7 @@ pub fn train(options: &TrainOptions, progress: &mut dyn FnMut(&str)) -> Result<M
     } = fit_on(&|_: &Example| true, "the shipped scorer", progress)?;
     for e in examples.iter().filter(|e| held_out(e)) {
         n_held += 1;
-        judge(e, &model, &row_of, &mut calibration, Some(&mut fields))?;
+        judge(e, &model, &row_of, (&mut calibration, 1), &mut fields)?;
     }
 
     for var in varmap.all_vars() {
@@ -428,14 +425,15 @@ fn fit(
 }
 
 /// Decides one invoice exactly as production does, records each decided
-/// field in the calibration table, and (with `scores`) counts per field
-/// whether the model and the rules alone had it right.
+/// field in the calibration table (`times` over, a real document's
+/// weight), and counts per field whether the model and the rules alone
+/// had it right.
 fn judge(
     e: &Example,
     model: &Scorer,
     row_of: &dyn Fn(&Candidate) -> Vec<f32>,
-    calibration: &mut Calibration,
-    scores: Option<&mut std::collections::BTreeMap<String, FieldScore>>,
+    (calibration, times): (&mut Calibration, usize),
+    scores: &mut std::collections::BTreeMap<String, FieldScore>,
 ) -> Result<()> {
     let mut inv = e.rules.clone();
     if !e.candidates.is_empty() {
@@ -444,11 +442,10 @@ fn judge(
         let p = model.probabilities(&x)?;
         let decision = super::decide(&e.candidates, &p, super::labelled_by_rules(&e.rules));
         let situations = super::merge(&mut inv, &e.candidates, &decision, e.read_by_ocr);
-        record(calibration, &inv, &situations, &e.labels);
+        for _ in 0..times {
+            record(calibration, &inv, &situations, &e.labels);
+        }
     }
-    let Some(scores) = scores else {
-        return Ok(());
-    };
     for (fi, name) in FIELDS.iter().enumerate() {
         let Some(want) = e.labels.values[fi].clone() else {
             continue;
@@ -873,28 +870,25 @@ mod tests {
 
     #[test]
     fn the_loss_stays_finite_when_the_scorer_is_certain() {
-        let x = Tensor::new(&[[200.0f32, -200.0, 0.0]], &Device::Cpu).unwrap();
-        let y = Tensor::new(&[[1.0f32, 1.0, 0.0]], &Device::Cpu).unwrap();
-        let all = Tensor::new(&[[1.0f32, 1.0, 1.0]], &Device::Cpu).unwrap();
-        let loss = bce_with_logits(&x, &y, &all)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let loss = loss_of([200.0, -200.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 1.0]);
         // (0 + 200 + ln 2) / 3
         assert!((loss - (200.0 + 2f32.ln()) / 3.0).abs() < 1e-3, "{loss}");
     }
 
     #[test]
     fn an_unlabelled_field_costs_nothing() {
-        let x = Tensor::new(&[[200.0f32, -200.0, 0.0]], &Device::Cpu).unwrap();
-        let y = Tensor::new(&[[1.0f32, 1.0, 0.0]], &Device::Cpu).unwrap();
         // The badly wrong middle cell is not labelled.
-        let mask = Tensor::new(&[[1.0f32, 0.0, 1.0]], &Device::Cpu).unwrap();
-        let loss = bce_with_logits(&x, &y, &mask)
+        let loss = loss_of([200.0, -200.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0]);
+        assert!((loss - 2f32.ln() / 2.0).abs() < 1e-3, "{loss}");
+    }
+
+    /// The masked loss of one row of logits against its targets.
+    fn loss_of(logits: [f32; 3], targets: [f32; 3], mask: [f32; 3]) -> f32 {
+        let row = |v: [f32; 3]| Tensor::new(&[v], &Device::Cpu).unwrap();
+        bce_with_logits(&row(logits), &row(targets), &row(mask))
             .unwrap()
             .to_scalar::<f32>()
-            .unwrap();
-        assert!((loss - 2f32.ln() / 2.0).abs() < 1e-3, "{loss}");
+            .unwrap()
     }
 
     #[test]
