@@ -171,6 +171,11 @@ async fn a_correction_teaches_where_the_vendor_prints_the_field() {
 /// Factur-X XML for the Nordlicht layout above: number, issue and due date,
 /// 100.00 + 19.00 = 119.00, its VAT id and IBAN.
 fn nordlicht_cii(number: &str, due: &str) -> String {
+    nordlicht_cii_of(number, due, ("100.00", "19.00", "119.00"))
+}
+
+/// The same XML with other amounts: (net, tax, total).
+fn nordlicht_cii_of(number: &str, due: &str, (net, tax, total): (&str, &str, &str)) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -198,10 +203,10 @@ fn nordlicht_cii(number: &str, due: &str) -> String {
         <ram:DueDateDateTime><udt:DateTimeString format="102">{due}</udt:DateTimeString></ram:DueDateDateTime>
       </ram:SpecifiedTradePaymentTerms>
       <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
-        <ram:TaxBasisTotalAmount>100.00</ram:TaxBasisTotalAmount>
-        <ram:TaxTotalAmount currencyID="EUR">19.00</ram:TaxTotalAmount>
-        <ram:GrandTotalAmount>119.00</ram:GrandTotalAmount>
-        <ram:DuePayableAmount>119.00</ram:DuePayableAmount>
+        <ram:TaxBasisTotalAmount>{net}</ram:TaxBasisTotalAmount>
+        <ram:TaxTotalAmount currencyID="EUR">{tax}</ram:TaxTotalAmount>
+        <ram:GrandTotalAmount>{total}</ram:GrandTotalAmount>
+        <ram:DuePayableAmount>{total}</ram:DuePayableAmount>
       </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
     </ram:ApplicableHeaderTradeSettlement>
   </rsm:SupplyChainTradeTransaction>
@@ -337,4 +342,65 @@ async fn a_clerks_place_outranks_an_einvoice_and_a_contradicted_xml_teaches_noth
     let other = crate::hybrid::attach_xml(&pdf, &nordlicht_cii("RE-0000", "20260430"));
     let other = ingest(&t, "x.pdf", other).await;
     assert_eq!(taught_fields(&t, other).await, None);
+}
+
+/// An outside sender forges a hybrid PDF in Nordlicht's name whose page
+/// agrees with its XML but prints the total where Nordlicht prints its
+/// net amount, to teach that place as the total. Nordlicht's next real
+/// invoice still gets its printed total (119.00, not the net 100.00), and
+/// nothing read from a place a document taught counts as sure.
+#[tokio::test]
+async fn a_forged_einvoice_cannot_change_what_a_vendors_next_invoice_is_paid() {
+    let t = fresh(Db::Sqlite).await;
+    load_sample_master_data(&t.store).await;
+    let text =
+        |x: u32, y: u32, size: u32, s: &str| format!("BT /F1 {size} Tf {x} {y} Td ({s}) Tj ET\n");
+    let forged_page = [
+        text(50, 790, 14, "Nordlicht Buerobedarf GmbH"),
+        text(
+            50,
+            772,
+            9,
+            "Hafenstrasse 21, 20457 Hamburg  USt-IdNr. DE273849154",
+        ),
+        text(50, 700, 16, "Rechnung"),
+        text(50, 670, 10, "Rechnungsnummer:"),
+        text(200, 670, 10, "RE-6666"),
+        text(50, 655, 10, "Rechnungsdatum:"),
+        text(200, 655, 10, "02.03.2026"),
+        // The total, alone, on the line where the real layout has its net.
+        text(340, 500, 10, "Summe"),
+        text(480, 500, 10, "50,00"),
+        text(50, 100, 8, "IBAN DE34 2005 0550 1234 5678 90"),
+    ]
+    .concat();
+    let forged = crate::hostile::pdf_with_contents(&[forged_page.into_bytes()], false);
+    let xml = nordlicht_cii_of("RE-6666", "20260331", ("50.00", "0.00", "50.00"));
+    let forged = ingest(&t, "forged.pdf", crate::hybrid::attach_xml(&forged, &xml)).await;
+    let taught = taught_fields(&t, forged).await.unwrap_or_default();
+    assert!(
+        taught.contains(&"total_amount".to_string()),
+        "the forgery taught the net's place as the total (else this proves nothing): {taught:?}"
+    );
+
+    let real = ingest(
+        &t,
+        "real.pdf",
+        nordlicht_invoice("RE-6667", "15.04.2026", "119,00"),
+    )
+    .await;
+    let real = t.store.load_extraction(real).await.unwrap();
+    let amount = |f: &Option<apflow::domain::Field<rust_decimal::Decimal>>| {
+        f.as_ref().map(|f| (f.value.to_string(), f.confidence))
+    };
+    let (total, confidence) = amount(&real.total_amount).expect("a total");
+    assert_eq!(total, "119.00");
+    assert!(
+        (confidence - 0.75).abs() > 1e-6,
+        "the total was not read from the forged place"
+    );
+    assert_eq!(
+        amount(&real.net_amount).map(|a| a.0).as_deref(),
+        Some("100.00")
+    );
 }
