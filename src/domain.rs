@@ -9,6 +9,8 @@
 //! Money is always `rust_decimal::Decimal`: a float cannot hold 0.10 exactly,
 //! and an AP tool that is off by a cent loses its users' trust.
 
+pub mod einvoice;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -300,6 +302,9 @@ pub struct ExtractedInvoice {
     pub line_items: Vec<LineItem>,
     /// For an e-invoice in a PDF: values the visible page contradicts.
     pub visible_disagreements: Vec<VisibleDisagreement>,
+    /// For an e-invoice: the EN 16931 (and XRechnung) business rules its
+    /// XML breaks (`validate::en16931`).
+    pub einvoice_violations: Vec<einvoice::RuleViolation>,
 }
 
 /// A value of a hybrid PDF's embedded XML that the page a person reads
@@ -334,6 +339,7 @@ impl ExtractedInvoice {
             payment_terms: None,
             line_items: Vec::new(),
             visible_disagreements: Vec::new(),
+            einvoice_violations: Vec::new(),
         }
     }
 }
@@ -476,6 +482,8 @@ pub enum ReasonCode {
     /// A payment run refused the planned payment: it no longer agreed with
     /// the invoice's approved values or the vendor's verified accounts.
     PaymentRefused,
+    /// An e-invoice breaks a fatal EN 16931 / XRechnung business rule.
+    EInvoiceInvalid,
 }
 
 impl ReasonCode {
@@ -484,6 +492,7 @@ impl ReasonCode {
             ReasonCode::MissingField => "missing_field",
             ReasonCode::TotalsMismatch => "totals_mismatch",
             ReasonCode::LineSumMismatch => "line_sum_mismatch",
+            ReasonCode::EInvoiceInvalid => "einvoice_invalid",
             ReasonCode::InvalidIban => "invalid_iban",
             ReasonCode::DueBeforeIssue => "due_before_issue",
             ReasonCode::LowConfidence => "low_confidence",

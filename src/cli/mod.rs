@@ -1,6 +1,7 @@
 //! The `apflow` command line. Thin: parses arguments, loads settings, calls
 //! the stages, prints. `anyhow` lives here and in `main` only.
 
+mod check;
 mod eval;
 mod import;
 mod output;
@@ -52,6 +53,18 @@ pub enum Command {
         /// see what the extraction rules saw.
         #[arg(long)]
         lines: bool,
+    },
+    /// Validate e-invoices (XML, or the XML a hybrid PDF carries) against
+    /// the EN 16931 business rules, and XRechnung's where the invoice says
+    /// so (no database). One line per finding; exit status 0 when valid
+    /// (warnings allowed), 1 when a rule is broken, 2 when a file is
+    /// unreadable.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print one JSON array, an object per file.
+        #[arg(long)]
+        json: bool,
     },
     /// Read one document and print what was read: pages with words, boxes
     /// (PDF points, top-left origin) and confidences, or the e-invoice
@@ -427,6 +440,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             json,
             visual_only,
         } => read_cmd(&file, json, visual_only, &settings).await,
+        Command::Check { files, json } => check::check_cmd(&files, json, &settings).await,
         Command::Import { kind, file } => {
             let store = open_store(&settings).await?;
             let r = import::import_file(&store, kind, &file).await?;
@@ -752,7 +766,7 @@ async fn extract_cmd(
             }
         }
     }
-    let inv = extract::extract(&doc);
+    let inv = workflow::extract_invoice(&doc);
     if json {
         println!(
             "{}",

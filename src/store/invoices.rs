@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 
 use super::jobs::{self, Job, JobKind};
 use super::{AuditEntry, Error, QueryContext, Result, Store, now_ms, parse_date};
+use crate::domain::einvoice::{RuleViolation, Severity as RuleSeverity};
 use crate::domain::{
     BBox, Decision, DocumentId, ExtractedInvoice, ExtractionSource, Field, InvoiceId,
     InvoiceStatus, LineItem, Severity, invoice_number_key,
@@ -490,6 +491,21 @@ impl Store {
                 query.execute(&mut *tx).await.ctx("insert invoice lines")?;
             }
         }
+        for (seq, v) in invoice.einvoice_violations.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO einvoice_violations (invoice_id, seq, rule, severity, message, path) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .bind(&v.rule)
+            .bind(v.severity.as_str())
+            .bind(&v.message)
+            .bind(&v.path)
+            .execute(&mut *tx)
+            .await
+            .ctx("insert e-invoice rule violations")?;
+        }
         set_document_status(&mut tx, job.document_id, "extracted", None).await?;
         jobs::complete(&mut *tx, job).await?;
         jobs::enqueue(&mut *tx, job.document_id, JobKind::Decide, job.max_attempts).await?;
@@ -615,7 +631,34 @@ impl Store {
                 location: None,
             });
         }
+        out.einvoice_violations = self.einvoice_violations(invoice).await?;
         Ok(out)
+    }
+
+    /// The EN 16931 rules the invoice's XML breaks, as found when it was read.
+    pub async fn einvoice_violations(&self, invoice: InvoiceId) -> Result<Vec<RuleViolation>> {
+        let rows = sqlx::query(
+            "SELECT rule, severity, message, path FROM einvoice_violations \
+             WHERE invoice_id = $1 ORDER BY seq",
+        )
+        .bind(invoice.0)
+        .fetch_all(self.pool())
+        .await
+        .ctx("read e-invoice rule violations")?;
+        rows.iter()
+            .map(|r| {
+                let severity: String = r.try_get("severity").ctx("read a violation")?;
+                Ok(RuleViolation {
+                    rule: r.try_get("rule").ctx("read a violation")?,
+                    severity: RuleSeverity::parse(&severity).ok_or(Error::Corrupt {
+                        column: "einvoice_violations.severity",
+                        value: severity.clone(),
+                    })?,
+                    message: r.try_get("message").ctx("read a violation")?,
+                    path: r.try_get("path").ctx("read a violation")?,
+                })
+            })
+            .collect()
     }
 
     /// Earlier invoices of the same vendor with the same normalised number:

@@ -5,18 +5,20 @@
 //! vendor and findings. Never fails; a problem is a finding with a reason
 //! code, and the invoice goes to review with it.
 
+pub mod en16931;
 mod vat;
 mod vendor;
 
 pub use crate::domain::{compact_iban, mask_iban};
+
 pub use vat::{VatCheck, check_vat_id, italian_check_digit, plausible_rates};
 pub use vendor::{VendorMatch, resolve_vendor};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::domain::{ExtractedInvoice, Finding, ReasonCode, Vendor};
-use crate::extract::normalize::iban_is_valid;
+use crate::domain::{ExtractedInvoice, ExtractionSource, Finding, ReasonCode, Vendor};
+pub(crate) use crate::extract::normalize::iban_is_valid;
 
 /// Default for `min_confidence`: fields the decision uses below this
 /// confidence are shown to a clerk rather than trusted.
@@ -31,6 +33,42 @@ fn cent() -> Decimal {
 pub struct Validation {
     pub vendor: Option<Vendor>,
     pub findings: Vec<Finding>,
+}
+
+/// A fatal EN 16931 / XRechnung rule the XML breaks is a reason to review;
+/// warnings are shown on the invoice page but hold nothing up.
+fn einvoice_rules(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+    for v in &inv.einvoice_violations {
+        if v.severity != crate::domain::einvoice::Severity::Fatal {
+            continue;
+        }
+        findings.push(
+            Finding::new(
+                ReasonCode::EInvoiceInvalid,
+                field_of_rule(&v.rule),
+                format!("the e-invoice breaks rule {}: {}", v.rule, v.message),
+            )
+            .with("rule", &v.rule)
+            .with("xml_path", &v.path),
+        );
+    }
+}
+
+/// The invoice field a rule is about, where there is one, so the review
+/// screen can point at it.
+fn field_of_rule(rule: &str) -> Option<&'static str> {
+    match rule {
+        "BR-02" => Some("invoice_number"),
+        "BR-03" => Some("invoice_date"),
+        "BR-05" => Some("currency"),
+        "BR-06" => Some("vendor_name"),
+        "BR-13" | "BR-CO-13" => Some("net_amount"),
+        "BR-CO-14" => Some("tax_amount"),
+        "BR-14" | "BR-CO-15" | "BR-CO-16" => Some("total_amount"),
+        "BR-CO-10" => Some("line_items"),
+        "BR-CO-09" => Some("vendor_vat_id"),
+        _ => None,
+    }
 }
 
 /// A hybrid PDF whose embedded XML says something else than its page.
@@ -70,7 +108,18 @@ pub fn validate(
 ) -> Validation {
     let mut findings = Vec::new();
     required_fields(inv, &mut findings);
-    arithmetic(inv, &mut findings);
+    // Net + tax = total holds on every valid invoice (BR-CO-15 for an
+    // e-invoice) and is what the payment rests on, so it is checked
+    // whatever the rules below found.
+    totals(inv, &mut findings);
+    if inv.source == ExtractionSource::EInvoice {
+        // The XML is judged by the standard's calculation model
+        // (allowances, charges, rounding per line), not by the heuristics
+        // for read pages, which raise false alarms on valid e-invoices.
+        einvoice_rules(inv, &mut findings);
+    } else {
+        line_arithmetic(inv, &mut findings);
+    }
     dates(inv, today, &mut findings);
     confidence(inv, min_confidence, &mut findings);
     tax_ids_and_rates(inv, &mut findings);
@@ -147,8 +196,12 @@ fn required_fields(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
     }
 }
 
-fn arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
-    let v = |f: &Option<crate::domain::Field<Decimal>>| f.as_ref().map(|f| f.value);
+fn value(f: &Option<crate::domain::Field<Decimal>>) -> Option<Decimal> {
+    f.as_ref().map(|f| f.value)
+}
+
+fn totals(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+    let v = value;
     if let (Some(net), Some(tax), Some(total)) =
         (v(&inv.net_amount), v(&inv.tax_amount), v(&inv.total_amount))
         && (net + tax - total).abs() > cent()
@@ -162,6 +215,12 @@ fn arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
             ),
         ));
     }
+}
+
+/// Lines against the net amount and quantity x price per line: for
+/// invoices read from a page, where no allowances or charges are read.
+fn line_arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
+    let v = value;
     let amounts: Option<Vec<Decimal>> = inv.line_items.iter().map(|l| l.amount).collect();
     if let (Some(net), Some(amounts)) = (v(&inv.net_amount), amounts.filter(|a| !a.is_empty())) {
         let sum: Decimal = amounts.iter().sum();
@@ -396,5 +455,54 @@ mod tests {
             ["vendor_unknown"]
         );
         assert_eq!(mask_iban(ok_iban), "DE89…3000");
+    }
+
+    #[test]
+    fn an_einvoice_is_judged_by_its_rules_not_by_page_heuristics() {
+        use crate::domain::LineItem;
+        use crate::domain::einvoice::{RuleViolation, Severity as RuleSeverity};
+        let today = NaiveDate::from_ymd_opt(2026, 3, 10).expect("valid date");
+        // Lines of 110.00 with a document level allowance of 10.00: valid.
+        let mut inv = invoice("100.00", "19.00", "119.00", "DE89370400440532013000");
+        inv.line_items = vec![LineItem {
+            description: Some("Paper".into()),
+            sku: None,
+            quantity: Some(d("5.000")),
+            unit: None,
+            unit_price: Some(d("4.10")),
+            price_base_quantity: None,
+            tax_rate: Some(d("19")),
+            amount: Some(d("110.00")),
+            confidence: 1.0,
+            location: None,
+        }];
+        assert_eq!(
+            codes(&validate(&inv, &[vendor()], today, MIN_CONFIDENCE)),
+            Vec::<&str>::new()
+        );
+        let violation = |severity| {
+            RuleViolation {
+            rule: "BR-CO-10".into(),
+            severity,
+            message: "[BR-CO-10]-Sum of Invoice line net amount (BT-106) = Σ Invoice line net amount (BT-131).".into(),
+            path: "/rsm:CrossIndustryInvoice".into(),
+        }
+        };
+        inv.einvoice_violations = vec![violation(RuleSeverity::Warning)];
+        assert_eq!(
+            codes(&validate(&inv, &[vendor()], today, MIN_CONFIDENCE)),
+            Vec::<&str>::new()
+        );
+        inv.einvoice_violations = vec![violation(RuleSeverity::Fatal)];
+        let v = validate(&inv, &[vendor()], today, MIN_CONFIDENCE);
+        assert_eq!(codes(&v), ["einvoice_invalid"]);
+        assert!(v.findings[0].message.contains("BR-CO-10"));
+        // The same lines read from a page are a line-sum finding.
+        inv.source = ExtractionSource::Visual;
+        inv.einvoice_violations.clear();
+        assert!(
+            codes(&validate(&inv, &[vendor()], today, MIN_CONFIDENCE))
+                .contains(&"line_sum_mismatch")
+        );
     }
 }

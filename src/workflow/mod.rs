@@ -26,8 +26,8 @@ use tracing::{info, instrument, warn};
 
 use crate::config::Settings;
 use crate::domain::{
-    Decision, DocumentId, ExtractedInvoice, Finding, InvoiceId, InvoiceStatus, PurchaseOrder,
-    RawDocument, ReasonCode, Severity, invoice_number_key,
+    Decision, DocumentId, ExtractedInvoice, ExtractionSource, Finding, InvoiceId, InvoiceStatus,
+    PurchaseOrder, RawDocument, ReadDocument, ReasonCode, Severity, invoice_number_key,
 };
 use crate::matching::{PoLookup, PoState};
 use crate::store::{self, AuditEntry, Job, JobKind, NewDocument, Store};
@@ -80,6 +80,20 @@ pub struct Received {
     pub document_id: DocumentId,
     /// False when the same bytes were stored before (a duplicate sighting).
     pub new: bool,
+}
+
+/// Extracts the invoice from a read document and, for an e-invoice, checks
+/// its XML against the EN 16931 business rules (and XRechnung's where it
+/// says so): what the `extract` job saves and `apflow extract` prints.
+pub fn extract_invoice(doc: &ReadDocument) -> ExtractedInvoice {
+    let mut invoice = extract::extract(doc);
+    if invoice.source == ExtractionSource::EInvoice
+        && let Some(xml) = &doc.einvoice_xml
+        && let Ok(model) = read::einvoice::parse_model(xml)
+    {
+        invoice.einvoice_violations = crate::validate::en16931::check(&model);
+    }
+    invoice
 }
 
 /// Stores a captured document and queues it for processing. Identical bytes
@@ -188,7 +202,7 @@ async fn extract_step(store: &Store, job: &Job, settings: &Settings) -> Result<(
             // threads, which serve the web app and the queue meanwhile.
             let pages = read_doc.pages.len().max(1);
             let budget = settings.extraction_budget(pages);
-            let task = tokio::task::spawn_blocking(move || (extract::extract(&read_doc), read_doc));
+            let task = tokio::task::spawn_blocking(move || (extract_invoice(&read_doc), read_doc));
             let (mut invoice, read_doc) = match tokio::time::timeout(budget, task).await {
                 Ok(done) => done.map_err(|e| Error::Extraction(read::panic_message(e)))?,
                 Err(_) => {

@@ -1,0 +1,232 @@
+//! Walking an e-invoice by local element names, and reading values with
+//! the XML path they came from.
+//!
+//! Elements are matched by local name, so any namespace prefix works. A
+//! value that is present but cannot be read as its type is not silently
+//! dropped: [`Reader`] records it (`EInvoice::unreadable`), because an
+//! amount the parser could not read is a broken invoice, not a missing
+//! field.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use roxmltree::Node;
+use rust_decimal::Decimal;
+
+use crate::domain::einvoice::{At, Term};
+
+/// The first element at `path` (local names) below `node`.
+pub(super) fn child<'a, 'i: 'a>(node: Option<Node<'a, 'i>>, path: &[&str]) -> Option<Node<'a, 'i>> {
+    let mut current = node?;
+    for name in path {
+        current = current
+            .children()
+            .find(|c| c.is_element() && c.tag_name().name() == *name)?;
+    }
+    Some(current)
+}
+
+/// Every element at `path` (local names) below `node`, in document order.
+pub(super) fn all<'a, 'i: 'a>(node: Option<Node<'a, 'i>>, path: &[&str]) -> Vec<Node<'a, 'i>> {
+    let mut current: Vec<Node<'a, 'i>> = node.into_iter().collect();
+    for name in path {
+        current = current
+            .iter()
+            .flat_map(|n| n.children())
+            .filter(|c| c.is_element() && c.tag_name().name() == *name)
+            .collect();
+    }
+    current
+}
+
+/// The element's path from the root, with the prefixes the file uses and a
+/// position where siblings share the name: `/rsm:CrossIndustryInvoice/
+/// rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem[2]`.
+pub(super) fn path_of(node: Node<'_, '_>) -> String {
+    let mut steps: Vec<String> = node
+        .ancestors()
+        .filter(|n| n.is_element())
+        .map(|n| {
+            let name = qualified(n);
+            let local = n.tag_name().name();
+            let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == local;
+            // Both iterators start at the node itself: `position` is
+            // 1-based, and the node is counted twice in the sum.
+            let position = n.prev_siblings().filter(same).count();
+            let total = position + n.next_siblings().filter(same).count() - 1;
+            if total > 1 {
+                format!("{name}[{position}]")
+            } else {
+                name
+            }
+        })
+        .collect();
+    steps.reverse();
+    format!("/{}", steps.join("/"))
+}
+
+/// Where an absent element would be: the nearest present ancestor's path
+/// and the missing steps.
+pub(super) fn path_below(node: Option<Node<'_, '_>>, fallback: &str, rest: &[&str]) -> String {
+    let base = node.map_or_else(|| fallback.to_string(), path_of);
+    let mut out = base;
+    for step in rest {
+        out.push('/');
+        out.push_str(step);
+    }
+    out
+}
+
+fn qualified(node: Node<'_, '_>) -> String {
+    let local = node.tag_name().name();
+    match node
+        .tag_name()
+        .namespace()
+        .and_then(|ns| node.lookup_prefix(ns))
+    {
+        Some(prefix) if !prefix.is_empty() => format!("{prefix}:{local}"),
+        _ => local.to_string(),
+    }
+}
+
+/// Trimmed text with inner runs of whitespace (line breaks of pretty-printed
+/// XML) folded to one space; `None` when empty.
+pub(super) fn clean(raw: &str) -> Option<String> {
+    let folded = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!folded.is_empty()).then_some(folded)
+}
+
+/// A decimal as XML writes it (`+20.00`, `-1`, `12.5`); keeps its scale.
+pub(super) fn parse_decimal(raw: &str) -> Option<Decimal> {
+    let trimmed = raw.trim();
+    if trimmed.contains(['e', 'E']) {
+        return None;
+    }
+    Decimal::from_str(trimmed.strip_prefix('+').unwrap_or(trimmed)).ok()
+}
+
+/// CII `format="102"` dates (`YYYYMMDD`) and UBL / ISO dates (`YYYY-MM-DD`,
+/// possibly followed by a time zone). Other CII formats (610 month, 616 week)
+/// are not a day and give `None`.
+pub(super) fn parse_date(raw: &str) -> Option<NaiveDate> {
+    let s = raw.trim();
+    let compact = match s.get(..10) {
+        Some(iso)
+            if iso.as_bytes().get(4) == Some(&b'-') && iso.as_bytes().get(7) == Some(&b'-') =>
+        {
+            iso.replace('-', "")
+        }
+        _ => s.get(..8)?.to_string(),
+    };
+    if compact.len() != 8 || !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i32 = compact.get(0..4)?.parse().ok()?;
+    let month: u32 = compact.get(4..6)?.parse().ok()?;
+    let day: u32 = compact.get(6..8)?.parse().ok()?;
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// Reads typed values and remembers the ones that were there but could not
+/// be read.
+#[derive(Default)]
+pub(super) struct Reader {
+    pub unreadable: Vec<At<String>>,
+}
+
+impl Reader {
+    /// The folded text at `path`.
+    pub fn text(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<String> {
+        let n = child(node, path)?;
+        Some(At {
+            value: clean(n.text()?)?,
+            path: path_of(n),
+        })
+    }
+
+    /// Every folded text at `path`.
+    pub fn texts(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Vec<At<String>> {
+        all(node, path)
+            .into_iter()
+            .filter_map(|n| {
+                Some(At {
+                    value: clean(n.text()?)?,
+                    path: path_of(n),
+                })
+            })
+            .collect()
+    }
+
+    /// An identifier (VAT id, IBAN) with all whitespace removed.
+    pub fn identifier(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<String> {
+        let n = child(node, path)?;
+        ident_of(n)
+    }
+
+    /// An attribute of the element at `path`.
+    pub fn attribute(
+        &mut self,
+        node: Option<Node<'_, '_>>,
+        path: &[&str],
+        name: &str,
+    ) -> Term<String> {
+        let n = child(node, path)?;
+        Some(At {
+            value: clean(n.attribute(name)?)?,
+            path: format!("{}/@{name}", path_of(n)),
+        })
+    }
+
+    pub fn amount(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<Decimal> {
+        self.amount_of(child(node, path)?)
+    }
+
+    pub fn amount_of(&mut self, n: Node<'_, '_>) -> Term<Decimal> {
+        let raw = n.text().and_then(clean)?;
+        match parse_decimal(&raw) {
+            Some(value) => Some(At {
+                value,
+                path: path_of(n),
+            }),
+            None => {
+                self.unreadable.push(At {
+                    value: raw,
+                    path: path_of(n),
+                });
+                None
+            }
+        }
+    }
+
+    /// A date: a CII `DateTimeString` (or `DateString`) below `path`, or
+    /// the UBL element at `path` itself.
+    pub fn date(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<NaiveDate> {
+        let n = child(node, path)?;
+        let n = child(Some(n), &["DateTimeString"])
+            .or_else(|| child(Some(n), &["DateString"]))
+            .unwrap_or(n);
+        let raw = n.text().and_then(clean)?;
+        match parse_date(&raw) {
+            Some(value) => Some(At {
+                value,
+                path: path_of(n),
+            }),
+            None => {
+                self.unreadable.push(At {
+                    value: raw,
+                    path: path_of(n),
+                });
+                None
+            }
+        }
+    }
+}
+
+/// An element's text as an identifier (whitespace removed).
+pub(super) fn ident_of(n: Node<'_, '_>) -> Term<String> {
+    let compact: String = n.text()?.chars().filter(|c| !c.is_whitespace()).collect();
+    (!compact.is_empty()).then(|| At {
+        value: compact,
+        path: path_of(n),
+    })
+}
