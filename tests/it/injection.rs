@@ -34,6 +34,11 @@ struct Invoice {
     lines: Vec<Line>,
     /// Printed total when it should not add up.
     total_override: Option<Decimal>,
+    /// Added to the net (BT-106, BT-109) and to the tax total (BT-110),
+    /// with the total moved along so that net + tax = total still holds:
+    /// amounts that no longer follow from the lines and the VAT breakdown.
+    net_padding: Decimal,
+    tax_padding: Decimal,
 }
 
 fn esc(s: &str) -> String {
@@ -43,30 +48,38 @@ fn esc(s: &str) -> String {
 }
 
 impl Invoice {
+    /// Net amount per VAT rate, as the VAT breakdown (BG-23) groups it.
+    fn taxable_by_rate(&self) -> BTreeMap<Decimal, Decimal> {
+        let mut by_rate: BTreeMap<Decimal, Decimal> = BTreeMap::new();
+        for l in &self.lines {
+            *by_rate.entry(l.tax_rate.normalize()).or_default() +=
+                (l.quantity * l.unit_price).round_dp(2);
+        }
+        by_rate
+    }
+
+    /// Net, tax and total as EN 16931 computes them: the tax per rate from
+    /// that rate's net amount, rounded to the cent.
     fn amounts(&self) -> (Decimal, Decimal, Decimal) {
-        let net: Decimal = self
-            .lines
+        let by_rate = self.taxable_by_rate();
+        let net: Decimal = by_rate.values().sum();
+        let tax: Decimal = by_rate
             .iter()
-            .map(|l| (l.quantity * l.unit_price).round_dp(2))
+            .map(|(rate, taxable)| (taxable * rate / Decimal::ONE_HUNDRED).round_dp(2))
             .sum();
-        let tax: Decimal = self
-            .lines
-            .iter()
-            .map(|l| {
-                ((l.quantity * l.unit_price).round_dp(2) * l.tax_rate / Decimal::ONE_HUNDRED)
-                    .round_dp(2)
-            })
-            .sum();
+        let (net, tax) = (net + self.net_padding, tax + self.tax_padding);
         (net, tax, self.total_override.unwrap_or(net + tax))
     }
 
-    /// A UBL 2.1 invoice (the subset apflow reads).
+    /// A valid EN 16931 UBL 2.1 invoice (what a vendor's ERP sends).
     fn ubl(&self) -> Vec<u8> {
         let (net, tax, total) = self.amounts();
         let c = &self.currency;
+        let country: String = self.vat_id.chars().take(2).collect();
         let mut x = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>
 <cbc:ID>{}</cbc:ID><cbc:IssueDate>2026-03-20</cbc:IssueDate><cbc:DueDate>2026-04-19</cbc:DueDate>
 <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode><cbc:DocumentCurrencyCode>{c}</cbc:DocumentCurrencyCode>"#,
             esc(&self.number)
@@ -77,12 +90,25 @@ impl Invoice {
                 esc(po)
             ));
         }
+        let subtotals: String = self
+            .taxable_by_rate()
+            .iter()
+            .map(|(rate, taxable)| {
+                format!(
+                    r#"<cac:TaxSubtotal><cbc:TaxableAmount currencyID="{c}">{taxable}</cbc:TaxableAmount><cbc:TaxAmount currencyID="{c}">{}</cbc:TaxAmount><cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>{rate}</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>"#,
+                    (taxable * rate / Decimal::ONE_HUNDRED).round_dp(2)
+                )
+            })
+            .collect();
         x.push_str(&format!(
             r#"<cac:AccountingSupplierParty><cac:Party><cac:PartyName><cbc:Name>{name}</cbc:Name></cac:PartyName>
+<cac:PostalAddress><cbc:CityName>Vendorville</cbc:CityName><cac:Country><cbc:IdentificationCode>{country}</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
 <cac:PartyTaxScheme><cbc:CompanyID>{vat}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
 <cac:PartyLegalEntity><cbc:RegistrationName>{name}</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingSupplierParty>
+<cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:CityName>Hamburg</cbc:CityName><cac:Country><cbc:IdentificationCode>DE</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
+<cac:PartyLegalEntity><cbc:RegistrationName>apflow Demo GmbH</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>
 <cac:PaymentMeans><cbc:PaymentMeansCode>58</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:ID>{iban}</cbc:ID></cac:PayeeFinancialAccount></cac:PaymentMeans>
-<cac:TaxTotal><cbc:TaxAmount currencyID="{c}">{tax}</cbc:TaxAmount></cac:TaxTotal>
+<cac:TaxTotal><cbc:TaxAmount currencyID="{c}">{tax}</cbc:TaxAmount>{subtotals}</cac:TaxTotal>
 <cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="{c}">{net}</cbc:LineExtensionAmount><cbc:TaxExclusiveAmount currencyID="{c}">{net}</cbc:TaxExclusiveAmount>
 <cbc:TaxInclusiveAmount currencyID="{c}">{total}</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="{c}">{total}</cbc:PayableAmount></cac:LegalMonetaryTotal>"#,
             name = esc(&self.vendor_name),
@@ -176,6 +202,8 @@ fn clean_invoices() -> Vec<Invoice> {
             po_number: Some(number),
             lines,
             total_override: None,
+            net_padding: Decimal::ZERO,
+            tax_padding: Decimal::ZERO,
         });
     }
     out
@@ -233,6 +261,19 @@ fn injections() -> Vec<Injection> {
             let (_, _, total) = v[0].amounts();
             v[0].total_override = Some(total + Decimal::new(1000, 2));
         }),
+        // Net + tax = total holds in these two; only the standard's rules
+        // (BR-CO-10, BR-CO-14) see that the amounts do not follow from the
+        // lines and the VAT breakdown.
+        ("net inflated past its lines", "einvoice_invalid", |v, _| {
+            v[0].net_padding = Decimal::new(50000, 2);
+        }),
+        (
+            "tax inflated past its breakdown",
+            "einvoice_invalid",
+            |v, _| {
+                v[0].tax_padding = Decimal::new(9500, 2);
+            },
+        ),
         ("tax rate differs from the PO", "tax_mismatch", |v, _| {
             v[0].lines[0].tax_rate += Decimal::ONE
         }),

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod cli;
 mod dovecot;
+mod einvoice;
 mod faults;
 mod helpers;
 mod hostile;
