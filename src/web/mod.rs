@@ -16,6 +16,7 @@
 
 mod api;
 pub mod auth;
+pub mod einvoice_view;
 mod error;
 mod openapi;
 mod pages;
@@ -91,6 +92,7 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/invoices/{id}", pages::invoice),
         route(M::GET, "/documents/{id}/original", api::original_document),
         route(M::GET, "/documents/{id}/pages/{page}", api::page_image),
+        route(M::GET, "/documents/{id}/einvoice", pages::einvoice_page),
         route(M::POST, "/api/documents", api::upload_document),
         route(M::POST, "/api/import/{kind}", api::import_master_data),
         route(

@@ -19,7 +19,12 @@ th{background:#f4f6f9;font-weight:600}.tabs a{margin-right:1rem}.tabs a.on{font-
 .low{color:#a40000}.pageview{position:relative;display:inline-block;border:1px solid #ccd;margin-bottom:1rem}\
 .pageview img{display:block}.box{position:absolute;border:2px solid #e0a100;background:rgba(255,200,0,.12)}\
 .box:target,.box:hover{border-color:#d00;background:rgba(255,0,0,.18)}.filter{margin:.4rem 0 .8rem}.kpis span{display:inline-block;margin-right:2rem}.awaiting_approval{background:#dbe8fb}.on_hold{background:#eee4d4}\
-.logout{float:right;margin:0}.action{margin-top:.6rem}";
+.logout{float:right;margin:0}.action{margin-top:.6rem}\
+.einvoice{border:1px solid #ccd;padding:1rem 1.4rem;background:#fff;max-width:60rem}.einvoice .parties{display:flex;gap:2rem}\
+.einvoice .parties>section{flex:1}.einvoice dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .8rem;margin:.4rem 0}\
+.einvoice dd{margin:0}.einvoice table{margin:.8rem 0}.einvoice .totals{width:auto;margin-left:auto}.einvoice .strong{font-weight:700}\
+.einvoice [id^=xml-]:target{outline:3px solid #e0a100;background:rgba(255,200,0,.25)}.valid{color:#1d6b38}\
+@media print{header,.noprint{display:none}main{padding:0}.einvoice{border:0;max-width:none}}";
 
 /// `GET /static/app.css`: the pages' style sheet, served from this origin
 /// so the Content-Security-Policy needs no inline `<style>`.
@@ -262,6 +267,7 @@ pub async fn invoice(
         }
         body.push_str("</ul>");
     }
+    let xml_view = einvoice_document(&state, &d).await?;
     body.push_str(&changes_view(&state, InvoiceId(id)).await?);
     body.push_str(&bank_account_view(&state, &caller, &d).await?);
     body.push_str("<div class=cols><section><h2>Fields</h2><table><thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Where</th></tr></thead><tbody>");
@@ -278,8 +284,11 @@ pub async fn invoice(
         } else {
             ""
         };
-        // A field read from the page links to its box on the page image.
-        let name = if f.page.is_some() && f.bbox.is_some() {
+        // A field read from the page links to its box on the page image,
+        // one read from an XML-only invoice to where its view shows it.
+        let name = if xml_view.is_some() {
+            format!("<a href=\"#xml-{0}\">{0}</a>", esc(&f.field))
+        } else if f.page.is_some() && f.bbox.is_some() {
             format!(
                 "<a href=\"#box-{0}\" id=\"field-{0}\">{0}</a>",
                 esc(&f.field)
@@ -308,16 +317,115 @@ pub async fn invoice(
     body.push_str("</tbody></table>");
     body.push_str(&match_view(&d));
     body.push_str(&history(&state, id).await?);
+    let original = match &xml_view {
+        Some(view) => format!(
+            "<p><a href=\"/documents/{0}/original\">the XML as received</a> · <a href=\"/documents/{0}/einvoice\">printable view</a></p>{view}",
+            s.document_id.0
+        ),
+        None => format!(
+            "<p><a href=\"/documents/{}/original\">the document as received</a></p>{}{}",
+            s.document_id.0,
+            einvoice_rules(&state, &d).await?,
+            page_views(
+                &d,
+                s.document_id.0,
+                s.filename.to_lowercase().ends_with(".pdf")
+            ),
+        ),
+    };
     body.push_str(&format!(
-        "</section><section><h2>Original</h2><p><a href=\"/documents/{}/original\">the document as received</a></p>{}</section></div>",
-        s.document_id.0,
-        page_views(&d, s.document_id.0, s.filename.to_lowercase().ends_with(".pdf")),
+        "</section><section><h2>Original</h2>{original}</section></div>"
     ));
     Ok(layout(
         &format!("Invoice {}", s.invoice_number.as_deref().unwrap_or("")),
         &body,
         Some(&caller),
     ))
+}
+
+/// An XML-only e-invoice rendered as a document (`einvoice_view`), with
+/// the rules it breaks; `None` for any other document. The XML is parsed
+/// again from the stored original, off the async threads, under the same
+/// limits as when it arrived; a PDF is never parsed here.
+async fn einvoice_document(
+    state: &AppState,
+    d: &crate::store::InvoiceDetail,
+) -> Result<Option<String>, ApiError> {
+    if d.extraction_source != "einvoice" {
+        return Ok(None);
+    }
+    let Some(doc) = state.store.document(d.summary.document_id).await? else {
+        return Ok(None);
+    };
+    if crate::read::sniff(&doc.content) != Some(crate::domain::DocumentKind::Xml) {
+        return Ok(None);
+    }
+    let violations = state.store.einvoice_violations(d.summary.id).await?;
+    let model =
+        tokio::task::spawn_blocking(move || crate::read::einvoice::parse_model(&doc.content))
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(model
+        .ok()
+        .map(|m| super::einvoice_view::render(&m, &violations).into_string()))
+}
+
+/// The EN 16931 rules a hybrid PDF's XML breaks, above its page images.
+async fn einvoice_rules(
+    state: &AppState,
+    d: &crate::store::InvoiceDetail,
+) -> Result<String, ApiError> {
+    if d.extraction_source != "einvoice" {
+        return Ok(String::new());
+    }
+    let violations = state.store.einvoice_violations(d.summary.id).await?;
+    if violations.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = String::from("<h3>The attached e-invoice XML</h3><ul>");
+    for v in &violations {
+        out.push_str(&format!(
+            "<li><span class=reason>{}</span> {} <small>({}) at <code>{}</code></small></li>",
+            esc(&v.rule),
+            esc(&v.message),
+            v.severity.as_str(),
+            esc(&v.path)
+        ));
+    }
+    out.push_str("</ul>");
+    Ok(out)
+}
+
+/// `GET /documents/{id}/einvoice`: an XML-only e-invoice as a printable
+/// document (the browser's print dialog saves it as PDF).
+pub async fn einvoice_page(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, ApiError> {
+    let document = crate::domain::DocumentId(id);
+    let invoice = state
+        .store
+        .invoice_for_document(document)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let d = state
+        .store
+        .invoice_detail(invoice)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = einvoice_document(&state, &d)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let title = format!(
+        "E-invoice {}",
+        d.summary.invoice_number.as_deref().unwrap_or("")
+    );
+    let body = format!(
+        "<p class=noprint><a href=\"/invoices/{}\">back to the invoice</a> · print this page to save it as PDF</p>{view}",
+        invoice.0
+    );
+    Ok(layout(&title, &body, Some(&caller)))
 }
 
 #[derive(serde::Deserialize)]

@@ -221,6 +221,16 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
         "{}",
         String::from_utf8_lossy(&demo.stderr)
     );
+    // An XML-only e-invoice (no PDF): its page is the rendered XML.
+    let xml = repo_path("tests/fixtures/einvoice/en16931-allowances.cii.xml");
+    let ingest = apflow(&["ingest", &xml.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        ingest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ingest.stderr)
+    );
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&db).await.unwrap();
     let id: i64 =
@@ -346,6 +356,31 @@ async fn clerk_corrects_and_sends_to_approval_approver_approves() {
         "{page}"
     );
     browser.screenshot(&shots.join("6-dashboard.png")).await;
+    // The XML-only invoice reads as a document; a field in the list points
+    // at where the document shows it.
+    let xml_invoice: i64 =
+        sqlx::query_scalar("SELECT id FROM invoices WHERE invoice_number = 'RE-2026-0815'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    browser.goto(&format!("{app}/invoices/{xml_invoice}")).await;
+    let page = browser.source().await;
+    assert!(
+        page.contains("class=\"einvoice\"") && page.contains("Loyalty discount"),
+        "{page}"
+    );
+    browser.click("a[href='#xml-total_amount']").await;
+    let target = browser
+        .cmd(
+            "POST",
+            "/execute/sync",
+            json!({ "script": "const t = document.querySelector(':target'); return [t.id, getComputedStyle(t).outlineStyle, t.textContent]", "args": [] }),
+        )
+        .await;
+    assert_eq!(target, json!(["xml-total_amount", "solid", "164.71 EUR"]));
+    browser
+        .screenshot(&shots.join("7-xml-only-invoice.png"))
+        .await;
     drop(browser);
     let _ = Command::new("kill").arg(serve.id().to_string()).status();
     let _ = serve.wait();

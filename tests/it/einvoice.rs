@@ -175,11 +175,7 @@ async fn a_broken_einvoice_goes_to_review_with_the_rule_on_both_databases() {
         let kept = t.store.einvoice_violations(id).await.unwrap();
         let rules: Vec<(&str, Severity)> =
             kept.iter().map(|v| (v.rule.as_str(), v.severity)).collect();
-        assert_eq!(
-            rules,
-            [("BR-CO-10", Severity::Fatal)],
-            "{db:?}"
-        );
+        assert_eq!(rules, [("BR-CO-10", Severity::Fatal)], "{db:?}");
         assert!(kept[0].message.contains("945.48"), "{}", kept[0].message);
         assert!(
             kept[0].path.ends_with("ram:LineTotalAmount"),

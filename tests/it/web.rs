@@ -325,6 +325,74 @@ async fn markup_in_an_invoice_renders_as_text() {
     }
 }
 
+#[tokio::test]
+async fn an_xml_only_einvoice_reads_as_a_document_with_its_rules() {
+    let t = fresh(Db::Sqlite).await;
+    let app = Api::as_role(&t, apflow::domain::Role::Clerk).await;
+    let valid = std::fs::read_to_string(repo_path(
+        "tests/fixtures/einvoice/en16931-allowances.cii.xml",
+    ))
+    .unwrap();
+    let broken = valid.replace(
+        "<ram:GrandTotalAmount>164.71</ram:GrandTotalAmount>",
+        "<ram:GrandTotalAmount>174.71</ram:GrandTotalAmount>",
+    );
+    for (name, xml) in [("valid.xml", &valid), ("broken.xml", &broken)] {
+        let (status, _) = upload(&app, name, xml.as_bytes()).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
+    let (status, _) = upload(&app, "paper.pdf", &pdf).await;
+    assert_eq!(status, StatusCode::CREATED);
+    workflow::drain(&t.store, &t.settings, &[]).await.unwrap();
+    let (_, list) = get(&app, "/api/invoices").await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let by_file = |file: &str| {
+        let i = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["filename"] == file)
+            .unwrap();
+        (
+            i["id"].as_i64().unwrap(),
+            i["document_id"].as_i64().unwrap(),
+        )
+    };
+    let (valid_id, valid_doc) = by_file("valid.xml");
+    let (_, page) = get(&app, &format!("/invoices/{valid_id}")).await;
+    for part in [
+        "<article class=\"einvoice\">",
+        "href=\"#xml-total_amount\"",
+        "id=\"xml-total_amount\"",
+        "Schraubenhandel Nord GmbH",
+        "Loyalty discount",
+        "Valid EN 16931 e-invoice",
+        "printable view",
+    ] {
+        assert!(page.contains(part), "{part} missing: {page}");
+    }
+    let (status, printable) = get(&app, &format!("/documents/{valid_doc}/einvoice")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        printable.contains("id=\"xml-total_amount\">164.71 EUR"),
+        "{printable}"
+    );
+
+    let (broken_id, _) = by_file("broken.xml");
+    let (_, page) = get(&app, &format!("/invoices/{broken_id}")).await;
+    assert!(page.contains("einvoice_invalid"), "{page}");
+    assert!(
+        page.contains("Breaks 2 EN 16931 rules") && page.contains("BR-CO-15"),
+        "{page}"
+    );
+
+    // A PDF has its page images, not this view.
+    let (_, pdf_doc) = by_file("paper.pdf");
+    let (status, _) = get(&app, &format!("/documents/{pdf_doc}/einvoice")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 /// `/api/openapi.json` describes every `/api` route the router has (the
 /// router's own route table, so a new route without a description fails).
 #[tokio::test]

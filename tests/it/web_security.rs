@@ -811,6 +811,13 @@ async fn every_route_against_every_role() {
             [Login, S(404), S(404), S(404)],
         ),
         (
+            "GET",
+            "/documents/{id}/einvoice",
+            "/documents/999/einvoice",
+            "",
+            [Login, S(404), S(404), S(404)],
+        ),
+        (
             "POST",
             "/api/documents",
             "/api/documents",
