@@ -299,6 +299,11 @@ pub struct ExtractedInvoice {
     pub po_number: Option<Field<String>>,
     pub iban: Option<Field<String>>,
     pub payment_terms: Option<Field<String>>,
+    /// The vendor collects this invoice by direct debit (an e-invoice's
+    /// payment means 49/59 or a mandate reference): what it says about the
+    /// mandate and the account debited. Such an invoice is never paid by
+    /// transfer as well.
+    pub direct_debit: Option<Field<String>>,
     pub line_items: Vec<LineItem>,
     /// For an e-invoice in a PDF: values the visible page contradicts.
     pub visible_disagreements: Vec<VisibleDisagreement>,
@@ -337,6 +342,7 @@ impl ExtractedInvoice {
             po_number: None,
             iban: None,
             payment_terms: None,
+            direct_debit: None,
             line_items: Vec::new(),
             visible_disagreements: Vec::new(),
             einvoice_violations: Vec::new(),
@@ -484,6 +490,9 @@ pub enum ReasonCode {
     PaymentRefused,
     /// An e-invoice breaks a fatal EN 16931 / XRechnung business rule.
     EInvoiceInvalid,
+    /// The vendor collects the invoice by direct debit: nothing is
+    /// transferred, a person checks the debit instead.
+    DirectDebit,
 }
 
 impl ReasonCode {
@@ -493,6 +502,7 @@ impl ReasonCode {
             ReasonCode::TotalsMismatch => "totals_mismatch",
             ReasonCode::LineSumMismatch => "line_sum_mismatch",
             ReasonCode::EInvoiceInvalid => "einvoice_invalid",
+            ReasonCode::DirectDebit => "direct_debit",
             ReasonCode::InvalidIban => "invalid_iban",
             ReasonCode::DueBeforeIssue => "due_before_issue",
             ReasonCode::LowConfidence => "low_confidence",

@@ -71,6 +71,13 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
         &inv.payment_terms,
         String::clone,
     );
+    put(
+        &mut o,
+        &mut c,
+        "direct_debit",
+        &inv.direct_debit,
+        String::clone,
+    );
     let lines: Vec<Value> = inv
         .line_items
         .iter()

@@ -84,6 +84,11 @@ pub fn plan(
     vendor: Option<&Vendor>,
     policy: &PaymentPolicy,
 ) -> Option<PlannedPayment> {
+    // The vendor collects it by direct debit: a transfer on top would pay
+    // it twice.
+    if inv.direct_debit.is_some() {
+        return None;
+    }
     let total = inv.total_amount.as_ref()?.value;
     if total <= Decimal::ZERO {
         return None;
@@ -375,6 +380,17 @@ mod tests {
             bank_holidays: vec![date(2026, 4, 3)],
             today,
         }
+    }
+
+    #[test]
+    fn an_invoice_the_vendor_collects_is_never_planned_for_transfer() {
+        let today = date(2026, 3, 9);
+        let mut inv = invoice("net 30", "1190.00");
+        assert!(plan(InvoiceId(1), &inv, None, &policy(today, "8")).is_some());
+        inv.direct_debit = Some(Field::exact(
+            "collected by direct debit, mandate M-1".into(),
+        ));
+        assert_eq!(plan(InvoiceId(1), &inv, None, &policy(today, "8")), None);
     }
 
     #[test]

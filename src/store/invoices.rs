@@ -587,6 +587,7 @@ impl Store {
                 "po_number" => out.po_number = text(&f.value),
                 "iban" => out.iban = text(&f.value),
                 "payment_terms" => out.payment_terms = text(&f.value),
+                "direct_debit" => out.direct_debit = text(&f.value),
                 other
                     if let Some((field, _)) =
                         VISIBLE_FIELDS.iter().find(|(_, row)| *row == other) =>
@@ -1123,6 +1124,7 @@ fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
     push(&mut out, "po_number", &inv.po_number, String::clone);
     push(&mut out, "iban", &inv.iban, String::clone);
     push(&mut out, "payment_terms", &inv.payment_terms, String::clone);
+    push(&mut out, "direct_debit", &inv.direct_debit, String::clone);
     for d in &inv.visible_disagreements {
         if let Some(name) = VISIBLE_FIELDS.iter().find(|(f, _)| *f == d.field) {
             out.push((name.1, d.visible.clone(), 1.0, d.location));

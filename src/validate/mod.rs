@@ -124,6 +124,16 @@ pub fn validate(
     confidence(inv, min_confidence, &mut findings);
     tax_ids_and_rates(inv, &mut findings);
     xml_against_page(inv, &mut findings);
+    if let Some(debit) = &inv.direct_debit {
+        findings.push(Finding::new(
+            ReasonCode::DirectDebit,
+            Some("direct_debit"),
+            format!(
+                "the vendor collects this invoice itself ({}): apflow transfers nothing; check that the debit is expected and matches the invoice",
+                debit.value
+            ),
+        ));
+    }
     if let Some(iban) = &inv.iban
         && !iban_is_valid(&iban.value)
     {

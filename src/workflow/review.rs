@@ -363,6 +363,12 @@ pub async fn decide(
             None => None,
         };
         let vendor = vendor.as_ref();
+        if inv.direct_debit.is_some() {
+            return Err(ReviewError::Invalid(
+                "the vendor collects this invoice by direct debit: there is nothing to transfer, so it cannot be approved for payment (reject it if the debit is not expected)"
+                    .into(),
+            ));
+        }
         let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
             .ok_or_else(|| {
                 ReviewError::Invalid(

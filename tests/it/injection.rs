@@ -39,6 +39,9 @@ struct Invoice {
     /// amounts that no longer follow from the lines and the VAT breakdown.
     net_padding: Decimal,
     tax_padding: Decimal,
+    /// Collected by SEPA direct debit (payment means 59, a mandate, the
+    /// buyer's account) instead of paid by transfer.
+    direct_debit: bool,
 }
 
 fn esc(s: &str) -> String {
@@ -107,13 +110,17 @@ impl Invoice {
 <cac:PartyLegalEntity><cbc:RegistrationName>{name}</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingSupplierParty>
 <cac:AccountingCustomerParty><cac:Party><cac:PostalAddress><cbc:CityName>Hamburg</cbc:CityName><cac:Country><cbc:IdentificationCode>DE</cbc:IdentificationCode></cac:Country></cac:PostalAddress>
 <cac:PartyLegalEntity><cbc:RegistrationName>apflow Demo GmbH</cbc:RegistrationName></cac:PartyLegalEntity></cac:Party></cac:AccountingCustomerParty>
-<cac:PaymentMeans><cbc:PaymentMeansCode>58</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:ID>{iban}</cbc:ID></cac:PayeeFinancialAccount></cac:PaymentMeans>
+{payment_means}
 <cac:TaxTotal><cbc:TaxAmount currencyID="{c}">{tax}</cbc:TaxAmount>{subtotals}</cac:TaxTotal>
 <cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="{c}">{net}</cbc:LineExtensionAmount><cbc:TaxExclusiveAmount currencyID="{c}">{net}</cbc:TaxExclusiveAmount>
 <cbc:TaxInclusiveAmount currencyID="{c}">{total}</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="{c}">{total}</cbc:PayableAmount></cac:LegalMonetaryTotal>"#,
             name = esc(&self.vendor_name),
             vat = esc(&self.vat_id),
-            iban = esc(&self.iban),
+            payment_means = if self.direct_debit {
+                "<cac:PaymentMeans><cbc:PaymentMeansCode>59</cbc:PaymentMeansCode><cac:PaymentMandate><cbc:ID>MANDATE-7</cbc:ID><cac:PayerFinancialAccount><cbc:ID>DE75512108001245126199</cbc:ID></cac:PayerFinancialAccount></cac:PaymentMandate></cac:PaymentMeans>".to_string()
+            } else {
+                format!("<cac:PaymentMeans><cbc:PaymentMeansCode>58</cbc:PaymentMeansCode><cac:PayeeFinancialAccount><cbc:ID>{}</cbc:ID></cac:PayeeFinancialAccount></cac:PaymentMeans>", esc(&self.iban))
+            },
         ));
         for (i, l) in self.lines.iter().enumerate() {
             x.push_str(&format!(
@@ -204,6 +211,7 @@ fn clean_invoices() -> Vec<Invoice> {
             total_override: None,
             net_padding: Decimal::ZERO,
             tax_padding: Decimal::ZERO,
+            direct_debit: false,
         });
     }
     out
@@ -274,6 +282,11 @@ fn injections() -> Vec<Injection> {
                 v[0].tax_padding = Decimal::new(9500, 2);
             },
         ),
+        // The vendor pulls the money itself; a transfer to its verified
+        // account on top would pay the invoice twice.
+        ("collected by direct debit", "direct_debit", |v, _| {
+            v[0].direct_debit = true;
+        }),
         ("tax rate differs from the PO", "tax_mismatch", |v, _| {
             v[0].lines[0].tax_rate += Decimal::ONE
         }),

@@ -812,3 +812,54 @@ async fn a_bank_change_packed_in_an_archive_is_held_for_a_second_person() {
         pool.close().await;
     }
 }
+
+/// A vendor's e-invoice that says it collects the money itself (SEPA
+/// direct debit: payment means 59, a mandate, the buyer's account) was
+/// planned as a transfer to the vendor's verified account: paid twice. It
+/// now goes to review with the reason, and no approval turns it into a
+/// transfer.
+#[tokio::test]
+async fn an_invoice_the_vendor_collects_by_direct_debit_is_never_transferred() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        crate::helpers::load_sample_master_data(&t.store).await;
+        let xml = std::fs::read_to_string(crate::helpers::repo_path(
+            "tests/fixtures/einvoice/en16931-allowances.cii.xml",
+        ))
+        .unwrap()
+        .replace("Schraubenhandel Nord GmbH", "Nordlicht Bürobedarf GmbH")
+        .replace("DE136695976", "DE273849154")
+        .replace(
+            "<ram:TypeCode>58</ram:TypeCode>\n        <ram:PayeePartyCreditorFinancialAccount><ram:IBANID>DE02120300000000202051</ram:IBANID></ram:PayeePartyCreditorFinancialAccount>",
+            "<ram:TypeCode>59</ram:TypeCode>\n        <ram:PayerPartyDebtorFinancialAccount><ram:IBANID>DE75512108001245126199</ram:IBANID></ram:PayerPartyDebtorFinancialAccount>",
+        )
+        .replace(
+            "<ram:Description>Payable within 30 days net.</ram:Description>",
+            "<ram:Description>We collect the amount by SEPA direct debit.</ram:Description><ram:DirectDebitMandateID>MANDATE-7</ram:DirectDebitMandateID>",
+        );
+        assert!(
+            xml.contains("<ram:TypeCode>59</ram:TypeCode>"),
+            "the fixture changed"
+        );
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let (status, _) = crate::web::upload(&clerk, "debit.xml", xml.as_bytes()).await;
+        assert_eq!(status.as_u16(), 201);
+        drain(&t).await;
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let id = crate::auth::invoice_id(&pool, "RE-2026-0815").await;
+        let reasons = reasons_of(&pool, id).await;
+        assert!(
+            reasons.contains(&"direct_debit".into()),
+            "{db:?}: {reasons:?}"
+        );
+        assert_eq!(status_of(&pool, id).await, "needs_review", "{db:?}");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
+        let approver = Api::as_role(&t, Role::Approver).await;
+        assert_eq!(act(&clerk, id, "request-approval", "").await.0, 204);
+        let (code, why) = act(&approver, id, "approve", "{}").await;
+        assert!(code >= 400, "{db:?}: approved into a transfer: {why}");
+        assert!(why.contains("direct debit"), "{why}");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
+        pool.close().await;
+    }
+}

@@ -228,6 +228,7 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
         .map(|a| Field::exact(a.value.clone()));
     invoice.payment_terms =
         join_distinct(e.payment_terms.iter().map(|t| t.value.clone())).map(Field::exact);
+    invoice.direct_debit = direct_debit(e).map(Field::exact);
     invoice.line_items = e
         .lines
         .iter()
@@ -249,6 +250,34 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
         })
         .collect();
     invoice
+}
+
+/// What an e-invoice says about collecting it by direct debit (payment
+/// means 49 or 59, or a mandate reference, BT-89), as a sentence; `None`
+/// when it is to be paid by the buyer.
+fn direct_debit(e: &EInvoice) -> Option<String> {
+    let by_code = e.payment_means.iter().any(|m| m.is_direct_debit());
+    if !by_code && e.mandate.is_none() {
+        return None;
+    }
+    let mut said = vec!["collected by direct debit".to_string()];
+    if let Some(m) = &e.mandate {
+        said.push(format!("mandate {}", m.value));
+    }
+    if let Some(c) = &e.creditor_id {
+        said.push(format!("creditor id {}", c.value));
+    }
+    if let Some(a) = e
+        .payment_means
+        .iter()
+        .find_map(|m| m.debited_account.as_ref())
+    {
+        said.push(format!(
+            "from account {}",
+            crate::domain::mask_iban(&a.value)
+        ));
+    }
+    Some(said.join(", "))
 }
 
 fn join_distinct(parts: impl Iterator<Item = String>) -> Option<String> {
