@@ -144,6 +144,9 @@ pub struct EInvoice {
     pub order_reference: Term<String>,
     /// BT-20 payment terms, each text as written.
     pub payment_terms: Vec<At<String>>,
+    /// Early-payment discounts: CII's structured discount terms, and
+    /// XRechnung's `#SKONTO#TAGE=14#PROZENT=2.00#` entries in BT-20.
+    pub discount_terms: Vec<DiscountTerm>,
     /// BT-22 notes.
     pub notes: Vec<At<String>>,
     /// BG-3 preceding invoice references.
@@ -179,6 +182,75 @@ pub struct EInvoice {
     /// Values that are there but cannot be read as their type (an amount
     /// `12,50`, a date `2026-13-01`): the path and the text as written.
     pub unreadable: Vec<At<String>>,
+}
+
+/// An early-payment discount: `percent` off when paid within `days`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscountTerm {
+    pub path: String,
+    pub days: rust_decimal::Decimal,
+    pub percent: rust_decimal::Decimal,
+    /// The amount the discount applies to, when not the whole invoice.
+    pub base: Option<rust_decimal::Decimal>,
+}
+
+/// XRechnung's discount syntax in payment terms (BT-20):
+/// `#SKONTO#TAGE=14#PROZENT=2.00#` with an optional `BASISBETRAG=100.00#`,
+/// one entry per line (`#VERZUG#` for late fees has the same shape). The
+/// entries as `(days, percent, base)`, or the first one that does not
+/// follow the syntax.
+pub fn skonto_entries(
+    text: &str,
+) -> Result<
+    Vec<(
+        rust_decimal::Decimal,
+        rust_decimal::Decimal,
+        Option<rust_decimal::Decimal>,
+    )>,
+    String,
+> {
+    let mut found = Vec::new();
+    for entry in text.split("#SKONTO#").skip(1) {
+        let mut fields = entry.split('#');
+        let days = fields.next().and_then(|f| number_after(f, "TAGE=", false));
+        let percent = fields
+            .next()
+            .and_then(|f| number_after(f, "PROZENT=", true));
+        let base = fields.next().filter(|f| f.starts_with("BASISBETRAG="));
+        let base_value = base.map(|f| number_after(f, "BASISBETRAG=", true));
+        match (days, percent, base_value) {
+            (Some(d), Some(p), None) => found.push((d, p, None)),
+            (Some(d), Some(p), Some(Some(b))) => found.push((d, p, Some(b))),
+            _ => {
+                return Err(format!(
+                    "#SKONTO#{}",
+                    entry.chars().take(50).collect::<String>()
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The number after `key` in one `#`-separated field: whole days, or an
+/// amount/percentage with exactly two decimals as XRechnung asks.
+fn number_after(field: &str, key: &str, two_decimals: bool) -> Option<rust_decimal::Decimal> {
+    let number = field.strip_prefix(key)?;
+    let digits = number.strip_prefix('-').unwrap_or(number);
+    let well_formed = if two_decimals {
+        digits.split_once('.').is_some_and(|(whole, fraction)| {
+            !whole.is_empty()
+                && whole.bytes().all(|b| b.is_ascii_digit())
+                && fraction.len() == 2
+                && fraction.bytes().all(|b| b.is_ascii_digit())
+        })
+    } else {
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !well_formed {
+        return None;
+    }
+    number.parse().ok()
 }
 
 /// BG-3: an invoice this one corrects or follows.

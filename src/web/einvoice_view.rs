@@ -318,8 +318,14 @@ fn payment(e: &EInvoice) -> Markup {
             @if e.mandate.is_some() || e.creditor_id.is_some() {
                 p { "Mandate " (text(&e.mandate)) " · creditor id " (text(&e.creditor_id)) }
             }
-            @if !e.payment_terms.is_empty() {
-                div #xml-payment_terms { @for t in &e.payment_terms { p { (t.value) } } }
+            @if !e.payment_terms.is_empty() || !e.discount_terms.is_empty() {
+                div #xml-payment_terms {
+                    @for t in &e.payment_terms { p { (t.value) } }
+                    @for d in &e.discount_terms {
+                        p { (d.percent) "% early-payment discount if paid within " (d.days.normalize()) " days"
+                            @if let Some(b) = d.base { " (on " (b) ")" } }
+                    }
+                }
             }
         }
     }

@@ -6,8 +6,8 @@ use roxmltree::Node;
 
 use super::nav::{Reader, all, child, ident_of, path_below, path_of};
 use crate::domain::einvoice::{
-    Address, AllowanceCharge, At, Contact, Delivery, EInvoice, InvoiceLine, Party, PaymentMeans,
-    Period, PrecedingInvoice, Profile, Syntax, Totals, VatBreakdown,
+    Address, AllowanceCharge, At, Contact, Delivery, DiscountTerm, EInvoice, InvoiceLine, Party,
+    PaymentMeans, Period, PrecedingInvoice, Profile, Syntax, Totals, VatBreakdown,
 };
 
 /// Element names that differ between CII D16B and ZUGFeRD 1.0; the business
@@ -167,6 +167,18 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
         payment_terms: terms
             .iter()
             .flat_map(|t| r.texts(Some(*t), &["Description"]))
+            .collect(),
+        discount_terms: terms
+            .iter()
+            .flat_map(|t| all(Some(*t), &["ApplicableTradePaymentDiscountTerms"]))
+            .filter_map(|d| {
+                Some(DiscountTerm {
+                    path: path_of(d),
+                    days: r.amount(Some(d), &["BasisPeriodMeasure"])?.value,
+                    percent: r.amount(Some(d), &["CalculationPercent"])?.value,
+                    base: r.amount(Some(d), &["BasisAmount"]).map(|b| b.value),
+                })
+            })
             .collect(),
         notes: r.texts(document, &["IncludedNote", "Content"]),
         preceding_invoices: all(settlement, &["InvoiceReferencedDocument"])

@@ -39,7 +39,7 @@ mod cii;
 mod nav;
 mod ubl;
 
-use crate::domain::einvoice::{At, EInvoice, Syntax};
+use crate::domain::einvoice::{At, DiscountTerm, EInvoice, Syntax};
 use crate::domain::{ExtractedInvoice, ExtractionSource, Field, LineItem};
 
 /// The largest e-invoice XML accepted, standalone or decompressed from a PDF.
@@ -153,9 +153,11 @@ pub fn parse_model(xml: &[u8]) -> Result<EInvoice, EInvoiceError> {
     let local = root.tag_name().name();
     let namespace = root.tag_name().namespace().unwrap_or_default();
     match syntax_of(local, namespace) {
-        Some(Syntax::Cii) => Ok(cii::read(root, &cii::CII_D16B)),
-        Some(Syntax::Zugferd1) => Ok(cii::read(root, &cii::ZUGFERD_1)),
-        Some(syntax @ (Syntax::UblInvoice | Syntax::UblCreditNote)) => Ok(ubl::read(root, syntax)),
+        Some(Syntax::Cii) => Ok(with_skonto(cii::read(root, &cii::CII_D16B))),
+        Some(Syntax::Zugferd1) => Ok(with_skonto(cii::read(root, &cii::ZUGFERD_1))),
+        Some(syntax @ (Syntax::UblInvoice | Syntax::UblCreditNote)) => {
+            Ok(with_skonto(ubl::read(root, syntax)))
+        }
         None if namespace.is_empty() => Err(EInvoiceError::NotAnInvoice {
             root: local.to_string(),
         }),
@@ -188,6 +190,46 @@ fn declares_latin1(xml: &[u8]) -> bool {
     ["iso-8859-1", "iso8859-1", "latin1", "latin-1"]
         .iter()
         .any(|e| declaration.contains(e))
+}
+
+/// XRechnung's `#SKONTO#` entries in the payment terms, as discount terms
+/// (well-formed ones; BR-DE-18 reports the others).
+fn with_skonto(mut e: EInvoice) -> EInvoice {
+    for text in &e.payment_terms {
+        if let Ok(entries) = crate::domain::einvoice::skonto_entries(&text.value) {
+            e.discount_terms
+                .extend(
+                    entries
+                        .into_iter()
+                        .map(|(days, percent, base)| DiscountTerm {
+                            path: text.path.clone(),
+                            days,
+                            percent,
+                            base,
+                        }),
+                );
+        }
+    }
+    e
+}
+
+/// Payment terms as a person (and `payment::terms`) reads them: the texts
+/// without XRechnung's `#SKONTO#` code, and each discount term as a
+/// sentence (`2.00% discount within 14 days`).
+fn readable_terms(e: &EInvoice) -> Option<String> {
+    let texts = e.payment_terms.iter().filter_map(|t| {
+        let plain = t.value.split("#SKONTO#").next().unwrap_or_default().trim();
+        (!plain.is_empty()).then(|| plain.to_string())
+    });
+    let discounts = e.discount_terms.iter().map(|d| {
+        let base = d.base.map(|b| format!(" on {b}")).unwrap_or_default();
+        format!(
+            "{}% discount within {} days{base}",
+            d.percent,
+            d.days.normalize()
+        )
+    });
+    join_distinct(texts.chain(discounts))
 }
 
 /// The invoice apflow decides on, from the e-invoice's business terms. Every
@@ -226,8 +268,7 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
         .flat_map(|m| &m.accounts)
         .find(|a| !a.path.ends_with("ProprietaryID"))
         .map(|a| Field::exact(a.value.clone()));
-    invoice.payment_terms =
-        join_distinct(e.payment_terms.iter().map(|t| t.value.clone())).map(Field::exact);
+    invoice.payment_terms = readable_terms(e).map(Field::exact);
     invoice.direct_debit = direct_debit(e).map(Field::exact);
     invoice.line_items = e
         .lines
@@ -1039,5 +1080,26 @@ mod tests {
             embedded_xml(&pdf),
             Err(EInvoiceError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn discount_terms_become_terms_the_payment_planner_reads() {
+        let cii = include_str!("../../../tests/fixtures/einvoice/en16931-allowances.cii.xml").replace(
+            "<ram:Description>Payable within 30 days net.</ram:Description>",
+            "<ram:Description>Payable within 30 days net.</ram:Description><ram:ApplicableTradePaymentDiscountTerms><ram:BasisPeriodMeasure unitCode=\"DAY\">14</ram:BasisPeriodMeasure><ram:CalculationPercent>2.00</ram:CalculationPercent></ram:ApplicableTradePaymentDiscountTerms>",
+        );
+        let xrechnung = include_str!("../../../tests/fixtures/einvoice/xrechnung-credit-note.ubl.xml").replace(
+            "<cbc:Note>The amount is credited to your account within 14 days.</cbc:Note>",
+            "<cbc:Note>Zahlbar innerhalb 30 Tagen netto.\n#SKONTO#TAGE=14#PROZENT=2.00#\n</cbc:Note>",
+        );
+        for xml in [cii, xrechnung] {
+            let model = parse_model(xml.as_bytes()).expect("parses");
+            assert_eq!(model.discount_terms.len(), 1, "{:?}", model.discount_terms);
+            let terms = to_invoice(&model).payment_terms.expect("terms").value;
+            assert!(!terms.contains("#SKONTO#"), "{terms}");
+            let parsed = crate::payment::PaymentTerms::parse(&terms).expect("terms parse");
+            assert_eq!(parsed.net_days, 30, "{terms}");
+            assert_eq!(parsed.discounts, vec![(d("2.00"), 14)], "{terms}");
+        }
     }
 }

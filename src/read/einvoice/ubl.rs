@@ -111,6 +111,7 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
         buyer_reference: r.text(root, &["BuyerReference"]),
         order_reference: r.text(root, &["OrderReference", "ID"]),
         payment_terms: r.texts(root, &["PaymentTerms", "Note"]),
+        discount_terms: Vec::new(),
         notes: r.texts(root, &["Note"]),
         preceding_invoices: all(root, &["BillingReference", "InvoiceDocumentReference"])
             .into_iter()

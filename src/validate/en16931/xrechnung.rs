@@ -169,46 +169,9 @@ fn payment_means(r: &mut Rules<'_>, m: &PaymentMeans) {
     }
 }
 
-/// The first `#SKONTO#` / `#VERZUG#` entry that does not follow the
-/// XRechnung syntax `#SKONTO#TAGE=n#PROZENT=n.nn#[BASISBETRAG=n.nn#]`.
+/// The first `#SKONTO#` entry that does not follow the XRechnung syntax.
 fn bad_discount_term(text: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(at) = rest.find("#SKONTO#").or_else(|| rest.find("#VERZUG#")) {
-        let entry = &rest[at..];
-        let body = &entry[8..];
-        let mut fields = body.split('#');
-        let days = fields.next().unwrap_or_default();
-        let percent = fields.next().unwrap_or_default();
-        let mut consumed = 8 + days.len() + 1 + percent.len() + 1;
-        let mut ok = number_field(days, "TAGE=", false) && number_field(percent, "PROZENT=", true);
-        if let Some(base) = fields.next().filter(|f| f.starts_with("BASISBETRAG=")) {
-            ok &= number_field(base, "BASISBETRAG=", true);
-            consumed += base.len() + 1;
-        }
-        if !ok || entry.len() < consumed {
-            return Some(entry.chars().take(60).collect());
-        }
-        rest = &entry[consumed.min(entry.len())..];
-    }
-    None
-}
-
-fn number_field(field: &str, key: &str, two_decimals: bool) -> bool {
-    let Some(number) = field.strip_prefix(key) else {
-        return false;
-    };
-    let number = number.strip_prefix('-').unwrap_or(number);
-    if two_decimals {
-        let Some((whole, fraction)) = number.split_once('.') else {
-            return false;
-        };
-        !whole.is_empty()
-            && whole.bytes().all(|b| b.is_ascii_digit())
-            && fraction.len() == 2
-            && fraction.bytes().all(|b| b.is_ascii_digit())
-    } else {
-        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
-    }
+    crate::domain::einvoice::skonto_entries(text).err()
 }
 
 /// The identifiers XRechnung versions define: 3.x
