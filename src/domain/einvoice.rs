@@ -140,8 +140,15 @@ pub struct EInvoice {
     pub due_date: Term<NaiveDate>,
     /// BT-10 buyer reference (Leitweg-ID in XRechnung).
     pub buyer_reference: Term<String>,
+    /// BT-11 project reference.
+    pub project_reference: Term<String>,
+    /// BT-12 contract reference.
+    pub contract_reference: Term<String>,
     /// BT-13 purchase order reference.
     pub order_reference: Term<String>,
+    /// BT-18 invoiced object identifier (a meter, a subscription, a
+    /// vehicle: what a recurring invoice is for).
+    pub invoiced_object: Term<String>,
     /// BT-20 payment terms, each text as written.
     pub payment_terms: Vec<At<String>>,
     /// Early-payment discounts: CII's structured discount terms, and
@@ -458,6 +465,8 @@ pub struct InvoiceLine {
     pub unit: Term<String>,
     /// BT-131 line net amount.
     pub net_amount: Term<Decimal>,
+    /// BT-128 invoice line object identifier.
+    pub object_id: Term<String>,
     /// BT-132 referenced purchase order line.
     pub order_line: Term<String>,
     /// BG-26.

@@ -37,6 +37,9 @@ pub fn render(e: &EInvoice, violations: &[RuleViolation]) -> Markup {
             dl.refs {
                 @if let Some(po) = &e.order_reference { dt { "Purchase order" } dd #xml-po_number { (po.value) } }
                 @if let Some(r) = &e.buyer_reference { dt { "Buyer reference" } dd { (r.value) } }
+                @if let Some(r) = &e.contract_reference { dt { "Contract" } dd { (r.value) } }
+                @if let Some(r) = &e.project_reference { dt { "Project" } dd { (r.value) } }
+                @if let Some(r) = &e.invoiced_object { dt { "Invoiced object" } dd { (r.value) } }
                 @for p in &e.preceding_invoices {
                     dt { "Corrects invoice" } dd { (text(&p.number)) @if p.issue_date.is_some() { " of " (text(&p.issue_date)) } }
                 }
@@ -161,6 +164,8 @@ fn lines(e: &EInvoice, currency: &str) -> Markup {
                                 (text(&l.name))
                                 @if let Some(d) = &l.description { br; small { (d.value) } }
                                 @if let Some(s) = &l.seller_item_id { br; small { "Item no. " (s.value) } }
+                                @if let Some(o) = &l.object_id { br; small { "Object " (o.value) } }
+                                @if let Some(o) = &l.order_line { br; small { "PO line " (o.value) } }
                                 @for a in &l.allowances { br; small { "less " (charge_text(a)) } }
                                 @for c in &l.charges { br; small { "plus " (charge_text(c)) } }
                             }

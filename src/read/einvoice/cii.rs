@@ -7,7 +7,7 @@ use roxmltree::Node;
 use super::nav::{Reader, all, child, ident_of, path_below, path_of};
 use crate::domain::einvoice::{
     Address, AllowanceCharge, At, Contact, Delivery, DiscountTerm, EInvoice, InvoiceLine, Party,
-    PaymentMeans, Period, PrecedingInvoice, Profile, Syntax, Totals, VatBreakdown,
+    PaymentMeans, Period, PrecedingInvoice, Profile, Syntax, Term, Totals, VatBreakdown,
 };
 
 /// Element names that differ between CII D16B and ZUGFeRD 1.0; the business
@@ -163,7 +163,13 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
             .iter()
             .find_map(|t| r.date(Some(*t), &["DueDateDateTime"])),
         buyer_reference: r.text(agreement, &["BuyerReference"]),
+        project_reference: r.text(agreement, &["SpecifiedProcuringProject", "ID"]),
+        contract_reference: r.text(
+            agreement,
+            &["ContractReferencedDocument", "IssuerAssignedID"],
+        ),
         order_reference: r.text(agreement, &["BuyerOrderReferencedDocument", names.order_id]),
+        invoiced_object: object_reference(&mut r, agreement),
         payment_terms: terms
             .iter()
             .flat_map(|t| r.texts(Some(*t), &["Description"]))
@@ -273,6 +279,18 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
             email: r.text(Some(c), &["EmailURIUniversalCommunication", "URIID"]),
         }),
     }
+}
+
+/// BT-18 / BT-128: the `AdditionalReferencedDocument` with type code 130.
+fn object_reference(r: &mut Reader, parent: Option<Node<'_, '_>>) -> Term<String> {
+    all(parent, &["AdditionalReferencedDocument"])
+        .into_iter()
+        .filter(|d| {
+            child(Some(*d), &["TypeCode"])
+                .and_then(|t| t.text())
+                .is_some_and(|t| t.trim() == "130")
+        })
+        .find_map(|d| r.text(Some(d), &["IssuerAssignedID"]))
 }
 
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
@@ -397,6 +415,7 @@ fn line(r: &mut Reader, l: Node<'_, '_>, names: &CiiNames) -> InvoiceLine {
         quantity: r.amount(line, &[names.line_delivery, "BilledQuantity"]),
         unit: r.attribute(line, &[names.line_delivery, "BilledQuantity"], "unitCode"),
         net_amount: r.amount(settlement, &[names.line_summation, "LineTotalAmount"]),
+        object_id: object_reference(r, settlement),
         order_line: r.text(agreement, &["BuyerOrderReferencedDocument", "LineID"]),
         period: child(settlement, &["BillingSpecifiedPeriod"]).map(|p| period(r, p)),
         allowances,

@@ -1102,4 +1102,25 @@ mod tests {
             assert_eq!(parsed.discounts, vec![(d("2.00"), 14)], "{terms}");
         }
     }
+
+    #[test]
+    fn reads_the_references_a_recurring_invoice_carries() {
+        let cii = include_str!("../../../tests/fixtures/einvoice/en16931-allowances.cii.xml")
+            .replace(
+                "<ram:BuyerOrderReferencedDocument>",
+                "<ram:ContractReferencedDocument><ram:IssuerAssignedID>RV-2024-7</ram:IssuerAssignedID></ram:ContractReferencedDocument><ram:AdditionalReferencedDocument><ram:IssuerAssignedID>METER-4711</ram:IssuerAssignedID><ram:TypeCode>130</ram:TypeCode></ram:AdditionalReferencedDocument><ram:SpecifiedProcuringProject><ram:ID>P-12</ram:ID><ram:Name>Hall B</ram:Name></ram:SpecifiedProcuringProject><ram:BuyerOrderReferencedDocument>",
+            );
+        let model = parse_model(cii.as_bytes()).expect("parses");
+        let value = |t: &Option<At<String>>| t.as_ref().map(|a| a.value.clone());
+        assert_eq!(
+            value(&model.contract_reference).as_deref(),
+            Some("RV-2024-7")
+        );
+        assert_eq!(value(&model.invoiced_object).as_deref(), Some("METER-4711"));
+        assert_eq!(value(&model.project_reference).as_deref(), Some("P-12"));
+        assert_eq!(
+            value(&model.order_reference).as_deref(),
+            Some("PO-2026-0107")
+        );
+    }
 }

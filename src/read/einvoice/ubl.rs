@@ -109,7 +109,10 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
                 .find_map(|m| r.date(Some(m), &["PaymentDueDate"]))
         }),
         buyer_reference: r.text(root, &["BuyerReference"]),
+        project_reference: r.text(root, &["ProjectReference", "ID"]),
+        contract_reference: r.text(root, &["ContractDocumentReference", "ID"]),
         order_reference: r.text(root, &["OrderReference", "ID"]),
+        invoiced_object: object_reference(&mut r, root, "AdditionalDocumentReference"),
         payment_terms: r.texts(root, &["PaymentTerms", "Note"]),
         discount_terms: Vec::new(),
         notes: r.texts(root, &["Note"]),
@@ -207,6 +210,22 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, path: &[&str], root: &str
     }
 }
 
+/// BT-18 / BT-128: a document reference with type code 130.
+fn object_reference(
+    r: &mut Reader,
+    parent: Option<Node<'_, '_>>,
+    name: &str,
+) -> Option<At<String>> {
+    all(parent, &[name])
+        .into_iter()
+        .filter(|d| {
+            child(Some(*d), &["DocumentTypeCode"])
+                .and_then(|t| t.text())
+                .is_some_and(|t| t.trim() == "130")
+        })
+        .find_map(|d| r.text(Some(d), &["ID"]))
+}
+
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
     let a = Some(a);
     Address {
@@ -302,6 +321,7 @@ fn line(r: &mut Reader, l: Node<'_, '_>, quantity_name: &str) -> InvoiceLine {
         quantity: r.amount(line, &[quantity_name]),
         unit: r.attribute(line, &[quantity_name], "unitCode"),
         net_amount: r.amount(line, &["LineExtensionAmount"]),
+        object_id: object_reference(r, line, "DocumentReference"),
         order_line: r.text(line, &["OrderLineReference", "LineID"]),
         period: child(line, &["InvoicePeriod"]).map(|p| period(r, p)),
         allowances,

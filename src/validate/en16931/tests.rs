@@ -319,3 +319,98 @@ fn a_credit_note_keeps_its_amounts_and_reference() {
         "/CreditNote/cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount"
     );
 }
+
+/// The valid invoice with its 7% line turned into VAT category `code` at
+/// 0% (its own breakdown, no tax, totals moved along), `extra` added to
+/// that breakdown (an exemption reason) and `buyer_vat` given the buyer.
+fn recategorised(code: &str, extra: &str, buyer_vat: bool) -> String {
+    let xml = mutate(
+        CII,
+        "<ram:CategoryCode>S</ram:CategoryCode><ram:RateApplicablePercent>7.00</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation><ram:LineTotalAmount>20.48",
+        &format!(
+            "<ram:CategoryCode>{code}</ram:CategoryCode><ram:RateApplicablePercent>0</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation><ram:LineTotalAmount>20.48"
+        ),
+    );
+    let xml = mutate(
+        &xml,
+        "<ram:CalculatedAmount>1.43</ram:CalculatedAmount><ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>20.48</ram:BasisAmount><ram:CategoryCode>S</ram:CategoryCode><ram:RateApplicablePercent>7.00</ram:RateApplicablePercent>",
+        &format!(
+            "<ram:CalculatedAmount>0.00</ram:CalculatedAmount><ram:TypeCode>VAT</ram:TypeCode>{extra}<ram:BasisAmount>20.48</ram:BasisAmount><ram:CategoryCode>{code}</ram:CategoryCode><ram:RateApplicablePercent>0</ram:RateApplicablePercent>"
+        ),
+    );
+    let xml = mutate(
+        &xml,
+        r#"<ram:TaxTotalAmount currencyID="EUR">24.23</ram:TaxTotalAmount>"#,
+        r#"<ram:TaxTotalAmount currencyID="EUR">22.80</ram:TaxTotalAmount>"#,
+    );
+    let xml = mutate(
+        &xml,
+        "<ram:GrandTotalAmount>164.71</ram:GrandTotalAmount>",
+        "<ram:GrandTotalAmount>163.28</ram:GrandTotalAmount>",
+    );
+    let xml = mutate(
+        &xml,
+        "<ram:DuePayableAmount>164.71</ram:DuePayableAmount>",
+        "<ram:DuePayableAmount>163.28</ram:DuePayableAmount>",
+    );
+    if buyer_vat {
+        mutate(
+            &xml,
+            "<ram:Name>Tischlerei Berg KG</ram:Name>",
+            r#"<ram:Name>Tischlerei Berg KG</ram:Name><ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">ATU13585627</ram:ID></ram:SpecifiedTaxRegistration>"#,
+        )
+    } else {
+        xml
+    }
+}
+
+const EXEMPT: &str = "<ram:ExemptionReason>Exempt under Art. 132</ram:ExemptionReason>";
+
+#[test]
+fn each_vat_category_family_has_its_rules() {
+    // Zero rated: valid as is; tax on it breaks BR-Z-09, an exemption
+    // reason BR-Z-10.
+    assert_eq!(fatal(&recategorised("Z", "", false)), set(&[]));
+    let taxed = mutate(
+        &recategorised("Z", "", false),
+        "<ram:CalculatedAmount>0.00</ram:CalculatedAmount>",
+        "<ram:CalculatedAmount>0.50</ram:CalculatedAmount>",
+    );
+    assert!(fatal(&taxed).contains("BR-Z-09"), "{:?}", fatal(&taxed));
+    assert_eq!(fatal(&recategorised("Z", EXEMPT, false)), set(&["BR-Z-10"]));
+    // Exempt: needs its reason (BR-E-10).
+    assert_eq!(fatal(&recategorised("E", EXEMPT, false)), set(&[]));
+    assert_eq!(fatal(&recategorised("E", "", false)), set(&["BR-E-10"]));
+    // Intra-community supply: the buyer's VAT id (BR-IC-02) and where it
+    // went (BR-IC-12; the delivery date is there).
+    assert_eq!(fatal(&recategorised("K", EXEMPT, true)), set(&["BR-IC-12"]));
+    assert_eq!(
+        fatal(&recategorised("K", EXEMPT, false)),
+        set(&["BR-IC-02", "BR-IC-12"])
+    );
+    let delivered = mutate(
+        &recategorised("K", EXEMPT, true),
+        "<ram:ApplicableHeaderTradeDelivery>",
+        "<ram:ApplicableHeaderTradeDelivery><ram:ShipToTradeParty><ram:PostalTradeAddress><ram:CountryID>AT</ram:CountryID></ram:PostalTradeAddress></ram:ShipToTradeParty>",
+    );
+    assert_eq!(fatal(&delivered), set(&[]));
+    // Export: valid with a reason, BR-G-10 without.
+    assert_eq!(fatal(&recategorised("G", EXEMPT, false)), set(&[]));
+    assert_eq!(fatal(&recategorised("G", "", false)), set(&["BR-G-10"]));
+    // Not subject to VAT cannot sit beside other categories (BR-O-11 to
+    // 14), nor on an invoice with the seller's VAT id (BR-O-02 to 04), and
+    // has no rate (BR-O-05).
+    let o = fatal(&recategorised("O", EXEMPT, false));
+    for rule in [
+        "BR-O-02", "BR-O-05", "BR-O-11", "BR-O-12", "BR-O-13", "BR-O-14",
+    ] {
+        assert!(o.contains(rule), "{rule} missing from {o:?}");
+    }
+    // Standard rate at 0% breaks BR-S-05.
+    let zero = mutate(
+        CII,
+        "<ram:RateApplicablePercent>7.00</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation><ram:LineTotalAmount>20.48",
+        "<ram:RateApplicablePercent>0</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation><ram:LineTotalAmount>20.48",
+    );
+    assert!(fatal(&zero).contains("BR-S-05"), "{:?}", fatal(&zero));
+}
