@@ -10,7 +10,7 @@ CORPUS      ?= ../shared/corpus/zugferd-corpus
 VARIED      ?= ../shared/corpus/varied
 VARIED_ARG  := $(if $(wildcard $(VARIED)/splits.jsonl),--corpus $(VARIED))
 
-.PHONY: demo test deps test-deps release lint eval train bench samples clean
+.PHONY: demo test deps test-deps release eval conformance train bench samples clean
 
 # The demo runs as of 20 March 2026, the week the sample invoices arrived,
 # so their early-payment discounts are still open (override: APFLOW_TODAY).
@@ -49,6 +49,13 @@ eval: release
 	$(APFLOW) eval --visual-only --no-model $(CORPUS)
 	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan $(CORPUS)
 	OMP_THREAD_LIMIT=1 $(APFLOW) eval --scan --no-model $(CORPUS)
+
+# EN 16931 conformance: `apflow check` over the official CEN examples and
+# the valid ZUGFeRD / Factur-X corpus (every file valid is the target).
+EXAMPLES    ?= ../shared/corpus/en16931-xml-examples
+conformance: release
+	find $(EXAMPLES) -iname '*.xml' -print0 | sort -z | xargs -0 $(APFLOW) check | grep -v -e ': valid (' -e ' warning: '
+	find $(CORPUS) -name '*.pdf' -print0 | sort -z | xargs -0 $(APFLOW) check | grep -v -e ': valid (' -e ' warning: '
 
 # Reproduces models/extraction/ (see its MODEL_CARD.md): synthetic
 # invoices plus the tune split of the varied corpus.

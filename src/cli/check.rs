@@ -30,15 +30,19 @@ enum Outcome {
 }
 
 pub(super) async fn check_cmd(files: &[PathBuf], json: bool, settings: &Settings) -> Result<i32> {
-    let mut status = 0;
+    let mut status = 0usize;
     let mut reports = Vec::new();
+    // Valid, invalid, unreadable.
+    let mut tally = [0usize; 3];
     for file in files {
         let outcome = check_file(file, settings).await;
-        status = status.max(match &outcome {
+        let verdict: usize = match &outcome {
             Outcome::Unreadable(_) => 2,
             Outcome::Checked { violations, .. } if !en16931::is_valid(violations) => 1,
             Outcome::Checked { .. } => 0,
-        });
+        };
+        status = status.max(verdict);
+        tally[verdict] += 1;
         if json {
             reports.push(json_report(file, &outcome));
         } else {
@@ -47,8 +51,17 @@ pub(super) async fn check_cmd(files: &[PathBuf], json: bool, settings: &Settings
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
+    } else if files.len() > 1 {
+        println!(
+            "{} files: {} valid, {} invalid, {} unreadable",
+            files.len(),
+            tally[0],
+            tally[1],
+            tally[2]
+        );
     }
-    Ok(status)
+    // 0 valid, 1 invalid, 2 unreadable: the worst file decides.
+    Ok(i32::try_from(status).unwrap_or(2))
 }
 
 async fn check_file(file: &Path, settings: &Settings) -> Outcome {
