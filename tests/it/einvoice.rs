@@ -129,20 +129,32 @@ fn check_exits_by_what_it_found_and_names_the_rule() {
     assert_eq!(json[1]["syntax"], "UBL CreditNote");
 }
 
+/// Uploads `xml`, runs the pipeline; the invoice and its summary.
+async fn upload(
+    t: &crate::helpers::TestDb,
+    name: &str,
+    xml: String,
+) -> (apflow::domain::InvoiceId, apflow::store::InvoiceSummary) {
+    let doc = process_upload(t, name, xml.into_bytes()).await;
+    let id = t
+        .store
+        .invoice_for_document(doc)
+        .await
+        .unwrap()
+        .expect("invoice");
+    (
+        id,
+        t.store.invoice_summary(id).await.unwrap().expect("summary"),
+    )
+}
+
 #[tokio::test]
 async fn a_broken_einvoice_goes_to_review_with_the_rule_on_both_databases() {
     for db in BOTH {
         let t = fresh(db).await;
         // Valid, with a document level allowance and charge: the lines do
         // not add up to the net amount, and that is right.
-        let doc = process_upload(&t, "valid.xml", fixture(VALID_CII).into_bytes()).await;
-        let id = t
-            .store
-            .invoice_for_document(doc)
-            .await
-            .unwrap()
-            .expect("invoice");
-        let s = t.store.invoice_summary(id).await.unwrap().expect("summary");
+        let (id, s) = upload(&t, "valid.xml", fixture(VALID_CII)).await;
         for wrong in ["einvoice_invalid", "line_sum_mismatch", "totals_mismatch"] {
             assert!(
                 !s.reasons.iter().any(|r| r == wrong),
@@ -153,14 +165,7 @@ async fn a_broken_einvoice_goes_to_review_with_the_rule_on_both_databases() {
         assert_eq!(t.store.einvoice_violations(id).await.unwrap(), vec![]);
 
         // Net + tax = total holds, but BT-106 is not its lines' sum.
-        let doc = process_upload(&t, "padded.xml", padded_lines().into_bytes()).await;
-        let id = t
-            .store
-            .invoice_for_document(doc)
-            .await
-            .unwrap()
-            .expect("invoice");
-        let s = t.store.invoice_summary(id).await.unwrap().expect("summary");
+        let (id, s) = upload(&t, "padded.xml", padded_lines()).await;
         assert_eq!(s.status, InvoiceStatus::NeedsReview, "{db:?}");
         assert!(
             s.reasons.iter().any(|r| r == "einvoice_invalid"),

@@ -4,9 +4,9 @@
 
 use roxmltree::Node;
 
-use super::nav::{Reader, all, child, ident_of, path_below, path_of};
+use super::nav::{Reader, all, child, ident_of, path_below, path_of, tax_amounts};
 use crate::domain::einvoice::{
-    Address, AllowanceCharge, At, Contact, Delivery, DiscountTerm, EInvoice, InvoiceLine, Party,
+    Address, AllowanceCharge, Contact, Delivery, DiscountTerm, EInvoice, InvoiceLine, Party,
     PaymentMeans, Period, PrecedingInvoice, Profile, Syntax, Term, Totals, VatBreakdown,
 };
 
@@ -82,27 +82,13 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
     let currency = r.text(settlement, &["InvoiceCurrencyCode"]);
     let tax_currency = r.text(settlement, &["TaxCurrencyCode"]);
 
-    let tax_totals = all(summation, &["TaxTotalAmount"]);
-    let in_currency = |code: Option<&At<String>>| {
-        tax_totals
-            .iter()
-            .copied()
-            .find(|n| match (n.attribute("currencyID"), code) {
-                (Some(theirs), Some(ours)) => theirs.trim().eq_ignore_ascii_case(&ours.value),
-                (None, _) => code.is_some_and(|c| Some(c) == currency.as_ref()),
-                _ => false,
-            })
-    };
-    // BT-110 is the tax total in the invoice currency; with one amount and
-    // no currency on it, that one.
-    let tax_total_node = in_currency(currency.as_ref()).or(match tax_totals.as_slice() {
-        [only] => Some(*only),
-        _ => None,
-    });
-    let tax_accounting_node = tax_currency
-        .as_ref()
-        .filter(|t| Some(t.value.as_str()) != currency.as_ref().map(|c| c.value.as_str()))
-        .and_then(|t| in_currency(Some(t)));
+    // An amount without a currency counts as the invoice currency's.
+    let (tax_total_node, tax_accounting_node) = tax_amounts(
+        &all(summation, &["TaxTotalAmount"]),
+        currency.as_ref(),
+        tax_currency.as_ref(),
+        true,
+    );
 
     let totals = Totals {
         path: path_below(summation, &root_path, &[]),
@@ -283,14 +269,12 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
 
 /// BT-18 / BT-128: the `AdditionalReferencedDocument` with type code 130.
 fn object_reference(r: &mut Reader, parent: Option<Node<'_, '_>>) -> Term<String> {
-    all(parent, &["AdditionalReferencedDocument"])
-        .into_iter()
-        .filter(|d| {
-            child(Some(*d), &["TypeCode"])
-                .and_then(|t| t.text())
-                .is_some_and(|t| t.trim() == "130")
-        })
-        .find_map(|d| r.text(Some(d), &["IssuerAssignedID"]))
+    r.text_where(
+        parent,
+        &["AdditionalReferencedDocument"],
+        ("TypeCode", "130"),
+        "IssuerAssignedID",
+    )
 }
 
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {

@@ -182,8 +182,14 @@ impl Reader {
     }
 
     pub fn amount_of(&mut self, n: Node<'_, '_>) -> Term<Decimal> {
+        self.typed(n, parse_decimal)
+    }
+
+    /// The element's text read by `parse`; text that does not parse is
+    /// kept as unreadable.
+    fn typed<T>(&mut self, n: Node<'_, '_>, parse: fn(&str) -> Option<T>) -> Term<T> {
         let raw = n.text().and_then(clean)?;
-        match parse_decimal(&raw) {
+        match parse(&raw) {
             Some(value) => Some(At {
                 value,
                 path: path_of(n),
@@ -198,6 +204,25 @@ impl Reader {
         }
     }
 
+    /// The text of `id` in the first element at `path` whose `code` child
+    /// says `wanted` (a document reference of type 130 is BT-18).
+    pub fn text_where(
+        &mut self,
+        parent: Option<Node<'_, '_>>,
+        path: &[&str],
+        (code, wanted): (&str, &str),
+        id: &str,
+    ) -> Term<String> {
+        all(parent, path)
+            .into_iter()
+            .filter(|d| {
+                child(Some(*d), &[code])
+                    .and_then(|t| t.text())
+                    .is_some_and(|t| t.trim() == wanted)
+            })
+            .find_map(|d| self.text(Some(d), &[id]))
+    }
+
     /// A date: a CII `DateTimeString` (or `DateString`) below `path`, or
     /// the UBL element at `path` itself.
     pub fn date(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<NaiveDate> {
@@ -205,21 +230,38 @@ impl Reader {
         let n = child(Some(n), &["DateTimeString"])
             .or_else(|| child(Some(n), &["DateString"]))
             .unwrap_or(n);
-        let raw = n.text().and_then(clean)?;
-        match parse_date(&raw) {
-            Some(value) => Some(At {
-                value,
-                path: path_of(n),
-            }),
-            None => {
-                self.unreadable.push(At {
-                    value: raw,
-                    path: path_of(n),
-                });
-                None
-            }
-        }
+        self.typed(n, parse_date)
     }
+}
+
+/// Of the tax total amounts, BT-110 (in the invoice currency; a single
+/// amount whatever its currency) and BT-111 (in the VAT accounting
+/// currency, when that is another). `unlabelled_is_invoice_currency`: an
+/// amount without `currencyID` counts as the invoice currency's (CII).
+pub(super) fn tax_amounts<'a, 'i>(
+    amounts: &[Node<'a, 'i>],
+    currency: Option<&At<String>>,
+    tax_currency: Option<&At<String>>,
+    unlabelled_is_invoice_currency: bool,
+) -> (Option<Node<'a, 'i>>, Option<Node<'a, 'i>>) {
+    let in_currency = |code: Option<&At<String>>, unlabelled: bool| {
+        amounts
+            .iter()
+            .copied()
+            .find(|n| match (n.attribute("currencyID"), code) {
+                (Some(theirs), Some(ours)) => theirs.trim().eq_ignore_ascii_case(&ours.value),
+                (None, Some(_)) => unlabelled,
+                _ => false,
+            })
+    };
+    let tax_total = in_currency(currency, unlabelled_is_invoice_currency).or(match amounts {
+        [only] => Some(*only),
+        _ => None,
+    });
+    let accounting = tax_currency
+        .filter(|t| Some(t.value.as_str()) != currency.map(|c| c.value.as_str()))
+        .and_then(|t| in_currency(Some(t), false));
+    (tax_total, accounting)
 }
 
 /// An element's text as an identifier (whitespace removed).

@@ -4,7 +4,7 @@
 
 use roxmltree::Node;
 
-use super::nav::{Reader, all, child, ident_of, path_below, path_of};
+use super::nav::{Reader, all, child, ident_of, path_below, path_of, tax_amounts};
 use crate::domain::einvoice::{
     Address, AllowanceCharge, At, Contact, Delivery, EInvoice, InvoiceLine, Party, PaymentMeans,
     Period, PrecedingInvoice, Profile, Syntax, Totals, VatBreakdown,
@@ -22,24 +22,12 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
     let specification = r.text(root, &["CustomizationID"]);
     let currency = r.text(root, &["DocumentCurrencyCode"]);
     let tax_currency = r.text(root, &["TaxCurrencyCode"]);
-    let tax_amounts = all(root, &["TaxTotal", "TaxAmount"]);
-    let in_currency = |code: Option<&At<String>>| {
-        tax_amounts
-            .iter()
-            .copied()
-            .find(|n| match (n.attribute("currencyID"), code) {
-                (Some(theirs), Some(ours)) => theirs.trim().eq_ignore_ascii_case(&ours.value),
-                _ => false,
-            })
-    };
-    let tax_total_node = in_currency(currency.as_ref()).or(match tax_amounts.as_slice() {
-        [only] => Some(*only),
-        _ => None,
-    });
-    let tax_accounting_node = tax_currency
-        .as_ref()
-        .filter(|t| Some(t.value.as_str()) != currency.as_ref().map(|c| c.value.as_str()))
-        .and_then(|t| in_currency(Some(t)));
+    let (tax_total_node, tax_accounting_node) = tax_amounts(
+        &all(root, &["TaxTotal", "TaxAmount"]),
+        currency.as_ref(),
+        tax_currency.as_ref(),
+        false,
+    );
     // The VAT breakdown is the subtotals of the tax total in the invoice
     // currency (the one in the accounting currency has none).
     let breakdown_parent = tax_total_node.and_then(|n| n.parent());
@@ -216,14 +204,7 @@ fn object_reference(
     parent: Option<Node<'_, '_>>,
     name: &str,
 ) -> Option<At<String>> {
-    all(parent, &[name])
-        .into_iter()
-        .filter(|d| {
-            child(Some(*d), &["DocumentTypeCode"])
-                .and_then(|t| t.text())
-                .is_some_and(|t| t.trim() == "130")
-        })
-        .find_map(|d| r.text(Some(d), &["ID"]))
+    r.text_where(parent, &[name], ("DocumentTypeCode", "130"), "ID")
 }
 
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {

@@ -14,18 +14,14 @@ pub(super) fn check(r: &mut Rules<'_>) {
         && let Some(line_total) = &t.line_total
     {
         let sum: Decimal = e.lines.iter().map(|l| or_zero(&l.net_amount)).sum();
-        if cents(line_total.value) != cents(sum) {
-            r.fatal(
-                "BR-CO-10",
-                &line_total.path,
-                format!(
-                    "[BR-CO-10]-Sum of Invoice line net amount (BT-106) = Σ Invoice line net amount (BT-131). (the {} lines add up to {}, BT-106 says {})",
-                    e.lines.len(),
-                    cents(sum),
-                    line_total.value
-                ),
-            );
-        }
+        equation(
+            r,
+            "[BR-CO-10]-Sum of Invoice line net amount (BT-106) = Σ Invoice line net amount (BT-131).",
+            "BT-106",
+            line_total,
+            sum,
+            format!("the {} line amounts", e.lines.len()),
+        );
     }
     let sum_of = |items: &[crate::domain::einvoice::AllowanceCharge]| -> Decimal {
         items.iter().map(|a| or_zero(&a.amount)).sum()
@@ -47,70 +43,49 @@ pub(super) fn check(r: &mut Rules<'_>) {
         sum_of(&e.charges),
     );
     if let (Some(line_total), Some(net)) = (&t.line_total, &t.tax_exclusive) {
-        let expected = line_total.value - or_zero(&t.allowance_total) + or_zero(&t.charge_total);
-        if cents(expected) != cents(net.value) {
-            r.fatal(
-                "BR-CO-13",
-                &net.path,
-                format!(
-                    "[BR-CO-13]-Invoice total amount without VAT (BT-109) = Σ Invoice line net amount (BT-131) - Sum of allowances on document level (BT-107) + Sum of charges on document level (BT-108). ({} - {} + {} = {}, BT-109 says {})",
-                    line_total.value,
-                    or_zero(&t.allowance_total),
-                    or_zero(&t.charge_total),
-                    cents(expected),
-                    net.value
-                ),
-            );
-        }
+        let (allowed, charged) = (or_zero(&t.allowance_total), or_zero(&t.charge_total));
+        equation(
+            r,
+            "[BR-CO-13]-Invoice total amount without VAT (BT-109) = Σ Invoice line net amount (BT-131) - Sum of allowances on document level (BT-107) + Sum of charges on document level (BT-108).",
+            "BT-109",
+            net,
+            line_total.value - allowed + charged,
+            format!("{} - {allowed} + {charged}", line_total.value),
+        );
     }
     if let Some(tax) = &t.tax_total
         && !e.vat_breakdown.is_empty()
     {
-        let sum: Decimal = e.vat_breakdown.iter().map(|b| or_zero(&b.tax)).sum();
-        if cents(sum) != cents(tax.value) {
-            r.fatal(
-                "BR-CO-14",
-                &tax.path,
-                format!(
-                    "[BR-CO-14]-Invoice total VAT amount (BT-110) = Σ VAT category tax amount (BT-117). (the breakdown adds up to {}, BT-110 says {})",
-                    cents(sum),
-                    tax.value
-                ),
-            );
-        }
+        equation(
+            r,
+            "[BR-CO-14]-Invoice total VAT amount (BT-110) = Σ VAT category tax amount (BT-117).",
+            "BT-110",
+            tax,
+            e.vat_breakdown.iter().map(|b| or_zero(&b.tax)).sum(),
+            "the VAT breakdown's tax amounts".to_string(),
+        );
     }
     if let (Some(net), Some(gross)) = (&t.tax_exclusive, &t.grand_total) {
-        let expected = net.value + or_zero(&t.tax_total);
-        if cents(expected) != cents(gross.value) {
-            r.fatal(
-                "BR-CO-15",
-                &gross.path,
-                format!(
-                    "[BR-CO-15]-Invoice total amount with VAT (BT-112) = Invoice total amount without VAT (BT-109) + Invoice total VAT amount (BT-110). ({} + {} = {}, BT-112 says {})",
-                    net.value,
-                    or_zero(&t.tax_total),
-                    cents(expected),
-                    gross.value
-                ),
-            );
-        }
+        let tax = or_zero(&t.tax_total);
+        equation(
+            r,
+            "[BR-CO-15]-Invoice total amount with VAT (BT-112) = Invoice total amount without VAT (BT-109) + Invoice total VAT amount (BT-110).",
+            "BT-112",
+            gross,
+            net.value + tax,
+            format!("{} + {tax}", net.value),
+        );
     }
     if let (Some(gross), Some(due)) = (&t.grand_total, &t.due_payable) {
-        let expected = gross.value - or_zero(&t.prepaid) + or_zero(&t.rounding);
-        if cents(expected) != cents(due.value) {
-            r.fatal(
-                "BR-CO-16",
-                &due.path,
-                format!(
-                    "[BR-CO-16]-Amount due for payment (BT-115) = Invoice total amount with VAT (BT-112) -Paid amount (BT-113) +Rounding amount (BT-114). ({} - {} + {} = {}, BT-115 says {})",
-                    gross.value,
-                    or_zero(&t.prepaid),
-                    or_zero(&t.rounding),
-                    cents(expected),
-                    due.value
-                ),
-            );
-        }
+        let (paid, rounding) = (or_zero(&t.prepaid), or_zero(&t.rounding));
+        equation(
+            r,
+            "[BR-CO-16]-Amount due for payment (BT-115) = Invoice total amount with VAT (BT-112) -Paid amount (BT-113) +Rounding amount (BT-114).",
+            "BT-115",
+            due,
+            gross.value - paid + rounding,
+            format!("{} - {paid} + {rounding}", gross.value),
+        );
     }
     if e.profile != crate::domain::einvoice::Profile::Zugferd1 {
         for b in &e.vat_breakdown {
@@ -131,6 +106,36 @@ pub(super) fn check(r: &mut Rules<'_>) {
             }
         }
     }
+}
+
+/// A total the standard computes from others: broken when the stated one
+/// is not the computed one to the cent. `working` shows the computation in
+/// the message (`140.48 + 24.23 = 164.71, BT-112 says 174.71`); the rule
+/// id is the text's `[BR-CO-n]`.
+fn equation(
+    r: &mut Rules<'_>,
+    text: &str,
+    term: &str,
+    stated: &At<Decimal>,
+    expected: Decimal,
+    working: String,
+) {
+    if cents(expected) == cents(stated.value) {
+        return;
+    }
+    let rule = text
+        .strip_prefix('[')
+        .and_then(|t| t.split(']').next())
+        .unwrap_or("BR-CO");
+    r.fatal(
+        rule,
+        &stated.path,
+        format!(
+            "{text} ({working} = {}, {term} says {})",
+            cents(expected),
+            stated.value
+        ),
+    );
 }
 
 /// BR-CO-17's test as the artefacts write it: signs aside, the tax is
