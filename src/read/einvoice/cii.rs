@@ -4,7 +4,7 @@
 
 use roxmltree::Node;
 
-use super::nav::{Reader, all, child, ident_of, path_below, path_of, tax_amounts};
+use super::nav::{Reader, all, child, tax_amounts};
 use crate::domain::einvoice::{
     Address, AllowanceCharge, Contact, Delivery, DiscountTerm, EInvoice, InvoiceLine, Party,
     PaymentMeans, Period, PrecedingInvoice, Profile, Syntax, Term, Totals, VatBreakdown,
@@ -64,8 +64,8 @@ pub(super) const ZUGFERD_1: CiiNames = CiiNames {
 };
 
 pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
-    let mut r = Reader::default();
-    let root_path = path_of(root);
+    let mut r = Reader::new(root);
+    let root_path = r.path_of(root);
     let root = Some(root);
     let context = child(root, &[names.context]);
     let document = child(root, &[names.document]);
@@ -91,7 +91,7 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
     );
 
     let totals = Totals {
-        path: path_below(summation, &root_path, &[]),
+        path: r.path_below(summation, &root_path, &[]),
         line_total: r.amount(summation, &["LineTotalAmount"]),
         allowance_total: r.amount(summation, &["AllowanceTotalAmount"]),
         charge_total: r.amount(summation, &["ChargeTotalAmount"]),
@@ -112,7 +112,7 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
     let vat_breakdown = all(settlement, &["ApplicableTradeTax"])
         .into_iter()
         .map(|t| VatBreakdown {
-            path: path_of(t),
+            path: r.path_of(t),
             taxable: r.amount(Some(t), &["BasisAmount"]),
             tax: r.amount(Some(t), &["CalculatedAmount"]),
             category: r.text(Some(t), &["CategoryCode"]),
@@ -165,7 +165,7 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
             .flat_map(|t| all(Some(*t), &["ApplicableTradePaymentDiscountTerms"]))
             .filter_map(|d| {
                 Some(DiscountTerm {
-                    path: path_of(d),
+                    path: r.path_of(d),
                     days: r.amount(Some(d), &["BasisPeriodMeasure"])?.value,
                     percent: r.amount(Some(d), &["CalculationPercent"])?.value,
                     base: r.amount(Some(d), &["BasisAmount"]).map(|b| b.value),
@@ -176,7 +176,7 @@ pub(super) fn read(root: Node<'_, '_>, names: &CiiNames) -> EInvoice {
         preceding_invoices: all(settlement, &["InvoiceReferencedDocument"])
             .into_iter()
             .map(|d| PrecedingInvoice {
-                path: path_of(d),
+                path: r.path_of(d),
                 number: r.text(Some(d), &["IssuerAssignedID"]),
                 issue_date: r.date(Some(d), &["FormattedIssueDateTime"]),
             })
@@ -221,7 +221,7 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
     let p = child(parent, &[name]);
     let Some(node) = p else {
         return Party {
-            path: path_below(parent, root, &[name]),
+            path: r.path_below(parent, root, &[name]),
             ..Party::default()
         };
     };
@@ -231,10 +231,12 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
             .iter()
             .copied()
             .filter(|n| n.attribute("schemeID").is_some_and(|s| s.trim() == scheme))
-            .find_map(ident_of)
+            .find_map(|n| r.ident_of(n))
     };
+    // BT-31 is the registration with scheme "VA"; "FC" is BT-32.
+    let (vat_id, tax_registration) = (scheme("VA"), scheme("FC"));
     Party {
-        path: path_of(node),
+        path: r.path_of(node),
         name: r.text(p, &["Name"]),
         trading_name: r.text(p, &["SpecifiedLegalOrganization", "TradingBusinessName"]),
         identifiers: r
@@ -243,9 +245,8 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
             .chain(r.texts(p, &["GlobalID"]))
             .collect(),
         legal_id: r.text(p, &["SpecifiedLegalOrganization", "ID"]),
-        // BT-31 is the registration with scheme "VA"; "FC" is BT-32.
-        vat_id: scheme("VA"),
-        tax_registration: scheme("FC"),
+        vat_id,
+        tax_registration,
         electronic_address: r.text(p, &["URIUniversalCommunication", "URIID"]),
         electronic_address_scheme: r.attribute(
             p,
@@ -254,7 +255,7 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, name: &str, root: &str) -
         ),
         address: child(p, &["PostalTradeAddress"]).map(|a| address(r, a)),
         contact: child(p, &["DefinedTradeContact"]).map(|c| Contact {
-            path: path_of(c),
+            path: r.path_of(c),
             name: r
                 .text(Some(c), &["PersonName"])
                 .or_else(|| r.text(Some(c), &["DepartmentName"])),
@@ -280,7 +281,7 @@ fn object_reference(r: &mut Reader, parent: Option<Node<'_, '_>>) -> Term<String
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
     let a = Some(a);
     Address {
-        path: a.map(path_of).unwrap_or_default(),
+        path: a.map(|n| r.path_of(n)).unwrap_or_default(),
         line_one: r.text(a, &["LineOne"]),
         city: r.text(a, &["CityName"]),
         post_code: r.text(a, &["PostcodeCode"]),
@@ -291,7 +292,7 @@ fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
 
 fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
     Period {
-        path: path_of(p),
+        path: r.path_of(p),
         start: r.date(Some(p), &["StartDateTime"]),
         end: r.date(Some(p), &["EndDateTime"]),
     }
@@ -300,7 +301,7 @@ fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
 fn payment_means(r: &mut Reader, m: Node<'_, '_>) -> PaymentMeans {
     let means = Some(m);
     PaymentMeans {
-        path: path_of(m),
+        path: r.path_of(m),
         code: r.text(means, &["TypeCode"]),
         text: r.text(means, &["Information"]),
         remittance: None,
@@ -309,7 +310,7 @@ fn payment_means(r: &mut Reader, m: Node<'_, '_>) -> PaymentMeans {
             .filter_map(|a| {
                 child(Some(a), &["IBANID"])
                     .or_else(|| child(Some(a), &["ProprietaryID"]))
-                    .and_then(ident_of)
+                    .and_then(|n| r.ident_of(n))
             })
             .collect(),
         has_account_group: child(means, &["PayeePartyCreditorFinancialAccount"]).is_some(),
@@ -340,7 +341,7 @@ fn allowances_and_charges(
             .is_some_and(|i| i.value.eq_ignore_ascii_case("true") || i.value == "1");
         let tax = child(node, &["CategoryTradeTax"]);
         let item = AllowanceCharge {
-            path: path_of(n),
+            path: r.path_of(n),
             amount: r.amount(node, &["ActualAmount"]),
             base: r.amount(node, &["BasisAmount"]),
             percent: r.amount(node, &["CalculationPercent"]),
@@ -370,7 +371,7 @@ fn allowances_and_charges(
             let node = Some(n);
             let tax = child(node, &["AppliedTradeTax"]);
             charges.push(AllowanceCharge {
-                path: path_of(n),
+                path: r.path_of(n),
                 amount: r.amount(node, &["AppliedAmount"]),
                 base: None,
                 percent: None,
@@ -394,7 +395,7 @@ fn line(r: &mut Reader, l: Node<'_, '_>, names: &CiiNames) -> InvoiceLine {
     let tax = child(settlement, &["ApplicableTradeTax"]);
     let (allowances, charges) = allowances_and_charges(r, settlement, names, false);
     InvoiceLine {
-        path: path_of(l),
+        path: r.path_of(l),
         id: r.text(line, &["AssociatedDocumentLineDocument", "LineID"]),
         quantity: r.amount(line, &[names.line_delivery, "BilledQuantity"]),
         unit: r.attribute(line, &[names.line_delivery, "BilledQuantity"], "unitCode"),

@@ -7,10 +7,11 @@
 //! amount the parser could not read is a broken invoice, not a missing
 //! field.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use roxmltree::Node;
+use roxmltree::{Node, NodeId};
 use rust_decimal::Decimal;
 
 use crate::domain::einvoice::{At, Term};
@@ -37,44 +38,6 @@ pub(super) fn all<'a, 'i: 'a>(node: Option<Node<'a, 'i>>, path: &[&str]) -> Vec<
             .collect();
     }
     current
-}
-
-/// The element's path from the root, with the prefixes the file uses and a
-/// position where siblings share the name: `/rsm:CrossIndustryInvoice/
-/// rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem[2]`.
-pub(super) fn path_of(node: Node<'_, '_>) -> String {
-    let mut steps: Vec<String> = node
-        .ancestors()
-        .filter(|n| n.is_element())
-        .map(|n| {
-            let name = qualified(n);
-            let local = n.tag_name().name();
-            let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == local;
-            // Both iterators start at the node itself: `position` is
-            // 1-based, and the node is counted twice in the sum.
-            let position = n.prev_siblings().filter(same).count();
-            let total = position + n.next_siblings().filter(same).count() - 1;
-            if total > 1 {
-                format!("{name}[{position}]")
-            } else {
-                name
-            }
-        })
-        .collect();
-    steps.reverse();
-    format!("/{}", steps.join("/"))
-}
-
-/// Where an absent element would be: the nearest present ancestor's path
-/// and the missing steps.
-pub(super) fn path_below(node: Option<Node<'_, '_>>, fallback: &str, rest: &[&str]) -> String {
-    let base = node.map_or_else(|| fallback.to_string(), path_of);
-    let mut out = base;
-    for step in rest {
-        out.push('/');
-        out.push_str(step);
-    }
-    out
 }
 
 fn qualified(node: Node<'_, '_>) -> String {
@@ -127,20 +90,80 @@ pub(super) fn parse_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, day)
 }
 
-/// Reads typed values and remembers the ones that were there but could not
-/// be read.
-#[derive(Default)]
+/// Reads typed values with their paths and remembers the ones that were
+/// there but could not be read.
 pub(super) struct Reader {
     pub unreadable: Vec<At<String>>,
+    /// Each element's 1-based position among its same-named siblings, and
+    /// whether it has any: counted once for the whole document, so that a
+    /// path costs its depth, not its siblings (an invoice of 20,000 lines
+    /// would otherwise cost 20,000 steps per value read).
+    positions: HashMap<NodeId, (usize, bool)>,
 }
 
 impl Reader {
+    pub fn new(root: Node<'_, '_>) -> Reader {
+        let mut positions = HashMap::new();
+        for parent in root.descendants().filter(|n| n.is_element()) {
+            let mut seen: HashMap<&str, Vec<NodeId>> = HashMap::new();
+            for c in parent.children().filter(|c| c.is_element()) {
+                seen.entry(c.tag_name().name()).or_default().push(c.id());
+            }
+            for ids in seen.values() {
+                for (i, id) in ids.iter().enumerate() {
+                    positions.insert(*id, (i + 1, ids.len() > 1));
+                }
+            }
+        }
+        Reader {
+            unreadable: Vec::new(),
+            positions,
+        }
+    }
+
+    /// The element's path from the root, with the prefixes the file uses
+    /// and a position where siblings share the name:
+    /// `/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/
+    /// ram:IncludedSupplyChainTradeLineItem[2]`.
+    pub fn path_of(&self, node: Node<'_, '_>) -> String {
+        let mut steps: Vec<String> = node
+            .ancestors()
+            .filter(|n| n.is_element())
+            .map(|n| match self.positions.get(&n.id()) {
+                Some((position, true)) => format!("{}[{position}]", qualified(n)),
+                _ => qualified(n),
+            })
+            .collect();
+        steps.reverse();
+        format!("/{}", steps.join("/"))
+    }
+
+    /// Where an absent element would be: the nearest present ancestor's
+    /// path and the missing steps.
+    pub fn path_below(&self, node: Option<Node<'_, '_>>, fallback: &str, rest: &[&str]) -> String {
+        let mut out = node.map_or_else(|| fallback.to_string(), |n| self.path_of(n));
+        for step in rest {
+            out.push('/');
+            out.push_str(step);
+        }
+        out
+    }
+
+    /// An element's text as an identifier (whitespace removed).
+    pub fn ident_of(&self, n: Node<'_, '_>) -> Term<String> {
+        let compact: String = n.text()?.chars().filter(|c| !c.is_whitespace()).collect();
+        (!compact.is_empty()).then(|| At {
+            value: compact,
+            path: self.path_of(n),
+        })
+    }
+
     /// The folded text at `path`.
     pub fn text(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<String> {
         let n = child(node, path)?;
         Some(At {
             value: clean(n.text()?)?,
-            path: path_of(n),
+            path: self.path_of(n),
         })
     }
 
@@ -151,7 +174,7 @@ impl Reader {
             .filter_map(|n| {
                 Some(At {
                     value: clean(n.text()?)?,
-                    path: path_of(n),
+                    path: self.path_of(n),
                 })
             })
             .collect()
@@ -160,7 +183,7 @@ impl Reader {
     /// An identifier (VAT id, IBAN) with all whitespace removed.
     pub fn identifier(&mut self, node: Option<Node<'_, '_>>, path: &[&str]) -> Term<String> {
         let n = child(node, path)?;
-        ident_of(n)
+        self.ident_of(n)
     }
 
     /// An attribute of the element at `path`.
@@ -173,7 +196,7 @@ impl Reader {
         let n = child(node, path)?;
         Some(At {
             value: clean(n.attribute(name)?)?,
-            path: format!("{}/@{name}", path_of(n)),
+            path: format!("{}/@{name}", self.path_of(n)),
         })
     }
 
@@ -192,12 +215,12 @@ impl Reader {
         match parse(&raw) {
             Some(value) => Some(At {
                 value,
-                path: path_of(n),
+                path: self.path_of(n),
             }),
             None => {
                 self.unreadable.push(At {
                     value: raw,
-                    path: path_of(n),
+                    path: self.path_of(n),
                 });
                 None
             }
@@ -262,13 +285,4 @@ pub(super) fn tax_amounts<'a, 'i>(
         .filter(|t| Some(t.value.as_str()) != currency.map(|c| c.value.as_str()))
         .and_then(|t| in_currency(Some(t), false));
     (tax_total, accounting)
-}
-
-/// An element's text as an identifier (whitespace removed).
-pub(super) fn ident_of(n: Node<'_, '_>) -> Term<String> {
-    let compact: String = n.text()?.chars().filter(|c| !c.is_whitespace()).collect();
-    (!compact.is_empty()).then(|| At {
-        value: compact,
-        path: path_of(n),
-    })
 }

@@ -4,7 +4,7 @@
 
 use roxmltree::Node;
 
-use super::nav::{Reader, all, child, ident_of, path_below, path_of, tax_amounts};
+use super::nav::{Reader, all, child, tax_amounts};
 use crate::domain::einvoice::{
     Address, AllowanceCharge, At, Contact, Delivery, EInvoice, InvoiceLine, Party, PaymentMeans,
     Period, PrecedingInvoice, Profile, Syntax, Totals, VatBreakdown,
@@ -15,8 +15,8 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
         Syntax::UblCreditNote => ("CreditNoteLine", "CreditedQuantity", "CreditNoteTypeCode"),
         _ => ("InvoiceLine", "InvoicedQuantity", "InvoiceTypeCode"),
     };
-    let mut r = Reader::default();
-    let root_path = path_of(root);
+    let mut r = Reader::new(root);
+    let root_path = r.path_of(root);
     let root = Some(root);
     let totals_node = child(root, &["LegalMonetaryTotal"]);
     let specification = r.text(root, &["CustomizationID"]);
@@ -33,7 +33,7 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
     let breakdown_parent = tax_total_node.and_then(|n| n.parent());
 
     let totals = Totals {
-        path: path_below(totals_node, &root_path, &[]),
+        path: r.path_below(totals_node, &root_path, &[]),
         line_total: r.amount(totals_node, &["LineExtensionAmount"]),
         allowance_total: r.amount(totals_node, &["AllowanceTotalAmount"]),
         charge_total: r.amount(totals_node, &["ChargeTotalAmount"]),
@@ -55,7 +55,7 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
         .map(|t| {
             let category = child(Some(t), &["TaxCategory"]);
             VatBreakdown {
-                path: path_of(t),
+                path: r.path_of(t),
                 taxable: r.amount(Some(t), &["TaxableAmount"]),
                 tax: r.amount(Some(t), &["TaxAmount"]),
                 category: r.text(category, &["ID"]),
@@ -78,7 +78,7 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
         .into_iter()
         .flat_map(|p| all(p, &["PartyIdentification", "ID"]))
         .filter(|n| n.attribute("schemeID").is_some_and(|s| s.trim() == "SEPA"))
-        .find_map(ident_of);
+        .find_map(|n| r.ident_of(n));
 
     EInvoice {
         syntax,
@@ -107,7 +107,7 @@ pub(super) fn read(root: Node<'_, '_>, syntax: Syntax) -> EInvoice {
         preceding_invoices: all(root, &["BillingReference", "InvoiceDocumentReference"])
             .into_iter()
             .map(|d| PrecedingInvoice {
-                path: path_of(d),
+                path: r.path_of(d),
                 number: r.text(Some(d), &["ID"]),
                 issue_date: r.date(Some(d), &["IssueDate"]),
             })
@@ -156,7 +156,7 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, path: &[&str], root: &str
     let p = child(parent, path);
     let Some(node) = p else {
         return Party {
-            path: path_below(parent, root, path),
+            path: r.path_below(parent, root, path),
             ..Party::default()
         };
     };
@@ -179,7 +179,7 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, path: &[&str], root: &str
         .text(legal, &["RegistrationName"])
         .or_else(|| r.text(p, &["PartyName", "Name"]));
     Party {
-        path: path_of(node),
+        path: r.path_of(node),
         name,
         trading_name: r.text(p, &["PartyName", "Name"]),
         identifiers: r.texts(p, &["PartyIdentification", "ID"]),
@@ -190,7 +190,7 @@ fn party(r: &mut Reader, parent: Option<Node<'_, '_>>, path: &[&str], root: &str
         electronic_address_scheme: r.attribute(p, &["EndpointID"], "schemeID"),
         address: child(p, &["PostalAddress"]).map(|a| address(r, a)),
         contact: child(p, &["Contact"]).map(|c| Contact {
-            path: path_of(c),
+            path: r.path_of(c),
             name: r.text(Some(c), &["Name"]),
             phone: r.text(Some(c), &["Telephone"]),
             email: r.text(Some(c), &["ElectronicMail"]),
@@ -210,7 +210,7 @@ fn object_reference(
 fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
     let a = Some(a);
     Address {
-        path: a.map(path_of).unwrap_or_default(),
+        path: a.map(|n| r.path_of(n)).unwrap_or_default(),
         line_one: r.text(a, &["StreetName"]),
         city: r.text(a, &["CityName"]),
         post_code: r.text(a, &["PostalZone"]),
@@ -221,7 +221,7 @@ fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
 
 fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
     Period {
-        path: path_of(p),
+        path: r.path_of(p),
         start: r.date(Some(p), &["StartDate"]),
         end: r.date(Some(p), &["EndDate"]),
     }
@@ -230,13 +230,13 @@ fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
 fn payment_means(r: &mut Reader, m: Node<'_, '_>) -> PaymentMeans {
     let means = Some(m);
     PaymentMeans {
-        path: path_of(m),
+        path: r.path_of(m),
         code: r.text(means, &["PaymentMeansCode"]),
         text: r.attribute(means, &["PaymentMeansCode"], "name"),
         remittance: r.text(means, &["PaymentID"]),
         accounts: all(means, &["PayeeFinancialAccount", "ID"])
             .into_iter()
-            .filter_map(ident_of)
+            .filter_map(|n| r.ident_of(n))
             .collect(),
         has_account_group: child(means, &["PayeeFinancialAccount"]).is_some(),
         bic: r.identifier(
@@ -263,7 +263,7 @@ fn allowances_and_charges(
             .is_some_and(|i| i.value.eq_ignore_ascii_case("true") || i.value == "1");
         let tax = child(node, &["TaxCategory"]);
         let item = AllowanceCharge {
-            path: path_of(n),
+            path: r.path_of(n),
             amount: r.amount(node, &["Amount"]),
             base: r.amount(node, &["BaseAmount"]),
             percent: r.amount(node, &["MultiplierFactorNumeric"]),
@@ -297,7 +297,7 @@ fn line(r: &mut Reader, l: Node<'_, '_>, quantity_name: &str) -> InvoiceLine {
     let (allowances, charges) = allowances_and_charges(r, line, false);
     let price_allowance = child(price, &["AllowanceCharge"]);
     InvoiceLine {
-        path: path_of(l),
+        path: r.path_of(l),
         id: r.text(line, &["ID"]),
         quantity: r.amount(line, &[quantity_name]),
         unit: r.attribute(line, &[quantity_name], "unitCode"),
