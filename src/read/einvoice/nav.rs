@@ -59,13 +59,21 @@ pub(super) fn clean(raw: &str) -> Option<String> {
     (!folded.is_empty()).then_some(folded)
 }
 
+/// No amount, quantity or rate on an invoice reaches this; a value that
+/// does is refused, so that every sum and product computed from the XML
+/// (rules, matching, payment) stays far inside `Decimal`'s range instead
+/// of overflowing on a hostile file.
+pub(super) const MAX_MAGNITUDE: i64 = 1_000_000_000_000;
+
 /// A decimal as XML writes it (`+20.00`, `-1`, `12.5`); keeps its scale.
 pub(super) fn parse_decimal(raw: &str) -> Option<Decimal> {
     let trimmed = raw.trim();
     if trimmed.contains(['e', 'E']) {
         return None;
     }
-    Decimal::from_str(trimmed.strip_prefix('+').unwrap_or(trimmed)).ok()
+    Decimal::from_str(trimmed.strip_prefix('+').unwrap_or(trimmed))
+        .ok()
+        .filter(|d| d.abs() < Decimal::from(MAX_MAGNITUDE))
 }
 
 /// CII `format="102"` dates (`YYYYMMDD`) and UBL / ISO dates (`YYYY-MM-DD`,

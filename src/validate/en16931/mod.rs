@@ -39,7 +39,7 @@ pub fn check(e: &EInvoice) -> Vec<RuleViolation> {
             "SYNTAX",
             &unreadable.path,
             format!(
-                "the value {:?} is not a valid number or date for this element",
+                "the value {:?} is not a valid number or date for this element (or a number beyond 10^12)",
                 unreadable.value
             ),
         );

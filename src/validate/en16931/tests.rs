@@ -385,3 +385,32 @@ fn each_vat_category_family_has_its_rules() {
     );
     assert!(fatal(&zero).contains("BR-S-05"), "{:?}", fatal(&zero));
 }
+
+#[test]
+fn amounts_beyond_any_invoice_are_refused_not_overflowed() {
+    // Decimal's largest value: multiplied by a rate or summed it would
+    // overflow (a panic) in the rules, matching or payment.
+    let huge = "79228162514264337593543950335";
+    let xml = mutate(
+        CII,
+        "<ram:BasisAmount>120.00</ram:BasisAmount>",
+        &format!("<ram:BasisAmount>{huge}</ram:BasisAmount>"),
+    );
+    let xml = mutate(
+        &xml,
+        "<ram:LineTotalAmount>125.00</ram:LineTotalAmount>",
+        &format!("<ram:LineTotalAmount>{huge}</ram:LineTotalAmount>"),
+    );
+    let xml = mutate(
+        &xml,
+        "<ram:RateApplicablePercent>19.00</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation>",
+        &format!(
+            "<ram:RateApplicablePercent>{huge}</ram:RateApplicablePercent></ram:ApplicableTradeTax>\n        <ram:SpecifiedTradeSettlementLineMonetarySummation>"
+        ),
+    );
+    let found = fatal(&xml);
+    assert!(found.contains("SYNTAX"), "{found:?}");
+    let model = parse_model(xml.as_bytes()).expect("parses");
+    assert_eq!(model.unreadable.len(), 3);
+    assert!(model.unreadable.iter().all(|u| u.value == huge));
+}
