@@ -304,6 +304,11 @@ pub struct ExtractedInvoice {
     /// mandate and the account debited. Such an invoice is never paid by
     /// transfer as well.
     pub direct_debit: Option<Field<String>>,
+    /// The document is a credit note (an e-invoice's type code 381, or a
+    /// UBL `CreditNote`): the vendor owes the amount, which EN 16931 writes
+    /// as positive. Never paid to the vendor; its lines reduce what was
+    /// billed. The value names the type code.
+    pub credit_note: Option<Field<String>>,
     pub line_items: Vec<LineItem>,
     /// For an e-invoice in a PDF: values the visible page contradicts.
     pub visible_disagreements: Vec<VisibleDisagreement>,
@@ -343,6 +348,7 @@ impl ExtractedInvoice {
             iban: None,
             payment_terms: None,
             direct_debit: None,
+            credit_note: None,
             line_items: Vec::new(),
             visible_disagreements: Vec::new(),
             einvoice_violations: Vec::new(),

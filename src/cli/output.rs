@@ -78,6 +78,13 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
         &inv.direct_debit,
         String::clone,
     );
+    put(
+        &mut o,
+        &mut c,
+        "credit_note",
+        &inv.credit_note,
+        String::clone,
+    );
     let lines: Vec<Value> = inv
         .line_items
         .iter()

@@ -89,6 +89,10 @@ pub fn plan(
     if inv.direct_debit.is_some() {
         return None;
     }
+    // A credit note's positive total is what the vendor owes us.
+    if inv.credit_note.is_some() {
+        return None;
+    }
     let total = inv.total_amount.as_ref()?.value;
     if total <= Decimal::ZERO {
         return None;

@@ -588,6 +588,7 @@ impl Store {
                 "iban" => out.iban = text(&f.value),
                 "payment_terms" => out.payment_terms = text(&f.value),
                 "direct_debit" => out.direct_debit = text(&f.value),
+                "credit_note" => out.credit_note = text(&f.value),
                 other
                     if let Some((field, _)) =
                         VISIBLE_FIELDS.iter().find(|(_, row)| *row == other) =>
@@ -1125,6 +1126,7 @@ fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
     push(&mut out, "iban", &inv.iban, String::clone);
     push(&mut out, "payment_terms", &inv.payment_terms, String::clone);
     push(&mut out, "direct_debit", &inv.direct_debit, String::clone);
+    push(&mut out, "credit_note", &inv.credit_note, String::clone);
     for d in &inv.visible_disagreements {
         if let Some(name) = VISIBLE_FIELDS.iter().find(|(f, _)| *f == d.field) {
             out.push((name.1, d.visible.clone(), 1.0, d.location));

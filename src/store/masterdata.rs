@@ -496,12 +496,19 @@ impl Store {
             let kind: String = row.try_get("kind").ctx("decode quantities")?;
             let line_no: i64 = row.try_get("line_no").ctx("decode quantities")?;
             let qty: String = row.try_get("quantity").ctx("decode quantities")?;
+            let qty = parse_decimal("quantity", &qty)?;
             let target = if kind == "r" {
                 &mut received
+            } else if qty < Decimal::ZERO {
+                // A credit note's lines do not give billing back: no one
+                // approves a credit, so a vendor's own credit note would
+                // otherwise make room to bill the same goods again. A
+                // re-delivery after a credit goes to a person instead.
+                continue;
             } else {
                 &mut billed
             };
-            *target.entry(line_no).or_insert(Decimal::ZERO) += parse_decimal("quantity", &qty)?;
+            *target.entry(line_no).or_insert(Decimal::ZERO) += qty;
         }
         Ok((received, billed))
     }

@@ -124,6 +124,16 @@ pub fn validate(
     confidence(inv, min_confidence, &mut findings);
     tax_ids_and_rates(inv, &mut findings);
     xml_against_page(inv, &mut findings);
+    if let Some(credit) = &inv.credit_note {
+        findings.push(Finding::new(
+            ReasonCode::CreditNote,
+            Some("total_amount"),
+            format!(
+                "a {}: the vendor owes this amount; offset it against open invoices of the vendor or ask for a refund",
+                credit.value
+            ),
+        ));
+    }
     if let Some(debit) = &inv.direct_debit {
         findings.push(Finding::new(
             ReasonCode::DirectDebit,

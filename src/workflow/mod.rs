@@ -467,6 +467,19 @@ pub async fn over_claimed(
     }))
 }
 
+/// A credit note with its positive lines turned into the negative
+/// quantities and amounts matching counts as billing given back.
+fn credited_lines(inv: &ExtractedInvoice) -> ExtractedInvoice {
+    let mut credited = inv.clone();
+    for l in &mut credited.line_items {
+        if l.quantity.is_some_and(|q| q > rust_decimal::Decimal::ZERO) {
+            l.quantity = l.quantity.map(|q| -q);
+            l.amount = l.amount.map(|a| -a.abs());
+        }
+    }
+    credited
+}
+
 /// Matches an invoice against the store's purchase orders, receipts and
 /// earlier billing, with the vendor's tolerances on top of the configured
 /// ones. The matching half of the `decide` step, public so that the
@@ -479,6 +492,15 @@ pub async fn match_with_store(
     settings: &Settings,
 ) -> Result<crate::domain::MatchResult, Error> {
     let vendor_id = vendor.map(|v| v.vendor_id.as_str());
+    // A credit note's lines, written positive as EN 16931 has them, give
+    // back what was billed: matched as negative quantities.
+    let credited;
+    let inv = if inv.credit_note.is_some() {
+        credited = credited_lines(inv);
+        &credited
+    } else {
+        inv
+    };
     let lookup = po_lookup(store, inv, vendor_id, invoice_id).await?;
     let tolerances = match vendor {
         Some(v) => settings.tolerances.with_override(&v.tolerances),

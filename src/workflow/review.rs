@@ -363,6 +363,12 @@ pub async fn decide(
             None => None,
         };
         let vendor = vendor.as_ref();
+        if inv.credit_note.is_some() {
+            return Err(ReviewError::Invalid(
+                "a credit note: the vendor owes this amount, nothing is paid to it (offset it against the vendor's open invoices or reject it)"
+                    .into(),
+            ));
+        }
         if inv.direct_debit.is_some() {
             return Err(ReviewError::Invalid(
                 "the vendor collects this invoice by direct debit: there is nothing to transfer, so it cannot be approved for payment (reject it if the debit is not expected)"

@@ -42,6 +42,9 @@ struct Invoice {
     /// Collected by SEPA direct debit (payment means 59, a mandate, the
     /// buyer's account) instead of paid by transfer.
     direct_debit: bool,
+    /// Sent as a credit note (type 381, amounts positive as EN 16931
+    /// writes them).
+    type_code: &'static str,
 }
 
 fn esc(s: &str) -> String {
@@ -84,8 +87,9 @@ impl Invoice {
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
 <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>
 <cbc:ID>{}</cbc:ID><cbc:IssueDate>2026-03-20</cbc:IssueDate><cbc:DueDate>2026-04-19</cbc:DueDate>
-<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode><cbc:DocumentCurrencyCode>{c}</cbc:DocumentCurrencyCode>"#,
-            esc(&self.number)
+<cbc:InvoiceTypeCode>{}</cbc:InvoiceTypeCode><cbc:DocumentCurrencyCode>{c}</cbc:DocumentCurrencyCode>"#,
+            esc(&self.number),
+            self.type_code
         );
         if let Some(po) = &self.po_number {
             x.push_str(&format!(
@@ -212,6 +216,7 @@ fn clean_invoices() -> Vec<Invoice> {
             net_padding: Decimal::ZERO,
             tax_padding: Decimal::ZERO,
             direct_debit: false,
+            type_code: "380",
         });
     }
     out
@@ -287,6 +292,11 @@ fn injections() -> Vec<Injection> {
         ("collected by direct debit", "direct_debit", |v, _| {
             v[0].direct_debit = true;
         }),
+        // EN 16931 writes a credit note's amounts positive: paid as an
+        // invoice, the vendor would get what it owes.
+        ("a credit note for the same goods", "credit_note", |v, _| {
+            v[0].type_code = "381";
+        }),
         ("tax rate differs from the PO", "tax_mismatch", |v, _| {
             v[0].lines[0].tax_rate += Decimal::ONE
         }),
@@ -358,6 +368,32 @@ async fn clean_invoices_go_through_and_injected_ones_never_do() {
                 wrong_reason.push(format!(
                     "resubmission {}: {status:?} {reasons:?}",
                     again.number
+                ));
+            }
+
+            // A credit note of the vendor's own (never approved, it waits
+            // on the queue) must not make room to bill the same goods a
+            // second time.
+            let t = fresh(db).await;
+            load_sample_master_data(&t.store).await;
+            assert_eq!(ingest(&t, original).await.0, InvoiceStatus::Scheduled);
+            let mut credit = original.clone();
+            credit.number = format!("{}-CN", original.number);
+            credit.type_code = "381";
+            assert_ne!(ingest(&t, &credit).await.0, InvoiceStatus::Scheduled);
+            let mut rebill = original.clone();
+            rebill.number = format!("{}-R", original.number);
+            let (status, reasons) = ingest(&t, &rebill).await;
+            injected += 1;
+            if status == InvoiceStatus::Scheduled {
+                false_approvals.push(format!(
+                    "billed again after a credit note: {}",
+                    rebill.number
+                ));
+            } else if !reasons.iter().any(|r| r == "over_billed_cumulative") {
+                wrong_reason.push(format!(
+                    "billed again after a credit note {}: {reasons:?}",
+                    rebill.number
                 ));
             }
 

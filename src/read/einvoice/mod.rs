@@ -270,6 +270,7 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
         .map(|a| Field::exact(a.value.clone()));
     invoice.payment_terms = readable_terms(e).map(Field::exact);
     invoice.direct_debit = direct_debit(e).map(Field::exact);
+    invoice.credit_note = credit_note(e).map(Field::exact);
     invoice.line_items = e
         .lines
         .iter()
@@ -291,6 +292,25 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
         })
         .collect();
     invoice
+}
+
+/// UNTDID 1001 codes EN 16931 counts as credit notes (its code list for
+/// BT-3; 381 is the common one).
+const CREDIT_NOTE_CODES: [&str; 11] = [
+    "81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532",
+];
+
+/// Whether the e-invoice is a credit note, as "credit note (type 381)".
+fn credit_note(e: &EInvoice) -> Option<String> {
+    let code = e.type_code.as_ref().map(|t| t.value.as_str());
+    if e.syntax == Syntax::UblCreditNote || code.is_some_and(|c| CREDIT_NOTE_CODES.contains(&c)) {
+        Some(format!(
+            "credit note (type {})",
+            code.unwrap_or("not given")
+        ))
+    } else {
+        None
+    }
 }
 
 /// What an e-invoice says about collecting it by direct debit (payment
@@ -1167,6 +1187,44 @@ mod tests {
         assert_eq!(
             model.totals.grand_total.as_ref().expect("BT-112").path,
             "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:GrandTotalAmount"
+        );
+    }
+
+    #[test]
+    fn a_credit_note_is_marked_whatever_its_sign() {
+        let credit = include_str!("../../../tests/fixtures/einvoice/xrechnung-credit-note.ubl.xml");
+        let inv = parse(credit.as_bytes()).expect("parses");
+        assert_eq!(
+            inv.total_amount.as_ref().map(|f| f.value),
+            Some(d("29.75")),
+            "positive, as written"
+        );
+        assert_eq!(
+            inv.credit_note.map(|f| f.value).as_deref(),
+            Some("credit note (type 381)")
+        );
+        let cii = include_str!("../../../tests/fixtures/einvoice/en16931-allowances.cii.xml");
+        assert_eq!(parse(cii.as_bytes()).expect("parses").credit_note, None);
+        let cii_credit = cii.replacen(
+            "<ram:TypeCode>380</ram:TypeCode>",
+            "<ram:TypeCode>381</ram:TypeCode>",
+            1,
+        );
+        assert!(
+            parse(cii_credit.as_bytes())
+                .expect("parses")
+                .credit_note
+                .is_some()
+        );
+        // A self-billed invoice (389, "Gutschrift" in German) is paid as usual.
+        let self_billed = cii.replacen(
+            "<ram:TypeCode>380</ram:TypeCode>",
+            "<ram:TypeCode>389</ram:TypeCode>",
+            1,
+        );
+        assert_eq!(
+            parse(self_billed.as_bytes()).expect("parses").credit_note,
+            None
         );
     }
 }
