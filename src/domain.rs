@@ -296,6 +296,10 @@ pub struct ExtractedInvoice {
     pub net_amount: Option<Field<Decimal>>,
     pub tax_amount: Option<Field<Decimal>>,
     pub total_amount: Option<Field<Decimal>>,
+    /// What is to be paid, where an e-invoice says it differs from the
+    /// total (BT-115 after BT-113 paid in advance or BT-114 rounding):
+    /// paying the total would pay the prepayment twice.
+    pub amount_due: Option<Field<Decimal>>,
     pub po_number: Option<Field<String>>,
     pub iban: Option<Field<String>>,
     pub payment_terms: Option<Field<String>>,
@@ -344,6 +348,7 @@ impl ExtractedInvoice {
             net_amount: None,
             tax_amount: None,
             total_amount: None,
+            amount_due: None,
             po_number: None,
             iban: None,
             payment_terms: None,
@@ -499,6 +504,8 @@ pub enum ReasonCode {
     /// The vendor collects the invoice by direct debit: nothing is
     /// transferred, a person checks the debit instead.
     DirectDebit,
+    /// The invoice says it was paid in full in advance: nothing is due.
+    NothingDue,
 }
 
 impl ReasonCode {
@@ -509,6 +516,7 @@ impl ReasonCode {
             ReasonCode::LineSumMismatch => "line_sum_mismatch",
             ReasonCode::EInvoiceInvalid => "einvoice_invalid",
             ReasonCode::DirectDebit => "direct_debit",
+            ReasonCode::NothingDue => "nothing_due",
             ReasonCode::InvalidIban => "invalid_iban",
             ReasonCode::DueBeforeIssue => "due_before_issue",
             ReasonCode::LowConfidence => "low_confidence",

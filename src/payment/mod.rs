@@ -93,7 +93,12 @@ pub fn plan(
     if inv.credit_note.is_some() {
         return None;
     }
-    let total = inv.total_amount.as_ref()?.value;
+    // What is due: the total, or what an e-invoice says is left of it
+    // after a prepayment (BT-115).
+    let total = match &inv.amount_due {
+        Some(due) => due.value,
+        None => inv.total_amount.as_ref()?.value,
+    };
     if total <= Decimal::ZERO {
         return None;
     }
@@ -179,6 +184,13 @@ pub fn plan(
     let reason = match disagreement {
         Some(d) => format!("{reason}; {d}"),
         None => reason,
+    };
+    let reason = match (&inv.amount_due, &inv.total_amount) {
+        (Some(due), Some(whole)) => format!(
+            "{reason}; {} due of the total {} (the e-invoice's amount due after prepayment or rounding)",
+            due.value, whole.value
+        ),
+        _ => reason,
     };
     Some(PlannedPayment {
         amount: total - discount,
@@ -384,6 +396,22 @@ mod tests {
             bank_holidays: vec![date(2026, 4, 3)],
             today,
         }
+    }
+
+    #[test]
+    fn what_is_paid_is_the_amount_due_after_a_prepayment() {
+        let today = date(2026, 3, 9);
+        let mut inv = invoice("net 30", "1190.00");
+        inv.amount_due = Some(Field::exact(dec("690.00")));
+        let p = plan(InvoiceId(1), &inv, None, &policy(today, "8")).expect("plan");
+        assert_eq!(p.amount, dec("690.00"));
+        assert!(
+            p.reason.contains("690.00 due of the total 1190.00"),
+            "{}",
+            p.reason
+        );
+        inv.amount_due = Some(Field::exact(dec("0.00")));
+        assert_eq!(plan(InvoiceId(1), &inv, None, &policy(today, "8")), None);
     }
 
     #[test]

@@ -584,6 +584,7 @@ impl Store {
                 "net_amount" => out.net_amount = money(&f.value)?,
                 "tax_amount" => out.tax_amount = money(&f.value)?,
                 "total_amount" => out.total_amount = money(&f.value)?,
+                "amount_due" => out.amount_due = money(&f.value)?,
                 "po_number" => out.po_number = text(&f.value),
                 "iban" => out.iban = text(&f.value),
                 "payment_terms" => out.payment_terms = text(&f.value),
@@ -1122,6 +1123,7 @@ fn field_values(inv: &ExtractedInvoice) -> Vec<FieldValue> {
         &inv.total_amount,
         Decimal::to_string,
     );
+    push(&mut out, "amount_due", &inv.amount_due, Decimal::to_string);
     push(&mut out, "po_number", &inv.po_number, String::clone);
     push(&mut out, "iban", &inv.iban, String::clone);
     push(&mut out, "payment_terms", &inv.payment_terms, String::clone);

@@ -100,7 +100,9 @@ impl Store {
         }
         let rows = sqlx::query(
             "SELECT p.id, p.invoice_id, p.amount, p.discount, p.currency, p.planned_on, p.creditor_name, p.creditor_iban, \
-             p.remittance, p.idempotency_key, i.total_amount AS invoice_total, i.currency AS invoice_currency, \
+             p.remittance, p.idempotency_key, \
+             COALESCE((SELECT f.value FROM invoice_fields f WHERE f.invoice_id = i.id AND f.field = 'amount_due'), i.total_amount) AS invoice_total, \
+             i.currency AS invoice_currency, \
              i.iban AS invoice_iban, v.ibans AS vendor_ibans, \
              (SELECT MIN(o.id) FROM invoices o JOIN payments op ON op.invoice_id = o.id \
               WHERE o.vendor_id = i.vendor_id AND o.invoice_number_key = i.invoice_number_key AND o.id <> i.id \

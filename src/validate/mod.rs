@@ -134,6 +134,19 @@ pub fn validate(
             ),
         ));
     }
+    if let (Some(due), Some(total)) = (&inv.amount_due, &inv.total_amount)
+        && due.value <= Decimal::ZERO
+        && total.value > Decimal::ZERO
+    {
+        findings.push(Finding::new(
+            ReasonCode::NothingDue,
+            Some("amount_due"),
+            format!(
+                "the e-invoice says nothing is due of its total {} (paid in advance): nothing is transferred; check the prepayment",
+                total.value
+            ),
+        ));
+    }
     if let Some(debit) = &inv.direct_debit {
         findings.push(Finding::new(
             ReasonCode::DirectDebit,

@@ -369,6 +369,15 @@ pub async fn decide(
                     .into(),
             ));
         }
+        if inv
+            .amount_due
+            .as_ref()
+            .is_some_and(|d| d.value <= rust_decimal::Decimal::ZERO)
+        {
+            return Err(ReviewError::Invalid(
+                "nothing is due: the e-invoice says it was paid in advance".into(),
+            ));
+        }
         if inv.direct_debit.is_some() {
             return Err(ReviewError::Invalid(
                 "the vendor collects this invoice by direct debit: there is nothing to transfer, so it cannot be approved for payment (reject it if the debit is not expected)"

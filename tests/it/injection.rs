@@ -45,6 +45,9 @@ struct Invoice {
     /// Sent as a credit note (type 381, amounts positive as EN 16931
     /// writes them).
     type_code: &'static str,
+    /// Paid in advance (BT-113): the amount due (BT-115) is the total less
+    /// this.
+    prepaid: Decimal,
 }
 
 fn esc(s: &str) -> String {
@@ -117,7 +120,9 @@ impl Invoice {
 {payment_means}
 <cac:TaxTotal><cbc:TaxAmount currencyID="{c}">{tax}</cbc:TaxAmount>{subtotals}</cac:TaxTotal>
 <cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="{c}">{net}</cbc:LineExtensionAmount><cbc:TaxExclusiveAmount currencyID="{c}">{net}</cbc:TaxExclusiveAmount>
-<cbc:TaxInclusiveAmount currencyID="{c}">{total}</cbc:TaxInclusiveAmount><cbc:PayableAmount currencyID="{c}">{total}</cbc:PayableAmount></cac:LegalMonetaryTotal>"#,
+<cbc:TaxInclusiveAmount currencyID="{c}">{total}</cbc:TaxInclusiveAmount><cbc:PrepaidAmount currencyID="{c}">{prepaid}</cbc:PrepaidAmount><cbc:PayableAmount currencyID="{c}">{payable}</cbc:PayableAmount></cac:LegalMonetaryTotal>"#,
+            prepaid = self.prepaid,
+            payable = total - self.prepaid,
             name = esc(&self.vendor_name),
             vat = esc(&self.vat_id),
             payment_means = if self.direct_debit {
@@ -217,6 +222,7 @@ fn clean_invoices() -> Vec<Invoice> {
             tax_padding: Decimal::ZERO,
             direct_debit: false,
             type_code: "380",
+            prepaid: Decimal::ZERO,
         });
     }
     out
@@ -488,5 +494,59 @@ async fn parallel_workers_never_approve_two_claims_that_exceed_the_receipt() {
             }
         }
         assert!(scheduled <= 1, "round {round}: both claims approved");
+    }
+}
+
+/// An e-invoice with a prepayment (BT-113) asks only for the rest
+/// (BT-115). Paying its total paid the prepayment twice; now the planned
+/// payment is the amount due, the payment run accepts it against the
+/// invoice, and one paid in full in advance is not paid at all.
+#[tokio::test]
+async fn a_prepaid_einvoice_is_paid_what_is_due_not_its_total() {
+    for db in crate::helpers::BOTH {
+        let t = fresh(db).await;
+        load_sample_master_data(&t.store).await;
+        let mut inv = clean_invoices().remove(0);
+        let (_, _, total) = inv.amounts();
+        inv.prepaid = Decimal::new(10000, 2);
+        let (status, reasons) = ingest(&t, &inv).await;
+        assert_eq!(status, InvoiceStatus::Scheduled, "{db:?}: {reasons:?}");
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let (amount, discount): (String, String) =
+            sqlx::query_as("SELECT amount, discount FROM payments")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        let paid: Decimal =
+            amount.parse::<Decimal>().unwrap() + discount.parse::<Decimal>().unwrap();
+        assert_eq!(
+            paid,
+            total - inv.prepaid,
+            "{db:?}: the payment settles what is due"
+        );
+        let outcome = apflow::workflow::payments::create_run(
+            &t.store,
+            &t.settings,
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+            &inv.currency,
+            apflow::payment::sepa::PainVersion::V03,
+            "test",
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome.refused.len(), 0, "{db:?}: {:?}", outcome.refused);
+        assert_eq!(outcome.paid.len(), 1, "{db:?}");
+
+        let t = fresh(db).await;
+        load_sample_master_data(&t.store).await;
+        let mut all_paid = clean_invoices().remove(0);
+        all_paid.prepaid = total;
+        let (status, reasons) = ingest(&t, &all_paid).await;
+        assert_ne!(status, InvoiceStatus::Scheduled, "{db:?}");
+        assert!(
+            reasons.iter().any(|r| r == "nothing_due"),
+            "{db:?}: {reasons:?}"
+        );
+        pool.close().await;
     }
 }

@@ -259,6 +259,8 @@ pub fn to_invoice(e: &EInvoice) -> ExtractedInvoice {
     invoice.net_amount = amount(&e.totals.tax_exclusive);
     invoice.tax_amount = amount(&e.totals.tax_total);
     invoice.total_amount = amount(&e.totals.grand_total);
+    invoice.amount_due = amount(&e.totals.due_payable)
+        .filter(|due| Some(due.value) != e.totals.grand_total.as_ref().map(|g| g.value));
     invoice.po_number = text(&e.order_reference);
     // The payee's account; a direct debit's payer account is not ours to
     // pay, and a proprietary account id is not an IBAN.
