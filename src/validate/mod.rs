@@ -134,6 +134,27 @@ pub fn validate(
             ),
         ));
     }
+    // A rounding amount (BT-114) or a negative prepayment can make the
+    // amount due exceed the total while BR-CO-16 still holds: more than a
+    // currency unit of that is not rounding.
+    if let (Some(due), Some(total)) = (&inv.amount_due, &inv.total_amount)
+        && due.value - total.value > Decimal::ONE
+    {
+        findings.push(
+            Finding::new(
+                ReasonCode::TotalsMismatch,
+                Some("amount_due"),
+                format!(
+                    "the e-invoice asks for {}, more than its total {}: a rounding or prepayment of {} is not plausible",
+                    due.value,
+                    total.value,
+                    due.value - total.value
+                ),
+            )
+            .with("amount_due", due.value)
+            .with("total", total.value),
+        );
+    }
     if let (Some(due), Some(total)) = (&inv.amount_due, &inv.total_amount)
         && due.value <= Decimal::ZERO
         && total.value > Decimal::ZERO

@@ -303,6 +303,11 @@ fn injections() -> Vec<Injection> {
         ("a credit note for the same goods", "credit_note", |v, _| {
             v[0].type_code = "381";
         }),
+        // A negative prepayment raises the amount due above the total,
+        // arithmetic that BR-CO-16 accepts.
+        ("amount due above the total", "totals_mismatch", |v, _| {
+            v[0].prepaid = Decimal::new(-50000, 2);
+        }),
         ("tax rate differs from the PO", "tax_mismatch", |v, _| {
             v[0].lines[0].tax_rate += Decimal::ONE
         }),
