@@ -346,6 +346,7 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
             .map(|m| m.as_str().to_string())
     });
     inv.vendor_name = vendor_name(&grid);
+    inv.credit_note = credit_note_title(pages);
     inv.currency = currency(&text).map(|c| Field {
         value: c.to_string(),
         confidence: 0.8,
@@ -926,6 +927,43 @@ fn looks_like_a_name(text: &str) -> bool {
         && !DOCUMENT_TITLE.is_match(t)
 }
 
+/// A credit note's title at the head of the first page ("Credit Note",
+/// "Gutschrift", "Avoir", "Nota di credito", "Creditnota"). Printed credit
+/// notes often show positive amounts, as e-invoices do: read as an invoice
+/// it would be paid to the vendor. A false alarm costs a review, a miss a
+/// payment, so any such title in the top third of page 1 counts.
+fn credit_note_title(pages: &[Page]) -> Option<Field<String>> {
+    let page = pages.first()?;
+    page.lines.iter().find_map(|line| {
+        let b = line.bbox()?;
+        if b.y0 > page.height / 3.0 {
+            return None;
+        }
+        let text = line.text();
+        let found = CREDIT_NOTE_TITLE.find(&text)?;
+        // German "Gutschrift" also names a self-billed invoice (UNTDID
+        // 389), which is paid as usual; such a title says so.
+        if SELF_BILLED.is_match(&text) {
+            return None;
+        }
+        Some(Field {
+            value: format!("credit note (titled {:?})", found.as_str().trim()),
+            confidence: 0.9,
+            location: Some((page.number, b)),
+        })
+    })
+}
+
+static CREDIT_NOTE_TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:credit\s*(?:note|memo)|gutschrift|avoir|nota\s+(?:di|de)\s+cr[ée]dito|creditnota|creditfactuur|kreditnota|fakturakorrigering)\b")
+        .expect("constant regex")
+});
+
+static SELF_BILLED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)selbst\s*ausgestellt|self[-\s]*billed|gutschriftsverfahren|autofactur|\(389\)")
+        .expect("constant regex")
+});
+
 /// The document's title ("INVOICE", "Rechnung", "TAX INVOICE"), which
 /// heads many pages above or beside the vendor's name.
 static DOCUMENT_TITLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -1043,6 +1081,41 @@ pub(super) mod tests {
             height: 842.0,
             lines,
         }
+    }
+
+    #[test]
+    fn a_credit_notes_title_marks_it_but_a_self_billed_invoice_is_not_one() {
+        let credit = |title: &str| {
+            extract_visual(&[page(&[
+                &[(50.0, "Nordlicht GmbH")],
+                &[(50.0, title)],
+                &[(50.0, "Total 119,00 EUR")],
+            ])])
+            .credit_note
+            .map(|f| f.value)
+        };
+        for title in [
+            "CREDIT NOTE 2026-07",
+            "Credit memo",
+            "Gutschrift Nr. 4711",
+            "AVOIR N° 12",
+            "Nota di credito 8",
+            "Creditnota 3",
+        ] {
+            assert!(credit(title).is_some(), "{title}");
+        }
+        for title in [
+            "INVOICE 2026-07",
+            "Rechnung Nr. 4711",
+            "Gutschrift (Selbst ausgestellte Rechnung) (389) Nr. 47110818",
+            "Please quote the credit note number",
+        ] {
+            assert_eq!(credit(title), None, "{title}");
+        }
+        // Far down the page it is a mention, not the title.
+        let mut lines: Vec<&[(f32, &str)]> = vec![&[(50.0, "Rechnung 1")]; 40];
+        lines.push(&[(50.0, "Gutschrift folgt")]);
+        assert_eq!(extract_visual(&[page(&lines)]).credit_note, None);
     }
 
     #[test]
