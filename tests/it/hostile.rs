@@ -122,3 +122,50 @@ async fn a_password_protected_pdf_waits_for_review() {
     assert_eq!(d.summary.status, apflow::domain::InvoiceStatus::NeedsReview);
     assert_eq!(d.summary.reasons, ["password_protected"]);
 }
+
+/// A PDF whose composite (CID) font has the given `/W` widths array,
+/// showing two glyphs of it.
+fn pdf_with_cid_widths(widths: &str) -> Vec<u8> {
+    let objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /Hostile /Encoding /Identity-H /DescendantFonts [6 0 R] >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>".to_vec(),
+        crate::scans::stream("", b"BT /F1 11 Tf 72 760 Td <00410042> Tj ET"),
+        format!(
+            "<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Hostile /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /W {widths} >>"
+        )
+        .into_bytes(),
+        b"<< /Type /FontDescriptor /FontName /Hostile /Flags 4 /FontBBox [0 0 1000 1000] /ItalicAngle 0 /Ascent 800 /Descent -200 /CapHeight 700 /StemV 80 >>".to_vec(),
+    ];
+    crate::scans::pdf_file(&objects)
+}
+
+/// The widths array of a composite font comes from the file: a range of
+/// 2^32 CIDs made the parser insert widths until it ran out of memory, and
+/// an odd-length or malformed array made it panic. Read in the isolated
+/// reader (4 GiB, killed at the deadline) as the service reads it, each
+/// one now reads; before, each ended as a crashed read.
+#[tokio::test]
+async fn a_font_widths_array_cannot_exhaust_or_crash_the_reader() {
+    let options = ReadOptions {
+        isolate: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_apflow"))),
+        ..ReadOptions::default()
+    };
+    for widths in [
+        "[0 4294967295 500]",
+        "[0 [500 600] 65]",
+        "[/Name [500]]",
+        "[0 65 /Wide]",
+        "[65 [/Wide 600]]",
+    ] {
+        let pdf = pdf_with_cid_widths(widths);
+        let got = read::read_document(
+            std::sync::Arc::new(pdf),
+            options.clone(),
+            std::time::Duration::from_secs(20),
+        )
+        .await;
+        assert!(got.is_ok(), "/W {widths}: {got:?}");
+    }
+}

@@ -1014,12 +1014,17 @@ impl<'a> PdfCIDFont<'a> {
         let mut i = 0;
         if let Some(w) = w {
             while i < w.len() {
-                if let &Object::Array(ref wa) = w[i+1] {
-                    let cid = w[i].as_i64().expect("id should be num");
+                // (apflow patch: the file decides these values; a short or
+                // malformed array ends the widths instead of panicking.)
+                let Some(next) = w.get(i + 1) else { break };
+                if let &Object::Array(ref wa) = *next {
+                    let Ok(cid) = w[i].as_i64() else { break };
                     let mut j = 0;
                     dlog!("wa: {:?} -> {:?}", cid, wa);
                     for w in wa {
-                        widths.insert((cid + j) as CharCode, as_num(w) );
+                        if let Some(width) = try_num(w) {
+                            widths.insert((cid + j) as CharCode, width);
+                        }
                         j += 1;
                     }
                     i += 2;
@@ -1030,7 +1035,10 @@ impl<'a> PdfCIDFont<'a> {
                     // such glyph fell back to the default width 1000.)
                     let (Some(first), Some(last), Some(width)) = (w.get(i), w.get(i + 1), w.get(i + 2)) else { break };
                     let (Ok(c_first), Ok(c_last)) = (first.as_i64(), last.as_i64()) else { break };
-                    let c_width = as_num(width);
+                    // CIDs are at most two bytes: a range beyond that is a
+                    // hostile file asking for billions of inserts.
+                    if c_first < 0 || c_last > 0xFFFF || c_last < c_first { break }
+                    let Some(c_width) = try_num(width) else { break };
                     for id in c_first..=c_last {
                         widths.insert(id as CharCode, c_width);
                     }
@@ -1232,6 +1240,16 @@ impl Function {
             _ => { panic!("unhandled function type {}", function_type) }
         };
         f
+    }
+}
+
+/// A number from the file, or `None` where something else stands
+/// (apflow patch: `as_num` panics there).
+fn try_num(o: &Object) -> Option<f64> {
+    match o {
+        &Object::Integer(i) => Some(i as f64),
+        &Object::Real(f) => Some(f.into()),
+        _ => None,
     }
 }
 
