@@ -91,7 +91,8 @@ pub fn extract_invoice(doc: &ReadDocument) -> ExtractedInvoice {
         && let Some(xml) = &doc.einvoice_xml
         && let Ok(model) = read::einvoice::parse_model(xml)
     {
-        invoice.einvoice_violations = crate::validate::en16931::check(&model);
+        invoice.einvoice_violations =
+            crate::validate::en16931::to_keep(crate::validate::en16931::check(&model));
     }
     invoice
 }

@@ -6,7 +6,10 @@
 //! the legal sense, so every value read here is exact (`Field::exact`,
 //! confidence 1.0) and beats anything read from the page. Nothing is guessed:
 //! a missing element is a missing field, and amounts are taken as written
-//! (credit notes keep the sign the XML gives them; nothing is negated).
+//! (credit notes keep the sign the XML gives them; nothing is negated, but
+//! a credit note is marked `credit_note` and never paid). What the XML says
+//! about the money beyond the total travels too: the amount due after a
+//! prepayment (`amount_due`) and a direct debit (`direct_debit`).
 //!
 //! Syntaxes read, told apart by the root element's local name and namespace:
 //! - UN/CEFACT CII D16B `CrossIndustryInvoice`: ZUGFeRD 2.x, Factur-X (all

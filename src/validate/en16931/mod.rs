@@ -56,6 +56,36 @@ pub fn check(e: &EInvoice) -> Vec<RuleViolation> {
     rules.found
 }
 
+/// How many violations are kept with an invoice. A hostile or broken file
+/// can break a rule per line, tens of thousands of times; the first ones
+/// say what is wrong, `apflow check` lists them all.
+pub const KEPT_PER_INVOICE: usize = 200;
+
+/// The violations to keep with an invoice: the first
+/// [`KEPT_PER_INVOICE`], and one line that says how many more there were
+/// (fatal when any of those was).
+pub fn to_keep(mut found: Vec<RuleViolation>) -> Vec<RuleViolation> {
+    if found.len() <= KEPT_PER_INVOICE {
+        return found;
+    }
+    let rest = found.split_off(KEPT_PER_INVOICE);
+    let severity = if rest.iter().any(|v| v.severity == Severity::Fatal) {
+        Severity::Fatal
+    } else {
+        Severity::Warning
+    };
+    found.push(RuleViolation {
+        rule: "MORE".to_string(),
+        severity,
+        message: format!(
+            "and {} more violations, not kept here (apflow check lists them all)",
+            rest.len()
+        ),
+        path: rest.first().map(|v| v.path.clone()).unwrap_or_default(),
+    });
+    found
+}
+
 /// Whether any violation makes the invoice invalid.
 pub fn is_valid(violations: &[RuleViolation]) -> bool {
     violations.iter().all(|v| v.severity != Severity::Fatal)

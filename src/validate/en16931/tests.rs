@@ -414,3 +414,25 @@ fn amounts_beyond_any_invoice_are_refused_not_overflowed() {
     assert_eq!(model.unreadable.len(), 3);
     assert!(model.unreadable.iter().all(|u| u.value == huge));
 }
+
+#[test]
+fn an_invoice_keeps_its_first_violations_and_how_many_more() {
+    let v = |i: usize, severity| crate::domain::einvoice::RuleViolation {
+        rule: "BR-25".into(),
+        severity,
+        message: format!("line {i}"),
+        path: format!("/line[{i}]"),
+    };
+    let few: Vec<_> = (0..3).map(|i| v(i, Severity::Fatal)).collect();
+    assert_eq!(super::to_keep(few.clone()), few);
+    let mut many: Vec<_> = (0..5000).map(|i| v(i, Severity::Warning)).collect();
+    many.push(v(5000, Severity::Fatal));
+    let kept = super::to_keep(many);
+    assert_eq!(kept.len(), super::KEPT_PER_INVOICE + 1);
+    let last = kept.last().expect("the summary");
+    assert_eq!(
+        (last.rule.as_str(), last.severity),
+        ("MORE", Severity::Fatal)
+    );
+    assert!(last.message.contains("4801 more"), "{}", last.message);
+}
