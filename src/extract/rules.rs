@@ -340,11 +340,7 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
                 IBAN.find_iter(v).find_map(|m| parse_iban(m.as_str()))
             })
         });
-    inv.vendor_vat_id = first_match(&grid, |v| {
-        VAT_ID
-            .find(&v.replace(' ', ""))
-            .map(|m| m.as_str().to_string())
-    });
+    inv.vendor_vat_id = seller_vat_id(&grid);
     inv.vendor_name = vendor_name(&grid);
     inv.credit_note = credit_note_title(pages);
     inv.currency = currency(&text).map(|c| Field {
@@ -640,6 +636,87 @@ fn first_date_not_a_version(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<Fi
         .filter(|line| !line.iter().any(|c| VERSION_DATE.is_match(&c.text)))
         .flatten()
         .find_map(|c| date_value(&c.text, style).map(|v| field(v, 0.6, c)))
+}
+
+/// The seller's VAT id: the first VAT-id-shaped value that is not the
+/// buyer's. Pages carry the buyer's too (its address block, "Kunden-USt-
+/// IdNr.", "Customer VAT"); taking the first one read the buyer's whenever
+/// its block came first. A value belongs to the buyer when its own line
+/// says so before it, or when the nearest block heading above it in its
+/// column (within 8 lines) is a buyer's rather than a seller's. When every
+/// candidate looks like the buyer's, the first one stands.
+fn seller_vat_id(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
+    let mut first_any = None;
+    for page in grid {
+        // Each block heading: the lines its block covers (the heading's
+        // own line through the last one that goes on below it in its
+        // column without a gap), its column, and whether it is the buyer's.
+        let mut blocks: Vec<(usize, usize, f32, f32, bool)> = Vec::new();
+        for (li, line) in page.iter().enumerate() {
+            // A heading labels what follows; "Kunden-USt-IdNr.: DE..."
+            // carries its value and is judged on its own line instead.
+            for cell in line
+                .iter()
+                .filter(|c| c.text.chars().filter(char::is_ascii_digit).count() < 5)
+            {
+                let buyer = BUYER_LABEL.is_match(&cell.text);
+                if buyer || SELLER_HEADING.is_match(&cell.text) {
+                    let (x0, x1) = (cell.bbox.x0 - 5.0, cell.bbox.x0 + 250.0);
+                    let end = block_end(page, li, x0, x1);
+                    blocks.push((li, end, x0, x1, buyer));
+                }
+            }
+        }
+        for (li, line) in page.iter().enumerate() {
+            for (ci, cell) in line.iter().enumerate() {
+                let compact = cell.text.replace(' ', "");
+                let Some(m) = VAT_ID.find(&compact) else {
+                    continue;
+                };
+                let found = field(m.as_str().to_string(), 0.6, cell);
+                let said_on_line = line[..=ci].iter().any(|c| BUYER_LABEL.is_match(&c.text));
+                let x = cell.bbox.x0;
+                // The nearest heading above whose block reaches this line.
+                let under_buyer = blocks
+                    .iter()
+                    .filter(|(from, to, x0, x1, _)| {
+                        li >= *from && li <= *to && x >= *x0 && x <= *x1
+                    })
+                    .max_by_key(|b| b.0)
+                    .is_some_and(|b| b.4);
+                if !said_on_line && !under_buyer {
+                    return Some(found);
+                }
+                first_any.get_or_insert(found);
+            }
+        }
+    }
+    first_any
+}
+
+/// The last line of an address block that starts at line `from`: the
+/// lines below that go on in the column `x0..x1` with no more than a
+/// blank line's gap, eight at most.
+fn block_end(page: &[Vec<Cell>], from: usize, x0: f32, x1: f32) -> usize {
+    let in_column = |l: &Vec<Cell>| {
+        l.iter()
+            .filter(|c| c.bbox.x0 >= x0 && c.bbox.x0 <= x1)
+            .map(|c| c.bbox)
+            .reduce(BBox::union)
+    };
+    let mut end = from;
+    let mut last = page.get(from).and_then(in_column);
+    for (li, line) in page.iter().enumerate().skip(from + 1).take(8) {
+        let (Some(prev), Some(here)) = (last, in_column(line)) else {
+            break;
+        };
+        if here.y0 - prev.y1 > 2.0 * (prev.y1 - prev.y0).max(8.0) {
+            break;
+        }
+        end = li;
+        last = Some(here);
+    }
+    end
 }
 
 fn field<T>(value: T, confidence: f32, cell: &Cell) -> Field<T> {
@@ -1081,6 +1158,55 @@ pub(super) mod tests {
             height: 842.0,
             lines,
         }
+    }
+
+    #[test]
+    fn the_vat_id_is_the_sellers_not_the_buyers() {
+        let vat = |lines: &[&[(f32, &str)]]| {
+            extract_visual(&[page(lines)])
+                .vendor_vat_id
+                .map(|f| f.value)
+        };
+        // The buyer's block comes first, then the seller's footer.
+        assert_eq!(
+            vat(&[
+                &[(50.0, "Bill to:")],
+                &[(50.0, "Acme Buyer Ltd")],
+                &[(50.0, "VAT: IE9876543W")],
+                &[(400.0, "Invoice 17")],
+                &[(400.0, "Total 100.00")],
+                &[(50.0, "Seller Co Ltd, VAT: GB123456789")],
+            ])
+            .as_deref(),
+            Some("GB123456789")
+        );
+        // Side by side: the buyer's column and the seller's.
+        assert_eq!(
+            vat(&[
+                &[(50.0, "Kunde"), (320.0, "Verkäufer")],
+                &[(50.0, "Käufer AG"), (320.0, "Lieferant GmbH")],
+                &[
+                    (50.0, "USt-IdNr. DE987654321"),
+                    (320.0, "USt-IdNr. DE123456789")
+                ],
+            ])
+            .as_deref(),
+            Some("DE123456789")
+        );
+        // Said on its own line.
+        assert_eq!(
+            vat(&[
+                &[(50.0, "Kunden-USt-IdNr.: DE987654321")],
+                &[(50.0, "USt-IdNr.: DE123456789")]
+            ])
+            .as_deref(),
+            Some("DE123456789")
+        );
+        // Only the buyer's on the page: it still stands (a clerk checks it).
+        assert_eq!(
+            vat(&[&[(50.0, "Customer VAT: DE987654321")]]).as_deref(),
+            Some("DE987654321")
+        );
     }
 
     #[test]
