@@ -333,6 +333,7 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     inv.total_amount = find_amount(&grid, &TOTAL, &style);
     inv.tax_amount = tax_amount(&grid, &style, &inv);
     reconcile_totals(&mut inv);
+    close_totals_from_the_page(&mut inv, &grid, &style);
     inv.iban = labelled_iban(&grid)
         .or_else(|| iban_in_groups(&grid))
         .or_else(|| {
@@ -797,6 +798,47 @@ fn amount_cell(text: &str, style: &Style) -> Option<Decimal> {
 /// When the labelled amounts do not close (net + tax = total), a missing
 /// one is derived only if the other two are present: a derived value is
 /// marked with lower confidence and no box.
+/// Net, tax and total were all read but do not add up: where the page
+/// prints the amount that would close them (total - net as the tax, else
+/// total - tax as the net), that is the one that was misread. A VAT
+/// breakdown's taxable amount or rate under a "Tax" heading reads before
+/// "Total tax amount: 3.904,31"; the arithmetic, with the printed value as
+/// its evidence, tells them apart.
+fn close_totals_from_the_page(inv: &mut ExtractedInvoice, grid: &[Vec<Vec<Cell>>], style: &Style) {
+    let get = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value);
+    let (Some(n), Some(t), Some(g)) = (
+        get(&inv.net_amount),
+        get(&inv.tax_amount),
+        get(&inv.total_amount),
+    ) else {
+        return;
+    };
+    if n + t == g || g <= Decimal::ZERO {
+        return;
+    }
+    let printed = |value: Decimal| {
+        grid.iter()
+            .flatten()
+            .flatten()
+            .find(|c| amount_value(&c.text, style) == Some(value))
+    };
+    let tax = g - n;
+    if tax >= Decimal::ZERO
+        && tax < n
+        && let Some(cell) = printed(tax)
+    {
+        inv.tax_amount = Some(field(tax, 0.6, cell));
+        return;
+    }
+    let net = g - t;
+    if net > Decimal::ZERO
+        && t < net
+        && let Some(cell) = printed(net)
+    {
+        inv.net_amount = Some(field(net, 0.6, cell));
+    }
+}
+
 fn reconcile_totals(inv: &mut ExtractedInvoice) {
     let get = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value);
     match (
@@ -857,6 +899,12 @@ fn tax_amount(
         && net + first.value != total
         && found.len() > 1
     {
+        // Another labelled amount that closes net + tax = total beats the
+        // first one read (a VAT breakdown's rate column under a "Tax"
+        // heading reads before "Total tax amount: 3.904,31").
+        if let Some(closing) = found.iter().find(|f| net + f.value == total) {
+            return Some(closing.clone());
+        }
         let sum: Decimal = found.iter().map(|f| f.value).sum();
         if net + sum == total {
             return Some(Field {
@@ -1158,6 +1206,29 @@ pub(super) mod tests {
             height: 842.0,
             lines,
         }
+    }
+
+    #[test]
+    fn totals_that_do_not_add_up_are_closed_by_the_amount_the_page_prints() {
+        let tax = |breakdown: &str| {
+            let inv = extract_visual(&[page(&[
+                &[(50.0, "Net amount"), (400.0, "100.00")],
+                &[(50.0, "Tax"), (400.0, "7.00")],
+                &[(50.0, "Total"), (400.0, "119.00")],
+                &[(50.0, "VAT breakdown"), (400.0, breakdown)],
+            ])]);
+            inv.tax_amount.map(|f| f.value.to_string())
+        };
+        assert_eq!(
+            tax("19.00").as_deref(),
+            Some("19.00"),
+            "printed: it closes the totals"
+        );
+        assert_eq!(
+            tax("see above").as_deref(),
+            Some("7.00"),
+            "not printed: nothing is made up"
+        );
     }
 
     #[test]
