@@ -747,6 +747,11 @@ fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<
                     continue;
                 };
                 let cell = &line[ci];
+                // "GST No.: 000689713854", "VAT Reg. No": a registration
+                // number, not an amount.
+                if REGISTRATION_NUMBER.is_match(&cell.text) {
+                    continue;
+                }
                 let rest = label
                     .re
                     .find(&cell.text)
@@ -783,6 +788,11 @@ fn amounts_for(grid: &[Vec<Vec<Cell>>], labels: &[Label], style: &Style) -> Vec<
     out
 }
 
+static REGISTRATION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:gst|vat|tax|tva|ust|mwst|btw|iva)\s*[-.]?\s*(?:reg(?:istration)?\.?\s*)?(?:no\b|nr\b|id\b|number|#|ident)")
+        .expect("constant regex")
+});
+
 /// A cell that holds one amount, optionally with a currency sign or code.
 fn amount_cell(text: &str, style: &Style) -> Option<Decimal> {
     let t = text.trim();
@@ -814,6 +824,12 @@ fn close_totals_from_the_page(inv: &mut ExtractedInvoice, grid: &[Vec<Vec<Cell>>
         return;
     };
     if n + t == g || g <= Decimal::ZERO {
+        return;
+    }
+    // "Total Sales (Excluding GST)" read as the total and "(Inclusive of
+    // GST)" as the net: the three add up the other way round.
+    if g + t == n && t > Decimal::ZERO {
+        std::mem::swap(&mut inv.net_amount, &mut inv.total_amount);
         return;
     }
     let printed = |value: Decimal| {
@@ -1229,6 +1245,34 @@ pub(super) mod tests {
             Some("7.00"),
             "not printed: nothing is made up"
         );
+    }
+
+    #[test]
+    fn net_and_total_read_the_wrong_way_round_are_swapped() {
+        // "Total Sales (Inclusive of GST)" read as the net, "(Excluding
+        // GST)" as the total.
+        let amount = |v: &str| Some(Field::exact(v.parse::<Decimal>().expect("decimal")));
+        let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
+        inv.net_amount = amount("270.30");
+        inv.tax_amount = amount("15.30");
+        inv.total_amount = amount("255.00");
+        close_totals_from_the_page(&mut inv, &[], &document_style(&[]));
+        let get = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value.to_string());
+        assert_eq!(get(&inv.net_amount).as_deref(), Some("255.00"));
+        assert_eq!(get(&inv.total_amount).as_deref(), Some("270.30"));
+        // Amounts that add up are left alone.
+        let before = inv.clone();
+        close_totals_from_the_page(&mut inv, &[], &document_style(&[]));
+        assert_eq!(inv, before);
+    }
+
+    #[test]
+    fn a_tax_registration_number_is_not_the_tax() {
+        let inv = extract_visual(&[page(&[
+            &[(50.0, "GST No. : 000689713854")],
+            &[(50.0, "Total"), (300.0, "153.35")],
+        ])]);
+        assert_eq!(inv.tax_amount.map(|f| f.value.to_string()), None);
     }
 
     #[test]
