@@ -291,11 +291,7 @@ fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
 }
 
 fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
-    Period {
-        path: r.path_of(p),
-        start: r.date(Some(p), &["StartDateTime"]),
-        end: r.date(Some(p), &["EndDateTime"]),
-    }
+    r.period(p, "StartDateTime", "EndDateTime")
 }
 
 fn payment_means(r: &mut Reader, m: Node<'_, '_>) -> PaymentMeans {

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use roxmltree::{Node, NodeId};
 use rust_decimal::Decimal;
 
-use crate::domain::einvoice::{At, Term};
+use crate::domain::einvoice::{At, Period, Term};
 
 /// The first element at `path` (local names) below `node`.
 pub(super) fn child<'a, 'i: 'a>(node: Option<Node<'a, 'i>>, path: &[&str]) -> Option<Node<'a, 'i>> {
@@ -252,6 +252,15 @@ impl Reader {
                     .is_some_and(|t| t.trim() == wanted)
             })
             .find_map(|d| self.text(Some(d), &[id]))
+    }
+
+    /// A period (BG-14, BG-26) with the binding's start and end elements.
+    pub fn period(&mut self, p: Node<'_, '_>, start: &str, end: &str) -> Period {
+        Period {
+            path: self.path_of(p),
+            start: self.date(Some(p), &[start]),
+            end: self.date(Some(p), &[end]),
+        }
     }
 
     /// A date: a CII `DateTimeString` (or `DateString`) below `path`, or

@@ -220,11 +220,7 @@ fn address(r: &mut Reader, a: Node<'_, '_>) -> Address {
 }
 
 fn period(r: &mut Reader, p: Node<'_, '_>) -> Period {
-    Period {
-        path: r.path_of(p),
-        start: r.date(Some(p), &["StartDate"]),
-        end: r.date(Some(p), &["EndDate"]),
-    }
+    r.period(p, "StartDate", "EndDate")
 }
 
 fn payment_means(r: &mut Reader, m: Node<'_, '_>) -> PaymentMeans {
