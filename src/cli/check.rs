@@ -14,7 +14,6 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::config::Settings;
-use crate::domain::VisibleDisagreement;
 use crate::domain::einvoice::{EInvoice, RuleViolation, Severity};
 use crate::validate::en16931;
 use crate::{extract, read, workflow};
@@ -24,7 +23,8 @@ enum Outcome {
     Checked {
         model: Box<EInvoice>,
         violations: Vec<RuleViolation>,
-        page_differs: Vec<VisibleDisagreement>,
+        /// Field, what the XML says, what the page shows.
+        page_differs: Vec<(&'static str, String, String)>,
     },
     Unreadable(String),
 }
@@ -84,7 +84,7 @@ async fn check_file(file: &Path, settings: &Settings) -> Outcome {
         Err(e) => return Outcome::Unreadable(workflow::error_chain(&e)),
     };
     let violations = en16931::check(&model);
-    let page_differs = extract::extract(&doc).visible_disagreements;
+    let page_differs = crate::validate::xml_against_page_values(&extract::extract(&doc));
     Outcome::Checked {
         model: Box::new(model),
         violations,
@@ -121,11 +121,8 @@ fn print_report(file: &Path, outcome: &Outcome) {
                     v.path
                 );
             }
-            for d in page_differs {
-                println!(
-                    "XML-PAGE {}: the page shows {}, not what the XML says",
-                    d.field, d.visible
-                );
+            for (field, xml, page) in page_differs {
+                println!("XML-PAGE {field}: the XML says {xml}, the page shows {page}");
             }
         }
     }
@@ -155,9 +152,10 @@ fn json_report(file: &Path, outcome: &Outcome) -> serde_json::Value {
                 "message": v.message,
                 "path": v.path,
             })).collect::<Vec<_>>(),
-            "page_differs": page_differs.iter().map(|d| serde_json::json!({
-                "field": d.field,
-                "page_shows": d.visible,
+            "page_differs": page_differs.iter().map(|(field, xml, page)| serde_json::json!({
+                "field": field,
+                "xml_says": xml,
+                "page_shows": page,
             })).collect::<Vec<_>>(),
         }),
     }

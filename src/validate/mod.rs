@@ -71,28 +71,39 @@ fn field_of_rule(rule: &str) -> Option<&'static str> {
     }
 }
 
+/// Where a hybrid PDF's embedded XML and its page disagree: the field,
+/// what the XML says and what the page shows (IBANs masked).
+pub fn xml_against_page_values(inv: &ExtractedInvoice) -> Vec<(&'static str, String, String)> {
+    inv.visible_disagreements
+        .iter()
+        .map(|d| {
+            let stated = match d.field {
+                "invoice_number" => inv.invoice_number.as_ref().map(|f| f.value.clone()),
+                "total_amount" => inv.total_amount.as_ref().map(|f| f.value.to_string()),
+                "iban" => inv.iban.as_ref().map(|f| mask_iban(&f.value)),
+                "due_date" => inv.due_date.as_ref().map(|f| f.value.to_string()),
+                _ => None,
+            }
+            .unwrap_or_default();
+            let shown = if d.field == "iban" {
+                mask_iban(&d.visible)
+            } else {
+                d.visible.clone()
+            };
+            (d.field, stated, shown)
+        })
+        .collect()
+}
+
 /// A hybrid PDF whose embedded XML says something else than its page.
 fn xml_against_page(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
-    for d in &inv.visible_disagreements {
-        let stated = match d.field {
-            "invoice_number" => inv.invoice_number.as_ref().map(|f| f.value.clone()),
-            "total_amount" => inv.total_amount.as_ref().map(|f| f.value.to_string()),
-            "iban" => inv.iban.as_ref().map(|f| mask_iban(&f.value)),
-            "due_date" => inv.due_date.as_ref().map(|f| f.value.to_string()),
-            _ => None,
-        }
-        .unwrap_or_default();
-        let shown = if d.field == "iban" {
-            mask_iban(&d.visible)
-        } else {
-            d.visible.clone()
-        };
+    for (field, stated, shown) in xml_against_page_values(inv) {
         let mut f = Finding::new(
             ReasonCode::XmlVisualMismatch,
-            Some(d.field),
+            Some(field),
             format!(
                 "the embedded e-invoice XML says {} is {stated}, but the page shows {shown}; check which one the vendor sent",
-                d.field.replace('_', " ")
+                field.replace('_', " ")
             ),
         );
         f.evidence = vec![("xml", stated), ("page", shown)];

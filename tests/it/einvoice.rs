@@ -94,6 +94,23 @@ fn check_exits_by_what_it_found_and_names_the_rule() {
         "{stdout}"
     );
 
+    // A hybrid PDF whose attached XML is another invoice than its page:
+    // valid XML, and every value the page contradicts named.
+    let pdf = std::fs::read(repo_path("samples/invoices/01_nordlicht_RE-2026-00412.pdf")).unwrap();
+    let hybrid = dir.path().join("hybrid.pdf");
+    std::fs::write(
+        &hybrid,
+        crate::hybrid::attach_xml(&pdf, &fixture(VALID_CII)),
+    )
+    .unwrap();
+    let out = apflow().arg("check").arg(&hybrid).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("XML-PAGE total_amount: the XML says 164.71, the page shows 1033.10"),
+        "{stdout}"
+    );
+
     let not_an_invoice = write(dir.path(), "notes.txt", "lunch order for friday");
     let out = apflow()
         .arg("check")
