@@ -1232,4 +1232,23 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn zugferd_1_is_held_to_its_arithmetic_only() {
+        use crate::validate::en16931::check;
+        let rules = |xml: &str| -> Vec<String> {
+            check(&parse_model(xml.as_bytes()).expect("parses"))
+                .into_iter()
+                .map(|v| v.rule)
+                .collect()
+        };
+        // Older than EN 16931: no specification id, no buyer, no VAT
+        // breakdown is no violation.
+        assert_eq!(rules(ZUGFERD_1_XML), Vec::<String>::new());
+        let broken = ZUGFERD_1_XML.replace(
+            r#"<ram:GrandTotalAmount currencyID="EUR">235.62</ram:GrandTotalAmount>"#,
+            r#"<ram:GrandTotalAmount currencyID="EUR">335.62</ram:GrandTotalAmount>"#,
+        );
+        assert_eq!(rules(&broken), ["BR-CO-15"]);
+    }
 }
