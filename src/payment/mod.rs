@@ -78,19 +78,39 @@ pub fn annualised_return_pct(pct: Decimal, days_early: u64) -> Option<Decimal> {
 
 /// Plans the payment of a clean invoice; `None` if it lacks what a payment
 /// needs (a positive total, a currency, a date).
+/// Why the invoice itself says it is not to be paid by transfer, whatever
+/// anyone approves: the planner plans nothing and an approval is refused
+/// with this reason. A credit note's positive total is what the vendor
+/// owes us; a direct debit is collected by the vendor (a transfer on top
+/// would pay it twice); nothing is due once it was paid in advance.
+pub fn not_to_be_paid(inv: &ExtractedInvoice) -> Option<&'static str> {
+    if inv.credit_note.is_some() {
+        return Some(
+            "a credit note: the vendor owes this amount, nothing is paid to it (offset it against the vendor's open invoices or reject it)",
+        );
+    }
+    if inv
+        .amount_due
+        .as_ref()
+        .is_some_and(|d| d.value <= Decimal::ZERO)
+    {
+        return Some("nothing is due: the e-invoice says it was paid in advance");
+    }
+    if inv.direct_debit.is_some() {
+        return Some(
+            "the vendor collects this invoice by direct debit: there is nothing to transfer, so it cannot be approved for payment (reject it if the debit is not expected)",
+        );
+    }
+    None
+}
+
 pub fn plan(
     invoice: InvoiceId,
     inv: &ExtractedInvoice,
     vendor: Option<&Vendor>,
     policy: &PaymentPolicy,
 ) -> Option<PlannedPayment> {
-    // The vendor collects it by direct debit: a transfer on top would pay
-    // it twice.
-    if inv.direct_debit.is_some() {
-        return None;
-    }
-    // A credit note's positive total is what the vendor owes us.
-    if inv.credit_note.is_some() {
+    if not_to_be_paid(inv).is_some() {
         return None;
     }
     // What is due: the total, or what an e-invoice says is left of it

@@ -135,6 +135,59 @@ pub fn validate(
     confidence(inv, min_confidence, &mut findings);
     tax_ids_and_rates(inv, &mut findings);
     xml_against_page(inv, &mut findings);
+    how_it_is_to_be_paid(inv, &mut findings);
+    if let Some(iban) = &inv.iban
+        && !iban_is_valid(&iban.value)
+    {
+        findings.push(Finding::new(
+            ReasonCode::InvalidIban,
+            Some("iban"),
+            format!("IBAN {} fails its checksum", mask_iban(&iban.value)),
+        ));
+    }
+    let vendor = match resolve_vendor(inv, vendors) {
+        VendorMatch::One(v) => Some(v.clone()),
+        VendorMatch::Ambiguous(ids) => {
+            findings.push(Finding::new(
+                ReasonCode::VendorAmbiguous,
+                Some("vendor_name"),
+                format!(
+                    "the invoice fits several vendors ({}); pick one",
+                    ids.join(", ")
+                ),
+            ));
+            None
+        }
+        VendorMatch::None => {
+            let name = inv
+                .vendor_name
+                .as_ref()
+                .map_or("(no name found)", |f| f.value.as_str());
+            findings.push(Finding::new(
+                ReasonCode::VendorUnknown,
+                Some("vendor_name"),
+                format!("no vendor in the master data matches {name:?} (by VAT id, IBAN or name)"),
+            ));
+            None
+        }
+    };
+    if let (Some(v), Some(iban)) = (&vendor, &inv.iban)
+        && !is_verified_iban(v, &iban.value)
+    {
+        findings.push(Finding::new(
+                ReasonCode::BankDetailsChanged,
+                Some("iban"),
+                format!("IBAN {} is not a verified account of {}; a second person must verify it before payment", mask_iban(&iban.value), v.name),
+            ));
+    }
+    Validation { vendor, findings }
+}
+
+/// What the invoice itself says about being paid: a credit note, an
+/// amount due above the total or nothing due after a prepayment, a direct
+/// debit. Each holds it for a person (`payment::not_to_be_paid` keeps the
+/// money where it is whatever they decide).
+fn how_it_is_to_be_paid(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
     if let Some(credit) = &inv.credit_note {
         findings.push(Finding::new(
             ReasonCode::CreditNote,
@@ -189,51 +242,6 @@ pub fn validate(
             ),
         ));
     }
-    if let Some(iban) = &inv.iban
-        && !iban_is_valid(&iban.value)
-    {
-        findings.push(Finding::new(
-            ReasonCode::InvalidIban,
-            Some("iban"),
-            format!("IBAN {} fails its checksum", mask_iban(&iban.value)),
-        ));
-    }
-    let vendor = match resolve_vendor(inv, vendors) {
-        VendorMatch::One(v) => Some(v.clone()),
-        VendorMatch::Ambiguous(ids) => {
-            findings.push(Finding::new(
-                ReasonCode::VendorAmbiguous,
-                Some("vendor_name"),
-                format!(
-                    "the invoice fits several vendors ({}); pick one",
-                    ids.join(", ")
-                ),
-            ));
-            None
-        }
-        VendorMatch::None => {
-            let name = inv
-                .vendor_name
-                .as_ref()
-                .map_or("(no name found)", |f| f.value.as_str());
-            findings.push(Finding::new(
-                ReasonCode::VendorUnknown,
-                Some("vendor_name"),
-                format!("no vendor in the master data matches {name:?} (by VAT id, IBAN or name)"),
-            ));
-            None
-        }
-    };
-    if let (Some(v), Some(iban)) = (&vendor, &inv.iban)
-        && !is_verified_iban(v, &iban.value)
-    {
-        findings.push(Finding::new(
-                ReasonCode::BankDetailsChanged,
-                Some("iban"),
-                format!("IBAN {} is not a verified account of {}; a second person must verify it before payment", mask_iban(&iban.value), v.name),
-            ));
-    }
-    Validation { vendor, findings }
 }
 
 /// Whether `iban` (spaces and case aside) is one of the vendor's verified

@@ -363,26 +363,8 @@ pub async fn decide(
             None => None,
         };
         let vendor = vendor.as_ref();
-        if inv.credit_note.is_some() {
-            return Err(ReviewError::Invalid(
-                "a credit note: the vendor owes this amount, nothing is paid to it (offset it against the vendor's open invoices or reject it)"
-                    .into(),
-            ));
-        }
-        if inv
-            .amount_due
-            .as_ref()
-            .is_some_and(|d| d.value <= rust_decimal::Decimal::ZERO)
-        {
-            return Err(ReviewError::Invalid(
-                "nothing is due: the e-invoice says it was paid in advance".into(),
-            ));
-        }
-        if inv.direct_debit.is_some() {
-            return Err(ReviewError::Invalid(
-                "the vendor collects this invoice by direct debit: there is nothing to transfer, so it cannot be approved for payment (reject it if the debit is not expected)"
-                    .into(),
-            ));
+        if let Some(why) = crate::payment::not_to_be_paid(&inv) {
+            return Err(ReviewError::Invalid(why.into()));
         }
         let plan = crate::payment::plan(invoice, &inv, vendor, &settings.payment_policy())
             .ok_or_else(|| {

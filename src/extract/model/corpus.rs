@@ -149,11 +149,12 @@ mod tests {
 
     #[test]
     fn a_scan_of_a_check_document_is_marked_even_in_tune() {
-        let root = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().expect("temp dir");
         let w = |p: &str, s: &str| {
             let p = root.path().join(p);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, s).unwrap();
+            std::fs::create_dir_all(p.parent().expect("a parent folder"))
+                .expect("create the folder");
+            std::fs::write(p, s).expect("write a test file");
         };
         w(
             SPLITS,
@@ -188,14 +189,17 @@ mod tests {
                 "\n"
             ),
         );
-        let docs = documents(root.path()).unwrap();
+        let docs = documents(root.path()).expect("the test corpus reads");
         let of = |f: &str| docs.iter().find(|d| d.file == f);
         assert_eq!(docs.len(), 3, "the unsplit document belongs nowhere");
-        assert!(!of("a.pdf").unwrap().source_in_other_split);
-        assert!(of("b.pdf").unwrap().source_in_other_split);
-        assert_eq!(of("c.pdf").unwrap().split, "check");
-        assert_eq!(of("a.pdf").unwrap().fields["total_amount"], "1.00");
-        assert_eq!(of("a.pdf").unwrap().layout_group, "scans/family/F");
-        assert_eq!(of("b.pdf").unwrap().layout_group, "scans/file/b.pdf");
+        assert!(!of("a.pdf").expect("listed").source_in_other_split);
+        assert!(of("b.pdf").expect("listed").source_in_other_split);
+        assert_eq!(of("c.pdf").expect("listed").split, "check");
+        assert_eq!(of("a.pdf").expect("listed").fields["total_amount"], "1.00");
+        assert_eq!(of("a.pdf").expect("listed").layout_group, "scans/family/F");
+        assert_eq!(
+            of("b.pdf").expect("listed").layout_group,
+            "scans/file/b.pdf"
+        );
     }
 }

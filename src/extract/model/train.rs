@@ -694,6 +694,22 @@ fn record(
     }
 }
 
+/// One table row per field: labelled, right with the model, right with the
+/// rules alone.
+fn field_rows<'a>(s: &mut String, fields: impl Iterator<Item = (&'a String, &'a FieldScore)>) {
+    use std::fmt::Write;
+    for (name, f) in fields {
+        let pct = |n: usize| 100.0 * n as f64 / f.labelled.max(1) as f64;
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {:.1}% | {:.1}% |",
+            f.labelled,
+            pct(f.model_right),
+            pct(f.rules_right)
+        );
+    }
+}
+
 fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Extraction scorer: model card\n");
@@ -777,16 +793,7 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
         s,
         "| field | labelled | model + rules | rules only |\n|---|---|---|---|"
     );
-    for (name, f) in &m.fields {
-        let pct = |n: usize| 100.0 * n as f64 / f.labelled.max(1) as f64;
-        let _ = writeln!(
-            s,
-            "| {name} | {} | {:.1}% | {:.1}% |",
-            f.labelled,
-            pct(f.model_right),
-            pct(f.rules_right)
-        );
-    }
+    field_rows(&mut s, m.fields.iter());
     let _ = writeln!(
         s,
         "\nThese are synthetic: real invoices are measured with `apflow eval` (see README → Accuracy).\n"
@@ -805,16 +812,7 @@ fn model_card(options: &TrainOptions, m: &Metrics, cal: &Calibration) -> String 
             s,
             "| field | labelled | model + rules | rules only |\n|---|---|---|---|"
         );
-        for (name, f) in m.real_fields.iter().filter(|(_, f)| f.labelled > 0) {
-            let pct = |n: usize| 100.0 * n as f64 / f.labelled.max(1) as f64;
-            let _ = writeln!(
-                s,
-                "| {name} | {} | {:.1}% | {:.1}% |",
-                f.labelled,
-                pct(f.model_right),
-                pct(f.rules_right)
-            );
-        }
+        field_rows(&mut s, m.real_fields.iter().filter(|(_, f)| f.labelled > 0));
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "## Calibration table (held-out decisions)\n");
@@ -884,11 +882,11 @@ mod tests {
 
     /// The masked loss of one row of logits against its targets.
     fn loss_of(logits: [f32; 3], targets: [f32; 3], mask: [f32; 3]) -> f32 {
-        let row = |v: [f32; 3]| Tensor::new(&[v], &Device::Cpu).unwrap();
+        let row = |v: [f32; 3]| Tensor::new(&[v], &Device::Cpu).expect("a 1x3 tensor");
         bce_with_logits(&row(logits), &row(targets), &row(mask))
-            .unwrap()
+            .expect("the loss computes")
             .to_scalar::<f32>()
-            .unwrap()
+            .expect("a scalar loss")
     }
 
     #[test]
