@@ -491,20 +491,27 @@ impl Store {
                 query.execute(&mut *tx).await.ctx("insert invoice lines")?;
             }
         }
-        for (seq, v) in invoice.einvoice_violations.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO einvoice_violations (invoice_id, seq, rule, severity, message, path) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-            .bind(&v.rule)
-            .bind(v.severity.as_str())
-            .bind(&v.message)
-            .bind(&v.path)
-            .execute(&mut *tx)
-            .await
-            .ctx("insert e-invoice rule violations")?;
+        let violations: Vec<(usize, &RuleViolation)> =
+            invoice.einvoice_violations.iter().enumerate().collect();
+        for chunk in violations.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO einvoice_violations (invoice_id, seq, rule, severity, message, path) VALUES {}",
+                values_rows(chunk.len(), 6, "")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, v) in chunk {
+                query = query
+                    .bind(id)
+                    .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+                    .bind(v.rule.clone())
+                    .bind(v.severity.as_str())
+                    .bind(v.message.clone())
+                    .bind(v.path.clone());
+            }
+            query
+                .execute(&mut *tx)
+                .await
+                .ctx("insert e-invoice rule violations")?;
         }
         set_document_status(&mut tx, job.document_id, "extracted", None).await?;
         jobs::complete(&mut *tx, job).await?;
