@@ -863,3 +863,56 @@ async fn an_invoice_the_vendor_collects_by_direct_debit_is_never_transferred() {
         pool.close().await;
     }
 }
+
+/// A clerk acting alone against what an e-invoice says about the money:
+/// the markers that keep a credit note, a direct debit or a prepayment from
+/// being paid cannot be corrected away, and correcting the total of a
+/// credit note does not make it payable either.
+#[tokio::test]
+async fn a_clerk_cannot_correct_a_credit_note_into_a_payment() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        crate::helpers::load_sample_master_data(&t.store).await;
+        // A credit note of a known vendor, to its verified account.
+        let xml = std::fs::read_to_string(crate::helpers::repo_path(
+            "tests/fixtures/einvoice/xrechnung-credit-note.ubl.xml",
+        ))
+        .unwrap()
+        .replace("Schraubenhandel Nord GmbH", "Nordlicht Bürobedarf GmbH")
+        .replace("DE136695976", "DE273849154")
+        .replace("DE02120300000000202051", "DE34200505501234567890");
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let (status, _) = crate::web::upload(&clerk, "credit.xml", xml.as_bytes()).await;
+        assert_eq!(status.as_u16(), 201);
+        drain(&t).await;
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let id = crate::auth::invoice_id(&pool, "GS-2026-0031").await;
+        assert!(
+            reasons_of(&pool, id).await.contains(&"credit_note".into()),
+            "{db:?}"
+        );
+        for marker in ["credit_note", "direct_debit", "amount_due"] {
+            let (code, why) = act(&clerk, id, "fields", &correction(marker, "")).await;
+            assert!(code >= 400, "{db:?}: corrected {marker}: {why}");
+        }
+        assert_eq!(
+            act(&clerk, id, "fields", &correction("total_amount", "30.00"))
+                .await
+                .0,
+            204
+        );
+        // The correction is checked again first.
+        drain(&t).await;
+        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        assert_eq!(code, 204, "{why}");
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let (code, why) = act(&approver, id, "approve", "{}").await;
+        assert!(
+            code >= 400,
+            "{db:?}: a credit note approved for payment: {why}"
+        );
+        assert!(why.contains("credit note"), "{why}");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
+        pool.close().await;
+    }
+}
