@@ -223,6 +223,7 @@ pub async fn drain(
 /// expires, as after a crash).
 pub struct Drain {
     store: Store,
+    settings: Settings,
     token: CancellationToken,
     tracker: TaskTracker,
 }
@@ -231,6 +232,10 @@ pub struct Drain {
 /// process's own jobs wake the waiter at once, this catches the rest
 /// (jobs finished by other processes).
 const DRAIN_POLL: Duration = Duration::from_millis(100);
+
+/// How many times `finish` starts the workers again for decisions queued
+/// while it stopped them; each round settles the claims it found.
+const FINISH_ROUNDS: usize = 5;
 
 /// Documents looked at per query while draining: the oldest unfinished
 /// ones, which are also the first to finish.
@@ -245,6 +250,7 @@ impl Drain {
         tracker.close();
         Drain {
             store: store.clone(),
+            settings: settings.clone(),
             token,
             tracker,
         }
@@ -253,10 +259,22 @@ impl Drain {
     /// Waits until every job of `documents` has finished (done or dead),
     /// or, with no documents, until no job is ready; then stops the workers.
     pub async fn finish(self, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
-        let result = self.wait(documents).await;
-        self.token.cancel();
-        self.tracker.wait().await;
-        result
+        let mut drain = self;
+        for _ in 0..FINISH_ROUNDS {
+            let result = drain.wait(documents).await;
+            drain.token.cancel();
+            drain.tracker.wait().await;
+            result?;
+            // A worker stopping just now may have queued a decision again
+            // after the last look (`decide_step`: concurrent claims on a PO
+            // line); left queued, its invoice would keep a payment it must
+            // not have until some later run. Run the workers once more.
+            if documents.is_empty() || drain.store.unfinished_jobs(documents).await? == 0 {
+                return Ok(());
+            }
+            drain = Drain::start(&drain.store, &drain.settings);
+        }
+        Ok(())
     }
 
     async fn wait(&self, documents: &[DocumentId]) -> Result<(), crate::store::Error> {
