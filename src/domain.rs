@@ -139,6 +139,19 @@ pub enum DocumentKind {
 }
 
 impl DocumentKind {
+    /// The kind a stored media type names (as `media_type` writes it).
+    pub fn from_media_type(t: &str) -> Option<DocumentKind> {
+        [
+            DocumentKind::Pdf,
+            DocumentKind::Png,
+            DocumentKind::Jpeg,
+            DocumentKind::Tiff,
+            DocumentKind::Xml,
+        ]
+        .into_iter()
+        .find(|k| k.media_type() == t)
+    }
+
     pub fn media_type(self) -> &'static str {
         match self {
             DocumentKind::Pdf => "application/pdf",
@@ -509,6 +522,52 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// Every code, for lookups by name and for checks that each has a
+    /// label.
+    pub const ALL: [ReasonCode; 36] = [
+        ReasonCode::MissingField,
+        ReasonCode::TotalsMismatch,
+        ReasonCode::LineSumMismatch,
+        ReasonCode::InvalidIban,
+        ReasonCode::DueBeforeIssue,
+        ReasonCode::LowConfidence,
+        ReasonCode::VendorUnknown,
+        ReasonCode::VendorAmbiguous,
+        ReasonCode::BankDetailsChanged,
+        ReasonCode::DuplicateInvoice,
+        ReasonCode::MissingPoNumber,
+        ReasonCode::PoNotFound,
+        ReasonCode::PoClosed,
+        ReasonCode::VendorMismatch,
+        ReasonCode::CurrencyMismatch,
+        ReasonCode::UnmatchedLine,
+        ReasonCode::PriceVariance,
+        ReasonCode::QuantityExceedsOrdered,
+        ReasonCode::QuantityExceedsReceived,
+        ReasonCode::NotReceived,
+        ReasonCode::OverBilledCumulative,
+        ReasonCode::TaxMismatch,
+        ReasonCode::UnexpectedCharges,
+        ReasonCode::PossibleDuplicate,
+        ReasonCode::InvalidVatId,
+        ReasonCode::ImplausibleTaxRate,
+        ReasonCode::CreditNote,
+        ReasonCode::PaymentFailed,
+        ReasonCode::XmlVisualMismatch,
+        ReasonCode::PasswordProtected,
+        ReasonCode::ChangedByPerson,
+        ReasonCode::Reopened,
+        ReasonCode::PaymentRefused,
+        ReasonCode::EInvoiceInvalid,
+        ReasonCode::DirectDebit,
+        ReasonCode::NothingDue,
+    ];
+
+    /// The code stored as `s`.
+    pub fn parse(s: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::MissingField => "missing_field",

@@ -112,13 +112,20 @@ where
 /// Queues the `decide` step of `document` again (in the caller's
 /// transaction, where a change and the check it calls for must commit
 /// together). Wake the workers after committing (`Store::signal_queue`).
+///
+/// A decide step running right now read the values before this change:
+/// it is taken back too (queued, no worker), so its worker's `complete`
+/// finds the job no longer its own and the stale decision rolls back with
+/// it (`save_decision` completes the job in its transaction). Without
+/// this, a correction made while its invoice was being decided was never
+/// checked, and the stale decision stood.
 pub(crate) async fn requeue_decision<'c, E>(executor: E, document: DocumentId) -> Result<()>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
     sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
-         finished_at = NULL WHERE kind = 'decide' AND document_id = $2 AND state IN ('done', 'dead')",
+         finished_at = NULL WHERE kind = 'decide' AND document_id = $2 AND state IN ('done', 'dead', 'running')",
     )
     .bind(now_ms())
     .bind(document.0)

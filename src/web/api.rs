@@ -554,14 +554,48 @@ pub async fn assign(
 }
 
 /// `POST /api/invoices/{id}/request-approval`
+/// `POST /api/invoices/{id}/request-approval` `{"comment": ...}`: the
+/// comment (what was checked or changed) is required.
 pub async fn request_approval(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    body: Option<Json<DecisionBody>>,
 ) -> Result<StatusCode, ApiError> {
-    workflow::review::request_approval(&state.store, &state.settings, InvoiceId(id), &caller.user)
-        .await?;
+    let body = body.map(|b| b.0).unwrap_or_default();
+    workflow::review::request_approval(
+        &state.store,
+        &state.settings,
+        InvoiceId(id),
+        &body.comment,
+        &caller.user,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct NoteBody {
+    pub text: String,
+}
+
+/// `POST /api/invoices/{id}/notes` `{"text": "..."}`: a note on the
+/// invoice; `@name` tells that user. Answers the names mentioned.
+pub async fn add_note(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<NoteBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mentions = workflow::review::add_note(
+        &state.store,
+        &state.settings,
+        InvoiceId(id),
+        &body.text,
+        &caller.user,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "mentions": mentions })))
 }
 
 #[derive(Deserialize, Default)]

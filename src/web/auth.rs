@@ -23,7 +23,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, escape_html as esc};
+use super::pages::Lang;
+use super::{ApiError, AppState};
 use crate::domain::{Role, User};
 use crate::store::{AuditEntry, Backoff};
 
@@ -50,7 +51,7 @@ pub const MAX_USERNAME_BYTES: usize = 128;
 /// Longer passwords are refused before hashing.
 const MAX_PASSWORD_BYTES: usize = 1024;
 /// The login form's body limit (name, password, next).
-pub const MAX_LOGIN_FORM_BYTES: usize = 8 * 1024;
+pub const MAX_LOGIN_FORM_BYTES: usize = 32 * 1024;
 
 /// Hashes a password for storage (argon2id, random salt).
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -120,7 +121,8 @@ impl Caller {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// A cookie of the request, by name.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -236,24 +238,13 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-fn login_page(next: &str, message: Option<&str>) -> Html<String> {
-    let message = message.map_or(String::new(), |m| format!("<p class=low>{}</p>", esc(m)));
-    super::pages::layout(
-        "Log in",
-        &format!(
-            "<h1>Log in</h1>{message}<form method=post action=\"/login\">\
-             <p><label>User name<br><input name=username autocomplete=username required autofocus></label></p>\
-             <p><label>Password<br><input name=password type=password autocomplete=current-password required></label></p>\
-             <input type=hidden name=next value=\"{}\"><p><button id=login>Log in</button></p></form>",
-            esc(next)
-        ),
-        None,
-    )
+fn login_page(l: Lang, next: &str, message: Option<&str>) -> Html<String> {
+    super::pages::login_page(l, next, message, None)
 }
 
 /// `GET /login`
-pub async fn login_form(Query(q): Query<NextQuery>) -> Html<String> {
-    login_page(&safe_next(q.next.as_deref()), None)
+pub async fn login_form(l: Lang, Query(q): Query<NextQuery>) -> Html<String> {
+    login_page(l, &safe_next(q.next.as_deref()), None)
 }
 
 #[derive(Deserialize)]
@@ -261,6 +252,9 @@ pub struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    /// A form the session ended under (`pages::Resume`), offered again
+    /// once the person has logged in.
+    resume: Option<String>,
 }
 
 /// The client's address, when the server was started with connection
@@ -336,13 +330,19 @@ async fn release_attempt(
 /// `POST /login`: checks the password, starts a session, audits either way.
 pub async fn login(
     State(state): State<AppState>,
+    l: Lang,
     addr: ClientAddr,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = safe_next(form.next.as_deref());
     let username = form.username.trim().to_string();
     if username.len() > MAX_USERNAME_BYTES || form.password.len() > MAX_PASSWORD_BYTES {
-        let page = login_page(&next, Some("Wrong user name or password."));
+        let page = super::pages::login_page(
+            l,
+            &next,
+            Some(l.t("Wrong user name or password.")),
+            form.resume.as_deref(),
+        );
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
     let audit = |action: &'static str, detail: serde_json::Value| AuditEntry {
@@ -361,8 +361,9 @@ pub async fn login(
             ))
             .await?;
         let page = login_page(
+            l,
             &next,
-            Some("Too many failed logins; wait a little and try again."),
+            Some(l.t("Too many failed logins; wait a little and try again.")),
         );
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
@@ -387,18 +388,24 @@ pub async fn login(
                 ))
                 .await?;
             // The same answer either way: it must not tell which names exist.
-            let page = login_page(&next, Some("Wrong user name or password."));
+            let page = super::pages::login_page(
+                l,
+                &next,
+                Some(l.t("Wrong user name or password.")),
+                form.resume.as_deref(),
+            );
             return Ok((StatusCode::UNAUTHORIZED, page).into_response());
         }
     };
     release_attempt(&state, &addr, &username).await?;
     let token = new_secret();
+    let csrf = new_secret();
     state
         .store
         .add_session(
             &token_digest(&token),
             user.id,
-            &new_secret(),
+            &csrf,
             crate::store::now_ms() + SESSION_MS,
         )
         .await?;
@@ -418,6 +425,15 @@ pub async fn login(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
         SESSION_MS / 1000
     );
+    // A form the session ended under: shown again with this session's
+    // token, for the person to send (never sent for them).
+    if let Some(page) = form
+        .resume
+        .as_deref()
+        .and_then(|r| super::pages::resume_page(l, r, &user, &csrf))
+    {
+        return Ok(([(header::SET_COOKIE, cookie)], page).into_response());
+    }
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
 }
 

@@ -9,10 +9,13 @@
 //! scripts, `nosniff`, no referrer, no framing.
 //!
 //! Only this module defines JSON shapes for the API; it turns store rows
-//! into them. Pages are rendered on the server as plain HTML (no build step
-//! and no JavaScript needed to read the queue). Every error goes through
+//! into them. Pages are `maud` templates rendered on the server (`pages`:
+//! no build step; one small script from `/static/` adds keys and the
+//! viewer, and nothing needs it). Every API error goes through
 //! [`ApiError`], which maps it to a stable code and status and keeps the
-//! cause chain for the log.
+//! cause chain for the log; a page answers its errors as a page
+//! (`pages::PageError`), and an unknown path is a page too, or JSON under
+//! `/api/`.
 
 mod api;
 pub mod auth;
@@ -89,9 +92,16 @@ pub fn routes() -> Vec<Route> {
             handler: post(auth::login).layer(DefaultBodyLimit::max(auth::MAX_LOGIN_FORM_BYTES)),
         },
         route(M::POST, "/logout", auth::logout),
+        route(M::POST, "/language", pages::set_language),
         route(M::GET, "/invoices/{id}", pages::invoice),
         route(M::GET, "/documents/{id}/original", api::original_document),
+        route(M::GET, "/documents/{id}/status", pages::document_status),
         route(M::GET, "/documents/{id}/pages/{page}", api::page_image),
+        route(
+            M::GET,
+            "/documents/{id}/pages/{page}/words",
+            pages::page_words,
+        ),
         route(M::GET, "/documents/{id}/einvoice", pages::einvoice_page),
         route(M::POST, "/api/documents", api::upload_document),
         route(M::POST, "/api/import/{kind}", api::import_master_data),
@@ -110,12 +120,14 @@ pub fn routes() -> Vec<Route> {
             "/api/invoices/{id}/request-approval",
             api::request_approval,
         ),
+        route(M::POST, "/api/invoices/{id}/notes", api::add_note),
         route(M::POST, "/api/invoices/{id}/{decision}", api::decide),
         route(M::POST, "/invoices/{id}/{action}", pages::invoice_action),
         route(M::GET, "/api/openapi.json", openapi::document),
         route(M::GET, "/healthz", api::healthz),
         route(M::GET, "/metrics", api::metrics),
         route(M::GET, "/static/app.css", pages::stylesheet),
+        route(M::GET, "/static/app.js", pages::script),
     ]
 }
 
@@ -124,7 +136,8 @@ pub fn router(state: AppState) -> Router {
     for r in routes() {
         app = app.route(r.path, r.handler);
     }
-    app.layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+    app.fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -175,20 +188,4 @@ pub async fn serve_on(
     )
     .with_graceful_shutdown(async move { token.cancelled().await })
     .await
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -124,20 +124,8 @@ pub async fn correct_field(
             "{field:?} cannot be corrected"
         )));
     };
-    let value = value.trim();
-    let ok = match field {
-        "invoice_date" | "due_date" => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok(),
-        "net_amount" | "tax_amount" | "total_amount" => value.parse::<Decimal>().is_ok(),
-        "currency" => value.len() == 3 && value.chars().all(|c| c.is_ascii_uppercase()),
-        "iban" => crate::extract::normalize::iban_is_valid(value),
-        _ => !value.is_empty(),
-    };
-    if !ok {
-        return Err(ReviewError::Invalid(format!(
-            "{value:?} is not a valid {}",
-            field.replace('_', " ")
-        )));
-    }
+    let value = correction_value(field, value)?;
+    let value = value.as_str();
     let audit = entry(
         user,
         "invoice.field_corrected",
@@ -162,6 +150,41 @@ pub async fn correct_field(
         tracing::warn!(invoice = invoice.0, field, error = %e, "cannot learn where the field is printed");
     }
     Ok(())
+}
+
+/// A person's value for a field as it is stored: amounts and dates as
+/// people write them (`1.234,56`, `497,92`, `12.03.2026`, `2026-03-12`)
+/// become `1234.56` and `2026-03-12`; a currency is upper-cased; an IBAN
+/// loses its spaces and must pass its checksum. A date written with
+/// slashes is read day first (`03/04/2026` is 3 April), as in every
+/// locale apflow is used in but the US; the page shows what was stored.
+pub fn correction_value(field: &str, value: &str) -> Result<String, ReviewError> {
+    use crate::extract::normalize;
+    let value = value.trim();
+    let label = field.replace('_', " ");
+    let bad = |hint: &str| ReviewError::Invalid(format!("{value:?} is not a valid {label}{hint}"));
+    match field {
+        "invoice_date" | "due_date" => normalize::parse_date(value, true)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .ok_or_else(|| bad(" (write it as 31.12.2026 or 2026-12-31)")),
+        "net_amount" | "tax_amount" | "total_amount" => normalize::parse_amount(value, None)
+            .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_i64))
+            .map(|a| a.normalize().to_string())
+            .ok_or_else(|| bad(" (write it as 1234.56 or 1.234,56)")),
+        "currency" => {
+            let c = value.to_ascii_uppercase();
+            if c.len() == 3 && c.chars().all(|c| c.is_ascii_uppercase()) {
+                Ok(c)
+            } else {
+                Err(bad(" (three letters, such as EUR)"))
+            }
+        }
+        "iban" => {
+            normalize::parse_iban(value).ok_or_else(|| bad(" (its check digits do not add up)"))
+        }
+        _ if value.is_empty() => Err(bad("")),
+        _ => Ok(value.to_string()),
+    }
 }
 
 /// Finds the corrected value on the invoice's page and remembers the place
@@ -213,6 +236,7 @@ pub async fn request_approval(
     store: &Store,
     settings: &Settings,
     invoice: InvoiceId,
+    comment: &str,
     user: &User,
 ) -> Result<(), ReviewError> {
     if !matches!(user.role, Role::Clerk | Role::Admin) {
@@ -221,11 +245,18 @@ pub async fn request_approval(
             user.role.as_str()
         )));
     }
+    let comment = comment.trim();
+    if comment.is_empty() {
+        return Err(ReviewError::Invalid(
+            "to send an invoice to approval, tell the approver what you checked or changed".into(),
+        ));
+    }
+    let comment = bounded(comment)?;
     let audit = entry(
         user,
         "invoice.approval_requested",
         invoice,
-        serde_json::json!({}),
+        serde_json::json!({ "comment": comment }),
     );
     match store.request_approval(invoice, user.id, &audit).await? {
         ApprovalRequest::Sent => {
@@ -234,7 +265,7 @@ pub async fn request_approval(
                 "approval_requested",
                 invoice,
                 user,
-                serde_json::json!({}),
+                serde_json::json!({ "comment": comment }),
             );
             Ok(())
         }
@@ -864,9 +895,131 @@ pub async fn reopen(
     }
 }
 
+/// The longest note or comment kept: a message to a colleague, not a
+/// document.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+fn bounded(text: &str) -> Result<&str, ReviewError> {
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(ReviewError::Invalid(format!(
+            "a note is at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    Ok(text)
+}
+
+/// A note on an invoice: who, when, what. Anyone who may see the invoice
+/// may write one. Notes go to the audit log, which is append-only, so a
+/// note cannot be edited or taken back once others have read it. `@name`
+/// mentions a user, who is told through `notify_command` (`mentioned`).
+/// Returns the names mentioned.
+pub async fn add_note(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    text: &str,
+    user: &User,
+) -> Result<Vec<String>, ReviewError> {
+    let text = bounded(text.trim())?;
+    if text.is_empty() {
+        return Err(ReviewError::Invalid("the note is empty".into()));
+    }
+    if store.invoice_summary(invoice).await?.is_none() {
+        return Err(ReviewError::NotFound);
+    }
+    let people = store.users().await?;
+    let mut mentions: Vec<String> = text
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('@'))
+        .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '_' && c != '-'))
+        .filter(|w| people.iter().any(|p| p.username == *w))
+        .map(str::to_string)
+        .collect();
+    mentions.sort();
+    mentions.dedup();
+    let audit = entry(
+        user,
+        "invoice.note_added",
+        invoice,
+        serde_json::json!({ "comment": text, "mentions": mentions }),
+    );
+    store.audit(&audit).await?;
+    for name in &mentions {
+        notify(
+            settings,
+            "mentioned",
+            invoice,
+            user,
+            serde_json::json!({ "to": name, "comment": text }),
+        );
+    }
+    Ok(mentions)
+}
+
+/// How long a rejection or a "duplicate" can be undone in one step.
+pub const UNDO_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// The audit actions that close an invoice without paying it, which an
+/// approver may undo within [`UNDO_WINDOW_MS`].
+pub const UNDOABLE: [&str; 3] = [
+    "invoice.rejected",
+    "invoice.rejected_by_clerk",
+    "invoice.marked_duplicate",
+];
+
+/// When the invoice's last decision was a rejection or "duplicate" taken
+/// within [`UNDO_WINDOW_MS`] of `now`: that decision's audit action.
+pub async fn undoable(
+    store: &Store,
+    invoice: InvoiceId,
+    now: i64,
+) -> Result<Option<&'static str>, ReviewError> {
+    let trail = store.audit_trail("invoice", &invoice.0.to_string()).await?;
+    let last = trail.iter().rev().find(|r| {
+        UNDOABLE.contains(&r.action.as_str())
+            || matches!(
+                r.action.as_str(),
+                "invoice.reopened" | "invoice.approved" | "invoice.released"
+            )
+    });
+    Ok(last
+        .filter(|r| now - r.at <= UNDO_WINDOW_MS)
+        .and_then(|r| UNDOABLE.iter().copied().find(|a| *a == r.action)))
+}
+
+/// Undoes a rejection or "duplicate" made by mistake: an approver brings
+/// the invoice back to the review queue, as [`reopen`] does, within a day
+/// of the decision. Later, reopening (with a reason) is the way back.
+pub async fn undo(
+    store: &Store,
+    settings: &Settings,
+    invoice: InvoiceId,
+    user: &User,
+) -> Result<(), ReviewError> {
+    let Some(what) = undoable(store, invoice, crate::store::now_ms()).await? else {
+        return Err(ReviewError::NotAllowed(
+            "only a rejection or a \"duplicate\" of the last day can be undone: reopen it instead"
+                .into(),
+        ));
+    };
+    let what = if what == "invoice.marked_duplicate" {
+        "marking as a duplicate"
+    } else {
+        "rejection"
+    };
+    reopen(
+        store,
+        settings,
+        invoice,
+        &format!("undo: the {what} was a mistake"),
+        user,
+    )
+    .await
+}
+
 /// One of the decisions on an invoice by name, as the API and the invoice
 /// page's forms send them: `approve`, `reject`, `hold`, `release`,
-/// `mark-duplicate`, `reopen`, `verify-iban`, `refuse-iban`. Rejecting an invoice that waits for approval is the
+/// `mark-duplicate`, `reopen`, `undo`, `verify-iban`, `refuse-iban`. Rejecting an invoice that waits for approval is the
 /// approver's decision; from the review queue it is the clerk's. Returns
 /// what an approval did (`None` for the clerk's actions).
 pub async fn act(
@@ -892,6 +1045,10 @@ pub async fn act(
             reopen(store, settings, invoice, comment, user).await?;
             return Ok(None);
         }
+        "undo" => {
+            undo(store, settings, invoice, user).await?;
+            return Ok(None);
+        }
         "verify-iban" | "refuse-iban" => {
             judge_invoice_iban(store, invoice, action == "verify-iban", comment, user).await?;
             return Ok(None);
@@ -912,11 +1069,61 @@ pub async fn act(
         }
         other => {
             return Err(ReviewError::Invalid(format!(
-                "unknown action {other:?}: use approve, reject, hold, release, mark-duplicate, reopen, verify-iban or refuse-iban"
+                "unknown action {other:?}: use approve, reject, hold, release, mark-duplicate, reopen, undo, verify-iban or refuse-iban"
             )));
         }
     };
     decide(store, settings, invoice, user, approve, comment)
         .await
         .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values as clerks type them become what is stored; what cannot be
+    /// read is refused with the form to write it in.
+    #[test]
+    fn corrections_as_people_write_them() {
+        let ok: &[(&str, &str, &str)] = &[
+            ("total_amount", "497,92", "497.92"),
+            ("total_amount", "1.234,56", "1234.56"),
+            ("total_amount", "1,234.56", "1234.56"),
+            ("total_amount", " 1 234,50 € ", "1234.5"),
+            ("net_amount", "-12,00", "-12"),
+            ("tax_amount", "0", "0"),
+            ("invoice_date", "12.03.2026", "2026-03-12"),
+            ("due_date", "2026-04-30", "2026-04-30"),
+            ("due_date", "03/04/2026", "2026-04-03"),
+            ("due_date", "30.04.26", "2026-04-30"),
+            ("currency", "eur", "EUR"),
+            (
+                "iban",
+                "de89 3704 0044 0532 0130 00",
+                "DE89370400440532013000",
+            ),
+            ("invoice_number", "  RE-1 ", "RE-1"),
+        ];
+        for (field, typed, stored) in ok {
+            match correction_value(field, typed) {
+                Ok(v) => assert_eq!(v, *stored, "{field} {typed:?}"),
+                Err(e) => panic!("{field} {typed:?}: {e}"),
+            }
+        }
+        let refused: &[(&str, &str)] = &[
+            ("total_amount", "abc"),
+            ("total_amount", "1e400"),
+            ("total_amount", "99999999999999999"),
+            ("invoice_date", "31.02.2026"),
+            ("due_date", "next week"),
+            ("currency", "EURO"),
+            ("iban", "DE89 3704 0044 0532 0130 01"),
+            ("po_number", "   "),
+        ];
+        for (field, typed) in refused {
+            let e = correction_value(field, typed).expect_err(typed);
+            assert!(e.to_string().contains("is not a valid"), "{e}");
+        }
+    }
 }

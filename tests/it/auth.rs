@@ -99,7 +99,10 @@ async fn each_role_may_do_exactly_its_part() {
         ),
         (
             "send to approval",
-            json_post("/api/invoices/999/request-approval", "{}"),
+            json_post(
+                "/api/invoices/999/request-approval",
+                r#"{"comment": "checked"}"#,
+            ),
             [401, 409, 403, 409],
         ),
         (
@@ -254,7 +257,7 @@ async fn browser_login_session_csrf_logout_and_throttling() {
     .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let page = body_text(res).await;
-    assert!(page.contains("clara (clerk)"), "{page}");
+    assert!(page.contains("clara (AP clerk)"), "{page}");
     let csrf = csrf_of(&page);
     assert_eq!(csrf.len(), 64);
 
@@ -353,7 +356,10 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
         400
     );
     assert_eq!(post(&admin, "fields", fix).await, 204);
-    assert_eq!(post(&approver, "request-approval", "").await, 403);
+    assert_eq!(
+        post(&approver, "request-approval", r#"{"comment": "checked"}"#).await,
+        403
+    );
     assert_eq!(post(&approver, "approve", "{}").await, 409, "not yet sent");
     // Review work is assigned: claimed by a clerk, never to an approver.
     assert_eq!(post(&clerk, "assign", "{}").await, 204, "claimed");
@@ -371,12 +377,22 @@ async fn review_actions_follow_roles_and_segregation_of_duties() {
     assert!(!nobody.contains("RE-2026-00437"));
     // Not while the correction is being checked again: the approver must
     // see the reasons of the corrected values.
-    assert_eq!(post(&clerk, "request-approval", "").await, 409);
+    assert_eq!(
+        post(&clerk, "request-approval", r#"{"comment": "checked"}"#).await,
+        409
+    );
     apflow::workflow::drain(&t.store, &t.settings, &[])
         .await
         .unwrap();
-    assert_eq!(post(&clerk, "request-approval", "").await, 204);
-    assert_eq!(post(&clerk, "request-approval", "").await, 409, "only once");
+    assert_eq!(
+        post(&clerk, "request-approval", r#"{"comment": "checked"}"#).await,
+        204
+    );
+    assert_eq!(
+        post(&clerk, "request-approval", r#"{"comment": "checked"}"#).await,
+        409,
+        "only once"
+    );
     assert_eq!(
         post(&clerk, "approve", "{}").await,
         403,
@@ -445,7 +461,7 @@ async fn large_invoices_need_two_different_approvers() {
     let post = |api: &Api, path: &str| {
         let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        async move { post_json(&api, &uri, "{}").await }
+        async move { post_json(&api, &uri, r#"{"comment": "checked"}"#).await }
     };
     let status = || status_of(&pool, id);
     assert_eq!(post(&clerk, "request-approval").await, 204);
@@ -634,7 +650,7 @@ async fn approval_rules_and_delegation() {
     let post = |api: &Api, path: &str| {
         let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        async move { post_json(&api, &uri, "{}").await }
+        async move { post_json(&api, &uri, r#"{"comment": "checked"}"#).await }
     };
     assert_eq!(post(&clerk, "request-approval").await, 204);
     assert_eq!(
@@ -789,7 +805,7 @@ async fn approvers_approve_their_own_cost_centres() {
     let post = |api: &Api, path: &str| {
         let uri = format!("/api/invoices/{id}/{path}");
         let api = api.clone();
-        async move { post_json(&api, &uri, "{}").await }
+        async move { post_json(&api, &uri, r#"{"comment": "checked"}"#).await }
     };
     assert_eq!(post(&clerk, "request-approval").await, 204);
     assert_eq!(post(&facilities, "approve").await, 403, "not their budget");
@@ -854,7 +870,7 @@ fn a_revoked_token_stops_working() {
 
 /// The CSRF token a page's forms carry.
 pub fn csrf_of(page: &str) -> String {
-    page.split("name=csrf value=\"")
+    page.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
         .expect("a form with a CSRF token")

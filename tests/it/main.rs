@@ -29,3 +29,4 @@ mod store;
 mod transient;
 mod web;
 mod web_security;
+mod workspace;

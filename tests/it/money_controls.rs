@@ -71,7 +71,12 @@ async fn an_unverified_bank_account_cannot_be_approved() {
         let admin = Api::as_role(&t, Role::Admin).await;
         let approver = Api::as_role(&t, Role::Approver).await;
         let clerk = Api::as_role(&t, Role::Clerk).await;
-        assert_eq!(act(&admin, id, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(&admin, id, "request-approval", r#"{"comment": "checked"}"#)
+                .await
+                .0,
+            204
+        );
         let (code, why) = act(&approver, id, "approve", "{}").await;
         assert_eq!(code, 403, "{db:?}: approved an unverified IBAN: {why}");
         assert!(why.contains("not a verified account"), "{why}");
@@ -112,7 +117,12 @@ async fn an_unknown_vendor_cannot_be_approved() {
         );
         let clerk = Api::as_role(&t, Role::Clerk).await;
         let approver = Api::as_role(&t, Role::Approver).await;
-        assert_eq!(act(&clerk, id, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#)
+                .await
+                .0,
+            204
+        );
         let (code, why) = act(&approver, id, "approve", "{}").await;
         assert_eq!(code, 403, "{db:?}: paid an unknown vendor: {why}");
         assert!(why.contains("not in the master data"), "{why}");
@@ -165,7 +175,12 @@ async fn a_clerks_correction_alone_never_schedules_a_payment() {
         assert_eq!(change["old"], old_total.to_string());
         assert_eq!(change["new"], sum.to_string());
         assert_eq!(change["by"], clerk.username.as_str());
-        assert_eq!(act(&clerk, id, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#)
+                .await
+                .0,
+            204
+        );
         assert_eq!(act(&approver, id, "approve", "{}").await.0, 204);
         let (_, amount, _) = payment_of(&pool, id).await.unwrap();
         let amount: rust_decimal::Decimal = amount.parse().unwrap();
@@ -188,7 +203,17 @@ async fn fields_are_frozen_once_sent_to_approval_or_decided() {
         let attacker_iban = "DE89370400440532013000";
         // Waiting for approval: frozen.
         let waiting = invoice_id(&pool, "SB-2026-047").await;
-        assert_eq!(act(&clerk, waiting, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(
+                &clerk,
+                waiting,
+                "request-approval",
+                r#"{"comment": "checked"}"#
+            )
+            .await
+            .0,
+            204
+        );
         let (code, why) = act(
             &clerk,
             waiting,
@@ -253,7 +278,17 @@ async fn fields_are_frozen_once_sent_to_approval_or_decided() {
         drain(&t).await;
         assert_eq!(status_of(&pool, clean).await, "needs_review");
         assert_eq!(payment_of(&pool, clean).await, None);
-        assert_eq!(act(&clerk, clean, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(
+                &clerk,
+                clean,
+                "request-approval",
+                r#"{"comment": "checked"}"#
+            )
+            .await
+            .0,
+            204
+        );
         assert_eq!(act(&approver2, clean, "approve", "{}").await.0, 204);
         assert_eq!(status_of(&pool, clean).await, "scheduled");
         // Rejected is final: no correction brings it back.
@@ -442,7 +477,12 @@ async fn whoever_sent_an_invoice_to_approval_cannot_approve_it() {
     let pool = processed_samples(&t).await;
     let id = invoice_id(&pool, "TPI-2026-0342").await;
     let admin = Api::as_role(&t, Role::Admin).await;
-    assert_eq!(act(&admin, id, "request-approval", "").await.0, 204);
+    assert_eq!(
+        act(&admin, id, "request-approval", r#"{"comment": "checked"}"#)
+            .await
+            .0,
+        204
+    );
     let (code, why) = act(&admin, id, "approve", "{}").await;
     assert_eq!(code, 403, "{why}");
     assert!(why.contains("sent this invoice to approval"), "{why}");
@@ -536,7 +576,7 @@ async fn clerk_sequence(seed: u64) {
                 act(clerk, id, "release", "{}").await;
             }
             6 => {
-                act(clerk, id, "request-approval", "").await;
+                act(clerk, id, "request-approval", r#"{"comment": "checked"}"#).await;
             }
             _ => drain(&t).await,
         }
@@ -713,7 +753,17 @@ async fn the_same_invoice_is_never_paid_twice() {
             .0,
             204
         );
-        assert_eq!(act(&clerk, again, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(
+                &clerk,
+                again,
+                "request-approval",
+                r#"{"comment": "checked"}"#
+            )
+            .await
+            .0,
+            204
+        );
         let (code, why) = act(&approver2, again, "approve", "{}").await;
         assert_eq!(
             code, 403,
@@ -766,11 +816,11 @@ async fn a_released_invoice_is_checked_before_it_can_go_to_approval() {
         assert_eq!(code, 204, "{db:?}: {why}");
         let (code, why) = act(&clerk, id, "release", "{}").await;
         assert_eq!(code, 204, "{db:?}: {why}");
-        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        let (code, why) = act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#).await;
         assert_eq!(code, 409, "{db:?}: sent before its check ran: {why}");
         assert_eq!(status_of(&pool, id).await, "needs_review");
         drain(&t).await;
-        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        let (code, why) = act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#).await;
         assert_eq!(code, 204, "{db:?}: {why}");
         let (code, _) = act(&approver, 999_999, "reopen", r#"{"comment": "x"}"#).await;
         assert_eq!(code, 404, "{db:?}");
@@ -855,7 +905,12 @@ async fn an_invoice_the_vendor_collects_by_direct_debit_is_never_transferred() {
         assert_eq!(status_of(&pool, id).await, "needs_review", "{db:?}");
         assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
         let approver = Api::as_role(&t, Role::Approver).await;
-        assert_eq!(act(&clerk, id, "request-approval", "").await.0, 204);
+        assert_eq!(
+            act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#)
+                .await
+                .0,
+            204
+        );
         let (code, why) = act(&approver, id, "approve", "{}").await;
         assert!(code >= 400, "{db:?}: approved into a transfer: {why}");
         assert!(why.contains("direct debit"), "{why}");
@@ -903,7 +958,7 @@ async fn a_clerk_cannot_correct_a_credit_note_into_a_payment() {
         );
         // The correction is checked again first.
         drain(&t).await;
-        let (code, why) = act(&clerk, id, "request-approval", "").await;
+        let (code, why) = act(&clerk, id, "request-approval", r#"{"comment": "checked"}"#).await;
         assert_eq!(code, 204, "{why}");
         let approver = Api::as_role(&t, Role::Approver).await;
         let (code, why) = act(&approver, id, "approve", "{}").await;

@@ -123,12 +123,12 @@ async fn a_job_abandoned_on_every_attempt_ends_dead_lettered() {
         let clerk = crate::web::Api::as_role(&t, apflow::domain::Role::Clerk).await;
         let (_, page) = crate::web::get(&clerk, "/").await;
         let section = page
-            .split("id=unprocessed")
+            .split("id=\"unprocessed\"")
             .nth(1)
             .unwrap_or_else(|| panic!("{db:?}: no unprocessed documents on the queue: {page}"));
         assert!(
             section.contains("a.pdf")
-                && section.contains("dead letter")
+                && section.contains("Gave up after several tries")
                 && section.contains("gave up after 3 attempts"),
             "{db:?}: {section}"
         );

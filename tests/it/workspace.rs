@@ -1,0 +1,394 @@
+//! The review workspace's rules behind the pages (issue 19), through the
+//! real router on SQLite and PostgreSQL: what a clerk or approver may do
+//! with notes, comments, corrections as people type them and undo, and
+//! that a page answers an error as a page. Each rule is tried the way a
+//! person acting alone would try to get around it.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+
+use apflow::domain::Role;
+
+use crate::auth::{invoice_id, processed_samples, status_of};
+use crate::helpers::{BOTH, fresh};
+use crate::web::Api;
+
+async fn send(api: &Api, req: Request<Body>) -> (u16, String) {
+    let res = api.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
+
+/// JSON to `/api/invoices/{id}/{action}`.
+async fn api(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
+    let req = Request::post(format!("/api/invoices/{id}/{action}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(api, req).await
+}
+
+/// A form post of the invoice page (`/invoices/{id}/{action}`).
+async fn form(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
+    let req = Request::post(format!("/invoices/{id}/{action}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(api, req).await
+}
+
+async fn get(api: &Api, uri: &str) -> (u16, String) {
+    send(api, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn reasons_of(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn audit_actions(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE entity = 'invoice' AND entity_id = $1 ORDER BY id",
+    )
+    .bind(id.to_string())
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Sending to approval needs a comment for the approver, from the API and
+/// the page alike; a note changes nothing but the conversation, and
+/// tells whom it mentions.
+#[tokio::test]
+async fn approval_needs_a_comment_and_notes_change_nothing() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "RE-2026-00437").await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let (code, why) = api(&clerk, id, "request-approval", "{}").await;
+        assert_eq!(code, 400, "{db:?}: sent without a word: {why}");
+        assert!(why.contains("tell the approver"), "{why}");
+        let (code, page) = form(&clerk, id, "request-approval", "csrf=x&comment=+++").await;
+        assert_eq!(code, 400);
+        assert!(
+            page.contains("<h1>Not done</h1>")
+                && page.contains("tell the approver")
+                && !page.contains("{\""),
+            "an error page, not JSON: {page}"
+        );
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        // A note from anyone, with a mention; it does not move the invoice.
+        let (code, answer) = api(
+            &approver,
+            id,
+            "notes",
+            &format!(
+                r#"{{"text": "@{} is this price agreed? @nobody"}}"#,
+                clerk.username
+            ),
+        )
+        .await;
+        assert_eq!(code, 200, "{answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["mentions"], serde_json::json!([clerk.username]));
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        assert_eq!(
+            api(&approver, id, "notes", r#"{"text": "  "}"#).await.0,
+            400
+        );
+        let long = "x".repeat(4001);
+        assert_eq!(
+            api(&approver, id, "notes", &format!(r#"{{"text": "{long}"}}"#))
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            api(&approver, 999_999, "notes", r#"{"text": "hi"}"#)
+                .await
+                .0,
+            404
+        );
+        // The comment goes with the request, and both are on the page.
+        assert_eq!(
+            form(
+                &clerk,
+                id,
+                "request-approval",
+                "csrf=x&comment=price+agreed+by+phone"
+            )
+            .await
+            .0,
+            303
+        );
+        assert_eq!(status_of(&pool, id).await, "awaiting_approval");
+        let (_, page) = get(&approver, &format!("/invoices/{id}")).await;
+        assert!(
+            page.contains("price agreed by phone") && page.contains("is this price agreed?"),
+            "{page}"
+        );
+        let actions = audit_actions(&pool, id).await;
+        assert!(
+            actions.ends_with(&[
+                "invoice.note_added".into(),
+                "invoice.approval_requested".into()
+            ]),
+            "{actions:?}"
+        );
+        pool.close().await;
+    }
+}
+
+/// A correction typed as people write amounts and dates is stored in the
+/// one form the checks read, and still counts as a change of money that a
+/// second person approves.
+#[tokio::test]
+async fn corrections_typed_with_a_decimal_comma_still_need_a_second_person() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "TPI-2026-0342").await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let (code, page) = form(
+            &clerk,
+            id,
+            "fields",
+            "csrf=x&f%3Atotal_amount=479%2C92&was%3Atotal_amount=479.92&f%3Adue_date=30.04.2026&was%3Adue_date=2026-04-17",
+        )
+        .await;
+        assert_eq!(code, 303, "{page}");
+        let due: String = sqlx::query_scalar("SELECT due_date FROM invoices WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(due, "2026-04-30");
+        // The total was unchanged (479,92 is 479.92): no correction made.
+        let corrected: Vec<String> =
+            sqlx::query_scalar("SELECT field FROM corrections WHERE invoice_id = $1")
+                .bind(id)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(corrected, vec!["due_date".to_string()], "{db:?}");
+        let (code, page) = form(
+            &clerk,
+            id,
+            "fields",
+            "csrf=x&f%3Ainvoice_date=31.02.2026&was%3Ainvoice_date=2026-03-10",
+        )
+        .await;
+        assert_eq!(code, 400);
+        assert!(
+            page.contains("Invoice date") && page.contains("Back to the invoice"),
+            "{page}"
+        );
+        let (code, _) = form(&clerk, id, "fields", "csrf=x").await;
+        assert_eq!(code, 400, "nothing changed is said, not ignored");
+        apflow::workflow::drain(&t.store, &t.settings, &[])
+            .await
+            .unwrap();
+        let reasons = reasons_of(&pool, id).await;
+        assert!(reasons.contains(&"changed_by_person".into()), "{reasons:?}");
+        // The clerk who changed it cannot approve it as an admin either.
+        pool.close().await;
+    }
+}
+
+/// A rejection made by mistake comes back with one step, by an approver,
+/// once; a clerk cannot undo, and an approval is never "undone" into the
+/// queue this way.
+#[tokio::test]
+async fn only_an_approver_undoes_a_rejection_and_only_once() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "F2026-0211").await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        assert_eq!(
+            api(&approver, id, "undo", "{}").await.0,
+            403,
+            "nothing to undo"
+        );
+        assert_eq!(
+            api(&clerk, id, "reject", r#"{"comment": "not our order"}"#)
+                .await
+                .0,
+            204
+        );
+        assert_eq!(status_of(&pool, id).await, "rejected");
+        let (_, page) = get(&clerk, &format!("/invoices/{id}")).await;
+        assert!(!page.contains("id=\"undo\""), "a clerk is not offered undo");
+        let (code, why) = api(&clerk, id, "undo", "{}").await;
+        assert_eq!(code, 403, "{db:?}: a clerk undid a rejection: {why}");
+        let (_, page) = get(&approver, &format!("/invoices/{id}")).await;
+        assert!(page.contains("id=\"undo\""), "{page}");
+        assert_eq!(form(&approver, id, "undo", "csrf=x").await.0, 303);
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        assert_eq!(api(&approver, id, "undo", "{}").await.0, 403, "only once");
+        let actions = audit_actions(&pool, id).await;
+        assert_eq!(actions.last().map(String::as_str), Some("invoice.reopened"));
+        // An approved invoice is reopened with a reason, never undone.
+        let clean = invoice_id(&pool, "F2026-0193").await;
+        assert_eq!(status_of(&pool, clean).await, "scheduled");
+        assert_eq!(api(&approver, clean, "undo", "{}").await.0, 403);
+        assert_eq!(status_of(&pool, clean).await, "scheduled");
+        pool.close().await;
+    }
+}
+
+/// Whoever opens a page gets a page: a missing invoice, a word where a
+/// number belongs, an unknown path. The API keeps answering JSON.
+#[tokio::test]
+async fn errors_are_pages_with_a_way_back() {
+    let t = fresh(crate::helpers::Db::Sqlite).await;
+    let clerk = Api::as_role(&t, Role::Clerk).await;
+    for path in [
+        "/invoices/999",
+        "/invoices/abc",
+        "/no/such/page",
+        "/documents/x/status",
+    ] {
+        let (code, page) = get(&clerk, path).await;
+        assert_eq!(code, 404, "{path}");
+        assert!(
+            page.starts_with("<!DOCTYPE html>")
+                && page.contains("Not found")
+                && page.contains("href=\"/\""),
+            "{path}: {page}"
+        );
+    }
+    let (code, body) = get(&clerk, "/api/no-such-thing").await;
+    assert_eq!(code, 404);
+    assert!(body.contains("\"not_found\""), "{body}");
+}
+
+/// A form posted after the session ended is not lost: the login form
+/// carries it, and after the login it comes back filled in, with the new
+/// session's token, for the person to send. Only an invoice action comes
+/// back; anything else smuggled in is dropped.
+#[tokio::test]
+async fn a_form_posted_after_the_session_ended_comes_back_after_login() {
+    let t = fresh(crate::helpers::Db::Sqlite).await;
+    let hash = apflow::web::auth::hash_password("a long test password").unwrap();
+    t.store
+        .add_user("carla", &hash, Role::Clerk, None)
+        .await
+        .unwrap();
+    let nobody = Api::anonymous(&t);
+    let (code, page) = form(
+        &nobody,
+        7,
+        "request-approval",
+        "csrf=old&back=view%3Dmine&comment=checked+with+purchasing",
+    )
+    .await;
+    assert_eq!(code, 401);
+    let resume = page
+        .split("name=\"resume\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the login form carries the posted form")
+        .replace("&amp;", "&");
+    assert!(
+        !resume.contains("old"),
+        "the old token is not carried: {resume}"
+    );
+    let login = |resume: String| {
+        let body = serde_urlencoded::to_string([
+            ("username", "carla"),
+            ("password", "a long test password"),
+            ("next", "/invoices/7"),
+            ("resume", resume.as_str()),
+        ])
+        .unwrap();
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (code, page) = send(&nobody, login(resume)).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("action=\"/invoices/7/request-approval\"")
+            && page.contains("value=\"checked with purchasing\"")
+            && page.contains("Not saved yet"),
+        "{page}"
+    );
+    let csrf = crate::auth::csrf_of(&page);
+    assert_eq!(csrf.len(), 64);
+    for hostile in [
+        "action=%2Fapi%2Finvoices%2F7%2Fapprove",
+        "action=%2F%2Fevil.example%2Fx",
+        "action=%2Finvoices%2F7%2F..%2F..%2Flogout",
+        "comment=no+action",
+        "%%%",
+    ] {
+        let (code, page) = send(&nobody, login(hostile.into())).await;
+        assert_eq!(code, 303, "{hostile}: {page}");
+    }
+}
+
+/// A correction made while its invoice is being decided is checked: the
+/// decision running on the old values cannot finish (its job was taken
+/// back), and the next one sees the change. Before, the correction's new
+/// check was skipped while a decision ran, and the stale decision stood:
+/// a changed due date without `changed_by_person`.
+#[tokio::test]
+async fn a_correction_during_a_running_decision_is_checked_again() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "RE-2026-00437").await;
+        let doc = t
+            .store
+            .invoice_summary(apflow::domain::InvoiceId(id))
+            .await
+            .unwrap()
+            .unwrap()
+            .document_id;
+        // A worker is deciding the invoice (on the values before the change).
+        t.store.requeue_decision(doc).await.unwrap();
+        let job = t.store.claim_job("stale", 60_000).await.unwrap().unwrap();
+        assert_eq!(job.document_id, doc);
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let (code, why) = api(
+            &clerk,
+            id,
+            "fields",
+            r#"{"field": "due_date", "value": "30.04.2026"}"#,
+        )
+        .await;
+        assert_eq!(code, 204, "{why}");
+        let state: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(job.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            state, "queued",
+            "{db:?}: the running decision is taken back"
+        );
+        assert!(
+            t.store.complete_job(&job).await.is_err(),
+            "{db:?}: the stale decision finished"
+        );
+        apflow::workflow::drain(&t.store, &t.settings, &[])
+            .await
+            .unwrap();
+        let reasons = reasons_of(&pool, id).await;
+        assert!(
+            reasons.contains(&"changed_by_person".into()),
+            "{db:?}: {reasons:?}"
+        );
+        pool.close().await;
+    }
+}
