@@ -76,12 +76,29 @@ pub async fn invoice(
 ) -> Result<Html<String>, PageError> {
     let id = super::id_of(&id).map_err(|e| e.in_lang(l))?;
     let err = |e: crate::store::Error| PageError::for_caller(ApiError::from(e), &caller, l);
+    let not_found = || PageError::for_caller(ApiError::NotFound, &caller, l);
+    // Whether a check is still to run is read before the invoice: a check
+    // finishing between the two reads then shows as its result, never as
+    // stale reasons without the "being checked" notice (which reloads).
+    let document = state
+        .store
+        .invoice_summary(InvoiceId(id))
+        .await
+        .map_err(err)?
+        .ok_or_else(not_found)?
+        .document_id;
+    let rechecking = state
+        .store
+        .unfinished_jobs(&[document])
+        .await
+        .map_err(err)?
+        > 0;
     let d = state
         .store
         .invoice_detail(InvoiceId(id))
         .await
         .map_err(err)?
-        .ok_or_else(|| PageError::for_caller(ApiError::NotFound, &caller, l))?;
+        .ok_or_else(not_found)?;
     let s = &d.summary;
     let back = query.to_query();
     let (list, _, _) = rows(&state, &caller, &query)
@@ -90,12 +107,6 @@ pub async fn invoice(
     let at = list.iter().position(|r| r.id.0 == id);
     let prev = at.and_then(|i| i.checked_sub(1)).and_then(|i| list.get(i));
     let next = at.and_then(|i| list.get(i + 1));
-    let rechecking = state
-        .store
-        .unfinished_jobs(&[s.document_id])
-        .await
-        .map_err(err)?
-        > 0;
     let xml_view = einvoice_document(&state, &d).await?;
     let kind = state
         .store
