@@ -326,6 +326,10 @@ pub struct ExtractedInvoice {
     /// as positive. Never paid to the vendor; its lines reduce what was
     /// billed. The value names the type code.
     pub credit_note: Option<Field<String>>,
+    /// The vendor of the master data a person picked for this invoice (a
+    /// correction): it is that vendor, whatever the page says. Extraction
+    /// never sets it.
+    pub vendor_id: Option<Field<String>>,
     pub line_items: Vec<LineItem>,
     /// For an e-invoice in a PDF: values the visible page contradicts.
     pub visible_disagreements: Vec<VisibleDisagreement>,
@@ -367,6 +371,7 @@ impl ExtractedInvoice {
             payment_terms: None,
             direct_debit: None,
             credit_note: None,
+            vendor_id: None,
             line_items: Vec::new(),
             visible_disagreements: Vec::new(),
             einvoice_violations: Vec::new(),

@@ -597,6 +597,7 @@ impl Store {
                 "payment_terms" => out.payment_terms = text(&f.value),
                 "direct_debit" => out.direct_debit = text(&f.value),
                 "credit_note" => out.credit_note = text(&f.value),
+                "vendor_id" => out.vendor_id = text(&f.value),
                 other
                     if let Some((field, _)) =
                         VISIBLE_FIELDS.iter().find(|(_, row)| *row == other) =>

@@ -11,7 +11,9 @@ use crate::domain::{DocumentId, InvoiceId, PlannedPayment};
 
 /// Fields a person may correct, and the `invoices` column each mirrors
 /// (the ones lists and matching read directly).
-pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 10] = [
+pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 11] = [
+    // A vendor of the master data, by id, picked by a person.
+    ("vendor_id", Some("vendor_id")),
     ("invoice_number", Some("invoice_number")),
     ("invoice_date", Some("invoice_date")),
     ("due_date", Some("due_date")),
@@ -116,7 +118,7 @@ impl Store {
                 Some(status) => Correction::Closed { status },
             });
         };
-        let old: Option<String> = sqlx::query_scalar(
+        let mut old: Option<String> = sqlx::query_scalar(
             "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
         )
         .bind(invoice.0)
@@ -124,6 +126,17 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .ctx("read a field")?;
+        if let (None, Some(column)) = (&old, column) {
+            // Never corrected nor read (the vendor the checks found): the
+            // old value is the invoice's own column.
+            // The column name comes from CORRECTABLE_FIELDS, never from input.
+            let sql = format!("SELECT {column} FROM invoices WHERE id = $1");
+            old = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql))
+                .bind(invoice.0)
+                .fetch_one(&mut *tx)
+                .await
+                .ctx("read an invoice column")?;
+        }
         sqlx::query("DELETE FROM invoice_fields WHERE invoice_id = $1 AND field = $2")
             .bind(invoice.0)
             .bind(field)

@@ -37,6 +37,14 @@ fn fold_name(s: &str) -> String {
 }
 
 pub fn resolve_vendor<'a>(inv: &ExtractedInvoice, vendors: &'a [Vendor]) -> VendorMatch<'a> {
+    // A person picked the vendor: that one, or none if it has since left
+    // the master data. Never a guess over their choice.
+    if let Some(chosen) = &inv.vendor_id {
+        return vendors
+            .iter()
+            .find(|v| v.vendor_id == chosen.value)
+            .map_or(VendorMatch::None, VendorMatch::One);
+    }
     let pick = |found: Vec<&'a Vendor>| -> Option<VendorMatch<'a>> {
         match found.as_slice() {
             [] => None,

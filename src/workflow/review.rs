@@ -17,7 +17,9 @@ use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Correction, Reopen, Store};
 /// invoice is paid only once a second person, an approver, approved it.
 /// (A corrected PO number is not among them: matching against that order
 /// is the control.)
-pub const MONEY_FIELDS: [&str; 9] = [
+pub const MONEY_FIELDS: [&str; 10] = [
+    // Who is paid: the vendor whose verified accounts the payment goes to.
+    "vendor_id",
     "invoice_number",
     "invoice_date",
     "due_date",
@@ -126,6 +128,11 @@ pub async fn correct_field(
     };
     let value = correction_value(field, value)?;
     let value = value.as_str();
+    if field == "vendor_id" && store.vendor(value).await?.is_none() {
+        return Err(ReviewError::Invalid(format!(
+            "there is no vendor {value:?} in the master data: pick one from the list, or import it first"
+        )));
+    }
     let audit = entry(
         user,
         "invoice.field_corrected",

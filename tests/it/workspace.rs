@@ -392,3 +392,68 @@ async fn a_correction_during_a_running_decision_is_checked_again() {
         pool.close().await;
     }
 }
+
+/// A clerk picks the vendor from the master data: it is then that vendor
+/// whatever the page says, and who is paid changed, so an approver who
+/// did not pick it decides, and only to one of that vendor's verified
+/// accounts. A vendor not in the master data cannot be picked.
+#[tokio::test]
+async fn a_vendor_picked_by_a_clerk_still_needs_an_approver_and_a_verified_account() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "RE-2026-00437").await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let pick = |vendor: &str| format!(r#"{{"field": "vendor_id", "value": "{vendor}"}}"#);
+        let (code, why) = api(&clerk, id, "fields", &pick("V-9999")).await;
+        assert_eq!(code, 400, "{why}");
+        assert!(why.contains("no vendor"), "{why}");
+        assert_eq!(api(&approver, id, "fields", &pick("V-1002")).await.0, 403);
+        let (code, why) = api(&clerk, id, "fields", &pick("V-1002")).await;
+        assert_eq!(code, 204, "{why}");
+        apflow::workflow::drain(&t.store, &t.settings, &[])
+            .await
+            .unwrap();
+        let vendor: Option<String> =
+            sqlx::query_scalar("SELECT vendor_id FROM invoices WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(vendor.as_deref(), Some("V-1002"), "{db:?}: the pick stands");
+        let reasons = reasons_of(&pool, id).await;
+        assert!(
+            reasons.contains(&"changed_by_person".into())
+                && reasons.contains(&"bank_details_changed".into()),
+            "{db:?}: {reasons:?}"
+        );
+        let (_, page) = get(&approver, &format!("/invoices/{id}")).await;
+        assert!(
+            page.contains("Vendor of the master data")
+                && page.contains("V-1001")
+                && page.contains("V-1002"),
+            "old and new vendor shown: {page}"
+        );
+        assert_eq!(
+            api(
+                &clerk,
+                id,
+                "request-approval",
+                r#"{"comment": "vendor picked"}"#
+            )
+            .await
+            .0,
+            204
+        );
+        // The invoice's IBAN is not an account of the picked vendor.
+        let (code, why) = api(&approver, id, "approve", "{}").await;
+        assert_eq!(
+            code, 403,
+            "{db:?}: paid a picked vendor's unknown account: {why}"
+        );
+        assert!(why.contains("not a verified account"), "{why}");
+        assert_eq!(status_of(&pool, id).await, "awaiting_approval");
+        pool.close().await;
+    }
+}

@@ -568,6 +568,9 @@ const DE: &[(&str, &str)] = &[
     ("not matched yet", "noch nicht abgeglichen"),
     // Fields
     ("Vendor VAT number", "USt-IdNr. des Lieferanten"),
+    ("Vendor of the master data", "Lieferant aus den Stammdaten"),
+    ("found by the checks", "von den Prüfungen gefunden"),
+    ("search by name or number", "nach Name oder Nummer suchen"),
     ("Vendor address", "Anschrift des Lieferanten"),
     ("Invoice number", "Rechnungsnummer"),
     ("Invoice date", "Rechnungsdatum"),
@@ -1068,6 +1071,12 @@ const FR: &[(&str, &str)] = &[
     ("not matched yet", "pas encore rapprochée"),
     // Fields
     ("Vendor VAT number", "N° de TVA du fournisseur"),
+    (
+        "Vendor of the master data",
+        "Fournisseur des données de base",
+    ),
+    ("found by the checks", "trouvé par les contrôles"),
+    ("search by name or number", "chercher par nom ou numéro"),
     ("Vendor address", "Adresse du fournisseur"),
     ("Invoice number", "Numéro de facture"),
     ("Invoice date", "Date de facture"),

@@ -108,6 +108,14 @@ pub async fn invoice(
     let prev = at.and_then(|i| i.checked_sub(1)).and_then(|i| list.get(i));
     let next = at.and_then(|i| list.get(i + 1));
     let xml_view = einvoice_document(&state, &d).await?;
+    // The master data's vendors, for picking one, where a clerk may.
+    let vendors = if s.status == InvoiceStatus::NeedsReview
+        && matches!(caller.user.role, Role::Clerk | Role::Admin)
+    {
+        state.store.vendors().await.map_err(err)?
+    } else {
+        Vec::new()
+    };
     let kind = state
         .store
         .document_meta(s.document_id)
@@ -157,7 +165,7 @@ pub async fn invoice(
                 }
                 (reasons(l, &d))
                 (actions(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
-                (fields_form(l, &state, &caller, &d, &back, xml_view.is_some()))
+                (fields_form(l, &state, &caller, &d, &back, xml_view.is_some(), &vendors))
                 (line_items(l, &d))
                 (conversation(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (changes(l, &state, &d).await.map_err(|e| e.in_lang(l))?)
@@ -341,6 +349,7 @@ fn fields_form(
     d: &InvoiceDetail,
     back: &str,
     xml: bool,
+    vendors: &[crate::domain::Vendor],
 ) -> Markup {
     let editable = d.summary.status == InvoiceStatus::NeedsReview
         && matches!(caller.user.role, Role::Clerk | Role::Admin);
@@ -377,7 +386,12 @@ fn fields_form(
                 tbody {
                     @for name in &names {
                         @let row = d.fields.iter().find(|f| f.field == *name);
-                        @let value = row.map_or("", |f| f.value.as_str());
+                        // The vendor of the master data is the invoice's own.
+                        @let value = if *name == "vendor_id" {
+                            d.summary.vendor_id.as_deref().unwrap_or("")
+                        } else {
+                            row.map_or("", |f| f.value.as_str())
+                        };
                         @let correctable = crate::store::CORRECTABLE_FIELDS.iter().any(|(c, _)| c == name);
                         @let label = labels::field(l, name);
                         tr {
@@ -390,8 +404,16 @@ fn fields_form(
                             }
                             td {
                                 @if editable && correctable {
-                                    input id=(format!("f-{name}")) name=(format!("f:{name}")) value=(value) aria-label=(label)
-                                        data-takes=(label) data-key=[(*name == first).then_some("e")];
+                                    @if *name == "vendor_id" {
+                                        input #f-vendor_id name="f:vendor_id" value=(value) aria-label=(label)
+                                            list="vendors" placeholder=(l.t("search by name or number"));
+                                        datalist #vendors {
+                                            @for v in vendors { option value=(v.vendor_id) { (v.name) } }
+                                        }
+                                    } @else {
+                                        input id=(format!("f-{name}")) name=(format!("f:{name}")) value=(value) aria-label=(label)
+                                            data-takes=(label) data-key=[(*name == first).then_some("e")];
+                                    }
                                     input type="hidden" name=(format!("was:{name}")) value=(value);
                                 } @else {
                                     span id=(format!("v-{name}")) { @if value.is_empty() { "—" } @else { (value) } }
@@ -399,6 +421,7 @@ fn fields_form(
                             }
                             td.conf {
                                 @match row {
+                                    None if *name == "vendor_id" && !value.is_empty() => { (l.t("found by the checks")) }
                                     Some(f) if f.confidence >= 1.0 => { (l.t("certain")) }
                                     Some(f) if f.confidence < min => { span.low { (l.t("low")) " (" (format!("{:.0}", f.confidence * 100.0)) " %)" } }
                                     Some(f) => { (format!("{:.0}", f.confidence * 100.0)) " %" }

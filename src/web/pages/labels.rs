@@ -97,8 +97,9 @@ pub fn match_outcome(l: Lang, code: &str) -> &'static str {
 
 /// The invoice's fields in the order they appear on an invoice, with
 /// their labels; fields not named here follow in the order read.
-pub const FIELDS: [(&str, &str); 21] = [
+pub const FIELDS: [(&str, &str); 22] = [
     ("vendor_name", "Vendor"),
+    ("vendor_id", "Vendor of the master data"),
     ("vendor_vat_id", "Vendor VAT number"),
     ("vendor_address", "Vendor address"),
     ("invoice_number", "Invoice number"),
