@@ -438,6 +438,8 @@ async fn review_workspace_journeys_in_a_real_browser() {
     let b = Browser::start().await;
 
     // ---- The clerk, keyboard only, at 1280 px. --------------------------
+    b.goto(&format!("{app}/login")).await;
+    checked(&b, &shots, "clerk-00-login").await;
     let mut clerk = Steps::default();
     keyboard_login(&b, &mut clerk, &app, "clerk").await;
     checked(&b, &shots, "clerk-01-queue").await;
@@ -777,6 +779,13 @@ async fn review_workspace_journeys_in_a_real_browser() {
         .await;
     assert_eq!(target, json!(["xml-total_amount", "solid", "164.71 EUR"]));
     checked(&b, &shots, "approver-06-xml-only-invoice").await;
+    let xml_doc: i64 = sqlx::query_scalar("SELECT document_id FROM invoices WHERE id = $1")
+        .bind(xml_invoice)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    b.goto(&format!("{app}/documents/{xml_doc}/einvoice")).await;
+    checked(&b, &shots, "approver-08-printable-einvoice").await;
     drop(b);
     let _ = Command::new("kill").arg(serve.id().to_string()).status();
     let _ = serve.wait();

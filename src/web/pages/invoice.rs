@@ -852,6 +852,7 @@ pub async fn einvoice_page(
         d.summary.invoice_number.as_deref().unwrap_or("")
     );
     let body = html! {
+        h1.noprint { (title) }
         p.noprint { a href=(format!("/invoices/{}", invoice.0)) { (l.t("Back to the invoice")) } " · print this page to save it as PDF" }
         (maud::PreEscaped(view))
     };
