@@ -425,6 +425,33 @@ impl Store {
             .collect()
     }
 
+    /// Gives a document whose jobs gave up (dead-lettered) another full
+    /// set of attempts, with the audit entry, in one transaction. Returns
+    /// how many jobs were queued again (none: nothing had given up).
+    pub async fn retry_dead_jobs(
+        &self,
+        document: DocumentId,
+        audit: &super::AuditEntry,
+    ) -> Result<u64> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_until = NULL, worker = NULL, \
+             last_error = NULL, finished_at = NULL WHERE document_id = $2 AND state = 'dead'",
+        )
+        .bind(now_ms())
+        .bind(document.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("queue a dead job again")?
+        .rows_affected();
+        if n > 0 {
+            self.append_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await.ctx("commit a retry")?;
+        self.signal_queue();
+        Ok(n)
+    }
+
     /// Last error of a dead job of this document, if any.
     pub async fn dead_job_error(&self, document: DocumentId) -> Result<Option<String>> {
         let row = sqlx::query(

@@ -574,6 +574,17 @@ pub async fn request_approval(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /api/documents/{id}/retry`: another full set of attempts for a
+/// document apflow gave up on (its job dead-lettered).
+pub async fn retry_document(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    workflow::review::retry_document(&state.store, DocumentId(id), &caller.user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize)]
 pub struct NoteBody {
     pub text: String,

@@ -96,6 +96,8 @@ pub fn routes() -> Vec<Route> {
         route(M::GET, "/invoices/{id}", pages::invoice),
         route(M::GET, "/documents/{id}/original", api::original_document),
         route(M::GET, "/documents/{id}/status", pages::document_status),
+        route(M::POST, "/documents/{id}/retry", pages::document_retry),
+        route(M::POST, "/api/documents/{id}/retry", api::retry_document),
         route(M::GET, "/documents/{id}/pages/{page}", api::page_image),
         route(
             M::GET,

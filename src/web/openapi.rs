@@ -104,6 +104,8 @@ pub async fn document() -> Json<Value> {
                 Some(json!({ "type": "object", "properties": { "to": { "type": "string" } } }))), json!({ "parameters": id_param() })) },
             "/api/invoices/{id}/request-approval": { "post": merge(op("Send an invoice on the review queue to approval, telling the approver in `comment` (required) what was checked or changed", "clerk, admin", no_content.clone(), Some(comment.clone())),
                 json!({ "parameters": id_param() })) },
+            "/api/documents/{id}/retry": { "post": merge(op("Another full set of attempts for a document apflow gave up on (its job dead-lettered); 409 for any other", "clerk, admin", no_content.clone(), None),
+                json!({ "parameters": id_param() })) },
             "/api/invoices/{id}/notes": { "post": merge(op("A note on the invoice (kept in the audit log); `@name` tells that user", "any",
                 json!({ "200": { "description": "{mentions}" } }), Some(json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }))),
                 json!({ "parameters": id_param() })) },

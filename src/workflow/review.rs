@@ -902,6 +902,37 @@ pub async fn reopen(
     }
 }
 
+/// A clerk or admin gives a document that apflow gave up on (its job was
+/// dead-lettered after every attempt, e.g. the reader crashed or timed
+/// out) another full set of attempts: after a fix, or when the cause was
+/// passing. Audited; a document that never gave up is refused.
+pub async fn retry_document(
+    store: &Store,
+    document: crate::domain::DocumentId,
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not retry documents",
+            user.role.as_str()
+        )));
+    }
+    let audit = AuditEntry {
+        actor: user.username.clone(),
+        action: "document.retried",
+        entity: "document",
+        entity_id: document.0.to_string(),
+        detail: serde_json::json!({}),
+    };
+    match store.retry_dead_jobs(document, &audit).await? {
+        0 if store.document_meta(document).await?.is_none() => Err(ReviewError::NotFound),
+        0 => Err(ReviewError::WrongState {
+            expected: "given up on (only such a document is retried)",
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The longest note or comment kept: a message to a colleague, not a
 /// document.
 pub const MAX_NOTE_CHARS: usize = 4000;

@@ -811,6 +811,20 @@ async fn every_route_against_every_role() {
             [Login, S(404), S(404), S(404)],
         ),
         (
+            "POST",
+            "/documents/{id}/retry",
+            "/documents/999/retry",
+            "csrf=x",
+            [S(401), S(404), S(403), S(404)],
+        ),
+        (
+            "POST",
+            "/api/documents/{id}/retry",
+            "/api/documents/999/retry",
+            "{}",
+            [S(401), S(404), S(403), S(404)],
+        ),
+        (
             "GET",
             "/documents/{id}/status",
             "/documents/999/status",

@@ -457,3 +457,64 @@ async fn a_vendor_picked_by_a_clerk_still_needs_an_approver_and_a_verified_accou
         pool.close().await;
     }
 }
+
+/// A document apflow gave up on (its job dead-lettered) gets another full
+/// set of attempts from a clerk, on the queue: audited, once per give-up,
+/// never by an approver, and never for a document still on its way.
+#[tokio::test]
+async fn a_document_given_up_on_is_tried_again_by_a_clerk() {
+    for db in BOTH {
+        let mut t = fresh(db).await;
+        t.settings.max_attempts = 1;
+        let raw = apflow::domain::RawDocument {
+            filename: "a.pdf".into(),
+            bytes: b"%PDF-1.4 crash".to_vec(),
+            source: apflow::domain::Source::Upload,
+        };
+        let document = apflow::workflow::receive_document(&t.store, &raw, &t.settings)
+            .await
+            .unwrap()
+            .document_id;
+        // Its one attempt dies with its process: the lease runs out.
+        t.store.claim_job("crashing", 1).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(t.store.claim_job("next", 60_000).await.unwrap().is_none());
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let (_, page) = get(&clerk, "/").await;
+        assert!(
+            page.contains(&format!("action=\"/documents/{}/retry\"", document.0)),
+            "{db:?}: the queue offers to try again: {page}"
+        );
+        let (_, page) = get(&approver, "/").await;
+        assert!(!page.contains("/retry\""), "{db:?}: not to an approver");
+        let retry = |api: &Api| {
+            let req = Request::post(format!("/documents/{}/retry", document.0))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("csrf=x"))
+                .unwrap();
+            let api = api.clone();
+            async move { send(&api, req).await.0 }
+        };
+        assert_eq!(retry(&approver).await, 403);
+        assert_eq!(retry(&clerk).await, 303);
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let (state, attempts): (String, i64) =
+            sqlx::query_as("SELECT state, attempts FROM jobs WHERE document_id = $1")
+                .bind(document.0)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((state.as_str(), attempts), ("queued", 0), "{db:?}");
+        assert_eq!(retry(&clerk).await, 409, "{db:?}: nothing gave up any more");
+        let retried: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'document.retried' AND entity_id = $1",
+        )
+        .bind(document.0.to_string())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(retried, 1, "{db:?}");
+        pool.close().await;
+    }
+}

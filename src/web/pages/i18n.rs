@@ -592,6 +592,8 @@ const DE: &[(&str, &str)] = &[
     // History
     ("Document received", "Dokument eingegangen"),
     ("Document could not be read", "Dokument nicht lesbar"),
+    ("Tried again", "Erneut versucht"),
+    ("Try again", "Erneut versuchen"),
     ("Read", "Gelesen"),
     ("Checked and routed", "Geprüft und weitergeleitet"),
     ("Field corrected", "Feld korrigiert"),
@@ -1098,6 +1100,8 @@ const FR: &[(&str, &str)] = &[
     // History
     ("Document received", "Document reçu"),
     ("Document could not be read", "Document illisible"),
+    ("Tried again", "Nouvel essai"),
+    ("Try again", "Réessayer"),
     ("Read", "Lue"),
     ("Checked and routed", "Contrôlée et orientée"),
     ("Field corrected", "Champ corrigé"),

@@ -884,6 +884,12 @@ pub async fn document_status(
             p #error .low { (l.t("apflow could not read it as an invoice: ")) (why) }
         } @else if let Some(why) = dead {
             p #error .low { (l.t("apflow gave up on it after several tries: ")) (why) }
+            @if matches!(caller.user.role, Role::Clerk | Role::Admin) {
+                form method="post" action=(format!("/documents/{}/retry", document.0)) {
+                    input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
+                    button #retry { (l.t("Try again")) }
+                }
+            }
         } @else {
             p role="status" { (l.t("It is being read. Reload this page in a moment to see the invoice.")) }
         }
@@ -925,6 +931,32 @@ pub async fn page_words(
         .map(|w| serde_json::json!({ "t": w.text, "b": [w.bbox.x0, w.bbox.y0, w.bbox.x1, w.bbox.y1] }))
         .collect();
     Ok(Json(words))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// `POST /documents/{id}/retry` from the queue or the document's page:
+/// another full set of attempts for a document apflow gave up on, then
+/// to where it is now.
+pub async fn document_retry(
+    caller: FormCaller,
+    l: Lang,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let document = crate::domain::DocumentId(super::id_of(&id).map_err(|e| e.in_lang(l))?);
+    let caller = caller
+        .check_csrf(&form.csrf)
+        .map_err(|e| PageError::from(e).in_lang(l))?
+        .clone();
+    review::retry_document(&state.store, document, &caller.user)
+        .await
+        .map_err(|e| PageError::for_caller(ApiError::from(e), &caller, l))?;
+    Ok(Redirect::to(&format!("/documents/{}/status", document.0)).into_response())
 }
 
 /// `POST /invoices/{id}/{action}` from the invoice page's forms: the same

@@ -142,6 +142,7 @@ pub fn action(l: Lang, a: &str) -> String {
     let text = match a {
         "document.received" => "Document received",
         "document.rejected" => "Document could not be read",
+        "document.retried" => "Tried again",
         "invoice.extracted" => "Read",
         "invoice.routed" => "Checked and routed",
         "invoice.password_protected" => "PDF is password protected",
@@ -221,6 +222,7 @@ mod tests {
         let actions = [
             "document.received",
             "document.rejected",
+            "document.retried",
             "invoice.extracted",
             "invoice.routed",
             "invoice.password_protected",

@@ -18,7 +18,9 @@ mod queue;
 
 pub use dashboard::dashboard;
 pub use i18n::Lang;
-pub use invoice::{document_status, einvoice_page, invoice, invoice_action, page_words};
+pub use invoice::{
+    document_retry, document_status, einvoice_page, invoice, invoice_action, page_words,
+};
 pub use queue::queue;
 
 use axum::http::{StatusCode, Uri, header};

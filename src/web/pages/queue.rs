@@ -293,7 +293,7 @@ pub async fn queue(
             }
         }
         @if may_upload { (upload_zone(l)) }
-        @if matches!(view.as_str(), "open" | "all") { (unprocessed(l, &state).await.map_err(|e| e.in_lang(l))?) }
+        @if matches!(view.as_str(), "open" | "all") { (unprocessed(l, &state, &caller).await.map_err(|e| e.in_lang(l))?) }
     };
     Ok(layout(l, label, Some(&caller), &KEYS, body))
 }
@@ -326,7 +326,8 @@ fn upload_zone(l: Lang) -> Markup {
 /// Documents that did not become invoices (unreadable, or given up after
 /// every attempt), with the reason: on the queue, so a failure is seen by
 /// the people who work it, not only in a log.
-async fn unprocessed(l: Lang, state: &AppState) -> Result<Markup, PageError> {
+async fn unprocessed(l: Lang, state: &AppState, caller: &Caller) -> Result<Markup, PageError> {
+    let may_retry = matches!(caller.user.role, Role::Clerk | Role::Admin);
     let docs = state.store.unprocessed_documents(50).await?;
     if docs.is_empty() {
         return Ok(super::nothing());
@@ -334,7 +335,7 @@ async fn unprocessed(l: Lang, state: &AppState) -> Result<Markup, PageError> {
     Ok(html! {
         h2 { (l.t("Documents that could not be processed")) }
         table #unprocessed .list {
-            thead { tr { th { (l.t("File")) } th { (l.t("Received")) } th { (l.t("What happened")) } th { (l.t("Why")) } } }
+            thead { tr { th { (l.t("File")) } th { (l.t("Received")) } th { (l.t("What happened")) } th { (l.t("Why")) } th { } } }
             tbody {
                 @for d in &docs {
                     tr {
@@ -342,6 +343,14 @@ async fn unprocessed(l: Lang, state: &AppState) -> Result<Markup, PageError> {
                         td { (when(d.received_at)) }
                         td { @if d.dead_letter { (l.t("Gave up after several tries")) } @else { (l.t("Not an invoice apflow can read")) } }
                         td { (d.reason) }
+                        td {
+                            @if d.dead_letter && may_retry {
+                                form method="post" action=(format!("/documents/{}/retry", d.document_id.0)) {
+                                    input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
+                                    button.secondary { (l.t("Try again")) }
+                                }
+                            }
+                        }
                     }
                 }
             }
