@@ -108,6 +108,11 @@ pub async fn invoice(
     let prev = at.and_then(|i| i.checked_sub(1)).and_then(|i| list.get(i));
     let next = at.and_then(|i| list.get(i + 1));
     let xml_view = einvoice_document(&state, &d).await?;
+    let approving = s.status == InvoiceStatus::AwaitingApproval;
+    let notes = conversation(l, &state, &caller, &d, &query.to_query())
+        .await
+        .map_err(|e| e.in_lang(l))?;
+    let changed = changes(l, &state, &d).await.map_err(|e| e.in_lang(l))?;
     // The master data's vendors, for picking one, where a clerk may.
     let vendors = if s.status == InvoiceStatus::NeedsReview
         && matches!(caller.user.role, Role::Clerk | Role::Admin)
@@ -164,11 +169,13 @@ pub async fn invoice(
                         @if let Some(r) = &p.reason { " — " (r) } }
                 }
                 (reasons(l, &d))
+                // An approver reads what people changed and said before
+                // deciding; a clerk works on the fields first.
+                @if approving { (changed) (notes) }
                 (actions(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (fields_form(l, &state, &caller, &d, &back, xml_view.is_some(), &vendors))
                 (line_items(l, &d))
-                (conversation(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
-                (changes(l, &state, &d).await.map_err(|e| e.in_lang(l))?)
+                @if !approving { (notes) (changed) }
                 (bank_account(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (match_view(l, &d))
                 (history(l, &state, id).await.map_err(|e| e.in_lang(l))?)
