@@ -451,46 +451,7 @@ impl Store {
                 query.execute(&mut *tx).await.ctx("insert invoice fields")?;
             }
         }
-        let lines: Vec<(usize, &LineItem)> = invoice.line_items.iter().enumerate().collect();
-        let (placed, unplaced): (Vec<_>, Vec<_>) =
-            lines.iter().partition(|(_, l)| l.location.is_some());
-        for (rows, placed) in [(placed, true), (unplaced, false)] {
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let sql = format!(
-                    "INSERT INTO invoice_lines (invoice_id, line_no, description, sku, quantity, unit, unit_price, \
-                     tax_rate, amount, confidence, price_base_quantity, page, x0, y0, x1, y1) VALUES {}",
-                    if placed {
-                        values_rows(chunk.len(), 16, "")
-                    } else {
-                        values_rows(chunk.len(), 11, ", NULL, NULL, NULL, NULL, NULL")
-                    }
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (i, line) in chunk.iter().copied() {
-                    query = query
-                        .bind(id)
-                        .bind(i64::try_from(i + 1).unwrap_or(i64::MAX))
-                        .bind(line.description.clone())
-                        .bind(line.sku.clone())
-                        .bind(line.quantity.map(|d| d.to_string()))
-                        .bind(line.unit.clone())
-                        .bind(line.unit_price.map(|d| d.to_string()))
-                        .bind(line.tax_rate.map(|d| d.to_string()))
-                        .bind(line.amount.map(|d| d.to_string()))
-                        .bind(f64::from(line.confidence))
-                        .bind(line.price_base_quantity.map(|d| d.to_string()));
-                    if let Some((page, b)) = line.location {
-                        query = query
-                            .bind(i64::from(page))
-                            .bind(f64::from(b.x0))
-                            .bind(f64::from(b.y0))
-                            .bind(f64::from(b.x1))
-                            .bind(f64::from(b.y1));
-                    }
-                }
-                query.execute(&mut *tx).await.ctx("insert invoice lines")?;
-            }
-        }
+        insert_lines(&mut tx, id, &invoice.line_items).await?;
         let violations: Vec<(usize, &RuleViolation)> =
             invoice.einvoice_violations.iter().enumerate().collect();
         for chunk in violations.chunks(ROWS_PER_INSERT) {
@@ -1261,5 +1222,56 @@ pub(super) async fn withdraw_planned_payment(
         .execute(&mut *conn)
         .await
         .ctx("withdraw a planned payment")?;
+    Ok(())
+}
+
+/// Writes an invoice's lines, numbered from 1 in their order, with their
+/// page boxes where they have one: at extraction, and when a person
+/// replaces the lines.
+pub(super) async fn insert_lines(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    lines: &[LineItem],
+) -> Result<()> {
+    let lines: Vec<(usize, &LineItem)> = lines.iter().enumerate().collect();
+    let (placed, unplaced): (Vec<_>, Vec<_>) =
+        lines.iter().partition(|(_, l)| l.location.is_some());
+    for (rows, placed) in [(placed, true), (unplaced, false)] {
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO invoice_lines (invoice_id, line_no, description, sku, quantity, unit, unit_price, \
+                 tax_rate, amount, confidence, price_base_quantity, page, x0, y0, x1, y1) VALUES {}",
+                if placed {
+                    values_rows(chunk.len(), 16, "")
+                } else {
+                    values_rows(chunk.len(), 11, ", NULL, NULL, NULL, NULL, NULL")
+                }
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, line) in chunk.iter().copied() {
+                query = query
+                    .bind(id)
+                    .bind(i64::try_from(i + 1).unwrap_or(i64::MAX))
+                    .bind(line.description.clone())
+                    .bind(line.sku.clone())
+                    .bind(line.quantity.map(|d| d.to_string()))
+                    .bind(line.unit.clone())
+                    .bind(line.unit_price.map(|d| d.to_string()))
+                    .bind(line.tax_rate.map(|d| d.to_string()))
+                    .bind(line.amount.map(|d| d.to_string()))
+                    .bind(f64::from(line.confidence))
+                    .bind(line.price_base_quantity.map(|d| d.to_string()));
+                if let Some((page, b)) = line.location {
+                    query = query
+                        .bind(i64::from(page))
+                        .bind(f64::from(b.x0))
+                        .bind(f64::from(b.y0))
+                        .bind(f64::from(b.x1))
+                        .bind(f64::from(b.y1));
+                }
+            }
+            query.execute(&mut **tx).await.ctx("insert invoice lines")?;
+        }
+    }
     Ok(())
 }

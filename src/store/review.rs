@@ -194,6 +194,86 @@ impl Store {
         Ok(Correction::Done { old })
     }
 
+    /// Replaces an open invoice's lines with a person's, as one correction
+    /// of `line_items` (old and new written out as text) checked again in
+    /// the same transaction, like [`Store::correct_field`].
+    pub async fn replace_lines(
+        &self,
+        invoice: InvoiceId,
+        lines: &[crate::domain::LineItem],
+        user_id: i64,
+        audit: &AuditEntry,
+    ) -> Result<Correction> {
+        let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold') \
+             RETURNING document_id",
+        )
+        .bind(now_ms())
+        .bind(invoice.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .ctx("check an invoice is open for corrections")?;
+        let Some(document) = open else {
+            return Ok(match invoice_status(&mut tx, invoice).await? {
+                None => Correction::NoSuchInvoice,
+                Some(status) => Correction::Closed { status },
+            });
+        };
+        let rows = sqlx::query(
+            "SELECT description, quantity, unit_price, amount FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
+        )
+        .bind(invoice.0)
+        .fetch_all(&mut *tx)
+        .await
+        .ctx("read invoice lines")?;
+        let mut before = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let text = |c: &str| -> Result<Option<String>> { r.try_get(c).ctx("decode a line") };
+            before.push((
+                text("description")?,
+                text("quantity")?,
+                text("unit_price")?,
+                text("amount")?,
+            ));
+        }
+        let after: Vec<_> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l.description.clone(),
+                    l.quantity.map(|d| d.to_string()),
+                    l.unit_price.map(|d| d.to_string()),
+                    l.amount.map(|d| d.to_string()),
+                )
+            })
+            .collect();
+        sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1")
+            .bind(invoice.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("replace invoice lines")?;
+        super::invoices::insert_lines(&mut tx, invoice.0, lines).await?;
+        let old = lines_text(&before);
+        sqlx::query(
+            "INSERT INTO corrections (invoice_id, field, old_value, new_value, user_id, at) \
+             VALUES ($1, 'line_items', $2, $3, $4, $5)",
+        )
+        .bind(invoice.0)
+        .bind(old.clone())
+        .bind(lines_text(&after))
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .ctx("record a correction")?;
+        super::jobs::requeue_decision(&mut *tx, DocumentId(document)).await?;
+        self.append_audit(&mut tx, audit).await?;
+        tx.commit().await.ctx("commit a correction of the lines")?;
+        self.signal_queue();
+        Ok(Correction::Done { old: Some(old) })
+    }
+
     /// Whether people have taken the decision on this invoice over (it is
     /// with an approver, or an approver decided): the pipeline must not
     /// re-decide it then.
@@ -714,5 +794,41 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// One line as text: description, quantity, unit price, amount.
+type LineText = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Lines as a person reads them in the list of changes:
+/// `1: Monitor × 5 @ 268.92 = 1344.60; 2: …` (at most 2000 characters).
+fn lines_text(lines: &[LineText]) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
+    let text = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (d, q, p, a))| {
+            format!(
+                "{}: {} × {} @ {} = {}",
+                i + 1,
+                dash(d),
+                dash(q),
+                dash(p),
+                dash(a)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if text.is_empty() {
+        return "no lines".into();
+    }
+    match text.char_indices().nth(2000) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }

@@ -586,6 +586,49 @@ pub async fn retry_document(
 }
 
 #[derive(Deserialize)]
+pub struct LinesBody {
+    pub lines: Vec<LineBody>,
+}
+
+#[derive(Deserialize)]
+pub struct LineBody {
+    /// The line it was (1-based), to keep its SKU, unit and tax rate.
+    pub from: Option<usize>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub quantity: String,
+    #[serde(default)]
+    pub unit_price: String,
+    #[serde(default)]
+    pub amount: String,
+}
+
+/// `POST /api/invoices/{id}/lines` `{"lines": [{"from": 1, "description":
+/// "...", "quantity": "5", "unit_price": "249,00", "amount": "1245,00"}]}`:
+/// the invoice's lines replaced, as one change an approver approves.
+pub async fn correct_lines(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<LinesBody>,
+) -> Result<StatusCode, ApiError> {
+    let edits: Vec<workflow::review::LineEdit> = body
+        .lines
+        .into_iter()
+        .map(|l| workflow::review::LineEdit {
+            from: l.from,
+            description: l.description,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            amount: l.amount,
+        })
+        .collect();
+    workflow::review::correct_lines(&state.store, InvoiceId(id), &edits, &caller.user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
 pub struct NoteBody {
     pub text: String,
 }

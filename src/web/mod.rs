@@ -123,6 +123,7 @@ pub fn routes() -> Vec<Route> {
             api::request_approval,
         ),
         route(M::POST, "/api/invoices/{id}/notes", api::add_note),
+        route(M::POST, "/api/invoices/{id}/lines", api::correct_lines),
         route(M::POST, "/api/invoices/{id}/{decision}", api::decide),
         route(M::POST, "/invoices/{id}/{action}", pages::invoice_action),
         route(M::GET, "/api/openapi.json", openapi::document),

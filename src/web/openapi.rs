@@ -106,6 +106,11 @@ pub async fn document() -> Json<Value> {
                 json!({ "parameters": id_param() })) },
             "/api/documents/{id}/retry": { "post": merge(op("Another full set of attempts for a document apflow gave up on (its job dead-lettered); 409 for any other", "clerk, admin", no_content.clone(), None),
                 json!({ "parameters": id_param() })) },
+            "/api/invoices/{id}/lines": { "post": merge(op("Replace the invoice's lines (fix, add, remove, split): one change an approver who did not make it approves", "clerk, admin", no_content.clone(),
+                Some(json!({ "type": "object", "required": ["lines"], "properties": { "lines": { "type": "array", "items": { "type": "object", "properties": {
+                    "from": { "type": "integer", "description": "the line it was (1-based)" }, "description": { "type": "string" },
+                    "quantity": { "type": "string" }, "unit_price": { "type": "string" }, "amount": { "type": "string" } } } } } }))),
+                json!({ "parameters": id_param() })) },
             "/api/invoices/{id}/notes": { "post": merge(op("A note on the invoice (kept in the audit log); `@name` tells that user", "any",
                 json!({ "200": { "description": "{mentions}" } }), Some(json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }))),
                 json!({ "parameters": id_param() })) },

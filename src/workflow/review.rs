@@ -17,9 +17,12 @@ use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Correction, Reopen, Store};
 /// invoice is paid only once a second person, an approver, approved it.
 /// (A corrected PO number is not among them: matching against that order
 /// is the control.)
-pub const MONEY_FIELDS: [&str; 10] = [
+pub const MONEY_FIELDS: [&str; 11] = [
     // Who is paid: the vendor whose verified accounts the payment goes to.
     "vendor_id",
+    // The lines decide the match against the order, and a match can pay
+    // without a person.
+    "line_items",
     "invoice_number",
     "invoice_date",
     "due_date",
@@ -191,6 +194,113 @@ pub fn correction_value(field: &str, value: &str) -> Result<String, ReviewError>
         }
         _ if value.is_empty() => Err(bad("")),
         _ => Ok(value.to_string()),
+    }
+}
+
+/// One line of the invoice as a person edits it in the grid: the line it
+/// was (`from`, 1-based; none for a line they added) and its values as
+/// typed. A line's SKU, unit, tax rate and page box stay with it.
+#[derive(Debug, Clone, Default)]
+pub struct LineEdit {
+    pub from: Option<usize>,
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub amount: String,
+}
+
+/// The most lines a person's edit may have.
+pub const MAX_EDITED_LINES: usize = 500;
+
+/// A person replaces the invoice's lines (fixes, adds, removes, splits
+/// them), checked as one correction of `line_items`: numbers as people
+/// write them, an empty row dropped, at most [`MAX_EDITED_LINES`]. The lines
+/// decide the match against the order, so this is a change an approver who
+/// did not make it must approve (`MONEY_FIELDS`).
+pub async fn correct_lines(
+    store: &Store,
+    invoice: InvoiceId,
+    edits: &[LineEdit],
+    user: &User,
+) -> Result<(), ReviewError> {
+    if !matches!(user.role, Role::Clerk | Role::Admin) {
+        return Err(ReviewError::NotAllowed(format!(
+            "a {} may not correct lines",
+            user.role.as_str()
+        )));
+    }
+    if edits.len() > MAX_EDITED_LINES {
+        return Err(ReviewError::Invalid(format!(
+            "at most {MAX_EDITED_LINES} lines"
+        )));
+    }
+    if store.invoice_summary(invoice).await?.is_none() {
+        return Err(ReviewError::NotFound);
+    }
+    let current = store.load_extraction(invoice).await?.line_items;
+    let mut lines = Vec::new();
+    for (n, e) in edits.iter().enumerate() {
+        let blank = [&e.description, &e.quantity, &e.unit_price, &e.amount]
+            .iter()
+            .all(|v| v.trim().is_empty());
+        if blank {
+            continue;
+        }
+        let number = |what: &str, v: &str| -> Result<Option<Decimal>, ReviewError> {
+            let v = v.trim();
+            if v.is_empty() {
+                return Ok(None);
+            }
+            crate::extract::normalize::parse_amount(v, None)
+                .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_i64))
+                .map(Some)
+                .ok_or_else(|| {
+                    ReviewError::Invalid(format!(
+                        "line {}: {v:?} is not a valid {what} (write it as 1234.56 or 1.234,56)",
+                        n + 1
+                    ))
+                })
+        };
+        let mut line = e
+            .from
+            .and_then(|i| i.checked_sub(1))
+            .and_then(|i| current.get(i))
+            .cloned()
+            .unwrap_or(crate::domain::LineItem {
+                description: None,
+                sku: None,
+                quantity: None,
+                unit: None,
+                unit_price: None,
+                price_base_quantity: None,
+                tax_rate: None,
+                amount: None,
+                confidence: 1.0,
+                location: None,
+            });
+        line.description = Some(e.description.trim().to_string()).filter(|d| !d.is_empty());
+        line.quantity = number("quantity", &e.quantity)?;
+        line.unit_price = number("unit price", &e.unit_price)?;
+        line.amount = number("amount", &e.amount)?;
+        line.confidence = 1.0;
+        lines.push(line);
+    }
+    let audit = entry(
+        user,
+        "invoice.lines_corrected",
+        invoice,
+        serde_json::json!({ "lines": lines.len(), "moves_money": true }),
+    );
+    match store
+        .replace_lines(invoice, &lines, user.id, &audit)
+        .await?
+    {
+        Correction::Done { .. } => Ok(()),
+        Correction::NoSuchInvoice => Err(ReviewError::NotFound),
+        Correction::Closed { status } => Err(ReviewError::NotAllowed(format!(
+            "the invoice is {}: its lines can no longer change (an approver may reopen it)",
+            status.replace('_', " ")
+        ))),
     }
 }
 

@@ -840,6 +840,13 @@ async fn every_route_against_every_role() {
         ),
         (
             "POST",
+            "/api/invoices/{id}/lines",
+            "/api/invoices/999/lines",
+            r#"{"lines": []}"#,
+            [S(401), S(404), S(403), S(404)],
+        ),
+        (
+            "POST",
             "/api/invoices/{id}/notes",
             "/api/invoices/999/notes",
             r#"{"text": "a note"}"#,

@@ -518,3 +518,95 @@ async fn a_document_given_up_on_is_tried_again_by_a_clerk() {
         pool.close().await;
     }
 }
+
+/// A clerk fixes the lines in the grid (a price, a line dropped, one
+/// added): the match is made again on the new lines, each line keeps its
+/// SKU, and because lines decide the match, which can pay without a
+/// person, the change waits for an approver. Numbers that cannot be read
+/// are refused with their line.
+#[tokio::test]
+async fn lines_fixed_by_a_clerk_are_matched_again_and_wait_for_an_approver() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let id = invoice_id(&pool, "RE-2026-00437").await;
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let approver = Api::as_role(&t, Role::Approver).await;
+        let skus = || async {
+            sqlx::query_as::<_, (Option<String>, Option<String>)>(
+                "SELECT sku, unit_price FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
+            )
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        };
+        let before = skus().await;
+        assert_eq!(before.len(), 2, "{db:?}");
+        assert!(
+            reasons_of(&pool, id)
+                .await
+                .contains(&"price_variance".into())
+        );
+        assert_eq!(api(&approver, id, "lines", r#"{"lines": []}"#).await.0, 403);
+        let (code, page) = form(
+            &clerk,
+            id,
+            "lines",
+            "csrf=x&ln1%3Afrom=1&ln1%3Adescription=Monitor&ln1%3Aquantity=5&ln1%3Aunit_price=abc&ln1%3Aamount=1245",
+        )
+        .await;
+        assert_eq!(code, 400);
+        assert!(
+            page.contains("Line 1") && page.contains("unit price"),
+            "{page}"
+        );
+        // Line 1 at the ordered price, line 2 kept, an empty row ignored.
+        let (code, page) = form(
+            &clerk,
+            id,
+            "lines",
+            "csrf=x&ln1%3Afrom=1&ln1%3Adescription=Monitor&ln1%3Aquantity=5&ln1%3Aunit_price=249%2C00&ln1%3Aamount=1.245%2C00\
+             &ln2%3Afrom=2&ln2%3Adescription=Dock&ln2%3Aquantity=5&ln2%3Aunit_price=118&ln2%3Aamount=590\
+             &ln3%3Adescription=&ln3%3Aquantity=",
+        )
+        .await;
+        assert_eq!(code, 303, "{page}");
+        let after = skus().await;
+        assert_eq!(after.len(), 2, "{db:?}");
+        assert_eq!(
+            after[0].0, before[0].0,
+            "{db:?}: the SKU stays with its line"
+        );
+        assert_eq!(after[0].1.as_deref(), Some("249.00"), "{db:?}");
+        apflow::workflow::drain(&t.store, &t.settings, &[])
+            .await
+            .unwrap();
+        let reasons = reasons_of(&pool, id).await;
+        assert!(
+            !reasons.contains(&"price_variance".into())
+                && reasons.contains(&"changed_by_person".into()),
+            "{db:?}: matched again, and held for an approver: {reasons:?}"
+        );
+        assert_eq!(status_of(&pool, id).await, "needs_review");
+        let (_, page) = get(&approver, &format!("/invoices/{id}")).await;
+        assert!(
+            page.contains("Line items") && page.contains("1: Monitor × 5 @ 249.00 = 1245.00"),
+            "the change reads old → new: {page}"
+        );
+        // Dropping a line and adding one.
+        let (code, _) = api(
+            &clerk,
+            id,
+            "lines",
+            r#"{"lines": [{"from": 1, "description": "Monitor", "quantity": "5", "unit_price": "249", "amount": "1245"},
+                          {"description": "Freight", "quantity": "1", "unit_price": "99,60", "amount": "99,60"}]}"#,
+        )
+        .await;
+        assert_eq!(code, 204);
+        let after = skus().await;
+        assert_eq!(after.len(), 2);
+        assert_eq!(after[1], (None, Some("99.60".to_string())), "{db:?}");
+        pool.close().await;
+    }
+}

@@ -319,6 +319,12 @@ const DE: &[(&str, &str)] = &[
     ("Save changes", "Änderungen speichern"),
     ("Save and next", "Speichern und weiter"),
     ("Line items", "Positionen"),
+    ("Remove", "Entfernen"),
+    ("Save lines", "Positionen speichern"),
+    (
+        "Fill the empty rows to add lines; tick Remove to drop one.",
+        "Leere Zeilen ausfüllen, um Positionen hinzuzufügen; Entfernen ankreuzen, um eine zu streichen.",
+    ),
     ("Description", "Beschreibung"),
     ("Quantity", "Menge"),
     ("Unit price", "Einzelpreis"),
@@ -597,6 +603,7 @@ const DE: &[(&str, &str)] = &[
     ("Read", "Gelesen"),
     ("Checked and routed", "Geprüft und weitergeleitet"),
     ("Field corrected", "Feld korrigiert"),
+    ("Lines corrected", "Positionen korrigiert"),
     ("Taken", "Übernommen"),
     ("Sent to approval", "Zur Freigabe gesendet"),
     (
@@ -827,6 +834,12 @@ const FR: &[(&str, &str)] = &[
     ("Save changes", "Enregistrer"),
     ("Save and next", "Enregistrer et suivante"),
     ("Line items", "Lignes"),
+    ("Remove", "Supprimer"),
+    ("Save lines", "Enregistrer les lignes"),
+    (
+        "Fill the empty rows to add lines; tick Remove to drop one.",
+        "Remplissez les lignes vides pour en ajouter ; cochez Supprimer pour en retirer une.",
+    ),
     ("Description", "Désignation"),
     ("Quantity", "Quantité"),
     ("Unit price", "Prix unitaire"),
@@ -1105,6 +1118,7 @@ const FR: &[(&str, &str)] = &[
     ("Read", "Lue"),
     ("Checked and routed", "Contrôlée et orientée"),
     ("Field corrected", "Champ corrigé"),
+    ("Lines corrected", "Lignes corrigées"),
     ("Taken", "Prise"),
     ("Sent to approval", "Envoyée pour approbation"),
     (

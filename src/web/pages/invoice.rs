@@ -174,7 +174,7 @@ pub async fn invoice(
                 @if approving { (changed) (notes) }
                 (actions(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (fields_form(l, &state, &caller, &d, &back, xml_view.is_some(), &vendors))
-                (line_items(l, &d))
+                (line_items(l, &caller, &d, &back))
                 @if !approving { (notes) (changed) }
                 (bank_account(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (match_view(l, &d))
@@ -446,7 +446,12 @@ fn fields_form(
     }
 }
 
-fn line_items(l: Lang, d: &InvoiceDetail) -> Markup {
+fn line_items(l: Lang, caller: &Caller, d: &InvoiceDetail, back: &str) -> Markup {
+    let editable = d.summary.status == InvoiceStatus::NeedsReview
+        && matches!(caller.user.role, Role::Clerk | Role::Admin);
+    if editable {
+        return lines_grid(l, caller, d, back);
+    }
     if d.lines.is_empty() {
         return nothing();
     }
@@ -463,6 +468,82 @@ fn line_items(l: Lang, d: &InvoiceDetail) -> Markup {
             }
         }
     }
+}
+
+/// The lines as a grid a clerk edits: each line's values, a box to drop
+/// it, and empty rows to add lines (a split is a line changed and one
+/// added). Saved as one change of the lines, which an approver approves.
+fn lines_grid(l: Lang, caller: &Caller, d: &InvoiceDetail, back: &str) -> Markup {
+    let id = d.summary.id.0;
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let blank = d.lines.len() + 1..=d.lines.len() + 2;
+    html! {
+        form #lines method="post" action=(format!("/invoices/{id}/lines")) {
+            input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
+            input type="hidden" name="back" value=(back);
+            h2 { (l.t("Line items")) }
+            table.lines-grid {
+                thead { tr { th { "#" } th { (l.t("Description")) } th.num { (l.t("Quantity")) }
+                    th.num { (l.t("Unit price")) } th.num { (l.t("Amount")) } th { (l.t("Remove")) } } }
+                tbody {
+                    @for (i, line) in d.lines.iter().enumerate() {
+                        @let n = i + 1;
+                        tr {
+                            td { (n) input type="hidden" name=(format!("ln{n}:from")) value=(line.line_no); }
+                            td { input name=(format!("ln{n}:description")) value=(value(&line.description)) aria-label=(format!("{} {n}", l.t("Description"))); }
+                            td.num { input name=(format!("ln{n}:quantity")) value=(value(&line.quantity)) size="6" aria-label=(format!("{} {n}", l.t("Quantity"))); }
+                            td.num { input name=(format!("ln{n}:unit_price")) value=(value(&line.unit_price)) size="8" aria-label=(format!("{} {n}", l.t("Unit price"))); }
+                            td.num { input name=(format!("ln{n}:amount")) value=(value(&line.amount)) size="9" aria-label=(format!("{} {n}", l.t("Amount"))); }
+                            td { input type="checkbox" name=(format!("ln{n}:remove")) aria-label=(format!("{} {n}", l.t("Remove"))); }
+                        }
+                    }
+                    @for n in blank {
+                        tr.new {
+                            td { "+" }
+                            td { input name=(format!("ln{n}:description")) aria-label=(format!("{} {n}", l.t("Description"))); }
+                            td.num { input name=(format!("ln{n}:quantity")) size="6" aria-label=(format!("{} {n}", l.t("Quantity"))); }
+                            td.num { input name=(format!("ln{n}:unit_price")) size="8" aria-label=(format!("{} {n}", l.t("Unit price"))); }
+                            td.num { input name=(format!("ln{n}:amount")) size="9" aria-label=(format!("{} {n}", l.t("Amount"))); }
+                            td {}
+                        }
+                    }
+                }
+            }
+            p { button.secondary #save-lines { (l.t("Save lines")) } " " span.muted { (l.t("Fill the empty rows to add lines; tick Remove to drop one.")) } }
+        }
+    }
+}
+
+/// The grid's rows (`ln3:quantity`, ...) as line edits, in row order,
+/// without the rows ticked for removal.
+fn line_edits(form: &[(String, String)]) -> Vec<review::LineEdit> {
+    let mut rows: std::collections::BTreeMap<usize, (review::LineEdit, bool)> = Default::default();
+    for (name, value) in form {
+        let Some((row, column)) = name
+            .strip_prefix("ln")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(n, c)| Some((n.parse::<usize>().ok()?, c)))
+        else {
+            continue;
+        };
+        if row > review::MAX_EDITED_LINES + 2 {
+            continue;
+        }
+        let (edit, removed) = rows.entry(row).or_default();
+        match column {
+            "from" => edit.from = value.trim().parse().ok(),
+            "description" => edit.description = value.clone(),
+            "quantity" => edit.quantity = value.clone(),
+            "unit_price" => edit.unit_price = value.clone(),
+            "amount" => edit.amount = value.clone(),
+            "remove" => *removed = true,
+            _ => {}
+        }
+    }
+    rows.into_values()
+        .filter(|(_, removed)| !removed)
+        .map(|(edit, _)| edit)
+        .collect()
 }
 
 /// The notes and every comment given with a decision, oldest first, and
@@ -1006,6 +1087,9 @@ pub async fn invoice_action(
     let comment = get("comment").unwrap_or("");
     let done: Result<(), review::ReviewError> = match action.as_str() {
         "fields" => correct_fields(l, &state, &caller, invoice, &form).await,
+        "lines" => {
+            review::correct_lines(&state.store, invoice, &line_edits(&form), &caller.user).await
+        }
         "note" => review::add_note(
             &state.store,
             &state.settings,
