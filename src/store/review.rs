@@ -660,10 +660,15 @@ pub struct Dashboard {
     pub discounts_taken: Vec<(String, String)>,
     /// Payments whose discount lapsed before they could be paid.
     pub discounts_lapsed: i64,
+    /// Invoices that arrived since the trend's start: when (Unix ms) and
+    /// whether they went through without a person.
+    pub arrivals: Vec<(i64, bool)>,
 }
 
 impl Store {
-    pub async fn dashboard(&self) -> Result<Dashboard> {
+    /// The dashboard's figures; the touchless trend covers invoices that
+    /// arrived from `trend_since` (Unix ms) on.
+    pub async fn dashboard(&self, trend_since: i64) -> Result<Dashboard> {
         let pool = self.pool();
         let by_status = self.invoice_status_counts().await?;
         let open_reasons: Vec<(String, i64)> = sqlx::query_as(
@@ -705,7 +710,19 @@ impl Store {
                 .fetch_one(pool)
                 .await
                 .ctx("count lapsed discounts")?;
+        let arrivals: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT d.received_at, CASE WHEN i.status IN ('scheduled', 'paid') \
+             AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.invoice_id = i.id) \
+             AND NOT EXISTS (SELECT 1 FROM corrections c WHERE c.invoice_id = i.id) THEN 1 ELSE 0 END \
+             FROM invoices i JOIN documents d ON d.id = i.document_id \
+             WHERE i.status IN ('scheduled', 'paid', 'needs_review', 'awaiting_approval') AND d.received_at >= $1",
+        )
+        .bind(trend_since)
+        .fetch_all(pool)
+        .await
+        .ctx("read the touchless trend")?;
         Ok(Dashboard {
+            arrivals: arrivals.into_iter().map(|(at, t)| (at, t == 1)).collect(),
             by_status,
             open_reasons,
             touchless,

@@ -608,6 +608,9 @@ async fn review_workspace_journeys_in_a_real_browser() {
         page.contains("<svg") && page.contains("href=\"/?view=open&amp;reason="),
         "{page}"
     );
+    // Payables by week keep each currency apart (the GBP invoice is its
+    // own bar, never added to euros).
+    assert!(page.contains(">1,055.16 GBP</text>"), "{page}");
     checked(&b, &shots, "approver-05-dashboard").await;
     b.logout().await;
 

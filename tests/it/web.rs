@@ -145,6 +145,11 @@ async fn queue_invoice_page_upload_health_and_metrics() {
         "{dash}"
     );
     assert!(dash.contains("price_variance"), "reasons charted: {dash}");
+    // The trend: this week's one invoice needed a person.
+    assert!(
+        dash.contains("Touchless, by the week invoices arrived") && dash.contains("0 % (0/1)"),
+        "{dash}"
+    );
     // Filters: by reason and a search for the vendor, the number or the
     // amount as people write it.
     for search in ["NORDLICHT", "re-2026-00437", "2.302,17"] {

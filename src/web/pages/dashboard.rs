@@ -72,7 +72,13 @@ pub async fn dashboard(
 ) -> Result<Html<String>, PageError> {
     let failed =
         |e: crate::store::Error| PageError::for_caller(crate::web::ApiError::from(e), &caller, l);
-    let d = state.store.dashboard().await.map_err(failed)?;
+    // The touchless trend: the last eight weeks, by the week invoices
+    // arrived (UTC), oldest first.
+    let now = crate::store::now_ms();
+    const WEEK_MS: i64 = 7 * 86_400_000;
+    let weeks = 8;
+    let since = now - weeks * WEEK_MS;
+    let d = state.store.dashboard(since).await.map_err(failed)?;
     let all = state.store.list_invoices(None).await.map_err(failed)?;
     let rate = if d.processed > 0 {
         format!("{:.0} %", d.touchless as f64 * 100.0 / d.processed as f64)
@@ -108,14 +114,16 @@ pub async fn dashboard(
     let week_of =
         |d: NaiveDate| d - chrono::Days::new(u64::from(d.weekday().num_days_from_monday()));
     let this_week = week_of(today);
-    let mut due: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
-    let mut overdue = Decimal::ZERO;
+    // Per currency: amounts in two currencies are never added up.
+    // `None` as the week is "overdue".
+    let mut due: BTreeMap<(Option<NaiveDate>, String), Decimal> = BTreeMap::new();
     for s in all
         .iter()
         .filter(|s| open(&s.status) || s.status == InvoiceStatus::Scheduled)
     {
-        let (Some(t), Some(day)) = (
+        let (Some(t), Some(currency), Some(day)) = (
             total(s),
+            s.currency.clone(),
             s.due_date
                 .as_deref()
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
@@ -123,30 +131,68 @@ pub async fn dashboard(
             continue;
         };
         if day < today {
-            overdue += t;
+            *due.entry((None, currency)).or_default() += t;
         } else if week_of(day) < this_week + chrono::Days::new(7 * 8) {
-            *due.entry(week_of(day)).or_default() += t;
+            *due.entry((Some(week_of(day)), currency)).or_default() += t;
         }
     }
     let to_f = |a: Decimal| a.to_string().parse::<f64>().unwrap_or(0.0);
-    let mut cash: Vec<Bar> = Vec::new();
-    if overdue > Decimal::ZERO {
-        cash.push(Bar {
-            label: l.t("overdue").into(),
-            shown: money(Some(&overdue.to_string()), None),
-            value: to_f(overdue),
-            href: Some("/?view=open&sort=due".into()),
-        });
-    }
-    for (week, amount) in &due {
-        cash.push(Bar {
-            label: format!("{} {}", l.t("week of"), week.format("%Y-%m-%d")),
-            shown: money(Some(&amount.to_string()), None),
+    let cash: Vec<Bar> = due
+        .iter()
+        .map(|((week, currency), amount)| Bar {
+            label: match week {
+                None => l.t("overdue").to_string(),
+                Some(w) => format!("{} {}", l.t("week of"), w.format("%Y-%m-%d")),
+            },
+            shown: money(Some(&amount.to_string()), Some(currency)),
             value: to_f(*amount),
-            href: None,
-        });
+            href: week.is_none().then(|| "/?view=open&sort=due".to_string()),
+        })
+        .collect();
+    let mut trend: Vec<(usize, usize)> = vec![(0, 0); usize::try_from(weeks).unwrap_or(8)];
+    for (at, touchless) in &d.arrivals {
+        let ago = usize::try_from((now - at).max(0) / WEEK_MS).unwrap_or(usize::MAX);
+        if let Some(slot) = trend
+            .len()
+            .checked_sub(ago + 1)
+            .and_then(|i| trend.get_mut(i))
+        {
+            slot.1 += 1;
+            if *touchless {
+                slot.0 += 1;
+            }
+        }
     }
-    let now = crate::store::now_ms();
+    let trend: Vec<Bar> = trend
+        .iter()
+        .enumerate()
+        .map(|(i, (touchless, all))| {
+            let weeks_ago = trend.len() - i - 1;
+            Bar {
+                label: if weeks_ago == 0 {
+                    l.t("this week").to_string()
+                } else if weeks_ago == 1 {
+                    l.t("last week").to_string()
+                } else {
+                    format!("{weeks_ago} {}", l.t("weeks ago"))
+                },
+                shown: if *all == 0 {
+                    "—".into()
+                } else {
+                    format!(
+                        "{:.0} % ({touchless}/{all})",
+                        *touchless as f64 * 100.0 / *all as f64
+                    )
+                },
+                value: if *all == 0 {
+                    0.0
+                } else {
+                    *touchless as f64 / *all as f64
+                },
+                href: None,
+            }
+        })
+        .collect();
     let buckets = [
         (l.t("under 1 day"), 0, 1),
         (l.t("1 to 3 days"), 1, 3),
@@ -205,6 +251,7 @@ pub async fn dashboard(
             section { h2 { (l.t("Why invoices wait")) } (bar_chart(l, &reasons, l.t("Why invoices wait"))) }
             section { h2 { (l.t("Due in the coming weeks")) } (bar_chart(l, &cash, l.t("Due in the coming weeks"))) }
         }
+        section { h2 { (l.t("Touchless, by the week invoices arrived")) } (bar_chart(l, &trend, l.t("Touchless, by the week invoices arrived"))) }
         div.cols {
             section { h2 { (l.t("How long they have waited")) } (bar_chart(l, &ageing, l.t("How long they have waited"))) }
             section { h2 { (l.t("Invoices by status")) } (bar_chart(l, &statuses, l.t("Invoices by status"))) }

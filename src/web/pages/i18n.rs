@@ -449,6 +449,13 @@ const DE: &[(&str, &str)] = &[
     ),
     // Dashboard
     ("Nothing yet.", "Noch nichts."),
+    ("this week", "diese Woche"),
+    ("last week", "letzte Woche"),
+    ("weeks ago", "Wochen zuvor"),
+    (
+        "Touchless, by the week invoices arrived",
+        "Ohne Eingriff, nach Eingangswoche",
+    ),
     ("touchless", "ohne Eingriff"),
     (
         "invoices scheduled without a person",
@@ -964,6 +971,13 @@ const FR: &[(&str, &str)] = &[
     ),
     // Dashboard
     ("Nothing yet.", "Rien pour l'instant."),
+    ("this week", "cette semaine"),
+    ("last week", "la semaine dernière"),
+    ("weeks ago", "semaines plus tôt"),
+    (
+        "Touchless, by the week invoices arrived",
+        "Sans intervention, par semaine d'arrivée",
+    ),
     ("touchless", "sans intervention"),
     (
         "invoices scheduled without a person",
