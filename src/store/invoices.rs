@@ -19,18 +19,34 @@ use crate::domain::{
 
 /// The invoice list's columns: the vendor's master-data name when resolved,
 /// else the name extraction read.
-macro_rules! summary_select {
+macro_rules! summary_columns {
     () => {
         "SELECT i.id, i.document_id, d.filename, i.status, i.vendor_id, \
      COALESCE(v.name, f.value) AS vendor_name, i.invoice_number, i.invoice_date, i.due_date, i.currency, \
      i.total_amount, i.po_number, i.duplicate_of, d.received_at, \
-     (SELECT MAX(rt.assigned_to) FROM review_tasks rt WHERE rt.invoice_id = i.id AND rt.state = 'open') AS assigned_to \
-     FROM invoices i \
+     (SELECT MAX(rt.assigned_to) FROM review_tasks rt WHERE rt.invoice_id = i.id AND rt.state = 'open') AS assigned_to"
+    };
+}
+
+macro_rules! summary_from {
+    () => {
+        " FROM invoices i \
      JOIN documents d ON d.id = i.document_id \
      LEFT JOIN vendors v ON v.vendor_id = i.vendor_id \
      LEFT JOIN invoice_fields f ON f.invoice_id = i.id AND f.field = 'vendor_name'"
     };
 }
+
+macro_rules! summary_select {
+    () => {
+        concat!(summary_columns!(), summary_from!())
+    };
+}
+
+/// An invoice summary's columns, and the tables they come from, for the
+/// queue's own queries (`store::queue`).
+pub(super) const SUMMARY_COLUMNS: &str = summary_columns!();
+pub(super) const SUMMARY_FROM: &str = summary_from!();
 
 async fn count_by(store: &Store, sql: &'static str) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query(sql)
@@ -1008,14 +1024,20 @@ impl Store {
     }
 
     async fn summary_from_row(&self, r: &AnyRow) -> Result<InvoiceSummary> {
-        let id: i64 = r.try_get("id").ctx("decode invoice")?;
-        let status: String = r.try_get("status").ctx("decode invoice")?;
-        let reasons: Vec<String> =
+        let mut summary = self.summary_without_reasons(r)?;
+        summary.reasons =
             sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1 ORDER BY id")
-                .bind(id)
+                .bind(summary.id.0)
                 .fetch_all(self.pool())
                 .await
                 .ctx("read discrepancies")?;
+        Ok(summary)
+    }
+
+    /// A summary row as read; its reasons are left empty for the caller.
+    pub(super) fn summary_without_reasons(&self, r: &AnyRow) -> Result<InvoiceSummary> {
+        let id: i64 = r.try_get("id").ctx("decode invoice")?;
+        let status: String = r.try_get("status").ctx("decode invoice")?;
         let dup: Option<i64> = r.try_get("duplicate_of").ctx("decode invoice")?;
         Ok(InvoiceSummary {
             id: InvoiceId(id),
@@ -1036,7 +1058,7 @@ impl Store {
             total_amount: r.try_get("total_amount").ctx("decode invoice")?,
             po_number: r.try_get("po_number").ctx("decode invoice")?,
             duplicate_of: dup.map(InvoiceId),
-            reasons,
+            reasons: Vec::new(),
         })
     }
 }

@@ -19,6 +19,7 @@ mod invoices;
 mod jobs;
 mod masterdata;
 mod payments;
+mod queue;
 mod review;
 mod users;
 
@@ -30,6 +31,7 @@ pub use invoices::{
 pub use jobs::{Job, JobKind, QueueStats, UnprocessedDocument};
 pub use masterdata::{BankAccount, VendorImport};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
+pub use queue::{Neighbours, QueueFilter, QueuePage, QueueSort, QueueView, SortKey};
 pub use review::{
     ApprovalRequest, CORRECTABLE_FIELDS, Correction, CorrectionRow, Dashboard, Reopen,
 };

@@ -610,3 +610,152 @@ async fn lines_fixed_by_a_clerk_are_matched_again_and_wait_for_an_approver() {
         pool.close().await;
     }
 }
+
+/// The queue is read page by page in SQL: pages follow on from each other
+/// without gaps or repeats in every order, the search finds a vendor, a
+/// number or an amount as people write it, "waiting for my approval"
+/// leaves out what this person sent, and previous / next agree with the
+/// page.
+#[tokio::test]
+async fn the_queue_pages_sorts_and_searches_in_sql() {
+    use apflow::store::{QueueFilter, QueueSort, QueueView};
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let admin = Api::as_role(&t, Role::Admin).await;
+        let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(admin.username.clone())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let all = |sort| QueueFilter {
+            view: QueueView::All,
+            user_id: admin_id,
+            username: admin.username.clone(),
+            may_approve: true,
+            reason: None,
+            search: None,
+            amount: None,
+            sort,
+        };
+        for sort in [QueueSort::Due, QueueSort::Amount, QueueSort::Age] {
+            let whole = t.store.queue_page(&all(sort), None, 100).await.unwrap();
+            assert!(whole.next.is_none() && whole.rows.len() >= 10, "{db:?}");
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = t
+                    .store
+                    .queue_page(&all(sort), after.as_ref(), 3)
+                    .await
+                    .unwrap();
+                assert!(page.rows.len() <= 3);
+                paged.extend(page.rows.iter().map(|r| r.id.0));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let ids: Vec<i64> = whole.rows.iter().map(|r| r.id.0).collect();
+            assert_eq!(paged, ids, "{db:?} {sort:?}: pages follow on");
+            // Previous / next of the third row are its neighbours.
+            let third = apflow::domain::InvoiceId(ids[2]);
+            let around = t.store.queue_neighbours(&all(sort), third).await.unwrap();
+            assert_eq!(around.prev.map(|p| p.0), Some(ids[1]), "{db:?} {sort:?}");
+            assert_eq!(around.next.map(|n| n.0), Some(ids[3]), "{db:?} {sort:?}");
+            assert_eq!(
+                (around.position, around.total),
+                (Some(3), i64::try_from(ids.len()).unwrap())
+            );
+            match sort {
+                QueueSort::Due => {
+                    let dues: Vec<Option<String>> =
+                        whole.rows.iter().map(|r| r.due_date.clone()).collect();
+                    let mut sorted = dues.clone();
+                    sorted.sort_by_key(|d| (d.is_none(), d.clone()));
+                    assert_eq!(dues, sorted, "{db:?}: soonest first, none last");
+                }
+                QueueSort::Amount => {
+                    let totals: Vec<f64> = whole
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            r.total_amount
+                                .as_deref()
+                                .map_or(-1.0, |t| t.parse().unwrap())
+                        })
+                        .collect();
+                    assert!(
+                        totals.windows(2).all(|w| w[0] >= w[1]),
+                        "{db:?}: {totals:?}"
+                    );
+                }
+                QueueSort::Age => {}
+            }
+        }
+        // Reasons come with the page.
+        let id = invoice_id(&pool, "RE-2026-00437").await;
+        let whole = t
+            .store
+            .queue_page(&all(QueueSort::Due), None, 100)
+            .await
+            .unwrap();
+        let row = whole.rows.iter().find(|r| r.id.0 == id).unwrap();
+        assert_eq!(row.reasons, vec!["price_variance".to_string()], "{db:?}");
+        for (words, amount) in [
+            ("NORDLICHT", None),
+            ("re-2026-00437", None),
+            ("PO-2026-0106", None),
+            ("2.302,17", Some("2302.17")),
+        ] {
+            let f = QueueFilter {
+                search: Some(words.into()),
+                amount: amount.map(|a: &str| a.parse().unwrap()),
+                ..all(QueueSort::Due)
+            };
+            let found = t.store.queue_page(&f, None, 100).await.unwrap();
+            assert!(
+                found.rows.iter().any(|r| r.id.0 == id),
+                "{db:?}: {words} finds it"
+            );
+            assert!(
+                found.rows.len() < whole.rows.len(),
+                "{db:?}: {words} narrows"
+            );
+        }
+        // A search with LIKE's wildcards finds them as text, not as "any".
+        let f = QueueFilter {
+            search: Some("%".into()),
+            ..all(QueueSort::Due)
+        };
+        assert!(
+            t.store
+                .queue_page(&f, None, 100)
+                .await
+                .unwrap()
+                .rows
+                .is_empty()
+        );
+        // Sent to approval by the admin: not in the admin's approvals.
+        assert_eq!(
+            api(&admin, id, "request-approval", r#"{"comment": "checked"}"#)
+                .await
+                .0,
+            204
+        );
+        let approvals = |user_id: i64| QueueFilter {
+            view: QueueView::Approval,
+            user_id,
+            ..all(QueueSort::Due)
+        };
+        let mine = t
+            .store
+            .queue_page(&approvals(admin_id), None, 100)
+            .await
+            .unwrap();
+        assert!(mine.rows.iter().all(|r| r.id.0 != id), "{db:?}");
+        let other = t.store.queue_page(&approvals(-1), None, 100).await.unwrap();
+        assert!(other.rows.iter().any(|r| r.id.0 == id), "{db:?}");
+        pool.close().await;
+    }
+}

@@ -205,6 +205,7 @@ const DE: &[(&str, &str)] = &[
     ("Taken by", "Bearbeitet von"),
     ("Waiting", "Wartet"),
     ("Nothing here.", "Hier ist nichts."),
+    ("Show more", "Mehr zeigen"),
     (
         " Take an invoice from “All open” to work on it.",
         " Übernehmen Sie eine Rechnung aus „Alle offenen“, um sie zu bearbeiten.",
@@ -724,6 +725,7 @@ const FR: &[(&str, &str)] = &[
     ("Taken by", "Prise par"),
     ("Waiting", "Attente"),
     ("Nothing here.", "Rien ici."),
+    ("Show more", "Voir plus"),
     (
         " Take an invoice from “All open” to work on it.",
         " Prenez une facture dans « Toutes ouvertes » pour la traiter.",

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 
-use super::queue::{QueueQuery, invoice_link, rows};
+use super::queue::{QueueQuery, filter, invoice_link};
 use super::{Lang, PageError, Shortcut, labels, layout, money, nothing, when};
 use crate::domain::{InvoiceId, InvoiceStatus, Role};
 use crate::store::InvoiceDetail;
@@ -101,12 +101,12 @@ pub async fn invoice(
         .ok_or_else(not_found)?;
     let s = &d.summary;
     let back = query.to_query();
-    let (list, _, _) = rows(&state, &caller, &query)
+    // Previous / next in the list the person came from.
+    let around = state
+        .store
+        .queue_neighbours(&filter(&query, &caller), InvoiceId(id))
         .await
-        .map_err(|e| e.in_lang(l))?;
-    let at = list.iter().position(|r| r.id.0 == id);
-    let prev = at.and_then(|i| i.checked_sub(1)).and_then(|i| list.get(i));
-    let next = at.and_then(|i| list.get(i + 1));
+        .map_err(err)?;
     let xml_view = einvoice_document(&state, &d).await?;
     let approving = s.status == InvoiceStatus::AwaitingApproval;
     let notes = conversation(l, &state, &caller, &d, &query.to_query())
@@ -140,9 +140,9 @@ pub async fn invoice(
     let body = html! {
         p.nav {
             a href=(if back.is_empty() { "/".to_string() } else { format!("/?{back}") }) { (l.t("← Back to the list")) }
-            @if let Some(p) = prev { a rel="prev" data-key="k" href=(invoice_link(p.id.0, &back)) { (l.t("Previous")) } }
-            @if let Some(n) = next { a rel="next" data-key="j" href=(invoice_link(n.id.0, &back)) { (l.t("Next")) } }
-            @if let Some(i) = at { span.muted { (i + 1) " of " (list.len()) } }
+            @if let Some(p) = around.prev { a rel="prev" data-key="k" href=(invoice_link(p.0, &back)) { (l.t("Previous")) } }
+            @if let Some(n) = around.next { a rel="next" data-key="j" href=(invoice_link(n.0, &back)) { (l.t("Next")) } }
+            @if let Some(i) = around.position { span.muted { (i) " " (l.t("of")) " " (around.total) } }
         }
         div.workspace {
             section aria-label=(l.t("Invoice")) {
@@ -1143,12 +1143,15 @@ pub async fn invoice_action(
     }
     let query: QueueQuery = serde_urlencoded::from_str(back).unwrap_or_default();
     if get("then") == Some("next") {
-        let (list, _, _) = rows(&state, &caller, &query)
+        // The list as it is now: this invoice may have left it, and the
+        // next is the one after its place in the order.
+        let around = state
+            .store
+            .queue_neighbours(&filter(&query, &caller), invoice)
             .await
-            .map_err(|e| e.in_lang(l))?;
-        // The list as it is now: this invoice may have left it.
-        if let Some(next) = list.iter().find(|r| r.id.0 != id) {
-            return Ok(Redirect::to(&invoice_link(next.id.0, back)).into_response());
+            .map_err(|e| PageError::for_caller(ApiError::from(e), &caller, l))?;
+        if let Some(next) = around.next {
+            return Ok(Redirect::to(&invoice_link(next.0, back)).into_response());
         }
         return Ok(Redirect::to(&format!("/?{back}")).into_response());
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Lang, PageError, Shortcut, age, labels, layout, money, when};
 use crate::domain::{InvoiceStatus, Role};
-use crate::store::InvoiceSummary;
+use crate::store::{QueueFilter, QueueSort, QueueView, SortKey};
 use crate::web::AppState;
 use crate::web::auth::Caller;
 
@@ -30,6 +30,9 @@ pub struct QueueQuery {
     /// for bookmarks: read as the view that shows that status.
     #[serde(default, skip_serializing)]
     pub status: Option<String>,
+    /// Where the page starts (`Show more`): after this row of the order.
+    #[serde(default, skip_serializing)]
+    pub after: Option<String>,
 }
 
 impl QueueQuery {
@@ -89,111 +92,70 @@ fn default_view(caller: &Caller) -> &'static str {
     }
 }
 
-fn in_view(view: &str, s: &InvoiceSummary, caller: &Caller, not_mine: &[i64]) -> bool {
-    use InvoiceStatus as S;
+/// The view's key as the store knows it.
+fn store_view(view: &str) -> QueueView {
     match view {
-        "mine" => {
-            s.status == S::NeedsReview && s.assigned_to.as_deref() == Some(&caller.user.username)
-        }
-        "review" => s.status == S::NeedsReview,
-        "approval" => s.status == S::AwaitingApproval && !not_mine.contains(&s.id.0),
-        "hold" => s.status == S::OnHold,
-        "rejected" => s.status == S::Rejected,
-        "scheduled" => matches!(s.status, S::Scheduled | S::Paid),
-        "duplicates" => s.status == S::Duplicate,
-        "all" => true,
-        _ => matches!(s.status, S::NeedsReview | S::AwaitingApproval | S::OnHold),
+        "mine" => QueueView::Mine,
+        "review" => QueueView::Review,
+        "approval" => QueueView::Approval,
+        "hold" => QueueView::Hold,
+        "rejected" => QueueView::Rejected,
+        "scheduled" => QueueView::Scheduled,
+        "duplicates" => QueueView::Duplicates,
+        "all" => QueueView::All,
+        _ => QueueView::Open,
     }
 }
 
-/// Invoices waiting for approval that this person may not approve: they
-/// corrected it, sent it, or approved it already (segregation of duties,
-/// as `workflow::review::decide` enforces it). Non-approvers approve none.
-async fn not_for_me(
-    state: &AppState,
-    caller: &Caller,
-    all: &[InvoiceSummary],
-) -> Result<Vec<i64>, PageError> {
-    let mut out = Vec::new();
-    for s in all
-        .iter()
-        .filter(|s| s.status == InvoiceStatus::AwaitingApproval)
-    {
-        let me = caller.user.id;
-        let excluded = !matches!(caller.user.role, Role::Approver | Role::Admin)
-            || state.store.corrected_by(s.id).await?.contains(&me)
-            || state.store.approval_requester(s.id).await? == Some(me)
-            || state.store.approval_steps(s.id).await?.contains(&me);
-        if excluded {
-            out.push(s.id.0);
-        }
-    }
-    Ok(out)
-}
-
-fn matches_search(q: &str, s: &InvoiceSummary) -> bool {
-    let q = q.trim();
-    if q.is_empty() {
-        return true;
-    }
-    let needle = q.to_lowercase();
-    let has = |v: &Option<String>| {
-        v.as_deref()
-            .is_some_and(|v| v.to_lowercase().contains(&needle))
-    };
-    if has(&s.vendor_name) || has(&s.invoice_number) || has(&s.po_number) {
-        return true;
-    }
-    let amount = crate::extract::normalize::parse_amount(q, None);
-    let total = s
-        .total_amount
+/// The queue's query as the store's filter, for this person.
+pub(super) fn filter(query: &QueueQuery, caller: &Caller) -> QueueFilter {
+    let search = query
+        .q
         .as_deref()
-        .and_then(|t| t.parse::<rust_decimal::Decimal>().ok());
-    matches!((amount, total), (Some(a), Some(t)) if a == t)
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_string);
+    QueueFilter {
+        view: store_view(view_of(query, caller)),
+        user_id: caller.user.id,
+        username: caller.user.username.clone(),
+        may_approve: matches!(caller.user.role, Role::Approver | Role::Admin),
+        reason: query.reason.clone().filter(|r| !r.is_empty()),
+        amount: search
+            .as_deref()
+            .and_then(|q| crate::extract::normalize::parse_amount(q, None)),
+        search,
+        sort: match query.sort.as_deref() {
+            Some("amount") => QueueSort::Amount,
+            Some("age") => QueueSort::Age,
+            _ => QueueSort::Due,
+        },
+    }
 }
 
-/// The invoices of a view, filtered and sorted as the query says: the
-/// queue's rows, and the order the invoice page's next / previous walk.
-pub(super) async fn rows(
-    state: &AppState,
-    caller: &Caller,
-    query: &QueueQuery,
-) -> Result<(Vec<InvoiceSummary>, Vec<InvoiceSummary>, Vec<i64>), PageError> {
-    let all = state.store.list_invoices(None).await?;
-    let not_mine = not_for_me(state, caller, &all).await?;
-    let view = view_of(query, caller);
-    let mut rows: Vec<InvoiceSummary> = all
-        .iter()
-        .filter(|s| in_view(view, s, caller, &not_mine))
-        .filter(|s| matches_search(query.q.as_deref().unwrap_or(""), s))
-        .filter(|s| {
-            query
-                .reason
-                .as_deref()
-                .filter(|r| !r.is_empty())
-                .is_none_or(|r| s.reasons.iter().any(|x| x == r))
-        })
-        .cloned()
-        .collect();
-    let total = |s: &InvoiceSummary| {
-        s.total_amount
-            .as_deref()
-            .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
-    };
-    match query.sort.as_deref() {
-        Some("amount") => rows.sort_by(|a, b| total(b).cmp(&total(a)).then(a.id.0.cmp(&b.id.0))),
-        Some("age") => rows.sort_by_key(|s| (s.received_at, s.id.0)),
-        // Due date first, soonest first; invoices without one last.
-        _ => rows.sort_by(|a, b| {
-            (a.due_date.is_none(), &a.due_date, a.id.0).cmp(&(
-                b.due_date.is_none(),
-                &b.due_date,
-                b.id.0,
-            ))
-        }),
+/// A page's start as it travels in the URL: `t:2026-04-30~17`.
+fn cursor_text(key: &SortKey, id: i64) -> String {
+    match key {
+        SortKey::Text(t) => format!("t:{t}~{id}"),
+        SortKey::Number(x) => format!("n:{x}~{id}"),
+        SortKey::Int(n) => format!("i:{n}~{id}"),
     }
-    Ok((rows, all, not_mine))
 }
+
+fn cursor_of(text: &str) -> Option<(SortKey, i64)> {
+    let (key, id) = text.rsplit_once('~')?;
+    let id = id.parse().ok()?;
+    let key = match key.split_once(':')? {
+        ("t", t) => SortKey::Text(t.to_string()),
+        ("n", x) => SortKey::Number(x.parse().ok().filter(|x: &f64| x.is_finite())?),
+        ("i", n) => SortKey::Int(n.parse().ok()?),
+        _ => return None,
+    };
+    Some((key, id))
+}
+
+/// Rows a queue page shows.
+const PAGE_ROWS: i64 = 100;
 
 const KEYS: [Shortcut; 2] = [
     Shortcut {
@@ -214,14 +176,30 @@ pub async fn queue(
     Query(query): Query<QueueQuery>,
 ) -> Result<Html<String>, PageError> {
     let view = view_of(&query, &caller).to_string();
-    let (rows, all, not_mine) = rows(&state, &caller, &query)
+    let failed =
+        |e: crate::store::Error| PageError::for_caller(crate::web::ApiError::from(e), &caller, l);
+    let f = filter(&query, &caller);
+    let after = query.after.as_deref().and_then(cursor_of);
+    let page = state
+        .store
+        .queue_page(&f, after.as_ref(), PAGE_ROWS)
         .await
-        .map_err(|e| e.in_lang(l))?;
+        .map_err(failed)?;
+    let counts = state.store.queue_counts(&f).await.map_err(failed)?;
     let count = |v: &str| {
-        all.iter()
-            .filter(|s| in_view(v, s, &caller, &not_mine))
-            .count()
+        counts
+            .iter()
+            .find(|(view, _)| *view == store_view(v))
+            .map_or(0, |(_, n)| *n)
     };
+    let rows = page.rows;
+    let more = page.next.map(|(key, id)| {
+        format!(
+            "/?{}&after={}",
+            query.to_query(),
+            url_encode(&cursor_text(&key, id))
+        )
+    });
     let label = VIEWS
         .iter()
         .find(|(k, _)| *k == view)
@@ -234,6 +212,9 @@ pub async fn queue(
         .iter()
         .flat_map(|r| r.reasons.iter().map(String::as_str))
         .collect();
+    if let Some(r) = query.reason.as_deref().filter(|r| !r.is_empty()) {
+        reasons.push(r);
+    }
     reasons.sort_unstable();
     reasons.dedup();
     let sort = query.sort.as_deref().unwrap_or("due");
@@ -292,6 +273,7 @@ pub async fn queue(
                 }
             }
         }
+        @if let Some(more) = &more { p { a #more href=(more) { (l.t("Show more")) } } }
         @if may_upload { (upload_zone(l)) }
         @if matches!(view.as_str(), "open" | "all") { (unprocessed(l, &state, &caller).await.map_err(|e| e.in_lang(l))?) }
     };
@@ -356,4 +338,11 @@ async fn unprocessed(l: Lang, state: &AppState, caller: &Caller) -> Result<Marku
             }
         }
     })
+}
+
+/// Percent-encodes a query value.
+fn url_encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|e| e.trim_start_matches('=').to_string())
+        .unwrap_or_default()
 }
