@@ -91,6 +91,19 @@ enum Bind {
 struct Conditions {
     sql: Vec<String>,
     binds: Vec<Bind>,
+    /// The search reads the vendor's name: the name tables are joined.
+    names: bool,
+}
+
+impl Conditions {
+    /// The tables a count needs: the vendor's name only for a search.
+    fn from(&self) -> &'static str {
+        if self.names {
+            super::invoices::SUMMARY_FROM
+        } else {
+            " FROM invoices i JOIN documents d ON d.id = i.document_id"
+        }
+    }
 }
 
 impl Conditions {
@@ -104,6 +117,7 @@ fn conditions(f: &QueueFilter) -> Conditions {
     let mut c = Conditions {
         sql: Vec::new(),
         binds: Vec::new(),
+        names: false,
     };
     let status = match f.view {
         QueueView::Open => "i.status IN ('needs_review', 'awaiting_approval', 'on_hold')",
@@ -150,6 +164,7 @@ fn conditions(f: &QueueFilter) -> Conditions {
                 ch => vec![ch],
             })
             .collect();
+        c.names = true;
         let like = c.bind(Bind::Text(format!("%{escaped}%")));
         let mut any = vec![
             format!("LOWER(COALESCE(v.name, f.value, '')) LIKE {like} ESCAPE '\\'"),
@@ -252,11 +267,7 @@ impl Store {
     ) -> Result<Neighbours> {
         let key = f.sort.key();
         let mut c = conditions(f);
-        let total_sql = format!(
-            "SELECT COUNT(*){} WHERE {}",
-            super::invoices::SUMMARY_FROM,
-            c.sql.join(" AND ")
-        );
+        let total_sql = format!("SELECT COUNT(*){} WHERE {}", c.from(), c.sql.join(" AND "));
         let total: i64 = bind_all(sqlx::query(sqlx::AssertSqlSafe(total_sql)), &c.binds)
             .fetch_one(self.pool())
             .await
@@ -281,11 +292,7 @@ impl Store {
         let k = sort_key(f.sort, &row)?;
         let kb = c.bind(key_bind(&k));
         let idb = c.bind(Bind::Int(invoice.0));
-        let base = format!(
-            "SELECT i.id{} WHERE {}",
-            super::invoices::SUMMARY_FROM,
-            c.sql.join(" AND ")
-        );
+        let base = format!("SELECT i.id{} WHERE {}", c.from(), c.sql.join(" AND "));
         let one = |sql: String| {
             let binds = &c.binds;
             async move {
