@@ -33,7 +33,7 @@ pub use masterdata::{BankAccount, VendorImport};
 pub use payments::{DuePayment, PaidInvoice, PaymentRun, RunFile, RunOutcome};
 pub use queue::{Neighbours, QueueFilter, QueuePage, QueueSort, QueueView, SortKey};
 pub use review::{
-    ApprovalRequest, CORRECTABLE_FIELDS, Correction, CorrectionRow, Dashboard, Reopen,
+    ApprovalRequest, CORRECTABLE_FIELDS, Correction, CorrectionRow, Dashboard, Payable, Reopen,
 };
 pub use users::Backoff;
 

@@ -814,6 +814,46 @@ impl Store {
     }
 }
 
+/// What an unpaid invoice asks for, for the dashboard's sums.
+#[derive(Debug, Clone)]
+pub struct Payable {
+    pub status: crate::domain::InvoiceStatus,
+    pub currency: Option<String>,
+    pub total_amount: Option<String>,
+    pub due_date: Option<String>,
+}
+
+impl Store {
+    /// Every invoice open on a queue or scheduled for payment: its status,
+    /// currency, total and due date, in one query (the dashboard adds
+    /// them up per currency).
+    pub async fn payables(&self) -> Result<Vec<Payable>> {
+        let rows = sqlx::query(
+            "SELECT status, currency, total_amount, due_date FROM invoices \
+             WHERE status IN ('needs_review', 'awaiting_approval', 'on_hold', 'scheduled')",
+        )
+        .fetch_all(self.pool())
+        .await
+        .ctx("read payables")?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status").ctx("decode a payable")?;
+                Ok(Payable {
+                    status: crate::domain::InvoiceStatus::parse(&status).ok_or(
+                        super::Error::Corrupt {
+                            column: "invoices.status",
+                            value: status.clone(),
+                        },
+                    )?,
+                    currency: r.try_get("currency").ctx("decode a payable")?,
+                    total_amount: r.try_get("total_amount").ctx("decode a payable")?,
+                    due_date: r.try_get("due_date").ctx("decode a payable")?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// One line as text: description, quantity, unit price, amount.
 type LineText = (
     Option<String>,

@@ -79,13 +79,13 @@ pub async fn dashboard(
     let weeks = 8;
     let since = now - weeks * WEEK_MS;
     let d = state.store.dashboard(since).await.map_err(failed)?;
-    let all = state.store.list_invoices(None).await.map_err(failed)?;
+    let all = state.store.payables().await.map_err(failed)?;
     let rate = if d.processed > 0 {
         format!("{:.0} %", d.touchless as f64 * 100.0 / d.processed as f64)
     } else {
         "—".into()
     };
-    let total = |s: &crate::store::InvoiceSummary| {
+    let total = |s: &crate::store::Payable| {
         s.total_amount
             .as_deref()
             .and_then(|t| t.parse::<Decimal>().ok())
