@@ -38,6 +38,33 @@ async fn invoice_status(
         .ctx("find an invoice")
 }
 
+/// Opens a correction of `invoice` in `tx`: its document when it is on
+/// the review queue or on hold, else why not. The guarded UPDATE takes the
+/// row's lock on PostgreSQL, so a request for approval or a decision on
+/// the same invoice waits for the correction or sees the invoice already
+/// moved.
+async fn open_for_correction(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    invoice: InvoiceId,
+) -> Result<std::result::Result<i64, Correction>> {
+    let open: Option<i64> = sqlx::query_scalar(
+        "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold') \
+         RETURNING document_id",
+    )
+    .bind(now_ms())
+    .bind(invoice.0)
+    .fetch_optional(&mut **tx)
+    .await
+    .ctx("check an invoice is open for corrections")?;
+    match open {
+        Some(document) => Ok(Ok(document)),
+        None => Ok(Err(match invoice_status(tx, invoice).await? {
+            None => Correction::NoSuchInvoice,
+            Some(status) => Correction::Closed { status },
+        })),
+    }
+}
+
 /// What became of a correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Correction {
@@ -100,23 +127,9 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Correction> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        // The guarded UPDATE takes the row's lock on PostgreSQL, so a
-        // request for approval or a decision on the same invoice waits for
-        // this correction or sees the invoice already moved.
-        let open: Option<i64> = sqlx::query_scalar(
-            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold') \
-             RETURNING document_id",
-        )
-        .bind(now_ms())
-        .bind(invoice.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .ctx("check an invoice is open for corrections")?;
-        let Some(document) = open else {
-            return Ok(match invoice_status(&mut tx, invoice).await? {
-                None => Correction::NoSuchInvoice,
-                Some(status) => Correction::Closed { status },
-            });
+        let document = match open_for_correction(&mut tx, invoice).await? {
+            Ok(document) => document,
+            Err(refused) => return Ok(refused),
         };
         let mut old: Option<String> = sqlx::query_scalar(
             "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
@@ -205,20 +218,9 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Correction> {
         let mut tx = self.pool().begin().await.ctx("begin a transaction")?;
-        let open: Option<i64> = sqlx::query_scalar(
-            "UPDATE invoices SET updated_at = $1 WHERE id = $2 AND status IN ('needs_review', 'on_hold') \
-             RETURNING document_id",
-        )
-        .bind(now_ms())
-        .bind(invoice.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .ctx("check an invoice is open for corrections")?;
-        let Some(document) = open else {
-            return Ok(match invoice_status(&mut tx, invoice).await? {
-                None => Correction::NoSuchInvoice,
-                Some(status) => Correction::Closed { status },
-            });
+        let document = match open_for_correction(&mut tx, invoice).await? {
+            Ok(document) => document,
+            Err(refused) => return Ok(refused),
         };
         let rows = sqlx::query(
             "SELECT description, quantity, unit_price, amount FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
