@@ -65,6 +65,16 @@ async fn open_for_correction(
     }
 }
 
+/// One correction as it is recorded.
+struct Change<'a> {
+    invoice: InvoiceId,
+    document: i64,
+    field: &'a str,
+    old: Option<&'a str>,
+    new: &'a str,
+    user_id: i64,
+}
+
 /// What became of a correction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Correction {
@@ -184,27 +194,46 @@ impl Store {
                     .ctx("update an invoice number key")?;
             }
         }
+        let change = Change {
+            invoice,
+            document,
+            field,
+            old: old.as_deref(),
+            new: value,
+            user_id,
+        };
+        self.record_correction(tx, &change, audit).await?;
+        Ok(Correction::Done { old })
+    }
+
+    /// Records a correction (old → new, who, when), queues the invoice's
+    /// check with the corrected values, writes the audit entry and commits,
+    /// all in `tx`: nobody can send the invoice to approval between the
+    /// correction and the check that follows it.
+    async fn record_correction(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        change: &Change<'_>,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO corrections (invoice_id, field, old_value, new_value, user_id, at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(invoice.0)
-        .bind(field)
-        .bind(old.clone())
-        .bind(value.to_string())
-        .bind(user_id)
+        .bind(change.invoice.0)
+        .bind(change.field)
+        .bind(change.old.map(str::to_string))
+        .bind(change.new.to_string())
+        .bind(change.user_id)
         .bind(now_ms())
         .execute(&mut *tx)
         .await
         .ctx("record a correction")?;
-        // Checked again with the corrected value, queued in the same
-        // transaction: nobody can send the invoice to approval between the
-        // correction and the check that follows it.
-        super::jobs::requeue_decision(&mut *tx, DocumentId(document)).await?;
+        super::jobs::requeue_decision(&mut *tx, DocumentId(change.document)).await?;
         self.append_audit(&mut tx, audit).await?;
         tx.commit().await.ctx("commit a correction")?;
         self.signal_queue();
-        Ok(Correction::Done { old })
+        Ok(())
     }
 
     /// Replaces an open invoice's lines with a person's, as one correction
@@ -257,22 +286,15 @@ impl Store {
             .ctx("replace invoice lines")?;
         super::invoices::insert_lines(&mut tx, invoice.0, lines).await?;
         let old = lines_text(&before);
-        sqlx::query(
-            "INSERT INTO corrections (invoice_id, field, old_value, new_value, user_id, at) \
-             VALUES ($1, 'line_items', $2, $3, $4, $5)",
-        )
-        .bind(invoice.0)
-        .bind(old.clone())
-        .bind(lines_text(&after))
-        .bind(user_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .ctx("record a correction")?;
-        super::jobs::requeue_decision(&mut *tx, DocumentId(document)).await?;
-        self.append_audit(&mut tx, audit).await?;
-        tx.commit().await.ctx("commit a correction of the lines")?;
-        self.signal_queue();
+        let change = Change {
+            invoice,
+            document,
+            field: "line_items",
+            old: Some(&old),
+            new: &lines_text(&after),
+            user_id,
+        };
+        self.record_correction(tx, &change, audit).await?;
         Ok(Correction::Done { old: Some(old) })
     }
 

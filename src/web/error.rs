@@ -85,8 +85,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Percent-encodes a path for a query value.
-fn url_encode(s: &str) -> String {
+/// Percent-encodes a path (or any text) for a query value.
+pub(super) fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

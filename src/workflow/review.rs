@@ -162,6 +162,13 @@ pub async fn correct_field(
     Ok(())
 }
 
+/// An amount as a person types it (`1.234,56`, `497,92`, `1234.56`),
+/// below a trillion: what a correction or a line edit accepts.
+fn typed_amount(value: &str) -> Option<Decimal> {
+    crate::extract::normalize::parse_amount(value, None)
+        .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_i64))
+}
+
 /// A person's value for a field as it is stored: amounts and dates as
 /// people write them (`1.234,56`, `497,92`, `12.03.2026`, `2026-03-12`)
 /// become `1234.56` and `2026-03-12`; a currency is upper-cased; an IBAN
@@ -177,8 +184,7 @@ pub fn correction_value(field: &str, value: &str) -> Result<String, ReviewError>
         "invoice_date" | "due_date" => normalize::parse_date(value, true)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .ok_or_else(|| bad(" (write it as 31.12.2026 or 2026-12-31)")),
-        "net_amount" | "tax_amount" | "total_amount" => normalize::parse_amount(value, None)
-            .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_i64))
+        "net_amount" | "tax_amount" | "total_amount" => typed_amount(value)
             .map(|a| a.normalize().to_string())
             .ok_or_else(|| bad(" (write it as 1234.56 or 1.234,56)")),
         "currency" => {
@@ -251,15 +257,12 @@ pub async fn correct_lines(
             if v.is_empty() {
                 return Ok(None);
             }
-            crate::extract::normalize::parse_amount(v, None)
-                .filter(|a| a.abs() < Decimal::from(1_000_000_000_000_i64))
-                .map(Some)
-                .ok_or_else(|| {
-                    ReviewError::Invalid(format!(
-                        "line {}: {v:?} is not a valid {what} (write it as 1234.56 or 1.234,56)",
-                        n + 1
-                    ))
-                })
+            typed_amount(v).map(Some).ok_or_else(|| {
+                ReviewError::Invalid(format!(
+                    "line {}: {v:?} is not a valid {what} (write it as 1234.56 or 1.234,56)",
+                    n + 1
+                ))
+            })
         };
         let mut line = e
             .from
@@ -1123,6 +1126,12 @@ pub async fn undoable(
     now: i64,
 ) -> Result<Option<&'static str>, ReviewError> {
     let trail = store.audit_trail("invoice", &invoice.0.to_string()).await?;
+    Ok(undoable_in(&trail, now))
+}
+
+/// [`undoable`] read from the invoice's audit trail (oldest first), for a
+/// caller that has it already.
+pub fn undoable_in(trail: &[crate::store::AuditRow], now: i64) -> Option<&'static str> {
     let last = trail.iter().rev().find(|r| {
         UNDOABLE.contains(&r.action.as_str())
             || matches!(
@@ -1130,9 +1139,8 @@ pub async fn undoable(
                 "invoice.reopened" | "invoice.approved" | "invoice.released"
             )
     });
-    Ok(last
-        .filter(|r| now - r.at <= UNDO_WINDOW_MS)
-        .and_then(|r| UNDOABLE.iter().copied().find(|a| *a == r.action)))
+    last.filter(|r| now - r.at <= UNDO_WINDOW_MS)
+        .and_then(|r| UNDOABLE.iter().copied().find(|a| *a == r.action))
 }
 
 /// Undoes a rejection or "duplicate" made by mistake: an approver brings

@@ -109,9 +109,14 @@ pub async fn invoice(
         .map_err(err)?;
     let xml_view = einvoice_document(&state, &d).await?;
     let approving = s.status == InvoiceStatus::AwaitingApproval;
-    let notes = conversation(l, &state, &caller, &d, &query.to_query())
+    // The audit trail, read once: the notes, the history and whether a
+    // rejection can still be undone all come from it.
+    let trail = state
+        .store
+        .audit_trail("invoice", &id.to_string())
         .await
-        .map_err(|e| e.in_lang(l))?;
+        .map_err(err)?;
+    let notes = conversation(l, &caller, &d, &back, &trail);
     let changed = changes(l, &state, &d).await.map_err(|e| e.in_lang(l))?;
     // The master data's vendors, for picking one, where a clerk may.
     let vendors = if s.status == InvoiceStatus::NeedsReview
@@ -172,13 +177,13 @@ pub async fn invoice(
                 // An approver reads what people changed and said before
                 // deciding; a clerk works on the fields first.
                 @if approving { (changed) (notes) }
-                (actions(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
+                (actions(l, &state, &caller, &d, &back, &trail).await.map_err(|e| e.in_lang(l))?)
                 (fields_form(l, &state, &caller, &d, &back, xml_view.is_some(), &vendors))
                 (line_items(l, &caller, &d, &back))
                 @if !approving { (notes) (changed) }
                 (bank_account(l, &state, &caller, &d, &back).await.map_err(|e| e.in_lang(l))?)
                 (match_view(l, &d))
-                (history(l, &state, id).await.map_err(|e| e.in_lang(l))?)
+                (history(l, &trail))
             }
             section.viewer aria-label=(l.t("Document")) {
                 @match &xml_view {
@@ -197,6 +202,15 @@ pub async fn invoice(
         }
     };
     Ok(layout(l, &title, Some(&caller), &KEYS, body))
+}
+
+/// What every form of the invoice page carries: the session's CSRF token
+/// and the list the person came from (to go back to, or on to the next).
+fn tokens(caller: &Caller, back: &str) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
+        input type="hidden" name="back" value=(back);
+    }
 }
 
 fn field<'a>(d: &'a InvoiceDetail, name: &str) -> Option<&'a str> {
@@ -233,22 +247,17 @@ async fn actions(
     caller: &Caller,
     d: &InvoiceDetail,
     back: &str,
+    trail: &[crate::store::AuditRow],
 ) -> Result<Markup, PageError> {
     let id = d.summary.id.0;
     let status = d.summary.status;
     let role = caller.user.role;
     let clerk = matches!(role, Role::Clerk | Role::Admin);
     let judge = matches!(role, Role::Approver | Role::Admin);
-    let csrf = caller.csrf.as_deref().unwrap_or("");
     let post = |action: &str| format!("/invoices/{id}/{action}");
-    let hidden = html! {
-        input type="hidden" name="csrf" value=(csrf);
-        input type="hidden" name="back" value=(back);
-    };
+    let hidden = tokens(caller, back);
     let undo = if judge && matches!(status, InvoiceStatus::Rejected | InvoiceStatus::Duplicate) {
-        review::undoable(&state.store, d.summary.id, crate::store::now_ms())
-            .await
-            .map_err(|e| PageError::for_caller(ApiError::from(e), caller, l))?
+        review::undoable_in(trail, crate::store::now_ms())
     } else {
         None
     };
@@ -384,8 +393,7 @@ fn fields_form(
     let id = d.summary.id.0;
     html! {
         form #fields method="post" action=(format!("/invoices/{id}/fields")) {
-            input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
-            input type="hidden" name="back" value=(back);
+            (tokens(caller, back))
             h2 { (l.t("Fields")) }
             @if editable { p #taking .muted { (l.t("Change a value and save; amounts as 1.234,56 or 1234.56, dates as 31.12.2026 or 2026-12-31. Click a word on the page to take it.")) } }
             table.fields {
@@ -479,8 +487,7 @@ fn lines_grid(l: Lang, caller: &Caller, d: &InvoiceDetail, back: &str) -> Markup
     let blank = d.lines.len() + 1..=d.lines.len() + 2;
     html! {
         form #lines method="post" action=(format!("/invoices/{id}/lines")) {
-            input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
-            input type="hidden" name="back" value=(back);
+            (tokens(caller, back))
             h2 { (l.t("Line items")) }
             table.lines-grid {
                 thead { tr { th { "#" } th { (l.t("Description")) } th.num { (l.t("Quantity")) }
@@ -548,15 +555,14 @@ fn line_edits(form: &[(String, String)]) -> Vec<review::LineEdit> {
 
 /// The notes and every comment given with a decision, oldest first, and
 /// a box to write one.
-async fn conversation(
+fn conversation(
     l: Lang,
-    state: &AppState,
     caller: &Caller,
     d: &InvoiceDetail,
     back: &str,
-) -> Result<Markup, PageError> {
+    trail: &[crate::store::AuditRow],
+) -> Markup {
     let id = d.summary.id.0;
-    let trail = state.store.audit_trail("invoice", &id.to_string()).await?;
     let said: Vec<(i64, String, String, String)> = trail
         .iter()
         .filter_map(|r| {
@@ -570,7 +576,7 @@ async fn conversation(
             ))
         })
         .collect();
-    Ok(html! {
+    html! {
         section #notes aria-label=(l.t("Notes")) {
             h2 { (l.t("Notes")) }
             @if said.is_empty() { p.muted { (l.t("No notes yet.")) } }
@@ -580,14 +586,13 @@ async fn conversation(
                 }
             }
             form method="post" action=(format!("/invoices/{id}/note")) {
-                input type="hidden" name="csrf" value=(caller.csrf.as_deref().unwrap_or(""));
-                input type="hidden" name="back" value=(back);
+                (tokens(caller, back))
                 label for="note" { (l.t("Add a note (@name tells a colleague)")) }
                 textarea #note name="comment" required data-key="n" {}
                 button.secondary #add-note { (l.t("Add note")) }
             }
         }
-    })
+    }
 }
 
 /// What people changed, old → new, who and when: what an approver is
@@ -640,7 +645,6 @@ async fn bank_account(
     let accounts = state.store.bank_accounts(vendor_id).await?;
     let judge = matches!(caller.user.role, Role::Approver | Role::Admin);
     let id = d.summary.id.0;
-    let csrf = caller.csrf.as_deref().unwrap_or("");
     Ok(html! {
         section #bank {
             h2 { (l.t("Bank account")) }
@@ -660,13 +664,11 @@ async fn bank_account(
                 p { (l.t("Call the vendor on a number you already had (never one printed on this invoice) before you verify.")) }
                 div.actions {
                     form method="post" action=(format!("/invoices/{id}/verify-iban")) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="back" value=(back);
+                        (tokens(caller, back))
                         button #verify-iban { (l.t("Verify this bank account")) }
                     }
                     form method="post" action=(format!("/invoices/{id}/refuse-iban")) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="back" value=(back);
+                        (tokens(caller, back))
                         label { (l.t("Why refused")) input name="comment" required; }
                         button.danger #refuse-iban { (l.t("Refuse it")) }
                     }
@@ -728,25 +730,24 @@ fn match_view(l: Lang, d: &InvoiceDetail) -> Markup {
 
 /// What happened to the invoice, from the audit log, in words: who, what,
 /// when (local time) and the detail a person needs (old → new, comment).
-async fn history(l: Lang, state: &AppState, id: i64) -> Result<Markup, PageError> {
-    let trail = state.store.audit_trail("invoice", &id.to_string()).await?;
+fn history(l: Lang, trail: &[crate::store::AuditRow]) -> Markup {
     if trail.is_empty() {
-        return Ok(nothing());
+        return nothing();
     }
-    Ok(html! {
+    html! {
         details #history {
             summary { h2 style="display:inline" { (l.t("History")) } }
             table {
                 thead { tr { th { (l.t("When")) } th { (l.t("Who")) } th { (l.t("What")) } th { (l.t("Detail")) } } }
                 tbody {
-                    @for r in &trail {
+                    @for r in trail {
                         tr { td { (when(r.at)) } td { (who(&r.actor)) } td { (labels::action(l, &r.action)) }
                             td { (history_detail(l, &r.detail)) } }
                     }
                 }
             }
         }
-    })
+    }
 }
 
 /// A worker's id (`worker-3@host`) is apflow itself to a clerk.
@@ -814,12 +815,7 @@ fn page_views(l: Lang, d: &InvoiceDetail, kind: Option<crate::domain::DocumentKi
         // by OCR at the image's own resolution, so it has no field boxes.
         Some(K::Png | K::Jpeg) => {
             return html! {
-                div.toolbar.noprint {
-                    button.secondary #zoom-out type="button" data-key="-" aria-label=(l.t("Zoom out")) { "−" }
-                    span #zoom-level aria-live="polite" { "fit" }
-                    button.secondary #zoom-in type="button" data-key="+" aria-label=(l.t("Zoom in")) { "+" }
-                    button.secondary #zoom-fit type="button" data-key="0" { (l.t("Fit width")) }
-                }
+                (viewer_toolbar(l, &[1]))
                 div.sheet #page-1 {
                     div.pageview {
                         img src=(format!("/documents/{document}/original")) alt="The scanned invoice";
@@ -837,15 +833,7 @@ fn page_views(l: Lang, d: &InvoiceDetail, kind: Option<crate::domain::DocumentKi
     pages.sort_unstable();
     pages.dedup();
     html! {
-        div.toolbar.noprint {
-            button.secondary #zoom-out type="button" data-key="-" aria-label=(l.t("Zoom out")) { "−" }
-            span #zoom-level aria-live="polite" { "fit" }
-            button.secondary #zoom-in type="button" data-key="+" aria-label=(l.t("Zoom in")) { "+" }
-            button.secondary #zoom-fit type="button" data-key="0" { (l.t("Fit width")) }
-            @if pages.len() > 1 {
-                label { (l.t("Page")) " " select #page-no { @for p in &pages { option value=(p) { (p) } } } }
-            }
-        }
+        (viewer_toolbar(l, &pages))
         @for p in &pages {
             div.sheet id=(format!("page-{p}")) {
                 div.pageview data-words=(format!("/documents/{document}/pages/{p}/words")) data-px-per-pt=(format!("{scale:.4}")) {
@@ -860,6 +848,22 @@ fn page_views(l: Lang, d: &InvoiceDetail, kind: Option<crate::domain::DocumentKi
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The document viewer's zoom buttons (`app.js` works them) and, for
+/// several pages, the page menu.
+fn viewer_toolbar(l: Lang, pages: &[i64]) -> Markup {
+    html! {
+        div.toolbar.noprint {
+            button.secondary #zoom-out type="button" data-key="-" aria-label=(l.t("Zoom out")) { "−" }
+            span #zoom-level aria-live="polite" { "fit" }
+            button.secondary #zoom-in type="button" data-key="+" aria-label=(l.t("Zoom in")) { "+" }
+            button.secondary #zoom-fit type="button" data-key="0" { (l.t("Fit width")) }
+            @if pages.len() > 1 {
+                label { (l.t("Page")) " " select #page-no { @for p in pages { option value=(p) { (p) } } } }
             }
         }
     }

@@ -169,12 +169,15 @@ pub fn action(l: Lang, a: &str) -> String {
 
 /// `some_code_name` as "Some code name".
 pub fn words(code: &str) -> String {
-    let text = code.replace(['_', '-', '.'], " ");
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    capital(&code.replace(['_', '-', '.'], " "))
+}
+
+/// `s` with its first letter in upper case.
+pub fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -268,9 +268,9 @@ impl IntoResponse for PageError {
                 l.t("Please log in"),
                 l.t("Your session has ended.").to_string(),
             ),
-            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, l.t("Not allowed"), capital(m)),
-            ApiError::Conflict(m) => (StatusCode::CONFLICT, l.t("Not done"), capital(m)),
-            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, l.t("Not done"), capital(m)),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, l.t("Not allowed"), labels::capital(m)),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, l.t("Not done"), labels::capital(m)),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, l.t("Not done"), labels::capital(m)),
             ApiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 l.t("Too large"),
@@ -287,13 +287,6 @@ impl IntoResponse for PageError {
         };
         (status, layout(l, title, self.caller.as_deref(), &[], body)).into_response()
     }
-}
-
-fn capital(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Any path no route serves: a page for people, JSON for the API.

@@ -197,7 +197,7 @@ pub async fn queue(
         format!(
             "/?{}&after={}",
             query.to_query(),
-            url_encode(&cursor_text(&key, id))
+            crate::web::error::url_encode(&cursor_text(&key, id))
         )
     });
     let label = VIEWS
@@ -338,11 +338,4 @@ async fn unprocessed(l: Lang, state: &AppState, caller: &Caller) -> Result<Marku
             }
         }
     })
-}
-
-/// Percent-encodes a query value.
-fn url_encode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)])
-        .map(|e| e.trim_start_matches('=').to_string())
-        .unwrap_or_default()
 }
