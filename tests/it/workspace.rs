@@ -759,3 +759,66 @@ async fn the_queue_pages_sorts_and_searches_in_sql() {
         pool.close().await;
     }
 }
+
+/// An admin holds both roles, so an admin acting alone is the strongest
+/// clerk there is: one who picks the vendor or edits the lines, sends the
+/// invoice to approval and then tries to approve it. Neither change is
+/// paid on that one person's word.
+#[tokio::test]
+async fn an_admin_alone_cannot_pay_a_vendor_pick_or_a_line_edit() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        let pool = processed_samples(&t).await;
+        let admin = Api::as_role(&t, Role::Admin).await;
+        // The lines at the ordered price: the variance is gone.
+        let lines = invoice_id(&pool, "RE-2026-00437").await;
+        let (code, why) = api(
+            &admin,
+            lines,
+            "lines",
+            r#"{"lines": [{"from": 1, "description": "Monitor", "quantity": "5", "unit_price": "249", "amount": "1245"},
+                          {"from": 2, "description": "Dock", "quantity": "5", "unit_price": "118", "amount": "590"}]}"#,
+        )
+        .await;
+        assert_eq!(code, 204, "{why}");
+        // A vendor picked for the invoice of a vendor nobody knows.
+        let picked = invoice_id(&pool, "SB-2026-047").await;
+        let (code, why) = api(
+            &admin,
+            picked,
+            "fields",
+            r#"{"field": "vendor_id", "value": "V-1001"}"#,
+        )
+        .await;
+        assert_eq!(code, 204, "{why}");
+        apflow::workflow::drain(&t.store, &t.settings, &[])
+            .await
+            .unwrap();
+        for id in [lines, picked] {
+            assert_eq!(status_of(&pool, id).await, "needs_review", "{db:?}: held");
+            assert!(
+                reasons_of(&pool, id)
+                    .await
+                    .contains(&"changed_by_person".into()),
+                "{db:?}: a change of who or what is paid"
+            );
+            assert_eq!(
+                api(&admin, id, "request-approval", r#"{"comment": "fixed"}"#)
+                    .await
+                    .0,
+                204
+            );
+            let (code, why) = api(&admin, id, "approve", "{}").await;
+            assert_eq!(code, 403, "{db:?}: approved own change: {why}");
+            assert_eq!(status_of(&pool, id).await, "awaiting_approval");
+            let planned: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE invoice_id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert_eq!(planned, 0, "{db:?}: nothing planned");
+        }
+        pool.close().await;
+    }
+}
