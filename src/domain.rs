@@ -294,6 +294,24 @@ pub struct LineItem {
     pub location: Option<(u32, BBox)>,
 }
 
+impl LineItem {
+    /// Whether quantity × unit price gives the line amount to the cent,
+    /// per the price base quantity when there is one ("12.50 per 100");
+    /// `None` when one of the three is missing. A base quantity counts
+    /// either way: files in the wild write it both meaningfully and as
+    /// noise.
+    pub fn arithmetic_holds(&self) -> Option<bool> {
+        let (q, p, a) = (self.quantity?, self.unit_price?, self.amount?);
+        let cent = Decimal::new(1, 2);
+        let close = |x: Decimal| (x.round_dp(2) - a).abs() <= cent;
+        let per_base = self
+            .price_base_quantity
+            .filter(|b| *b > Decimal::ZERO)
+            .and_then(|b| (q * p).checked_div(b));
+        Some(close(q * p) || per_base.is_some_and(close))
+    }
+}
+
 /// Everything extraction found on one invoice. Every field is optional:
 /// extraction reports what it saw and validation decides what is missing.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,13 +24,19 @@ enum Column {
     UnitPrice,
     TaxRate,
     Amount,
+    /// A line amount with tax ("Brutto", "Montant TTC") beside the net
+    /// one: the item's amount is the net, so this column is read only
+    /// when the table has no other amount.
+    GrossAmount,
 }
 
 static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
     let h = |c, p: &str| {
         (
             c,
-            Regex::new(&format!(r"(?i)^\s*(?:{p})\b")).expect("constant regex"),
+            // A name ending in a word character ends at a word boundary;
+            // "#" and "N°" end at a space or the cell's end.
+            Regex::new(&format!(r"(?i)^\s*(?:{p})(?:\b|\s|$)")).expect("constant regex"),
         )
     };
     vec![
@@ -44,11 +50,15 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
         ),
         h(
             Column::UnitPrice,
-            r"nettopreis|bruttopreis|einzelpreis|e-?preis|stückpreis|preis\s*/\s*einheit|unit\s*price|price|rate|prix\s+unit(?:aire)?|p\.\s?u\.|pu\s+ht|prix|precio|prezzo|preis",
+            r"net\s+(?:unit\s+)?price|nettopreis|bruttopreis|einzelpreis|e-?preis|stückpreis|st(?:ck)?\.?\s*-\s*pr(?:eis)?\.?|preis\s*/\s*einheit|unit\s*price|price|rate|prix\s+unit(?:aire)?|p\.\s?u\.|pu\s+ht|prix|precio|prezzo|preis",
+        ),
+        h(
+            Column::GrossAmount,
+            r"brutto(?:betrag)?|gross(?:\s+amount)?|(?:montant|total)\s+ttc|ttc",
         ),
         h(
             Column::Amount,
-            r"entgelt|nettobetrag|bruttobetrag|positionsbetrag|gesamtbetrag|gesamtpreis|gesamt|betrag|summe|amount|line\s+total|total|montant|importe|importo|netto",
+            r"(?:total|line)\s+(?:price|amount)|gesamtpreis|prix\s+total|net(?:\s+(?:amount|total|value))?|entgelt|nettobetrag|bruttobetrag|positionsbetrag|gesamtbetrag|gesamtpreis|gesamt|betrag|summe|amount|line\s+total|total|montant|importe|importo|netto",
         ),
         h(
             Column::Quantity,
@@ -61,13 +71,13 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
         ),
         h(
             Column::Description,
-            r"beschreibung|bezeichnung|artikel|leistung|produkt|description|d[ée]signation|item|libell[ée]|descripci[óo]n|descrizione|omschrijving",
+            r"[a-zäöü]*(?:beschreibung|bezeichnung)|artikel|leistung|produkt|description|d[ée]signation|item|libell[ée]|descripci[óo]n|descrizione|omschrijving",
         ),
     ]
 });
 
 static TOTALS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:umsatzsteuer|steueraufschl|zahlungsbedingungen|payment\s+terms|summe|zwischensumme|nettobetrag|gesamtbetrag|netto|subtotal|sub-total|total|montant|net\s+amount|übertrag|carried)").expect("constant regex")
+    Regex::new(r"(?i)^\s*(?:umsatzsteuer|steueraufschl|zahlungsbedingungen|payment\s+terms|rabatt|discount|remise|surcharge|zuschlag|allowance|(?:net|gross|line)\s+total|value\s+added\s+tax|summe|zwischensumme|nettobetrag|gesamtbetrag|netto|subtotal|sub-total|total|montant|net\s+amount|übertrag|carried)").expect("constant regex")
 });
 
 /// "Übertrag" / "Carried forward": a running subtotal at a page break,
@@ -100,11 +110,43 @@ pub(super) fn line_items(
     // keeps rows whose arithmetic is off (discounts, rounding, a misread
     // digit), and a lost row breaks the sum of the lines.
     let adds_up = |items: &[LineItem]| items.iter().filter(|i| consistency(i) >= 0.9).count();
-    if adds_up(&multiplying) > adds_up(&under_headers) && multiplying.len() >= under_headers.len() {
+    let mut items = if adds_up(&multiplying) > adds_up(&under_headers)
+        && multiplying.len() >= under_headers.len()
+    {
         multiplying
     } else {
         under_headers
+    };
+    items.iter_mut().for_each(split_item_code);
+    items
+}
+
+/// "GG-SCRW-A4-01 - High-Grade Screws": an article code in capitals and
+/// digits, a dash set apart by spaces, then the name.
+static CODE_THEN_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*([A-Z0-9][A-Z0-9./_-]{3,})\s+[-–—]\s+(\S.*)$").expect("constant regex")
+});
+
+/// Moves an article code printed before the item's name into its SKU: the
+/// name is what the vendor calls the item (EN 16931 BT-153), and the code
+/// its own field (BT-155). Only a code that mixes digits with letters or
+/// dashes, so that "2024 - Annual fee" keeps its year.
+fn split_item_code(item: &mut LineItem) {
+    let Some(description) = item.description.as_deref() else {
+        return;
+    };
+    let Some(c) = CODE_THEN_NAME.captures(description) else {
+        return;
+    };
+    let (code, name) = (&c[1], &c[2]);
+    let has_digit = code.chars().any(|ch| ch.is_ascii_digit());
+    let not_only_digits = code.chars().any(|ch| !ch.is_ascii_digit());
+    if !(has_digit && not_only_digits) || item.sku.as_deref().is_some_and(|s| s != code) {
+        return;
     }
+    let name = name.trim().to_string();
+    item.sku = Some(code.to_string());
+    item.description = Some(name);
 }
 
 /// Line items of tables found by their header row.
@@ -222,7 +264,7 @@ fn rows_that_multiply(
 fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Option<LineItem> {
     // Every number token, in reading order, with the cell it is in; a
     // number followed by "%" (or ending in it) is a rate, not an operand.
-    let mut numbers: Vec<(Decimal, usize, bool)> = Vec::new();
+    let mut numbers: Vec<Operand> = Vec::new();
     for (ci, cell) in line.iter().enumerate() {
         let tokens: Vec<&str> = cell.text.split_whitespace().collect();
         let mut ti = 0;
@@ -243,40 +285,22 @@ fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Opt
                 continue;
             }
             if let Some(v) = parse_amount(word.trim_end_matches(['€', '$', '£']), style) {
-                numbers.push((v, ci, priced(word)));
+                numbers.push(Operand {
+                    value: v,
+                    cell: ci,
+                    priced: priced(word),
+                    money: has_two_decimals(word),
+                });
             }
         }
     }
-    let &(amount, amount_cell, _) = numbers.last()?;
-    // A line amount is printed with two decimals.
-    let amount_word = line.get(amount_cell)?.text.split_whitespace().last()?;
-    if !has_two_decimals(amount_word) || amount <= Decimal::ZERO {
-        return None;
-    }
-    let operands = &numbers[..numbers.len() - 1];
-    let (quantity, price, first_cell) =
-        operands
-            .iter()
-            .enumerate()
-            .find_map(|(i, &(a, ac, a_priced))| {
-                operands[i + 1..].iter().find_map(|&(b, _, b_priced)| {
-                    if a <= Decimal::ZERO
-                        || b <= Decimal::ZERO
-                        || (a * b).round_dp(2) != amount.round_dp(2)
-                    {
-                        return None;
-                    }
-                    // The product cannot tell quantity from price; the
-                    // print can: "43,20" and "3" are a price and a
-                    // quantity in either order. Otherwise the quantity
-                    // comes first.
-                    Some(if a_priced && !b_priced {
-                        (b, a, ac)
-                    } else {
-                        (a, b, ac)
-                    })
-                })
-            })?;
+    // The amount is the rightmost number that two numbers before it
+    // multiply to: usually the last, but a gross amount or a tax column
+    // may follow the net one ("25,00 Stk 2,06 19,00 51,50 61,29").
+    let (amount, quantity, price, base, first_cell) = (0..numbers.len()).rev().find_map(|k| {
+        let amount = &numbers[k];
+        product_of(&numbers[..k], amount).map(|(q, p, base, cell)| (amount.value, q, p, base, cell))
+    })?;
     // The description: the words before the first operand.
     let description: Vec<&str> = line[..=first_cell]
         .iter()
@@ -294,10 +318,66 @@ fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Opt
         description: Some(description.join(" ")),
         quantity: Some(quantity.normalize()),
         unit_price: Some(price),
+        price_base_quantity: base,
         amount: Some(amount),
         confidence: HEADERLESS,
         location: Some((page, bbox)),
         ..LineItem::default()
+    })
+}
+
+/// A number on a line read by its arithmetic.
+struct Operand {
+    value: Decimal,
+    /// Index of the cell it is printed in.
+    cell: usize,
+    /// Printed as a price, see [`priced`].
+    priced: bool,
+    /// Printed with two decimals, as line amounts are.
+    money: bool,
+}
+
+/// Tax rates in use across Europe and beyond: a number that is one of
+/// these times a net gives its tax per 100, which is a tax breakdown
+/// ("S VAT 19,00 516,75 98,18"), not a price per 100.
+fn common_tax_rate(d: Decimal) -> bool {
+    const RATES: [i64; 16] = [5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 19, 20, 21, 22, 23, 25];
+    d.fract().is_zero() && RATES.iter().any(|r| d == Decimal::from(*r))
+}
+
+/// Two of `operands` whose product is `amount`: the quantity, the unit
+/// price, the price base quantity when the price is per 100, 1000 or 10,
+/// and the cell of the first operand. The product cannot tell quantity
+/// from price; the print can: "43,20" and "3" are a price and a quantity
+/// in either order. Otherwise the quantity comes first.
+fn product_of(
+    operands: &[Operand],
+    amount: &Operand,
+) -> Option<(Decimal, Decimal, Option<Decimal>, usize)> {
+    if !amount.money || amount.value <= Decimal::ZERO {
+        return None;
+    }
+    let bases = std::iter::once(None).chain(PRICE_BASES.into_iter().map(Some));
+    bases.into_iter().find_map(|base| {
+        operands.iter().enumerate().find_map(|(i, a)| {
+            operands[i + 1..].iter().find_map(|b| {
+                if a.value <= Decimal::ZERO || b.value <= Decimal::ZERO {
+                    return None;
+                }
+                if base.is_some() && (common_tax_rate(a.value) || common_tax_rate(b.value)) {
+                    return None;
+                }
+                let product = (a.value * b.value).checked_div(base.unwrap_or(Decimal::ONE))?;
+                if product.round_dp(2) != amount.value.round_dp(2) {
+                    return None;
+                }
+                Some(if a.priced && !b.priced {
+                    (b.value, a.value, base, a.cell)
+                } else {
+                    (a.value, b.value, base, a.cell)
+                })
+            })
+        })
     })
 }
 
@@ -310,10 +390,15 @@ fn priced(word: &str) -> bool {
 }
 
 fn classify(text: &str) -> Option<Column> {
+    classify_with_length(text).map(|(c, _)| c)
+}
+
+/// The column `text` names, and how many bytes of it the name takes
+/// ("Total Price" all of it, "Menge Einheit" the first word).
+fn classify_with_length(text: &str) -> Option<(Column, usize)> {
     HEADERS
         .iter()
-        .find(|(_, re)| re.is_match(text))
-        .map(|(c, _)| *c)
+        .find_map(|(c, re)| re.find(text).map(|m| (*c, m.end())))
 }
 
 /// The header row at `index`, if it is one: at least three known column
@@ -337,6 +422,11 @@ fn header_columns(lines: &[Vec<Cell>], index: usize) -> Option<Vec<HeaderColumn>
     let has = |cols: &[HeaderColumn], k: Column| cols.iter().any(|c| c.column == k);
     if cols.len() < 2 || !(has(&cols, Column::Description) || has(&cols, Column::Quantity)) {
         return None;
+    }
+    if !has(&cols, Column::Amount) {
+        for c in cols.iter_mut().filter(|c| c.column == Column::GrossAmount) {
+            c.column = Column::Amount;
+        }
     }
     if !has(&cols, Column::Amount) {
         let y = line.first()?.bbox.y0;
@@ -370,9 +460,14 @@ fn split_header_cell(cell: &Cell) -> Vec<Cell> {
             words[k - 1].to_lowercase().as_str(),
             "per" | "pro" | "je" | "par" | "por" | "of" | "de" | "du" | "à" | "in" | "en"
         );
-        let whole = classify(&words[start..].join(" "));
+        let whole_text = words[start..].join(" ");
+        let (whole, whole_len) = classify_with_length(&whole_text).unzip();
         let rest = classify(&words[k..].join(" "));
-        if !connector && rest.is_some() && rest != whole {
+        // Word k's place in `whole_text`: a name that runs past it
+        // ("Total Price") is one column, however its words classify.
+        let k_at = words[start..k].iter().map(|w| w.len() + 1).sum::<usize>();
+        let inside_name = whole_len.is_some_and(|len| len > k_at);
+        if !connector && !inside_name && rest.is_some() && rest != whole {
             out.push(part_of_cell(
                 cell,
                 words[start..k].join(" "),
@@ -459,6 +554,13 @@ struct RowParts {
     /// where the columns were misread, the arithmetic can still find the
     /// quantity among them.
     numbers: Vec<Decimal>,
+    /// Numbers of the lines right below the price that adjust it ("- 2,00",
+    /// "= 18,00"), see [`net_price_on_row`].
+    price_adjustments: Vec<Decimal>,
+    /// How many description parts the last line that continued the item
+    /// added: the line the next item may claim as its own (see
+    /// [`read_rows`]).
+    last_continuation: usize,
 }
 
 /// "20 Stk 19 % VAT (S)": a quantity, its unit and the tax rate set so
@@ -513,7 +615,7 @@ fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>
     parts.numbers = cells
         .iter()
         .flat_map(|c| c.text.split_whitespace())
-        .filter(|t| !t.ends_with('%'))
+        .filter(|t| !t.ends_with('%') && !is_code(t))
         .filter_map(|t| parse_amount(t.trim_end_matches(['€', '$', '£']), style))
         .collect();
     for (k, cell) in cells.iter().enumerate() {
@@ -545,7 +647,7 @@ fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>
                 // under the column is the quantity; a word is its unit.
                 let mut words = cell.text.split_whitespace();
                 let first = words.next().unwrap_or_default();
-                match parse_amount(first, style) {
+                match parse_amount(first, style).filter(|_| !is_code(first)) {
                     Some(q) => {
                         item.quantity = item.quantity.or(Some(q));
                         item.unit = words.next().map(str::to_string).or(item.unit.take());
@@ -556,7 +658,7 @@ fn parse_row(header: &[HeaderColumn], line: &[Cell], style: Option<DecimalStyle>
             Some(Column::TaxRate) => item.tax_rate = number().or(item.tax_rate),
             Some(Column::Unit) => item.unit = Some(cell.text.clone()),
             Some(Column::Sku) => item.sku = Some(cell.text.clone()),
-            Some(Column::Position) | None => {}
+            Some(Column::Position | Column::GrossAmount) | None => {}
             Some(Column::Description) => parts.description.push(cell.text.clone()),
         }
     }
@@ -603,15 +705,32 @@ fn read_rows(
         .get(above)
         .and_then(|l| l.first())
         .map_or(0.0, |c| if continued { c.bbox.y0 } else { c.bbox.y1 });
+    // The description line right above the first item's numbers.
+    let mut lead_in: Option<Vec<String>> = None;
     let has_quantity_column = header.iter().any(|h| h.column == Column::Quantity);
     let has_price_column = header.iter().any(|h| h.column == Column::UnitPrice);
     let finish = |parts: Option<RowParts>, items: &mut Vec<LineItem>| {
         if let Some(mut p) = parts.filter(|p| p.item.amount.is_some()) {
+            // A position number under a column headed like a description
+            // ("Item"): not part of the name.
+            if p.description.len() > 1
+                && p.description[0].len() <= 4
+                && p.description[0].bytes().all(|b| b.is_ascii_digit())
+            {
+                p.description.remove(0);
+            }
             p.item.description = (!p.description.is_empty()).then(|| p.description.join(" "));
+            // A row that adds up per 100 keeps the quantity it printed;
+            // another number on the row that happens to fit (a position
+            // number) must not replace it.
+            p.item.price_base_quantity = implied_price_base(&p.item);
             if consistency(&p.item) < 0.9
                 && let Some(q) = quantity_on_row(&p.item, &p.numbers)
             {
                 p.item.quantity = Some(q);
+            }
+            if let Some(price) = net_price_on_row(&p.item, &p.price_adjustments) {
+                p.item.unit_price = Some(price);
             }
             p.item.confidence = consistency(&p.item);
             if p.item.quantity.is_none() && has_quantity_column {
@@ -639,6 +758,26 @@ fn read_rows(
         }
         let gap = first.bbox.y0 - item_bottom;
         let row = parse_row(header, line, style);
+        // "- €2.00" then "= €18.00" under an item's price: its discount
+        // and net price, lines of the item, not items of their own.
+        let price_adjustment = current.is_some()
+            && gap < 0.5 * row_height
+            && row.item.quantity.is_none()
+            && row.item.amount.is_none()
+            && row.description.is_empty()
+            && line_text(line)
+                .trim_start()
+                .starts_with(['-', '=', '+', '−']);
+        if price_adjustment && let Some(cur) = current.as_mut() {
+            cur.price_adjustments.extend(row.numbers.iter().copied());
+            if let Some(b) = row.bbox {
+                cur.bbox = Some(cur.bbox.map_or(b, |c| c.union(b)));
+            }
+            last_y = line.last().map_or(last_y, |c| c.bbox.y1);
+            item_bottom = item_bottom.max(last_y);
+            li += 1;
+            continue;
+        }
         let starts_item = row.item.quantity.is_some() || row.item.unit_price.is_some();
         let completes_item = row.item.amount.is_some();
         match current.as_mut() {
@@ -658,6 +797,7 @@ fn read_rows(
                 cur.item.amount = cur.item.amount.or(it.amount);
                 cur.item.sku = cur.item.sku.take().or(it.sku.clone());
                 if !is_attribute(line) {
+                    cur.last_continuation = row.description.len();
                     cur.description.extend(row.description);
                 }
                 if let Some(b) = row.bbox {
@@ -665,12 +805,41 @@ fn read_rows(
                 }
             }
             _ if starts_item || completes_item => {
+                let mut row = row;
+                // Numbers set at the middle of a multi-line row: the
+                // description starts on the line above them. That line
+                // was read as the last continuation of the item before,
+                // which keeps its own description.
+                if row.description.is_empty() && gap < row_height {
+                    match current.as_mut() {
+                        Some(cur)
+                            if cur.last_continuation > 0
+                                && cur.description.len() > cur.last_continuation =>
+                        {
+                            let at = cur.description.len() - cur.last_continuation;
+                            row.description = cur.description.split_off(at);
+                        }
+                        // A line with text and a stray number (an
+                        // article number under the quantity) that never
+                        // got an amount: this row's first line.
+                        Some(cur) if cur.item.amount.is_none() => {
+                            row.description = std::mem::take(&mut cur.description);
+                        }
+                        None => row.description = lead_in.take().unwrap_or_default(),
+                        Some(_) => {}
+                    }
+                }
                 finish(current.take(), items);
                 current = Some(row);
             }
-            // Text before the first item (a sub-heading), or a remark
+            // Text before the first item (a sub-heading, or the first
+            // line of an item whose numbers come below it), or a remark
             // line: not an item.
-            _ => {}
+            _ => {
+                if current.is_none() {
+                    lead_in = (!row.description.is_empty()).then_some(row.description);
+                }
+            }
         }
         last_y = line.last().map_or(last_y, |c| c.bbox.y1);
         item_bottom = line
@@ -798,13 +967,63 @@ fn implied_unit_price(item: &LineItem) -> Option<Decimal> {
     ((price * quantity).round_dp(2) == amount.round_dp(2)).then(|| price.normalize())
 }
 
+/// "7711231873598", "0595810": eight or more digits in a row with no
+/// separator, or four and more with a leading zero, are an article
+/// number or a barcode (EAN/GTIN) printed in the table, never a quantity
+/// or a price.
+fn is_code(word: &str) -> bool {
+    let digits = word.bytes().all(|b| b.is_ascii_digit());
+    digits && (word.len() >= 8 || (word.len() >= 4 && word.starts_with('0')))
+}
+
 /// Confidence of a row: high when quantity × unit price gives the amount.
 fn consistency(item: &LineItem) -> f32 {
-    match (item.quantity, item.unit_price, item.amount) {
-        (Some(q), Some(p), Some(a)) if ((q * p).round_dp(2) - a).abs() <= Decimal::new(1, 2) => 0.9,
-        (Some(_), Some(_), Some(_)) => 0.5,
-        _ => 0.6,
+    match item.arithmetic_holds() {
+        Some(true) => 0.9,
+        Some(false) => 0.5,
+        None => 0.6,
     }
+}
+
+/// Price units a unit price is commonly quoted per ("Preis je 100 Stk",
+/// "per 1000"), most common first.
+const PRICE_BASES: [Decimal; 3] = [
+    Decimal::from_parts(100, 0, 0, false, 0),
+    Decimal::from_parts(1000, 0, 0, false, 0),
+    Decimal::from_parts(10, 0, 0, false, 0),
+];
+
+/// The price base quantity that makes a row add up, when quantity × unit
+/// price does not but quantity × unit price / base gives the amount to
+/// the cent (a price per 100 pieces, common for screws and bags).
+fn implied_price_base(item: &LineItem) -> Option<Decimal> {
+    if item.arithmetic_holds() != Some(false) {
+        return None;
+    }
+    PRICE_BASES.into_iter().find(|b| {
+        LineItem {
+            price_base_quantity: Some(*b),
+            ..item.clone()
+        }
+        .arithmetic_holds()
+            == Some(true)
+    })
+}
+
+/// The net unit price printed below the item's price when the first price
+/// does not add up: "€20.00 / - €2.00 / = €18.00", a gross price, its
+/// discount and the price charged. The one number that times the quantity
+/// gives the amount is the price the vendor charged per unit.
+fn net_price_on_row(item: &LineItem, numbers: &[Decimal]) -> Option<Decimal> {
+    let (quantity, amount) = (item.quantity?, item.amount?);
+    if quantity <= Decimal::ZERO || item.arithmetic_holds() != Some(false) {
+        return None;
+    }
+    numbers.iter().copied().find(|p| {
+        *p > Decimal::ZERO
+            && Some(*p) != item.unit_price
+            && (quantity * p).round_dp(2) == amount.round_dp(2)
+    })
 }
 
 #[cfg(test)]
@@ -841,6 +1060,7 @@ mod tests {
         assert_eq!(split("Menge Einheit"), ["Menge", "Einheit"]);
         assert_eq!(split("Unit Price"), ["Unit Price"]);
         assert_eq!(split("Price per unit"), ["Price per unit"]);
+        assert_eq!(split("Total Price"), ["Total Price"]);
         let parts = split_header_cell(&cell(100.0, 225.0, 10.0, "Art-Nr-Kunde Beschreibung"));
         assert!(parts[1].bbox.x0 > 160.0 && parts[0].bbox.x1 < parts[1].bbox.x0);
     }
@@ -992,6 +1212,154 @@ mod tests {
         // The heading at the table's left edge ends it: "Rabatt" is not an
         // item.
         assert_eq!(described, [Some("Kopierpapier A4 weiß"), Some("Toner")]);
+    }
+
+    /// A table as an ERP prints it: the article code and name on the line
+    /// above the numbers, a barcode on the line below, a net and a gross
+    /// column, and prices per 100 pieces.
+    #[test]
+    fn numbers_set_between_their_description_lines_per_100_with_a_gross_column() {
+        let header = vec![
+            cell(40.0, 50.0, 100.0, "#"),
+            cell(60.0, 160.0, 100.0, "Positionsbeschreibung"),
+            cell(300.0, 330.0, 100.0, "Menge"),
+            cell(350.0, 380.0, 100.0, "St.-Pr."),
+            cell(420.0, 450.0, 100.0, "Netto"),
+            cell(480.0, 520.0, 100.0, "Brutto"),
+        ];
+        let item = |y: f32, n: &str, name: &str, q: &str, p: &str, net: &str, gross: &str| {
+            vec![
+                vec![cell(60.0, 200.0, y, name), cell(210.0, 250.0, y, "0595810")],
+                vec![
+                    cell(40.0, 45.0, y + 10.0, n),
+                    cell(300.0, 330.0, y + 10.0, q),
+                    cell(350.0, 380.0, y + 10.0, p),
+                    cell(420.0, 450.0, y + 10.0, net),
+                    cell(480.0, 520.0, y + 10.0, gross),
+                ],
+                vec![
+                    cell(60.0, 120.0, y + 20.0, "Sechskantmutter"),
+                    cell(210.0, 280.0, y + 20.0, "7711231333337"),
+                ],
+            ]
+        };
+        let mut lines = vec![header];
+        lines.extend(item(
+            112.0,
+            "1",
+            "GWDSTG-M10X1000",
+            "25,00",
+            "2,06",
+            "51,50",
+            "61,29",
+        ));
+        // 500 × 13,32 per 100 = 66,60; the position number 5 times the
+        // price would also give 66,60, and must not become the quantity.
+        lines.extend(item(
+            142.0,
+            "5",
+            "MU-6KT-SW19-M12",
+            "500,00",
+            "13,32",
+            "66,60",
+            "79,25",
+        ));
+        lines.push(vec![
+            cell(300.0, 360.0, 182.0, "Rabatt:"),
+            cell(480.0, 520.0, 182.0, "0,00"),
+        ]);
+        let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Comma));
+        assert_eq!(items.len(), 2, "{items:?}");
+        let description = |i: usize| items[i].description.as_deref().unwrap_or_default();
+        assert!(description(0).starts_with("GWDSTG-M10X1000"), "{items:?}");
+        assert!(description(1).starts_with("MU-6KT-SW19-M12"), "{items:?}");
+        assert_eq!(items[0].amount, Some(Decimal::new(5150, 2)));
+        assert_eq!(items[0].quantity, Some(Decimal::new(2500, 2)));
+        assert_eq!(items[0].price_base_quantity, None);
+        assert_eq!(items[1].quantity, Some(Decimal::new(50000, 2)));
+        assert_eq!(items[1].amount, Some(Decimal::new(6660, 2)));
+        assert_eq!(items[1].price_base_quantity, Some(Decimal::new(100, 0)));
+        assert_eq!(items[1].arithmetic_holds(), Some(true));
+    }
+
+    #[test]
+    fn a_discounted_price_and_an_article_code_before_the_name() {
+        let lines = vec![
+            vec![
+                cell(40.0, 60.0, 100.0, "Item"),
+                cell(80.0, 140.0, 100.0, "Product"),
+                cell(300.0, 340.0, 100.0, "Quantity"),
+                cell(380.0, 440.0, 100.0, "Unit Price"),
+                cell(480.0, 540.0, 100.0, "Total Price"),
+            ],
+            vec![
+                cell(40.0, 45.0, 112.0, "1"),
+                cell(80.0, 260.0, 112.0, "GG-SCRW-A4-01 - High-Grade Screws"),
+                cell(310.0, 330.0, 112.0, "5 kg"),
+                cell(400.0, 440.0, 112.0, "€20.00"),
+                cell(500.0, 540.0, 112.0, "€90.00"),
+            ],
+            vec![cell(400.0, 440.0, 122.0, "- €2.00")],
+            vec![cell(398.0, 440.0, 132.0, "= €18.00")],
+            vec![
+                cell(40.0, 45.0, 150.0, "2"),
+                cell(80.0, 260.0, 150.0, "2024 - Annual maintenance"),
+                cell(310.0, 330.0, 150.0, "1"),
+                cell(400.0, 440.0, 150.0, "€45.00"),
+                cell(500.0, 540.0, 150.0, "€45.00"),
+            ],
+        ];
+        let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Point));
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert_eq!(items[0].description.as_deref(), Some("High-Grade Screws"));
+        assert_eq!(items[0].sku.as_deref(), Some("GG-SCRW-A4-01"));
+        assert_eq!(items[0].unit_price, Some(Decimal::new(1800, 2)));
+        assert!(items[0].confidence > 0.8);
+        // A year is not an article code.
+        assert_eq!(
+            items[1].description.as_deref(),
+            Some("2024 - Annual maintenance")
+        );
+    }
+
+    #[test]
+    fn the_amount_is_the_rightmost_product_and_a_tax_breakdown_is_not_priced_per_100() {
+        let row = |cells: &[(f32, &str)]| -> Vec<Cell> {
+            cells
+                .iter()
+                .map(|(x, t)| cell(*x, x + 5.0 * t.len() as f32, 100.0, t))
+                .collect()
+        };
+        let item = multiplying_row(
+            1,
+            &row(&[
+                (60.0, "Gewindestange"),
+                (300.0, "25,00"),
+                (350.0, "2,06"),
+                (400.0, "19,00"),
+                (450.0, "51,50"),
+                (500.0, "61,29"),
+            ]),
+            Some(DecimalStyle::Comma),
+        )
+        .expect("an item");
+        assert_eq!(item.amount, Some(Decimal::new(5150, 2)));
+        assert_eq!(item.unit_price, Some(Decimal::new(206, 2)));
+        // 19 × 516,75 / 100 = 98,18: a tax rate times its base, not 19
+        // pieces at a price per 100.
+        assert_eq!(
+            multiplying_row(
+                1,
+                &row(&[
+                    (60.0, "VAT"),
+                    (400.0, "19,00"),
+                    (450.0, "516,75"),
+                    (500.0, "98,18")
+                ]),
+                Some(DecimalStyle::Comma),
+            ),
+            None
+        );
     }
 
     #[test]

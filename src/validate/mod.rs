@@ -308,16 +308,8 @@ fn line_arithmetic(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
         }
     }
     for (i, l) in inv.line_items.iter().enumerate() {
-        // A price per base quantity ("12.50 per 100") counts either way:
-        // files in the wild write the base quantity both meaningfully and
-        // as noise.
-        let per_base = l
-            .price_base_quantity
-            .filter(|b| *b > Decimal::ZERO)
-            .and_then(|b| Some((l.quantity? * l.unit_price? / b).round_dp(2)));
         if let (Some(q), Some(p), Some(a)) = (l.quantity, l.unit_price, l.amount)
-            && ((q * p).round_dp(2) - a).abs() > cent()
-            && per_base.is_none_or(|x| (x - a).abs() > cent())
+            && l.arithmetic_holds() == Some(false)
         {
             findings.push(Finding::new(
                 ReasonCode::LineSumMismatch,
