@@ -144,6 +144,14 @@ static PO_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        // The total's words with a net qualifier, in the orders
+        // generators print them: "Net Total Amount", "Total amount
+        // (net)", "Gesamtbetrag Netto".
+        r"net\s+total(?:\s+amount)?",
+        r"total\s+(?:amount\s+)?\(\s*net\s*\)",
+        r"total\s+net\s+amount",
+        r"gesamtbetrag\s+netto",
+        r"montant\s+total\s+ht",
         r"rechnungssumme\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
         r"summe\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
         r"total\s+(?:excl(?:uding|usive)?|without|before)\.?\s+(?:vat|tax|gst)",
@@ -170,6 +178,11 @@ static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        r"value\s+added\s+tax(?:\s*\([^)]*\))?",
+        r"total\s+(?:vat|tax)\s+amount",
+        r"(?:vat|tax)\s+amount",
+        r"gesamtbetrag\s+(?:steuer|ust|mwst)",
+        r"montant\s+(?:de\s+la\s+|total\s+(?:de\s+la\s+)?)?tva",
         r"steuerbetrag",
         r"(?:ust|mwst|umsatzsteuer)\.?\s*-?\s*betrag",
         r"total\s+(?:vat|tax)",
@@ -188,6 +201,10 @@ static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
 });
 static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
+        r"gross\s+total(?:\s+amount)?",
+        r"total\s+(?:amount\s+)?\(\s*gross\s*\)",
+        r"total\s+gross\s+amount",
+        r"montant\s+total\s+ttc",
         r"gesamtbetrag(?:\s+brutto)?",
         r"rechnungsbetrag",
         r"bruttosumme",
@@ -211,6 +228,9 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         // What is left to pay after prepayments: the gross total only when
         // nothing more specific is printed.
         r"zahlbetrag",
+        r"f[äa]lliger\s+betrag",
+        r"(?:total\s+)?amount\s+payable",
+        r"total\s+[àa]\s+payer",
         r"total",
         r"gesamt",
         r"brutto",
