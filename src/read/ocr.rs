@@ -88,6 +88,19 @@ unsafe extern "C" {
     fn pixRotateOrth(pix: *mut c_void, quads: i32) -> *mut c_void;
     fn pixScale(pix: *mut c_void, sx: f32, sy: f32) -> *mut c_void;
     fn setMsgSeverity(severity: i32) -> i32;
+    fn pixConvertTo8(pix: *mut c_void, cmapflag: i32) -> *mut c_void;
+    fn pixConvertTo1(pix: *mut c_void, threshold: i32) -> *mut c_void;
+    fn pixSelectBySize(
+        pix: *mut c_void,
+        width: i32,
+        height: i32,
+        connectivity: i32,
+        select_type: i32,
+        relation: i32,
+        changed: *mut i32,
+    ) -> *mut c_void;
+    fn pixCountConnComp(pix: *mut c_void, connectivity: i32, count: *mut i32) -> i32;
+    fn pixMedianFilter(pix: *mut c_void, wf: i32, hf: i32) -> *mut c_void;
     fn pixFindSkewAndDeskew(
         pix: *mut c_void,
         redsearch: i32,
@@ -95,6 +108,23 @@ unsafe extern "C" {
         conf: *mut f32,
     ) -> *mut c_void;
 }
+
+/// The largest speck [`Pix::despeckled`] counts, in pixels a side at
+/// 300 dpi: dust and toner spray are 1-3 pixels, a printed period 4 and
+/// more.
+const SPECK_PIXELS: i32 = 3;
+
+/// Specks per million pixels from which a page counts as speckled: a
+/// clean page (a PDF rendered for OCR) has next to none, an office scan's
+/// hundreds.
+const SPECKLED: f32 = 100.0;
+
+/// The least resolution (after scaling up) at which specks are removed.
+const DESPECKLE_DPI: f32 = 250.0;
+
+/// The most an image may have been scaled up for its specks to be removed:
+/// 200 dpi scans are (1.5), 140 dpi faxes are not (2.1).
+const MAX_DESPECKLE_UPSCALE: f32 = 1.6;
 
 /// Leptonica reports decode failures on stderr; we report them ourselves,
 /// as the document's reason, so its own messages are switched off.
@@ -141,6 +171,54 @@ impl Pix {
         (angle.abs() >= 0.3 && conf >= 2.5).then_some(pix)
     }
 
+    /// Cleared of specks when the page is speckled: an office scan's dust
+    /// and toner spray, dark dots of a few pixels all over the page, which
+    /// Tesseract reads as ".", ":" and "'" inside words and numbers and as
+    /// lines of garbage between the real ones. A 3 × 3 median removes
+    /// them and keeps the strokes of text at 300 dpi; it would also thin
+    /// faint thermal print away, so a page with few specks (a clean scan,
+    /// a receipt) is left as it is. `None` when left alone or when
+    /// Leptonica cannot (an unusual pixel format).
+    fn despeckled(&self) -> Option<Pix> {
+        // SAFETY: each call returns a new image or null from an image this
+        // function borrows or owns.
+        unsafe {
+            let gray = Pix::from_raw(pixConvertTo8(self.0, 0))?;
+            if self.specks_per_megapixel(&gray)? < SPECKLED {
+                return None;
+            }
+            Pix::from_raw(pixMedianFilter(gray.0, 3, 3))
+        }
+    }
+
+    /// Dark blobs of at most [`SPECK_PIXELS`] a side, touching nothing,
+    /// per million pixels of `gray` (this image at 8 bits).
+    fn specks_per_megapixel(&self, gray: &Pix) -> Option<f32> {
+        const EIGHT_CONNECTED: i32 = 8;
+        const IF_BOTH: i32 = 6; // L_SELECT_IF_BOTH
+        const IF_AT_MOST: i32 = 3; // L_SELECT_IF_LTE
+        // SAFETY: as in `despeckled`; the count is written to a local.
+        unsafe {
+            let ink = Pix::from_raw(pixConvertTo1(gray.0, 160))?;
+            let mut changed = 0;
+            let specks = Pix::from_raw(pixSelectBySize(
+                ink.0,
+                SPECK_PIXELS,
+                SPECK_PIXELS,
+                EIGHT_CONNECTED,
+                IF_BOTH,
+                IF_AT_MOST,
+                &mut changed,
+            ))?;
+            let mut count = 0;
+            if pixCountConnComp(specks.0, EIGHT_CONNECTED, &mut count) != 0 {
+                return None;
+            }
+            let (w, h) = self.size();
+            Some(count as f32 / (w.max(1) as f32 * h.max(1) as f32 / 1e6))
+        }
+    }
+
     fn rotated(&self, quads: i32) -> Option<Pix> {
         // SAFETY: pixRotateOrth returns a new image or null.
         Pix::from_raw(unsafe { pixRotateOrth(self.0, quads) })
@@ -151,7 +229,7 @@ impl Pix {
     /// up to [`PDF_DPI`] when its resolution `dpi` is below [`MIN_DPI`],
     /// and scaled down so that neither side exceeds [`MAX_SIDE`]; returns
     /// the scale factor applied (1.0 when left alone).
-    fn prepared(self, dpi: f32) -> Result<(Pix, f32), Error> {
+    fn prepared(self, dpi: f32, specks: Specks) -> Result<(Pix, f32), Error> {
         let pix = self.deskewed().unwrap_or(self);
         let (w, h) = pix.size();
         let longest = w.max(h).max(1) as f32;
@@ -161,13 +239,25 @@ impl Pix {
             1.0
         };
         let f = up.min(MAX_SIDE as f32 / longest);
-        if (f - 1.0).abs() < 0.05 {
-            return Ok((pix, 1.0));
-        }
-        // SAFETY: pixScale returns a new image or null.
-        let scaled = Pix::from_raw(unsafe { pixScale(pix.0, f, f) })
-            .ok_or_else(|| Error::Ocr("cannot scale the image".into()))?;
-        Ok((scaled, f))
+        let (pix, f) = if (f - 1.0).abs() < 0.05 {
+            (pix, 1.0)
+        } else {
+            // SAFETY: pixScale returns a new image or null.
+            let scaled = Pix::from_raw(unsafe { pixScale(pix.0, f, f) })
+                .ok_or_else(|| Error::Ocr("cannot scale the image".into()))?;
+            (scaled, f)
+        };
+        // At 300 dpi a stroke of text is wider than a speck. An image of
+        // much less detail (150 dpi scaled up) keeps strokes no wider than
+        // specks, and a 3 × 3 median would take both; office scans are
+        // 200 dpi and more.
+        let pix =
+            if specks == Specks::Remove && dpi * f >= DESPECKLE_DPI && f <= MAX_DESPECKLE_UPSCALE {
+                pix.despeckled().unwrap_or(pix)
+            } else {
+                pix
+            };
+        Ok((pix, f))
     }
 }
 
@@ -220,13 +310,17 @@ pub fn ocr_image(bytes: &[u8], tiff: bool, options: &OcrOptions) -> Result<Vec<P
             else {
                 break;
             };
-            images.push(image_page(u32::try_from(n + 1).unwrap_or(u32::MAX), pix)?);
+            images.push(image_page(
+                u32::try_from(n + 1).unwrap_or(u32::MAX),
+                pix,
+                Specks::Remove,
+            )?);
         }
     } else {
         // SAFETY: as above.
         let pix = Pix::from_raw(unsafe { pixReadMem(bytes.as_ptr(), bytes.len()) })
             .ok_or_else(|| Error::Ocr("cannot decode the image".into()))?;
-        images.push(image_page(1, pix)?);
+        images.push(image_page(1, pix, Specks::Keep)?);
     }
     if images.is_empty() {
         return Err(Error::Ocr("cannot decode the image".into()));
@@ -234,7 +328,18 @@ pub fn ocr_image(bytes: &[u8], tiff: bool, options: &OcrOptions) -> Result<Vec<P
     recognise_all(images, options)
 }
 
-fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
+/// Whether an image's specks are removed before recognition, by where it
+/// comes from: pages of a PDF and TIFF files are what office scanners and
+/// fax servers write, with their dust and noise; photos (JPEG, PNG) of
+/// receipts are not, and lose faint thermal print to the filter (measured
+/// on the SROIE receipts: 1 % of their fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Specks {
+    Remove,
+    Keep,
+}
+
+fn image_page(number: u32, pix: Pix, specks: Specks) -> Result<PageImage, Error> {
     // SAFETY: live Pix.
     let dpi = match unsafe { pixGetXRes(pix.0) } {
         d if (70..=1200).contains(&d) => d as f32,
@@ -243,7 +348,7 @@ fn image_page(number: u32, pix: Pix) -> Result<PageImage, Error> {
             estimated_dpi(w, h)
         }
     };
-    let (pix, scale) = pix.prepared(dpi)?;
+    let (pix, scale) = pix.prepared(dpi, specks)?;
     Ok(PageImage {
         number,
         pix,
@@ -265,7 +370,7 @@ pub fn ocr_pdf_pages(pdf: &[u8], pages: &[u32], options: &OcrOptions) -> Result<
             // SAFETY: Leptonica reads at most `len` bytes.
             let pix = Pix::from_raw(unsafe { pixReadMem(pgm.as_ptr(), pgm.len()) })
                 .ok_or_else(|| Error::Ocr(format!("page {n}: cannot decode the rendering")))?;
-            let (pix, scale) = pix.prepared(PDF_DPI as f32)?;
+            let (pix, scale) = pix.prepared(PDF_DPI as f32, Specks::Remove)?;
             Ok(PageImage {
                 number: n,
                 pix,
@@ -677,6 +782,75 @@ mod tests {
     }
 
     use super::*;
+
+    /// A sample invoice as an office scanner with dust on its glass gives
+    /// it: 300 dpi gray, with dark specks of 1 and 2 pixels all over (as
+    /// the scans of the development corpus have them). Its
+    /// numbers must read as they are printed, not broken by specks read
+    /// as ".", ":" and "'". Fails with `despeckled` taken out of
+    /// `prepared` (checked).
+    #[test]
+    fn a_speckled_scan_reads_its_numbers() {
+        let pdf = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/samples/invoices/01_nordlicht_RE-2026-00412.pdf"
+        ))
+        .expect("sample invoice");
+        let mut pgm = page_pgm(&pdf, 1, PDF_DPI).expect("rendered");
+        // P5 header: magic, width, height, maxval, one whitespace each.
+        let text_end = pgm
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_whitespace())
+            .nth(3)
+            .map(|(i, _)| i + 1)
+            .expect("a PGM header");
+        let header = String::from_utf8_lossy(&pgm[..text_end]).to_string();
+        let dims: Vec<usize> = header
+            .split_ascii_whitespace()
+            .skip(1)
+            .take(2)
+            .map(|n| n.parse().expect("a size"))
+            .collect();
+        let (w, h) = (dims[0], dims[1]);
+        // A fixed pseudo-random spray, about 1,500 specks per megapixel.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..(w * h * 3 / 2000) {
+            let (x, y) = ((next() as usize) % (w - 3), (next() as usize) % (h - 3));
+            let size = 1 + (next() as usize) % 2;
+            for dy in 0..size {
+                for dx in 0..size {
+                    pgm[text_end + (y + dy) * w + x + dx] = 40;
+                }
+            }
+        }
+        // As a scanner's PDF page or TIFF is read.
+        let pix = Pix::from_raw(unsafe { pixReadMem(pgm.as_ptr(), pgm.len()) }).expect("decoded");
+        let image = image_page(1, pix, Specks::Remove).expect("prepared");
+        let pages = recognise_all(vec![image], &OcrOptions::default()).expect("read");
+        let words: Vec<&str> = pages
+            .iter()
+            .flat_map(|p| &p.lines)
+            .flat_map(|l| &l.words)
+            .map(|w| w.text.as_str())
+            .collect();
+        for printed in [
+            "RE-2026-00412",
+            "194,00",
+            "539,40",
+            "868,15",
+            "164,95",
+            "1.033,10",
+        ] {
+            assert!(words.contains(&printed), "{printed} not read: {words:?}");
+        }
+    }
 
     fn word(text: &str, x: f32, y: f32) -> Word {
         Word {
