@@ -1032,6 +1032,14 @@ mod tests {
     use crate::domain::BBox;
     use crate::extract::rules::tests::page;
 
+    /// One line of cells at `y`, each `(x0, x1, text)`.
+    fn row(y: f32, cells: &[(f32, f32, &str)]) -> Vec<Cell> {
+        cells
+            .iter()
+            .map(|&(x0, x1, t)| cell(x0, x1, y, t))
+            .collect()
+    }
+
     fn cell(x0: f32, x1: f32, y: f32, text: &str) -> Cell {
         Cell {
             page: 1,
@@ -1219,28 +1227,37 @@ mod tests {
     /// column, and prices per 100 pieces.
     #[test]
     fn numbers_set_between_their_description_lines_per_100_with_a_gross_column() {
-        let header = vec![
-            cell(40.0, 50.0, 100.0, "#"),
-            cell(60.0, 160.0, 100.0, "Positionsbeschreibung"),
-            cell(300.0, 330.0, 100.0, "Menge"),
-            cell(350.0, 380.0, 100.0, "St.-Pr."),
-            cell(420.0, 450.0, 100.0, "Netto"),
-            cell(480.0, 520.0, 100.0, "Brutto"),
-        ];
+        let header = row(
+            100.0,
+            &[
+                (40.0, 50.0, "#"),
+                (60.0, 160.0, "Positionsbeschreibung"),
+                (300.0, 330.0, "Menge"),
+                (350.0, 380.0, "St.-Pr."),
+                (420.0, 450.0, "Netto"),
+                (480.0, 520.0, "Brutto"),
+            ],
+        );
         let item = |y: f32, n: &str, name: &str, q: &str, p: &str, net: &str, gross: &str| {
             vec![
-                vec![cell(60.0, 200.0, y, name), cell(210.0, 250.0, y, "0595810")],
-                vec![
-                    cell(40.0, 45.0, y + 10.0, n),
-                    cell(300.0, 330.0, y + 10.0, q),
-                    cell(350.0, 380.0, y + 10.0, p),
-                    cell(420.0, 450.0, y + 10.0, net),
-                    cell(480.0, 520.0, y + 10.0, gross),
-                ],
-                vec![
-                    cell(60.0, 120.0, y + 20.0, "Sechskantmutter"),
-                    cell(210.0, 280.0, y + 20.0, "7711231333337"),
-                ],
+                row(y, &[(60.0, 200.0, name), (210.0, 250.0, "0595810")]),
+                row(
+                    y + 10.0,
+                    &[
+                        (40.0, 45.0, n),
+                        (300.0, 330.0, q),
+                        (350.0, 380.0, p),
+                        (420.0, 450.0, net),
+                        (480.0, 520.0, gross),
+                    ],
+                ),
+                row(
+                    y + 20.0,
+                    &[
+                        (60.0, 120.0, "Sechskantmutter"),
+                        (210.0, 280.0, "7711231333337"),
+                    ],
+                ),
             ]
         };
         let mut lines = vec![header];
@@ -1264,10 +1281,10 @@ mod tests {
             "66,60",
             "79,25",
         ));
-        lines.push(vec![
-            cell(300.0, 360.0, 182.0, "Rabatt:"),
-            cell(480.0, 520.0, 182.0, "0,00"),
-        ]);
+        lines.push(row(
+            182.0,
+            &[(300.0, 360.0, "Rabatt:"), (480.0, 520.0, "0,00")],
+        ));
         let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Comma));
         assert_eq!(items.len(), 2, "{items:?}");
         let description = |i: usize| items[i].description.as_deref().unwrap_or_default();
@@ -1285,29 +1302,38 @@ mod tests {
     #[test]
     fn a_discounted_price_and_an_article_code_before_the_name() {
         let lines = vec![
-            vec![
-                cell(40.0, 60.0, 100.0, "Item"),
-                cell(80.0, 140.0, 100.0, "Product"),
-                cell(300.0, 340.0, 100.0, "Quantity"),
-                cell(380.0, 440.0, 100.0, "Unit Price"),
-                cell(480.0, 540.0, 100.0, "Total Price"),
-            ],
-            vec![
-                cell(40.0, 45.0, 112.0, "1"),
-                cell(80.0, 260.0, 112.0, "GG-SCRW-A4-01 - High-Grade Screws"),
-                cell(310.0, 330.0, 112.0, "5 kg"),
-                cell(400.0, 440.0, 112.0, "€20.00"),
-                cell(500.0, 540.0, 112.0, "€90.00"),
-            ],
-            vec![cell(400.0, 440.0, 122.0, "- €2.00")],
-            vec![cell(398.0, 440.0, 132.0, "= €18.00")],
-            vec![
-                cell(40.0, 45.0, 150.0, "2"),
-                cell(80.0, 260.0, 150.0, "2024 - Annual maintenance"),
-                cell(310.0, 330.0, 150.0, "1"),
-                cell(400.0, 440.0, 150.0, "€45.00"),
-                cell(500.0, 540.0, 150.0, "€45.00"),
-            ],
+            row(
+                100.0,
+                &[
+                    (40.0, 60.0, "Item"),
+                    (80.0, 140.0, "Product"),
+                    (300.0, 340.0, "Quantity"),
+                    (380.0, 440.0, "Unit Price"),
+                    (480.0, 540.0, "Total Price"),
+                ],
+            ),
+            row(
+                112.0,
+                &[
+                    (40.0, 45.0, "1"),
+                    (80.0, 260.0, "GG-SCRW-A4-01 - High-Grade Screws"),
+                    (310.0, 330.0, "5 kg"),
+                    (400.0, 440.0, "€20.00"),
+                    (500.0, 540.0, "€90.00"),
+                ],
+            ),
+            row(122.0, &[(400.0, 440.0, "- €2.00")]),
+            row(132.0, &[(398.0, 440.0, "= €18.00")]),
+            row(
+                150.0,
+                &[
+                    (40.0, 45.0, "2"),
+                    (80.0, 260.0, "2024 - Annual maintenance"),
+                    (310.0, 330.0, "1"),
+                    (400.0, 440.0, "€45.00"),
+                    (500.0, 540.0, "€45.00"),
+                ],
+            ),
         ];
         let items = line_items(&[page(&[])], &[lines], Some(DecimalStyle::Point));
         assert_eq!(items.len(), 2, "{items:?}");
@@ -1325,10 +1351,11 @@ mod tests {
     #[test]
     fn the_amount_is_the_rightmost_product_and_a_tax_breakdown_is_not_priced_per_100() {
         let row = |cells: &[(f32, &str)]| -> Vec<Cell> {
-            cells
+            let cells: Vec<(f32, f32, &str)> = cells
                 .iter()
-                .map(|(x, t)| cell(*x, x + 5.0 * t.len() as f32, 100.0, t))
-                .collect()
+                .map(|&(x, t)| (x, x + 5.0 * t.len() as f32, t))
+                .collect();
+            row(100.0, &cells)
         };
         let item = multiplying_row(
             1,
