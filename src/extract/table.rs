@@ -117,8 +117,26 @@ pub(super) fn line_items(
     } else {
         under_headers
     };
-    items.iter_mut().for_each(split_item_code);
+    for item in &mut items {
+        drop_leading_barcode(item);
+        split_item_code(item);
+    }
     items
+}
+
+/// "4123456000038 Mischpalette Joghurt", and the same with OCR's space
+/// lost ("4123456000038Mischpalette"): a barcode (EAN/GTIN, eight digits
+/// and more) printed at the start of the name is the article's number,
+/// not its name, and is dropped from the description.
+fn drop_leading_barcode(item: &mut LineItem) {
+    let Some(description) = item.description.as_deref() else {
+        return;
+    };
+    let digits = description.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = description[digits..].trim_start();
+    if digits >= 8 && rest.chars().next().is_some_and(char::is_alphabetic) {
+        item.description = Some(rest.to_string());
+    }
 }
 
 /// "GG-SCRW-A4-01 - High-Grade Screws": an article code in capitals and
@@ -1341,6 +1359,12 @@ mod tests {
         assert_eq!(items[0].sku.as_deref(), Some("GG-SCRW-A4-01"));
         assert_eq!(items[0].unit_price, Some(Decimal::new(1800, 2)));
         assert!(items[0].confidence > 0.8);
+        let mut scanned = LineItem {
+            description: Some("4123456000038Mischpalette Joghurt".into()),
+            ..LineItem::default()
+        };
+        drop_leading_barcode(&mut scanned);
+        assert_eq!(scanned.description.as_deref(), Some("Mischpalette Joghurt"));
         // A year is not an article code.
         assert_eq!(
             items[1].description.as_deref(),
