@@ -152,6 +152,7 @@ static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"total\s+net\s+amount",
         r"gesamtbetrag\s+netto",
         r"montant\s+total\s+ht",
+        r"montant\s+total\s+net",
         r"rechnungssumme\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
         r"summe\s+ohne\s+(?:ust|mwst|umsatzsteuer)\.?",
         r"total\s+(?:excl(?:uding|usive)?|without|before)\.?\s+(?:vat|tax|gst)",
@@ -179,6 +180,7 @@ static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
 static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
         r"value\s+added\s+tax(?:\s*\([^)]*\))?",
+        r"taxe\s+sur\s+la\s+valeur\s+ajout[ée]e(?:\s*\([^)]*\))?",
         r"total\s+(?:vat|tax)\s+amount",
         r"(?:vat|tax)\s+amount",
         r"gesamtbetrag\s+(?:steuer|ust|mwst)",
@@ -205,6 +207,7 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"total\s+(?:amount\s+)?\(\s*gross\s*\)",
         r"total\s+gross\s+amount",
         r"montant\s+total\s+ttc",
+        r"montant\s+total\s+brut",
         r"gesamtbetrag(?:\s+brutto)?",
         r"rechnungsbetrag",
         r"bruttosumme",

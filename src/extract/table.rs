@@ -48,6 +48,12 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
             Column::Sku,
             r"art(?:ikel)?\.?\s*-?\s*nr\.?|artikelnummer|sku|item\s+(?:no|code)|r[ée]f(?:[ée]rence)?\.?|code|product\s+code",
         ),
+        // "Prix total" is the line's amount, though "prix" alone is its
+        // unit price.
+        h(
+            Column::Amount,
+            r"prix\s+total|total\s+price|gesamtpreis|montant\s+total",
+        ),
         h(
             Column::UnitPrice,
             r"net\s+(?:unit\s+)?price|nettopreis|bruttopreis|einzelpreis|e-?preis|stückpreis|st(?:ck)?\.?\s*-\s*pr(?:eis)?\.?|preis\s*/\s*einheit|unit\s*price|price|rate|prix\s+unit(?:aire)?|p\.\s?u\.|pu\s+ht|prix|precio|prezzo|preis",
@@ -67,11 +73,11 @@ static HEADERS: LazyLock<Vec<(Column, Regex)>> = LazyLock::new(|| {
         h(Column::Unit, r"einheit|unit|unit[ée]|me\b"),
         h(
             Column::TaxRate,
-            r"steuersatz|ust\.?-?satz|mwst\.?-?satz|ust\.?|mwst\.?|vat|tva|tax|steuer",
+            r"steuersatz|ust\.?-?satz|mwst\.?-?satz|ust\.?|mwst\.?|vat|tva|taxe?|steuer",
         ),
         h(
             Column::Description,
-            r"[a-zäöü]*(?:beschreibung|bezeichnung)|artikel|leistung|produkt|description|d[ée]signation|item|libell[ée]|descripci[óo]n|descrizione|omschrijving",
+            r"[a-zäöü]*(?:beschreibung|bezeichnung)|artikel|leistung|produ(?:kt|ct|it|cto)|article|description|d[ée]signation|item|libell[ée]|descripci[óo]n|descrizione|omschrijving",
         ),
     ]
 });
@@ -542,6 +548,15 @@ fn column_of(header: &[HeaderColumn], cell: &Cell) -> Option<Column> {
     }
     let numeric = cell.text.chars().any(|c| c.is_ascii_digit())
         && !cell.text.chars().any(char::is_alphabetic);
+    // A number left of the description (under a position or article
+    // column the header names in words no rule knows, "Art.") is never
+    // the quantity, price or amount, which follow the description.
+    let left_of_description = header
+        .iter()
+        .any(|h| h.column == Column::Description && cell.bbox.x1 <= h.x0);
+    if numeric && left_of_description {
+        return Some(Column::Position);
+    }
     if numeric {
         return header
             .iter()
@@ -1323,7 +1338,7 @@ mod tests {
             row(
                 100.0,
                 &[
-                    (40.0, 60.0, "Item"),
+                    (40.0, 60.0, "Art."),
                     (80.0, 140.0, "Product"),
                     (300.0, 340.0, "Quantity"),
                     (380.0, 440.0, "Unit Price"),
