@@ -869,7 +869,55 @@ pub fn invoice_number_key(number: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::invoice_number_key;
+    use super::{LineItem, invoice_number_key};
+    use rust_decimal::Decimal;
+
+    /// The one arithmetic check of a line, which extraction trusts and
+    /// validation holds an invoice on.
+    #[test]
+    fn a_line_adds_up_per_unit_or_per_its_price_base() {
+        let d = |s: &str| s.parse::<Decimal>().ok();
+        let line = |q: &str, p: &str, base: Option<&str>, a: &str| LineItem {
+            quantity: d(q),
+            unit_price: d(p),
+            price_base_quantity: base.and_then(d),
+            amount: d(a),
+            ..LineItem::default()
+        };
+        assert_eq!(
+            line("3", "43.20", None, "129.60").arithmetic_holds(),
+            Some(true)
+        );
+        // Rounded to the cent, within a cent.
+        assert_eq!(
+            line("3", "3.3333", None, "10.00").arithmetic_holds(),
+            Some(true)
+        );
+        assert_eq!(
+            line("150", "49.29", Some("100"), "73.94").arithmetic_holds(),
+            Some(true)
+        );
+        // A base written as noise ("1") is no excuse for a wrong amount.
+        assert_eq!(
+            line("150", "49.29", Some("1"), "73.94").arithmetic_holds(),
+            Some(false)
+        );
+        assert_eq!(
+            line("150", "49.29", None, "73.94").arithmetic_holds(),
+            Some(false)
+        );
+        assert_eq!(
+            line("3", "43.20", None, "129.62").arithmetic_holds(),
+            Some(false)
+        );
+        assert_eq!(
+            line("3", "43.20", Some("0"), "129.60").arithmetic_holds(),
+            Some(true)
+        );
+        let mut missing = line("3", "43.20", None, "129.60");
+        missing.amount = None;
+        assert_eq!(missing.arithmetic_holds(), None);
+    }
 
     #[test]
     fn invoice_number_key_folds_decoration() {
