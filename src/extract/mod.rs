@@ -43,5 +43,8 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
         // invoice.
         tracing::warn!("extraction model failed, keeping the rules' fields: {e:#}");
     }
+    // After the model: the till's arithmetic is not a printed value the
+    // model could choose.
+    rules::total_from_tender(&doc.pages, &mut invoice);
     invoice
 }

@@ -330,6 +330,66 @@ pub(super) fn label_kinds(text: &str) -> [bool; 7] {
     sets.map(|labels| labels.iter().any(|l| l.re.is_match(text)))
 }
 
+/// What a customer handed over at the till: "Cash", "Tunai", "Amount
+/// paid", "Tendered".
+static TENDERED: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"cash(?:\s+tendered)?",
+        r"tunai",
+        r"(?:paid|tendered)\s+amount",
+        r"amount\s+(?:paid|tendered)",
+        r"tendered",
+        r"bar\s+gegeben",
+        r"gegeben",
+        r"esp[èe]ces",
+        r"efectivo",
+    ])
+});
+/// What the till gave back: "Change", "Baki", "Rückgeld".
+static CHANGE: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"change(?:\s+due)?",
+        r"baki",
+        r"kembali",
+        r"r[üu]ckgeld",
+        r"monnaie\s+rendue",
+        r"rendu",
+        r"cambio",
+    ])
+});
+
+/// The total a receipt's till closed with, when the total itself was not
+/// read: what was tendered less the change given, both printed under
+/// their labels ("CASH 200.00 / CHANGE 10.00": 190.00). Faded thermal
+/// print often loses the total's digits while the cash and change lines
+/// survive. Taken only where no total was read, or where the total read
+/// is the tendered amount or zero (a misread); with a confidence that
+/// sends the receipt to review.
+pub(super) fn total_from_tender(pages: &[Page], inv: &mut ExtractedInvoice) {
+    let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
+    let style = document_style(pages);
+    let (Some(tendered), Some(change)) = (
+        find_amount(&grid, &TENDERED, &style),
+        find_amount(&grid, &CHANGE, &style),
+    ) else {
+        return;
+    };
+    if change.value < Decimal::ZERO || tendered.value <= change.value {
+        return;
+    }
+    let misread = inv
+        .total_amount
+        .as_ref()
+        .is_none_or(|t| t.value.is_zero() || t.value == tendered.value);
+    if misread {
+        inv.total_amount = Some(Field {
+            value: tendered.value - change.value,
+            confidence: 0.6,
+            location: tendered.location,
+        });
+    }
+}
+
 pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
     let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
     let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
@@ -1287,6 +1347,42 @@ pub(super) mod tests {
         let before = inv.clone();
         close_totals_from_the_page(&mut inv, &[], &document_style(&[]));
         assert_eq!(inv, before);
+    }
+
+    #[test]
+    fn a_receipts_total_is_what_was_tendered_less_the_change() {
+        let receipt = page(&[
+            &[(10.0, "Total (Inclusive of GST):")],
+            &[(10.0, "CASH :"), (200.0, "200.00")],
+            &[(10.0, "CHANGE :"), (200.0, "10.00")],
+        ]);
+        let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
+        total_from_tender(std::slice::from_ref(&receipt), &mut inv);
+        assert_eq!(
+            inv.total_amount.as_ref().map(|t| t.value),
+            Some(Decimal::new(19000, 2))
+        );
+        assert!(
+            inv.total_amount
+                .as_ref()
+                .is_some_and(|t| t.confidence < 0.9)
+        );
+        // A total read stands.
+        let mut read = ExtractedInvoice::empty(ExtractionSource::Visual);
+        read.total_amount = Some(Field::exact(Decimal::new(18990, 2)));
+        total_from_tender(std::slice::from_ref(&receipt), &mut read);
+        assert_eq!(
+            read.total_amount.map(|t| t.value),
+            Some(Decimal::new(18990, 2))
+        );
+        // The cash read as the total is not.
+        let mut cash = ExtractedInvoice::empty(ExtractionSource::Visual);
+        cash.total_amount = Some(Field::exact(Decimal::new(20000, 2)));
+        total_from_tender(std::slice::from_ref(&receipt), &mut cash);
+        assert_eq!(
+            cash.total_amount.map(|t| t.value),
+            Some(Decimal::new(19000, 2))
+        );
     }
 
     #[test]
