@@ -250,35 +250,70 @@ fn rows_that_multiply(
 ) -> Vec<LineItem> {
     let mut items: Vec<(LineItem, f32, f32)> = Vec::new(); // item, description x0, bottom
     let pitch = line_pitch(lines).max(1.0);
+    // The last text-only line: the description of numbers set on the line
+    // below it, in rows whose numbers sit mid-row. When it was read as the
+    // previous item's continuation, how long that item's description was
+    // before it.
+    let mut above: Option<(String, f32, f32, Option<usize>)> = None; // text, bottom, x0, cut at
     for line in lines {
         let Some(first) = line.first() else {
             continue;
         };
         if TOTALS.is_match(&first.text) {
+            above = None;
             continue;
         }
-        if let Some(item) = multiplying_row(page, line, style) {
-            let x0 = line
+        if let Some(mut item) = multiplying_row(page, line, style) {
+            let mut x0 = line
                 .iter()
                 .find(|c| c.text.chars().filter(|ch| ch.is_alphabetic()).count() >= 3)
                 .map_or(first.bbox.x0, |c| c.bbox.x0);
+            if item.description.is_none() {
+                let Some((text, bottom, text_x0, cut)) = above.take() else {
+                    continue;
+                };
+                if first.bbox.y0 - bottom > 1.5 * pitch {
+                    continue;
+                }
+                // Taken back from the item before, which keeps its own.
+                if let (Some(cut), Some((prev, _, _))) = (cut, items.last_mut())
+                    && let Some(d) = prev.description.as_mut()
+                {
+                    d.truncate(cut);
+                }
+                item.description = Some(text);
+                x0 = text_x0;
+            }
+            above = None;
             let bottom = line.iter().map(|c| c.bbox.y1).fold(f32::MIN, f32::max);
             items.push((item, x0, bottom));
             continue;
         }
+        let text = line_text(line);
+        // Not a description: numbers, specks, or a table's header row.
+        let names_columns = line.iter().filter(|c| classify(&c.text).is_some()).count() >= 3;
+        if text.split_whitespace().any(has_two_decimals)
+            || text.chars().filter(|c| c.is_alphabetic()).count() < 3
+            || names_columns
+        {
+            above = None;
+            continue;
+        }
+        let bottom_of_line = line.iter().map(|c| c.bbox.y1).fold(f32::MIN, f32::max);
+        let mut cut = None;
         // A text-only line just below the last item, under its description.
         if let Some((item, x0, bottom)) = items.last_mut()
             && first.bbox.y0 - *bottom < 0.6 * pitch
             && (first.bbox.x0 - *x0).abs() <= 4.0
-            && !line_text(line).split_whitespace().any(has_two_decimals)
         {
-            let text = line_text(line);
             if let Some(d) = item.description.as_mut() {
+                cut = Some(d.len());
                 d.push(' ');
                 d.push_str(text.trim());
             }
-            *bottom = line.iter().map(|c| c.bbox.y1).fold(*bottom, f32::max);
+            *bottom = bottom_of_line.max(*bottom);
         }
+        above = Some((text.trim().to_string(), bottom_of_line, first.bbox.x0, cut));
     }
     items.into_iter().map(|(item, _, _)| item).collect()
 }
@@ -325,21 +360,19 @@ fn multiplying_row(page: u32, line: &[Cell], style: Option<DecimalStyle>) -> Opt
         let amount = &numbers[k];
         product_of(&numbers[..k], amount).map(|(q, p, base, cell)| (amount.value, q, p, base, cell))
     })?;
-    // The description: the words before the first operand.
+    // The description: the words before the first operand (none when the
+    // row's numbers sit below its description, see [`rows_that_multiply`]).
     let description: Vec<&str> = line[..=first_cell]
         .iter()
         .map(|c| c.text.as_str())
         .filter(|t| t.chars().filter(|c| c.is_alphabetic()).count() >= 3)
         .collect();
-    if description.is_empty() {
-        return None;
-    }
     let bbox = line
         .iter()
         .map(|c| c.bbox)
         .reduce(crate::domain::BBox::union)?;
     Some(LineItem {
-        description: Some(description.join(" ")),
+        description: (!description.is_empty()).then(|| description.join(" ")),
         quantity: Some(quantity.normalize()),
         unit_price: Some(price),
         price_base_quantity: base,
@@ -1426,6 +1459,46 @@ mod tests {
             ),
             None
         );
+    }
+
+    /// Rows without a header the reader knows, each description on the
+    /// line above its numbers, the second item's name read first as the
+    /// first item's continuation.
+    #[test]
+    fn rows_that_multiply_below_their_description() {
+        let lines = vec![
+            row(
+                100.0,
+                &[
+                    (40.0, 200.0, "Leistungen im März"),
+                    (300.0, 340.0, "Menge"),
+                    (380.0, 420.0, "PU"),
+                    (480.0, 520.0, "Summe"),
+                ],
+            ),
+            row(112.0, &[(40.0, 200.0, "Abonnement annuel")]),
+            row(
+                124.0,
+                &[
+                    (300.0, 310.0, "2"),
+                    (380.0, 420.0, "30,00"),
+                    (480.0, 520.0, "60,00"),
+                ],
+            ),
+            row(136.0, &[(40.0, 200.0, "Maintenance")]),
+            row(
+                148.0,
+                &[
+                    (300.0, 310.0, "1"),
+                    (380.0, 420.0, "45,50"),
+                    (480.0, 520.0, "45,50"),
+                ],
+            ),
+        ];
+        let items = rows_that_multiply(1, &lines, Some(DecimalStyle::Comma));
+        let described: Vec<Option<&str>> = items.iter().map(|i| i.description.as_deref()).collect();
+        assert_eq!(described, [Some("Abonnement annuel"), Some("Maintenance")]);
+        assert_eq!(items[1].amount, Some(Decimal::new(4550, 2)));
     }
 
     #[test]
