@@ -174,6 +174,15 @@ pub(crate) async fn invoice_id(pool: &sqlx::AnyPool, number: &str) -> i64 {
         .unwrap()
 }
 
+/// The codes of the reasons an invoice is held for.
+pub(crate) async fn reasons_of(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
+    sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 pub(crate) async fn status_of(pool: &sqlx::AnyPool, id: i64) -> String {
     sqlx::query_scalar("SELECT status FROM invoices WHERE id = $1")
         .bind(id)

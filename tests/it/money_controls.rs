@@ -7,21 +7,12 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use http_body_util::BodyExt;
 
 use apflow::domain::{InvoiceId, Role};
 
-use crate::auth::{invoice_id, processed_samples, status_of};
+use crate::auth::{invoice_id, processed_samples, reasons_of, status_of};
 use crate::helpers::{BOTH, Db, TestDb, fresh};
-use crate::web::Api;
-
-async fn reasons_of(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .unwrap()
-}
+use crate::web::{Api, act, send};
 
 /// The invoice's payment, if any: (state, amount, IBAN).
 async fn payment_of(pool: &sqlx::AnyPool, id: i64) -> Option<(String, String, Option<String>)> {
@@ -33,17 +24,6 @@ async fn payment_of(pool: &sqlx::AnyPool, id: i64) -> Option<(String, String, Op
 }
 
 /// POSTs JSON as `api` to `/api/invoices/{id}/{action}`; status and body.
-async fn act(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
-    let req = Request::post(format!("/api/invoices/{id}/{action}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = api.clone().oneshot(req).await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).to_string())
-}
-
 async fn drain(t: &TestDb) {
     apflow::workflow::drain(&t.store, &t.settings, &[])
         .await
@@ -348,10 +328,9 @@ async fn an_import_proposes_a_bank_change_and_never_verifies_it() {
         let req = Request::post("/api/import/vendors")
             .body(Body::from(line))
             .unwrap();
-        let res = admin.clone().oneshot(req).await.unwrap();
-        assert_eq!(res.status().as_u16(), 200);
-        let body = res.into_body().collect().await.unwrap().to_bytes();
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let (code, body) = send(&admin, req).await;
+        assert_eq!(code, 200);
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["ibans_pending_verification"], 1);
         let vendor = |t: &TestDb| {
             let store = t.store.clone();

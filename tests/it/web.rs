@@ -76,14 +76,25 @@ impl Api {
 }
 
 pub async fn get(app: &Api, uri: &str) -> (StatusCode, String) {
-    let res = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
+    let (status, body) = send(app, Request::get(uri).body(Body::empty()).unwrap()).await;
+    (StatusCode::from_u16(status).unwrap(), body)
+}
+
+/// Sends `req` as this user: the status and the body as text.
+pub async fn send(api: &Api, req: Request<Body>) -> (u16, String) {
+    let res = api.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
+
+/// JSON to `/api/invoices/{id}/{action}` (approve, fields, notes, ...).
+pub async fn act(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
+    let req = Request::post(format!("/api/invoices/{id}/{action}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
         .unwrap();
-    let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).to_string())
+    send(api, req).await
 }
 
 #[tokio::test]

@@ -6,29 +6,12 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use http_body_util::BodyExt;
 
 use apflow::domain::Role;
 
-use crate::auth::{invoice_id, processed_samples, status_of};
+use crate::auth::{invoice_id, processed_samples, reasons_of, status_of};
 use crate::helpers::{BOTH, fresh};
-use crate::web::Api;
-
-async fn send(api: &Api, req: Request<Body>) -> (u16, String) {
-    let res = api.clone().oneshot(req).await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).to_string())
-}
-
-/// JSON to `/api/invoices/{id}/{action}`.
-async fn api(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
-    let req = Request::post(format!("/api/invoices/{id}/{action}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    send(api, req).await
-}
+use crate::web::{Api, act, send};
 
 /// A form post of the invoice page (`/invoices/{id}/{action}`).
 async fn form(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
@@ -41,14 +24,6 @@ async fn form(api: &Api, id: i64, action: &str, body: &str) -> (u16, String) {
 
 async fn get(api: &Api, uri: &str) -> (u16, String) {
     send(api, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn reasons_of(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT code FROM discrepancies WHERE invoice_id = $1")
-        .bind(id)
-        .fetch_all(pool)
-        .await
-        .unwrap()
 }
 
 async fn audit_actions(pool: &sqlx::AnyPool, id: i64) -> Vec<String> {
@@ -72,7 +47,7 @@ async fn approval_needs_a_comment_and_notes_change_nothing() {
         let id = invoice_id(&pool, "RE-2026-00437").await;
         let clerk = Api::as_role(&t, Role::Clerk).await;
         let approver = Api::as_role(&t, Role::Approver).await;
-        let (code, why) = api(&clerk, id, "request-approval", "{}").await;
+        let (code, why) = act(&clerk, id, "request-approval", "{}").await;
         assert_eq!(code, 400, "{db:?}: sent without a word: {why}");
         assert!(why.contains("tell the approver"), "{why}");
         let (code, page) = form(&clerk, id, "request-approval", "csrf=x&comment=+++").await;
@@ -85,7 +60,7 @@ async fn approval_needs_a_comment_and_notes_change_nothing() {
         );
         assert_eq!(status_of(&pool, id).await, "needs_review");
         // A note from anyone, with a mention; it does not move the invoice.
-        let (code, answer) = api(
+        let (code, answer) = act(
             &approver,
             id,
             "notes",
@@ -100,18 +75,18 @@ async fn approval_needs_a_comment_and_notes_change_nothing() {
         assert_eq!(answer["mentions"], serde_json::json!([clerk.username]));
         assert_eq!(status_of(&pool, id).await, "needs_review");
         assert_eq!(
-            api(&approver, id, "notes", r#"{"text": "  "}"#).await.0,
+            act(&approver, id, "notes", r#"{"text": "  "}"#).await.0,
             400
         );
         let long = "x".repeat(4001);
         assert_eq!(
-            api(&approver, id, "notes", &format!(r#"{{"text": "{long}"}}"#))
+            act(&approver, id, "notes", &format!(r#"{{"text": "{long}"}}"#))
                 .await
                 .0,
             400
         );
         assert_eq!(
-            api(&approver, 999_999, "notes", r#"{"text": "hi"}"#)
+            act(&approver, 999_999, "notes", r#"{"text": "hi"}"#)
                 .await
                 .0,
             404
@@ -214,12 +189,12 @@ async fn only_an_approver_undoes_a_rejection_and_only_once() {
         let clerk = Api::as_role(&t, Role::Clerk).await;
         let approver = Api::as_role(&t, Role::Approver).await;
         assert_eq!(
-            api(&approver, id, "undo", "{}").await.0,
+            act(&approver, id, "undo", "{}").await.0,
             403,
             "nothing to undo"
         );
         assert_eq!(
-            api(&clerk, id, "reject", r#"{"comment": "not our order"}"#)
+            act(&clerk, id, "reject", r#"{"comment": "not our order"}"#)
                 .await
                 .0,
             204
@@ -227,19 +202,19 @@ async fn only_an_approver_undoes_a_rejection_and_only_once() {
         assert_eq!(status_of(&pool, id).await, "rejected");
         let (_, page) = get(&clerk, &format!("/invoices/{id}")).await;
         assert!(!page.contains("id=\"undo\""), "a clerk is not offered undo");
-        let (code, why) = api(&clerk, id, "undo", "{}").await;
+        let (code, why) = act(&clerk, id, "undo", "{}").await;
         assert_eq!(code, 403, "{db:?}: a clerk undid a rejection: {why}");
         let (_, page) = get(&approver, &format!("/invoices/{id}")).await;
         assert!(page.contains("id=\"undo\""), "{page}");
         assert_eq!(form(&approver, id, "undo", "csrf=x").await.0, 303);
         assert_eq!(status_of(&pool, id).await, "needs_review");
-        assert_eq!(api(&approver, id, "undo", "{}").await.0, 403, "only once");
+        assert_eq!(act(&approver, id, "undo", "{}").await.0, 403, "only once");
         let actions = audit_actions(&pool, id).await;
         assert_eq!(actions.last().map(String::as_str), Some("invoice.reopened"));
         // An approved invoice is reopened with a reason, never undone.
         let clean = invoice_id(&pool, "F2026-0193").await;
         assert_eq!(status_of(&pool, clean).await, "scheduled");
-        assert_eq!(api(&approver, clean, "undo", "{}").await.0, 403);
+        assert_eq!(act(&approver, clean, "undo", "{}").await.0, 403);
         assert_eq!(status_of(&pool, clean).await, "scheduled");
         pool.close().await;
     }
@@ -360,7 +335,7 @@ async fn a_correction_during_a_running_decision_is_checked_again() {
         let job = t.store.claim_job("stale", 60_000).await.unwrap().unwrap();
         assert_eq!(job.document_id, doc);
         let clerk = Api::as_role(&t, Role::Clerk).await;
-        let (code, why) = api(
+        let (code, why) = act(
             &clerk,
             id,
             "fields",
@@ -406,11 +381,11 @@ async fn a_vendor_picked_by_a_clerk_still_needs_an_approver_and_a_verified_accou
         let clerk = Api::as_role(&t, Role::Clerk).await;
         let approver = Api::as_role(&t, Role::Approver).await;
         let pick = |vendor: &str| format!(r#"{{"field": "vendor_id", "value": "{vendor}"}}"#);
-        let (code, why) = api(&clerk, id, "fields", &pick("V-9999")).await;
+        let (code, why) = act(&clerk, id, "fields", &pick("V-9999")).await;
         assert_eq!(code, 400, "{why}");
         assert!(why.contains("no vendor"), "{why}");
-        assert_eq!(api(&approver, id, "fields", &pick("V-1002")).await.0, 403);
-        let (code, why) = api(&clerk, id, "fields", &pick("V-1002")).await;
+        assert_eq!(act(&approver, id, "fields", &pick("V-1002")).await.0, 403);
+        let (code, why) = act(&clerk, id, "fields", &pick("V-1002")).await;
         assert_eq!(code, 204, "{why}");
         apflow::workflow::drain(&t.store, &t.settings, &[])
             .await
@@ -436,7 +411,7 @@ async fn a_vendor_picked_by_a_clerk_still_needs_an_approver_and_a_verified_accou
             "old and new vendor shown: {page}"
         );
         assert_eq!(
-            api(
+            act(
                 &clerk,
                 id,
                 "request-approval",
@@ -447,7 +422,7 @@ async fn a_vendor_picked_by_a_clerk_still_needs_an_approver_and_a_verified_accou
             204
         );
         // The invoice's IBAN is not an account of the picked vendor.
-        let (code, why) = api(&approver, id, "approve", "{}").await;
+        let (code, why) = act(&approver, id, "approve", "{}").await;
         assert_eq!(
             code, 403,
             "{db:?}: paid a picked vendor's unknown account: {why}"
@@ -548,7 +523,7 @@ async fn lines_fixed_by_a_clerk_are_matched_again_and_wait_for_an_approver() {
                 .await
                 .contains(&"price_variance".into())
         );
-        assert_eq!(api(&approver, id, "lines", r#"{"lines": []}"#).await.0, 403);
+        assert_eq!(act(&approver, id, "lines", r#"{"lines": []}"#).await.0, 403);
         let (code, page) = form(
             &clerk,
             id,
@@ -595,7 +570,7 @@ async fn lines_fixed_by_a_clerk_are_matched_again_and_wait_for_an_approver() {
             "the change reads old → new: {page}"
         );
         // Dropping a line and adding one.
-        let (code, _) = api(
+        let (code, _) = act(
             &clerk,
             id,
             "lines",
@@ -738,7 +713,7 @@ async fn the_queue_pages_sorts_and_searches_in_sql() {
         );
         // Sent to approval by the admin: not in the admin's approvals.
         assert_eq!(
-            api(&admin, id, "request-approval", r#"{"comment": "checked"}"#)
+            act(&admin, id, "request-approval", r#"{"comment": "checked"}"#)
                 .await
                 .0,
             204
@@ -772,7 +747,7 @@ async fn an_admin_alone_cannot_pay_a_vendor_pick_or_a_line_edit() {
         let admin = Api::as_role(&t, Role::Admin).await;
         // The lines at the ordered price: the variance is gone.
         let lines = invoice_id(&pool, "RE-2026-00437").await;
-        let (code, why) = api(
+        let (code, why) = act(
             &admin,
             lines,
             "lines",
@@ -783,7 +758,7 @@ async fn an_admin_alone_cannot_pay_a_vendor_pick_or_a_line_edit() {
         assert_eq!(code, 204, "{why}");
         // A vendor picked for the invoice of a vendor nobody knows.
         let picked = invoice_id(&pool, "SB-2026-047").await;
-        let (code, why) = api(
+        let (code, why) = act(
             &admin,
             picked,
             "fields",
@@ -803,12 +778,12 @@ async fn an_admin_alone_cannot_pay_a_vendor_pick_or_a_line_edit() {
                 "{db:?}: a change of who or what is paid"
             );
             assert_eq!(
-                api(&admin, id, "request-approval", r#"{"comment": "fixed"}"#)
+                act(&admin, id, "request-approval", r#"{"comment": "fixed"}"#)
                     .await
                     .0,
                 204
             );
-            let (code, why) = api(&admin, id, "approve", "{}").await;
+            let (code, why) = act(&admin, id, "approve", "{}").await;
             assert_eq!(code, 403, "{db:?}: approved own change: {why}");
             assert_eq!(status_of(&pool, id).await, "awaiting_approval");
             let planned: i64 =
