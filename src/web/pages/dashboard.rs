@@ -70,8 +70,7 @@ pub async fn dashboard(
     l: Lang,
     State(state): State<AppState>,
 ) -> Result<Html<String>, PageError> {
-    let failed =
-        |e: crate::store::Error| PageError::for_caller(crate::web::ApiError::from(e), &caller, l);
+    let failed = |e: crate::store::Error| PageError::for_caller(e, &caller, l);
     // The touchless trend: the last eight weeks, by the week invoices
     // arrived (UTC), oldest first.
     let now = crate::store::now_ms();

@@ -75,7 +75,7 @@ pub async fn invoice(
     Query(query): Query<QueueQuery>,
 ) -> Result<Html<String>, PageError> {
     let id = super::id_of(&id).map_err(|e| e.in_lang(l))?;
-    let err = |e: crate::store::Error| PageError::for_caller(ApiError::from(e), &caller, l);
+    let err = |e: crate::store::Error| PageError::for_caller(e, &caller, l);
     let not_found = || PageError::for_caller(ApiError::NotFound, &caller, l);
     // Whether a check is still to run is read before the invoice: a check
     // finishing between the two reads then shows as its result, never as
@@ -268,7 +268,7 @@ async fn actions(
             .store
             .users()
             .await
-            .map_err(|e| PageError::for_caller(ApiError::from(e), caller, l))?
+            .map_err(|e| PageError::for_caller(e, caller, l))?
             .into_iter()
             .filter(|u| matches!(u.role, Role::Clerk | Role::Admin))
             .map(|u| u.username)
@@ -1047,7 +1047,7 @@ pub async fn document_retry(
         .clone();
     review::retry_document(&state.store, document, &caller.user)
         .await
-        .map_err(|e| PageError::for_caller(ApiError::from(e), &caller, l))?;
+        .map_err(|e| PageError::for_caller(e, &caller, l))?;
     Ok(Redirect::to(&format!("/documents/{}/status", document.0)).into_response())
 }
 
@@ -1143,7 +1143,7 @@ pub async fn invoice_action(
         _ => return Err(PageError::for_caller(ApiError::NotFound, &caller, l)),
     };
     if let Err(e) = done {
-        return Err(PageError::for_caller(ApiError::from(e), &caller, l).back_to(id, back));
+        return Err(PageError::for_caller(e, &caller, l).back_to(id, back));
     }
     let query: QueueQuery = serde_urlencoded::from_str(back).unwrap_or_default();
     if get("then") == Some("next") {
@@ -1153,7 +1153,7 @@ pub async fn invoice_action(
             .store
             .queue_neighbours(&filter(&query, &caller), invoice)
             .await
-            .map_err(|e| PageError::for_caller(ApiError::from(e), &caller, l))?;
+            .map_err(|e| PageError::for_caller(e, &caller, l))?;
         if let Some(next) = around.next {
             return Ok(Redirect::to(&invoice_link(next.0, back)).into_response());
         }

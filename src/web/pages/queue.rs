@@ -176,8 +176,7 @@ pub async fn queue(
     Query(query): Query<QueueQuery>,
 ) -> Result<Html<String>, PageError> {
     let view = view_of(&query, &caller).to_string();
-    let failed =
-        |e: crate::store::Error| PageError::for_caller(crate::web::ApiError::from(e), &caller, l);
+    let failed = |e: crate::store::Error| PageError::for_caller(e, &caller, l);
     let f = filter(&query, &caller);
     let after = query.after.as_deref().and_then(cursor_of);
     let page = state
