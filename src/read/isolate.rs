@@ -583,16 +583,7 @@ fn decode(reply: &[u8]) -> Result<ReadDocument, Error> {
                 });
             }
             "kind" => {
-                doc.kind = [
-                    DocumentKind::Pdf,
-                    DocumentKind::Png,
-                    DocumentKind::Jpeg,
-                    DocumentKind::Tiff,
-                    DocumentKind::Xml,
-                ]
-                .into_iter()
-                .find(|k| k.media_type() == args)
-                .ok_or_else(|| bad("kind"))?;
+                doc.kind = DocumentKind::from_media_type(args).ok_or_else(|| bad("kind"))?;
             }
             "page" => {
                 let n: Vec<&str> = args.split(' ').collect();
