@@ -358,39 +358,57 @@ static CHANGE: LazyLock<Vec<Label>> = LazyLock::new(|| {
     ])
 });
 
-/// The total a receipt's till closed with, when the total itself was not
-/// read: what was tendered less the change given, both printed under
-/// their labels ("CASH 200.00 / CHANGE 10.00": 190.00). Faded thermal
-/// print often loses the total's digits while the cash and change lines
-/// survive. Taken only where no total was read, or where the total read
-/// is the tendered amount or zero (a misread); with a confidence that
-/// sends the receipt to review.
-pub(super) fn total_from_tender(pages: &[Page], inv: &mut ExtractedInvoice) {
-    let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
-    let style = document_style(pages);
-    let (Some(tendered), Some(change)) = (
-        find_amount(&grid, &TENDERED, &style),
-        find_amount(&grid, &CHANGE, &style),
-    ) else {
-        return;
-    };
-    if change.value < Decimal::ZERO || tendered.value <= change.value {
-        return;
+/// What the rules read of the pages, and the till's arithmetic of a
+/// receipt, which is applied after the model (see [`Till::close`]).
+pub(super) struct VisualReading {
+    pub invoice: ExtractedInvoice,
+    pub till: Option<Till>,
+}
+
+/// A receipt's "CASH 200.00 / CHANGE 10.00": what was tendered, under its
+/// label, and the change given, under its own.
+pub(super) struct Till {
+    tendered: Field<Decimal>,
+    change: Decimal,
+}
+
+impl Till {
+    /// The labelled cash and change on the pages, when the cash exceeds a
+    /// change of zero or more.
+    fn read(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<Till> {
+        let tendered = find_amount(grid, &TENDERED, style)?;
+        let change = find_amount(grid, &CHANGE, style)?.value;
+        (change >= Decimal::ZERO && tendered.value > change).then_some(Till { tendered, change })
     }
-    let misread = inv
-        .total_amount
-        .as_ref()
-        .is_none_or(|t| t.value.is_zero() || t.value == tendered.value);
-    if misread {
-        inv.total_amount = Some(Field {
-            value: tendered.value - change.value,
-            confidence: 0.6,
-            location: tendered.location,
-        });
+
+    /// The total the till closed with, when the total itself was not
+    /// read: what was tendered less the change given ("CASH 200.00 /
+    /// CHANGE 10.00": 190.00). Faded thermal print often loses the
+    /// total's digits while the cash and change lines survive. Taken only
+    /// where no total was read, or where the total read is the tendered
+    /// amount or zero (a misread); with a confidence that sends the
+    /// receipt to review. Applied after the model, which chooses among
+    /// printed values and would drop one the page never prints.
+    pub(super) fn close(&self, inv: &mut ExtractedInvoice) {
+        let misread = inv
+            .total_amount
+            .as_ref()
+            .is_none_or(|t| t.value.is_zero() || t.value == self.tendered.value);
+        if misread {
+            inv.total_amount = Some(Field {
+                value: self.tendered.value - self.change,
+                confidence: 0.6,
+                location: self.tendered.location,
+            });
+        }
     }
 }
 
 pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
+    read_visual(pages).invoice
+}
+
+pub(super) fn read_visual(pages: &[Page]) -> VisualReading {
     let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
     let grid: Vec<Vec<Vec<Cell>>> = pages.iter().map(cells_of).collect();
     let text: String = pages
@@ -433,7 +451,10 @@ pub(super) fn extract_visual(pages: &[Page]) -> ExtractedInvoice {
         location: None,
     });
     inv.line_items = table::line_items(pages, &grid, style.decimals);
-    inv
+    VisualReading {
+        invoice: inv,
+        till: Till::read(&grid, &style),
+    }
 }
 
 static IBAN_LABEL: LazyLock<Vec<Label>> = LazyLock::new(|| labels(&[r"(?:[\wäöü]+-)?iban"]));
@@ -1356,8 +1377,11 @@ pub(super) mod tests {
             &[(10.0, "CASH :"), (200.0, "200.00")],
             &[(10.0, "CHANGE :"), (200.0, "10.00")],
         ]);
+        let till = read_visual(std::slice::from_ref(&receipt))
+            .till
+            .expect("cash and change read");
         let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
-        total_from_tender(std::slice::from_ref(&receipt), &mut inv);
+        till.close(&mut inv);
         assert_eq!(
             inv.total_amount.as_ref().map(|t| t.value),
             Some(Decimal::new(19000, 2))
@@ -1370,7 +1394,7 @@ pub(super) mod tests {
         // A total read stands.
         let mut read = ExtractedInvoice::empty(ExtractionSource::Visual);
         read.total_amount = Some(Field::exact(Decimal::new(18990, 2)));
-        total_from_tender(std::slice::from_ref(&receipt), &mut read);
+        till.close(&mut read);
         assert_eq!(
             read.total_amount.map(|t| t.value),
             Some(Decimal::new(18990, 2))
@@ -1378,7 +1402,7 @@ pub(super) mod tests {
         // The cash read as the total is not.
         let mut cash = ExtractedInvoice::empty(ExtractionSource::Visual);
         cash.total_amount = Some(Field::exact(Decimal::new(20000, 2)));
-        total_from_tender(std::slice::from_ref(&receipt), &mut cash);
+        till.close(&mut cash);
         assert_eq!(
             cash.total_amount.map(|t| t.value),
             Some(Decimal::new(19000, 2))
