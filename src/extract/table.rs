@@ -1013,11 +1013,15 @@ fn quantity_on_row(item: &LineItem, numbers: &[Decimal]) -> Option<Decimal> {
     if price.is_zero() || amount.is_zero() {
         return None;
     }
+    other_factor(price, amount, numbers).map(|n| n.normalize())
+}
+
+/// The first of `numbers` that times `factor` gives `amount` to the cent.
+fn other_factor(factor: Decimal, amount: Decimal, numbers: &[Decimal]) -> Option<Decimal> {
     numbers
         .iter()
         .copied()
-        .find(|n| *n > Decimal::ZERO && (*n * price).round_dp(2) == amount.round_dp(2))
-        .map(|n| n.normalize())
+        .find(|n| *n > Decimal::ZERO && (*n * factor).round_dp(2) == amount.round_dp(2))
 }
 
 /// The unit price of a row in a table without a price column (a
@@ -1082,14 +1086,11 @@ fn implied_price_base(item: &LineItem) -> Option<Decimal> {
 /// gives the amount is the price the vendor charged per unit.
 fn net_price_on_row(item: &LineItem, numbers: &[Decimal]) -> Option<Decimal> {
     let (quantity, amount) = (item.quantity?, item.amount?);
+    // The printed price is not among the answers: it does not add up.
     if quantity <= Decimal::ZERO || item.arithmetic_holds() != Some(false) {
         return None;
     }
-    numbers.iter().copied().find(|p| {
-        *p > Decimal::ZERO
-            && Some(*p) != item.unit_price
-            && (quantity * p).round_dp(2) == amount.round_dp(2)
-    })
+    other_factor(quantity, amount, numbers)
 }
 
 #[cfg(test)]
