@@ -227,8 +227,10 @@ impl Pix {
     /// Ready for recognition: straightened when crooked (text lines that
     /// run uphill break the reading order and the table columns), scaled
     /// up to [`PDF_DPI`] when its resolution `dpi` is below [`MIN_DPI`],
-    /// and scaled down so that neither side exceeds [`MAX_SIDE`]; returns
-    /// the scale factor applied (1.0 when left alone).
+    /// and scaled down so that neither side exceeds [`MAX_SIDE`], then
+    /// cleared of a scanner's specks where `specks` says so (see
+    /// [`Pix::despeckled`]); returns the scale factor applied (1.0 when
+    /// left alone).
     fn prepared(self, dpi: f32, specks: Specks) -> Result<(Pix, f32), Error> {
         let pix = self.deskewed().unwrap_or(self);
         let (w, h) = pix.size();
