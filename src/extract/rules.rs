@@ -365,6 +365,11 @@ pub(super) struct VisualReading {
     pub till: Option<Till>,
 }
 
+/// The confidence of a total worked out from cash and change: below the
+/// default `min_confidence` (`validate::MIN_CONFIDENCE`, 0.5), so that a
+/// person checks a total the page never prints before it is paid.
+const TILL_CONFIDENCE: f32 = 0.4;
+
 /// A receipt's "CASH 200.00 / CHANGE 10.00": what was tendered, under its
 /// label, and the change given, under its own.
 pub(super) struct Till {
@@ -397,7 +402,7 @@ impl Till {
         if misread {
             inv.total_amount = Some(Field {
                 value: self.tendered.value - self.change,
-                confidence: 0.6,
+                confidence: TILL_CONFIDENCE,
                 location: self.tendered.location,
             });
         }

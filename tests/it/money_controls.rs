@@ -950,3 +950,65 @@ async fn a_clerk_cannot_correct_a_credit_note_into_a_payment() {
         pool.close().await;
     }
 }
+
+/// An outside sender's receipt that prints the cash handed over and the
+/// change but no total: the till's arithmetic gives apflow a total, and
+/// that total alone never pays. The sender is a known vendor with one of
+/// its verified IBANs on the page, so nothing else needs to hold it. A
+/// clerk acting alone cannot approve it either.
+#[tokio::test]
+async fn a_total_from_cash_less_change_is_never_paid_without_a_person() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        crate::helpers::load_sample_master_data(&t.store).await;
+        let lines = [
+            "Nordlicht Buerobedarf GmbH",
+            "USt-IdNr. DE273849154",
+            "Rechnungsnummer: RE-2026-09999",
+            "Rechnungsdatum: 05.11.2026",
+            "IBAN DE34 2005 0550 1234 5678 90",
+            "CASH 1000.00",
+            "CHANGE 0.00",
+        ];
+        let text: String = lines.iter().map(|l| format!("({l}) Tj T* ")).collect();
+        let content = format!("BT /F1 11 Tf 14 TL 72 760 Td {text}ET").into_bytes();
+        let pdf = crate::hostile::pdf_with_contents(&[content], false);
+        let doc = crate::helpers::process_upload(&t, "receipt.pdf", pdf).await;
+        let id = t
+            .store
+            .invoice_for_document(doc)
+            .await
+            .unwrap()
+            .expect("an invoice");
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let (total, confidence): (String, f64) = sqlx::query_as(
+            "SELECT value, confidence FROM invoice_fields WHERE invoice_id = $1 AND field = 'total_amount'",
+        )
+        .bind(id.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        // The till's arithmetic gave the total, and says it is unsure.
+        assert_eq!(
+            total.parse::<rust_decimal::Decimal>().unwrap(),
+            rust_decimal::Decimal::new(1000, 0),
+            "{db:?}"
+        );
+        assert!(confidence < 0.5, "{db:?}: {confidence}");
+        // Held for a person to check that total, whatever else holds it.
+        let reasons = reasons_of(&pool, id.0).await;
+        assert!(
+            reasons.contains(&"low_confidence".into()),
+            "{db:?}: {reasons:?}"
+        );
+        let status = status_of(&pool, id.0).await;
+        assert!(
+            !["scheduled", "approved", "paid"].contains(&status.as_str()),
+            "{db:?}: {status} {reasons:?}"
+        );
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        assert_eq!(act(&clerk, id.0, "approve", "{}").await.0, 403, "{db:?}");
+        assert_eq!(payment_of(&pool, id.0).await, None, "{db:?}");
+        pool.close().await;
+    }
+}
