@@ -102,12 +102,13 @@ static INVOICE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"fecha\s+(?:de\s+)?factura",
         r"data\s+fattura",
         r"belegdatum",
-        r"datum",
-        r"date",
-        r"fecha",
-        r"data",
     ])
 });
+/// "Date" alone, in the languages read. Bare, it labels the invoice's date;
+/// followed by words it is another date ("Date de livraison", "Date of
+/// supply", "Datum der Leistung"), so its value must follow it at once.
+static DATE_WORD: LazyLock<Vec<Label>> =
+    LazyLock::new(|| labels(&[r"datum", r"date", r"fecha", r"data"]));
 static DUE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
     labels(&[
         r"f[äa]lligkeit(?:sdatum)?",
@@ -248,9 +249,22 @@ static IBAN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
         .expect("constant regex")
 });
+/// A legal form after a business's name. The short forms are matched as
+/// companies print them ("SA", "AG", "SE", "eG"): matched regardless of
+/// case they are everyday words ("sa facture", "se réserve", "Limited
+/// warranty"), and a French or German sentence in the payment terms would
+/// be taken for the issuer. Long forms no sentence uses ("GmbH", "Sdn
+/// Bhd", "S.A.R.L.") match in any case, as OCR and shouting letterheads
+/// print them.
 static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:GmbH|AG|KG|OHG|UG|e\.\s?K\.|SE|SARL|S\.A\.R\.L\.|SAS|S\.A\.S\.|SA|S\.A\.|SNC|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|PLC|B\.V\.|BV|N\.V\.|S\.L\.|S\.p\.A\.|S\.r\.l\.|srl|a\.\s?G\.|e\.\s?V\.|GbR|eG|Sdn\.?\s*Bhd\.?|Bhd\.?|S/B|Pte\.?\s*Ltd\.?|Pty\.?\s*Ltd\.?|LLP|Co\.,?\s*Ltd\.?)(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)")
-        .expect("constant regex")
+    Regex::new(concat!(
+        r"\b(?:",
+        r"(?i:GmbH|OHG|e\.\s?K\.|SARL|S\.A\.R\.L\.|S\.A\.S\.|S\.p\.A\.|S\.r\.l\.|srl|LLC|Inc\.|Corp\.|PLC|GbR",
+        r"|Sdn\.?\s*Bhd\.?|Bhd\.?|S/B|Pte\.?\s*Ltd\.?|Pty\.?\s*Ltd\.?|LLP|Co\.,?\s*Ltd\.?|Ltd\.?)",
+        r"|AG|KG|UG|SE|SAS|SA|S\.A\.|SNC|Limited|LIMITED|Inc|INC|Corp|CORP|B\.V\.|BV|N\.V\.|NV|S\.L\.|a\.\s?G\.|e\.\s?V\.|eG",
+        r")(?:\s*&\s*Co\.?(?:\s*KG)?)?(?:\W|$)"
+    ))
+    .expect("constant regex")
 });
 static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:bill\s+to|ship\s+to|invoice\s+to|sold\s+to|customer|kunde|rechnungsempf[äa]nger|lieferanschrift|an:|client|factur[ée]\s+[àa]|destinataire|adresse\s+de\s+livraison)")
@@ -327,7 +341,9 @@ pub(super) fn label_kinds(text: &str) -> [bool; 7] {
         &TAX,
         &TOTAL,
     ];
-    sets.map(|labels| labels.iter().any(|l| l.re.is_match(text)))
+    let mut kinds = sets.map(|labels| labels.iter().any(|l| l.re.is_match(text)));
+    kinds[1] |= DATE_WORD.iter().any(|l| l.re.is_match(text));
+    kinds
 }
 
 /// What a customer handed over at the till: "Cash", "Tunai", "Amount
@@ -426,6 +442,7 @@ pub(super) fn read_visual(pages: &[Page]) -> VisualReading {
 
     inv.invoice_number = find_labelled(&grid, &INVOICE_NUMBER, invoice_number_value);
     inv.invoice_date = find_labelled(&grid, &INVOICE_DATE, |v| date_value(v, &style))
+        .or_else(|| find_labelled(&grid, &DATE_WORD, |v| leading_date(v, &style)))
         .or_else(|| {
             inv.invoice_number
                 .as_ref()
@@ -1089,6 +1106,17 @@ pub(super) fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
     None
 }
 
+/// A date that `text` begins with, after any separators.
+fn leading_date(text: &str, style: &Style) -> Option<NaiveDate> {
+    let tokens: Vec<&str> = text
+        .split_whitespace()
+        .skip_while(|t| t.chars().all(|c| matches!(c, ':' | '.' | '-' | '#')))
+        .collect();
+    [1usize, 3, 5]
+        .into_iter()
+        .find_map(|n| parse_date(&tokens.get(..n)?.join(" "), style.day_first))
+}
+
 /// An invoice or order number: the first token holding a digit, not a date.
 fn reference_value(text: &str) -> Option<String> {
     let token = text
@@ -1424,6 +1452,31 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn a_date_word_followed_by_other_words_labels_another_date() {
+        let date = |lines: &[&[(f32, &str)]]| {
+            extract_visual(&[page(lines)])
+                .invoice_date
+                .map(|f| f.value.to_string())
+        };
+        assert_eq!(
+            date(&[
+                &[(50.0, "Date de livraison : 12/01/2020")],
+                &[(50.0, "Date : 15/01/2020")],
+            ])
+            .as_deref(),
+            Some("2020-01-15")
+        );
+        assert_eq!(
+            date(&[
+                &[(50.0, "Date of supply 03.02.2026")],
+                &[(50.0, "Date"), (200.0, "05.02.2026")],
+            ])
+            .as_deref(),
+            Some("2026-02-05")
+        );
+    }
+
+    #[test]
     fn the_vat_id_is_the_sellers_not_the_buyers() {
         let vat = |lines: &[&[(f32, &str)]]| {
             extract_visual(&[page(lines)])
@@ -1739,6 +1792,28 @@ pub(super) mod tests {
         }
         assert!(COMPANY.is_match("UNIHAKKA INTERNATIONAL SDN BHD"));
         assert!(COMPANY.is_match("OWNER BY CASTLE BLUE S/B"));
+        for company in [
+            "Muster GmbH",
+            "MUSTER GMBH & CO. KG",
+            "Dupont SA",
+            "Dupont S.A.",
+            "Bau AG",
+            "Acme Ltd",
+            "Acme Inc.",
+            "Acme Limited",
+            "Huis BV",
+        ] {
+            assert!(COMPANY.is_match(company), "{company}");
+        }
+        // Everyday words spelled like short legal forms.
+        for sentence in [
+            "Le vendeur se réserve la propriété",
+            "En cas de retard, sa pénalité",
+            "limited to the amount paid",
+            "Tag der Lieferung: ag",
+        ] {
+            assert!(!COMPANY.is_match(sentence), "{sentence}");
+        }
     }
     #[test]
     fn a_dollar_on_an_amount_means_month_first_noise_does_not() {

@@ -618,6 +618,15 @@ fn recognise(api: &TesseractAPI, osd: &mut Osd<'_>, image: PageImage) -> Result<
     // Most pages arrive upright, and orientation detection costs a fifth
     // of a page's time: only a page that reads badly is checked, and read
     // again turned if the check says so; the better reading wins.
+    // Layout analysis can split a till receipt photographed on a dark
+    // table into blocks it then drops, leaving a line or two; read as one
+    // block of text, its lines come back.
+    if reads_badly(&words) {
+        let again = words_as_one_block(api, &image.pix, image.number, dpi)?;
+        if quality(&again) > quality(&words) {
+            words = again;
+        }
+    }
     if reads_badly(&words)
         && let Some(osd) = osd.get()
     {
@@ -650,6 +659,24 @@ fn recognise(api: &TesseractAPI, osd: &mut Osd<'_>, image: PageImage) -> Result<
                 .collect(),
         ),
     })
+}
+
+/// The words read with the image taken as one uniform block of text, no
+/// layout analysis; the engine is left as it was.
+fn words_as_one_block(
+    api: &TesseractAPI,
+    pix: &Pix,
+    page: u32,
+    dpi: i32,
+) -> Result<Vec<Word>, Error> {
+    let mode = |m| {
+        api.set_page_seg_mode(m)
+            .map_err(|e| Error::Ocr(e.to_string()))
+    };
+    mode(TessPageSegMode::PSM_SINGLE_BLOCK)?;
+    let words = words_of(api, pix, page, dpi);
+    mode(TessPageSegMode::PSM_AUTO)?;
+    words
 }
 
 /// Few words, or words Tesseract itself doubts: a page on its side or
