@@ -35,7 +35,11 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
         invoice.visible_disagreements = crosscheck::visible_disagreements(e, &doc.pages);
         return invoice;
     }
-    let rules::VisualReading { mut invoice, till } = rules::read_visual(&doc.pages);
+    let rules::VisualReading {
+        mut invoice,
+        till,
+        rounding,
+    } = rules::read_visual(&doc.pages);
     if let Some(m) = model
         && let Err(e) = m.apply(&doc.pages, &mut invoice)
     {
@@ -45,6 +49,9 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
     }
     // After the model: the till's arithmetic is not a printed value the
     // model could choose.
+    if let Some(rounding) = rounding {
+        rounding.apply(&mut invoice);
+    }
     if let Some(till) = till {
         till.close(&mut invoice);
     }

@@ -57,6 +57,14 @@ pub fn parse_amount(s: &str, style: Option<DecimalStyle>) -> Option<Decimal> {
     if let Some(rest) = t.strip_prefix('+') {
         t = rest.to_string();
     }
+    // A currency written before the digits without a space: "RM24.00"
+    // (ringgit), "Rs.500", "Rp15.000".
+    for sym in ["MYR", "RM", "Rs.", "Rs", "Rp", "Fr."] {
+        if let Some(rest) = t.strip_prefix(sym) {
+            t = rest.to_string();
+            break;
+        }
+    }
     if t.is_empty()
         || !t
             .chars()
@@ -414,6 +422,9 @@ mod tests {
             ("1.234,56-", None, Some("-1234.56")),
             ("(1,234.56)", None, Some("-1234.56")),
             ("£1,234.56", None, Some("1234.56")),
+            ("RM24.00", None, Some("24.00")),
+            ("RM 24.00", None, Some("24.00")),
+            ("-RM0.04", None, Some("-0.04")),
             ("1234.56 USD", None, Some("1234.56")),
         ];
         for (input, style, want) in cases {

@@ -224,8 +224,14 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"amount\s+due",
         r"balance\s+due",
         r"grand\s+total",
-        r"total\s+(?:incl(?:uding|usive)?|with)\.?\s+(?:vat|tax|gst)",
+        // Rounded for cash: what was paid.
         r"(?:rounded\s+total|total\s+(?:after\s+)?round(?:ing|ed))",
+        r"total\s+(?:incl(?:uding|usive)?|with)\.?\s+(?:vat|tax|gst)",
+        // A till's words between "Total" and the tax it includes: "Total
+        // Sales (Inclusive of GST)", "Total RM Incl. of GST", "Total
+        // After Adj Incl GST", "TOTAL (GST INCL)".
+        r"total(?:\s+[a-z]{2,6}\.?){0,2}\s*\(?\s*(?:incl(?:uding|usive)?|with)\.?\s+(?:of\s+)?(?:vat|tax|gst)\s*\)?",
+        r"total\s*\(\s*(?:vat|tax|gst)\s+incl(?:uded|usive)?\.?\s*\)",
         r"invoice\s+total",
         r"total\s+amount",
         r"totaal",
@@ -374,11 +380,59 @@ static CHANGE: LazyLock<Vec<Label>> = LazyLock::new(|| {
     ])
 });
 
+/// A till's cash rounding: "Rounding Adj: -0.01", "Rounding Adjustment".
+static ROUNDING: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"(?:cash\s+)?round(?:ing)?(?:\s+adj(?:ustment|\.|\))?)?",
+        r"rundung(?:sdifferenz)?",
+    ])
+});
+/// The most a cash rounding moves a total: to the nearest 0.05 (Malaysia,
+/// Switzerland) or 0.10, it moves it by less.
+const MAX_ROUNDING: Decimal = Decimal::from_parts(10, 0, 0, false, 2);
+
 /// What the rules read of the pages, and the till's arithmetic of a
-/// receipt, which is applied after the model (see [`Till::close`]).
+/// receipt, which is applied after the model (see [`Till::close`] and
+/// [`CashRounding::apply`]).
 pub(super) struct VisualReading {
     pub invoice: ExtractedInvoice,
     pub till: Option<Till>,
+    pub rounding: Option<CashRounding>,
+}
+
+/// A receipt's cash rounding, printed under a total that is before it:
+/// "Total (Inclusive of GST): 48.16 / Rounding Adj: -0.01" is paid as 48.15.
+pub(super) struct CashRounding {
+    adjustment: Field<Decimal>,
+}
+
+impl CashRounding {
+    fn read(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<CashRounding> {
+        let adjustment = find_amount(grid, &ROUNDING, style)?;
+        (!adjustment.value.is_zero() && adjustment.value.abs() < MAX_ROUNDING)
+            .then_some(CashRounding { adjustment })
+    }
+
+    /// Adds the adjustment to the total when the total chosen is printed
+    /// just above it on the same page (within three lines): a total below
+    /// the rounding line is the rounded one already. The sum is printed
+    /// nowhere, so it is applied after the model, which chooses among
+    /// printed values.
+    pub(super) fn apply(&self, inv: &mut ExtractedInvoice) {
+        let (Some(total), Some((page, adj))) =
+            (inv.total_amount.as_mut(), self.adjustment.location)
+        else {
+            return;
+        };
+        let Some((total_page, t)) = total.location else {
+            return;
+        };
+        let line = (adj.y1 - adj.y0).max(1.0);
+        if total_page == page && t.y1 <= adj.y0 + 1.0 && adj.y0 - t.y1 <= 3.0 * line {
+            total.value += self.adjustment.value;
+            total.confidence = total.confidence.min(self.adjustment.confidence);
+        }
+    }
 }
 
 /// The confidence of a total worked out from cash and change: below the
@@ -476,6 +530,7 @@ pub(super) fn read_visual(pages: &[Page]) -> VisualReading {
     VisualReading {
         invoice: inv,
         till: Till::read(&grid, &style),
+        rounding: CashRounding::read(&grid, &style),
     }
 }
 
@@ -1449,6 +1504,43 @@ pub(super) mod tests {
             &[(50.0, "Total"), (300.0, "153.35")],
         ])]);
         assert_eq!(inv.tax_amount.map(|f| f.value.to_string()), None);
+    }
+
+    #[test]
+    fn a_till_total_includes_its_tax_and_its_cash_rounding() {
+        let total = |lines: &[&[(f32, &str)]]| {
+            let VisualReading {
+                mut invoice,
+                rounding,
+                ..
+            } = read_visual(&[page(lines)]);
+            if let Some(r) = rounding {
+                r.apply(&mut invoice);
+            }
+            invoice.total_amount.map(|f| f.value.to_string())
+        };
+        // The tax summary's "Total" row (net, tax) is not the total.
+        let summary: &[&[(f32, &str)]] = &[
+            &[(20.0, "Total Sales (Excluding GST) 109.70")],
+            &[(20.0, "Total Sales (Inclusive of GST) : 116.28")],
+            &[(20.0, "CASH : 116.28")],
+            &[(20.0, "GST SUMMARY")],
+            &[(20.0, "Total : 109.70 6.58")],
+        ];
+        assert_eq!(total(summary).as_deref(), Some("116.28"));
+        // Rounded to five cents under the total: paid 48.15.
+        let rounded: &[&[(f32, &str)]] = &[
+            &[(20.0, "Total (Inclusive of GST): 48.16")],
+            &[(20.0, "Rounding Adj: -0.01")],
+            &[(20.0, "CASH : 50.00")],
+        ];
+        assert_eq!(total(rounded).as_deref(), Some("48.15"));
+        // A rounding above the total: the total is rounded already.
+        let already: &[&[(f32, &str)]] = &[
+            &[(20.0, "Cash Rounding -0.04")],
+            &[(20.0, "Total Incl. GST RM24.00")],
+        ];
+        assert_eq!(total(already).as_deref(), Some("24.00"));
     }
 
     #[test]
