@@ -272,6 +272,17 @@ static COMPANY: LazyLock<Regex> = LazyLock::new(|| {
     ))
     .expect("constant regex")
 });
+/// Words of amounts, before which "Inc." is "inclusive".
+static AMOUNT_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:total|amt|amount|price|gst|vat|tax|supplies|sales|incl?)\b")
+        .expect("constant regex")
+});
+/// A Malaysian legal form with nothing before it but "Co." and a state in
+/// brackets ("CO. (M) SDN BHD"), as OCR reads it.
+static LEGAL_FORM_ALONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\W*(?:co\.?\s*)?(?:\(\w{1,3}\)\s*)?(?:s[dou]n\.?\s*)?bhd\.?$")
+        .expect("constant regex")
+});
 static BUYER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?:bill\s+to|ship\s+to|invoice\s+to|sold\s+to|customer|kunde|rechnungsempf[äa]nger|lieferanschrift|an:|client|factur[ée]\s+[àa]|destinataire|adresse\s+de\s+livraison)")
         .expect("constant regex")
@@ -1207,17 +1218,36 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             if in_buyer || BUYER_LABEL.is_match(&cell.text) {
                 continue;
             }
-            if let Some(m) = COMPANY.find(&cell.text) {
-                // "Lieferant GmbH · Straße 1 · 12345 Ort": keep the name part.
-                let name = cell.text[..m.end()]
-                    .split(['·', '|', ','])
-                    .next()
-                    .unwrap_or_default()
-                    .trim();
-                let name = name.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.');
-                if name.len() >= 3 {
-                    return Some(field(name.to_string(), 0.7, cell));
-                }
+            let Some(m) = COMPANY.find(&cell.text) else {
+                continue;
+            };
+            // "Total Inc.", "PRICE IS GST INC": "inclusive", not a company.
+            if AMOUNT_WORD.is_match(&cell.text[..m.start()]) {
+                continue;
+            }
+            // "Lieferant GmbH · Straße 1 · 12345 Ort": keep the name part.
+            let name = cell.text[..m.end()]
+                .split(['·', '|', ','])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            let name = name.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '.');
+            // A legal form alone ("SDN BHD", OCR's "SON BHD") ends a name
+            // too long for one line of a receipt: the line above begins it.
+            // A legal form alone ("SDN BHD", OCR's "SON BHD") ends a name
+            // split into cells or too long for one line of a receipt: the
+            // cells before it on its line begin it, else the line above.
+            if LEGAL_FORM_ALONE.is_match(name)
+                && let Some((start, bbox)) = name_start(page, li, cell)
+            {
+                return Some(Field {
+                    value: ocr_name(&format!("{start} {name}")),
+                    confidence: 0.6,
+                    location: Some((cell.page, bbox.union(cell.bbox))),
+                });
+            }
+            if name.len() >= 3 {
+                return Some(field(name.to_string(), 0.7, cell));
             }
         }
     }
@@ -1238,6 +1268,54 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             })
         })
         .or_else(|| page.first()?.first().map(|c| field(c.text.clone(), 0.3, c)))
+}
+
+/// A name as OCR misreads its letters: a digit inside a word of letters
+/// ("D.1.Y." for "D.I.Y.", "0RANGE") is the letter it looks like, and
+/// Malaysia's "Sdn Bhd" read as "SON BHD" or "SUN BHD" is that legal form.
+fn ocr_name(text: &str) -> String {
+    static SDN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?i)\bS[OU0]N(\.?\s*BHD)").expect("constant regex"));
+    let words: Vec<String> = text
+        .split(' ')
+        .map(|w| {
+            if w.chars().filter(|c| c.is_alphabetic()).count() < 2 {
+                return w.to_string();
+            }
+            w.chars()
+                .map(|c| match c {
+                    '0' => 'O',
+                    '1' => 'I',
+                    '5' => 'S',
+                    '8' => 'B',
+                    c => c,
+                })
+                .collect()
+        })
+        .collect();
+    SDN.replace_all(&words.join(" "), "SDN$1").into_owned()
+}
+
+/// The words before a legal form printed alone in `cell` on line `li`:
+/// the cells left of it on its line, else the line right above.
+fn name_start(page: &[Vec<Cell>], li: usize, cell: &Cell) -> Option<(String, BBox)> {
+    let wordy =
+        |t: &str| t.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !FIELD_LABEL.is_match(t);
+    let line = page.get(li)?;
+    let left: Vec<Cell> = line
+        .iter()
+        .take_while(|c| !std::ptr::eq(*c, cell))
+        .cloned()
+        .collect();
+    let (text, _) = join_from(&left);
+    if wordy(&text) {
+        return Some((text, left.iter().map(|c| c.bbox).reduce(BBox::union)?));
+    }
+    let above = page.get(li.checked_sub(1)?)?;
+    let bbox = above.iter().map(|c| c.bbox).reduce(BBox::union)?;
+    let height = cell.bbox.y1 - cell.bbox.y0;
+    let (text, _) = join_from(above);
+    (cell.bbox.y0 - bbox.y1 < height && wordy(&text)).then_some((text, bbox))
 }
 
 /// A line that could be a business's name: mostly letters (at least
@@ -1541,6 +1619,35 @@ pub(super) mod tests {
             &[(20.0, "Total Incl. GST RM24.00")],
         ];
         assert_eq!(total(already).as_deref(), Some("24.00"));
+    }
+
+    #[test]
+    fn a_receipts_issuer_is_its_whole_name_not_a_word_of_its_totals() {
+        let vendor =
+            |lines: &[&[(f32, &str)]]| extract_visual(&[page(lines)]).vendor_name.map(|f| f.value);
+        // The name in two cells, the legal form misread.
+        assert_eq!(
+            vendor(&[
+                &[(100.0, "MR. D.1.Y. (M)"), (200.0, "SON BHD")],
+                &[(60.0, "LOT 1851-A, JALAN KPB 6")],
+            ])
+            .as_deref(),
+            Some("MR. D.I.Y. (M) SDN BHD")
+        );
+        // The legal form on a line of its own.
+        assert_eq!(
+            vendor(&[&[(40.0, "POPULAR BOOK")], &[(40.0, "CO. (M) SDN BHD")]]).as_deref(),
+            Some("POPULAR BOOK CO. (M) SDN BHD")
+        );
+        // "Inc." after an amount word is "inclusive".
+        assert_eq!(
+            vendor(&[
+                &[(40.0, "SWEET FOREST CAFE")],
+                &[(40.0, "Total Inc. GST 12.00")],
+            ])
+            .as_deref(),
+            Some("SWEET FOREST CAFE")
+        );
     }
 
     #[test]
