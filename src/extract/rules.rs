@@ -98,6 +98,9 @@ static INVOICE_DATE: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"invoice\s+date",
         r"date\s+(?:de\s+)?(?:la\s+)?facture",
         r"date\s+d'?émission",
+        r"date\s+de\s+facturation",
+        r"factur[ée]e?\s+le",
+        r"facture\s+du",
         r"factuurdatum",
         r"fecha\s+(?:de\s+)?factura",
         r"data\s+fattura",
@@ -138,6 +141,10 @@ static PO_NUMBER: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"bon\s+de\s+commande",
         r"n[°o]\s*(?:de\s+)?commande",
         r"votre\s+commande",
+        // "Référence de la commande", "Réf. commande client", "Commande
+        // n°", "Référence du bon de commande".
+        r"r[ée]f(?:[ée]rence|\.)?\s+(?:d[eu]\s+(?:la\s+)?)?(?:bon\s+de\s+)?commande(?:\s+(?:client|acheteur))?",
+        r"commande\s+(?:client\s+|acheteur\s+)?n[°o]",
         r"bestelnummer",
         r"pedido",
         r"ordine",
@@ -166,6 +173,12 @@ static NET: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"gesamtsumme\s+netto",
         r"warenwert",
         r"total\s+ht",
+        // "Total H.T.", "Sous-total HT", "Montant net H.T.".
+        r"(?:sous\s*-?\s*)?total\s+(?:net\s+)?h\.\s*t\.?",
+        r"sous\s*-?\s*total(?:\s+ht)?",
+        r"montant\s+(?:total\s+)?net\s+h\.?\s*t\.?",
+        r"montant\s+h\.\s*t\.?",
+        r"total\s+net\s+ht",
         r"montant\s+ht",
         r"total\s+hors\s+taxes?",
         r"sub\s*-?total",
@@ -191,6 +204,7 @@ static TAX: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"total\s+(?:vat|tax)",
         r"(?:zzgl\.?\s*|zuz[üu]glich\s+|plus\s+|\+\s*)?(?:summe\s+)?(?:mwst|ust|umsatzsteuer|mehrwertsteuer)",
         r"(?:total\s+)?tva",
+        r"(?:total\s+|montant\s+)?t\.\s*v\.\s*a\.?",
         r"(?:plus\s+|\+\s*)?(?:total\s+)?vat",
         // Goods and services tax (Australia, Canada, India, Malaysia,
         // New Zealand, Singapore), Canada's harmonised sales tax.
@@ -218,6 +232,9 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"summe\s+brutto",
         r"endbetrag",
         r"total\s+ttc",
+        r"(?:montant\s+)?total\s+t\.\s*t\.\s*c\.?",
+        r"montant\s+t\.\s*t\.\s*c\.?",
+        r"(?:net|reste|solde|montant)\s+[àa]\s+(?:payer|r[ée]gler)",
         r"montant\s+ttc",
         r"net\s+[àa]\s+payer",
         r"total\s+due",
@@ -1648,6 +1665,22 @@ pub(super) mod tests {
             .as_deref(),
             Some("SWEET FOREST CAFE")
         );
+    }
+
+    #[test]
+    fn french_totals_abbreviated_with_dots() {
+        let inv = extract_visual(&[page(&[
+            &[(40.0, "Facture n° F-2026-17")],
+            &[(40.0, "Réf. commande client : CMD-4711")],
+            &[(300.0, "Total H.T."), (450.0, "100,00 €")],
+            &[(300.0, "T.V.A. 20 %"), (450.0, "20,00 €")],
+            &[(300.0, "Total T.T.C."), (450.0, "120,00 €")],
+        ])]);
+        let amount = |f: &Option<Field<Decimal>>| f.as_ref().map(|f| f.value.to_string());
+        assert_eq!(amount(&inv.net_amount).as_deref(), Some("100.00"));
+        assert_eq!(amount(&inv.tax_amount).as_deref(), Some("20.00"));
+        assert_eq!(amount(&inv.total_amount).as_deref(), Some("120.00"));
+        assert_eq!(inv.po_number.map(|f| f.value).as_deref(), Some("CMD-4711"));
     }
 
     #[test]
