@@ -40,7 +40,13 @@ struct Tally {
     labelled: usize,
     found: usize,
     correct: usize,
+    /// Reported at a confidence of 0.9 or more, and wrong: what routing
+    /// would pass without a person, by field.
+    confident_wrong: usize,
 }
+
+/// The confidence from which routing may trust a field.
+const CONFIDENT: f64 = 0.9;
 
 /// Reported fields by confidence band: (from, to, fields, right). A model
 /// that routes on confidence needs the top band (>= 0.9) right at least
@@ -294,6 +300,7 @@ impl Score {
             labelled: a.labelled + t.labelled,
             found: a.found + t.found,
             correct: a.correct + t.correct,
+            confident_wrong: a.confident_wrong + t.confident_wrong,
         })
     }
 
@@ -491,17 +498,18 @@ fn print_side_by_side(source: &str, scores: &[(&str, Score)], how: &Eval<'_>) {
         tune.seconds + check.seconds
     );
     println!(
-        "{:<18} {:>14} {:>14} {:>8}",
-        "field", "tune", "check", "gap"
+        "{:<18} {:>14} {:>14} {:>8} {:>12}",
+        "field", "tune", "check", "gap", "wrong>=0.9"
     );
     let cell = |t: &Tally| format!("{:>3}/{:<3} {:>5.1}%", t.correct, t.labelled, pct(t));
     let row = |name: &str, a: &Tally, b: &Tally| {
         if a.labelled + b.labelled > 0 {
             println!(
-                "{name:<18} {:>14} {:>14} {:>+7.1}",
+                "{name:<18} {:>14} {:>14} {:>+7.1} {:>12}",
                 cell(a),
                 cell(b),
-                pct(b) - pct(a)
+                pct(b) - pct(a),
+                format!("{}/{}", a.confident_wrong, b.confident_wrong)
             );
         }
     };
@@ -738,6 +746,9 @@ async fn score(dir: &Path, only: Option<&HashSet<String>>, how: &Eval<'_>) -> Re
             if g.is_some() {
                 let confidence = got["confidence"][*f].as_f64().unwrap_or(0.0);
                 s.reported.push((confidence, right));
+                if confidence >= CONFIDENT && !right {
+                    t.confident_wrong += 1;
+                }
             }
             if right {
                 t.correct += 1;
