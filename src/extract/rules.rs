@@ -234,12 +234,7 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"total\s+ttc",
         r"(?:montant\s+)?total\s+t\.\s*t\.\s*c\.?",
         r"montant\s+t\.\s*t\.\s*c\.?",
-        r"(?:net|reste|solde|montant)\s+[àa]\s+(?:payer|r[ée]gler)",
         r"montant\s+ttc",
-        r"net\s+[àa]\s+payer",
-        r"total\s+due",
-        r"amount\s+due",
-        r"balance\s+due",
         r"grand\s+total",
         // Rounded for cash: what was paid.
         r"(?:rounded\s+total|total\s+(?:after\s+)?round(?:ing|ed))",
@@ -254,6 +249,10 @@ static TOTAL: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"totaal",
         // What is left to pay after prepayments: the gross total only when
         // nothing more specific is printed.
+        r"(?:net|reste|solde|montant)\s+[àa]\s+(?:payer|r[ée]gler)",
+        r"total\s+due",
+        r"amount\s+due",
+        r"balance\s+due",
         r"zahlbetrag",
         r"f[äa]lliger\s+betrag",
         r"(?:total\s+)?amount\s+payable",

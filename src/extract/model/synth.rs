@@ -28,7 +28,8 @@
 //!   the net amount, each tax rate's tax is the rounded product of its net,
 //!   and total = net + tax. Shipping and discounts are ordinary table lines
 //!   (a discount is a negative line), never adjustments in the totals block,
-//!   and there are no prepayments, so the total is always what is payable.
+//!   and the total is gross: a prepayment (one invoice in ten over 100) is
+//!   printed under it with what is left to pay, which is not the total.
 //! * Receipts (`layout == "receipt"`) price their lines gross: the lines sum
 //!   to `total_amount`, the included tax per rate is round(gross x r/(100+r))
 //!   and net = total - tax. Their net/tax are `None` unless printed.
@@ -61,7 +62,7 @@ pub struct Truth {
     pub net_amount: Option<Decimal>,
     /// `None` when not printed.
     pub tax_amount: Option<Decimal>,
-    /// Gross, what is payable.
+    /// Gross (what is payable unless a prepayment is printed under it).
     pub total_amount: Decimal,
     pub line_items: Vec<TruthLine>,
     /// "en","de","fr","nl","es","it","pl".
@@ -809,6 +810,13 @@ struct Lang {
     tax_rate: L,
     tax_plain: L,
     total: L,
+    /// The gross total's labels where a prepayment follows it: never the
+    /// words of what is left to pay.
+    gross: L,
+    /// A prepayment already received, deducted below the total.
+    prepaid: L,
+    /// What is left to pay after the prepayment.
+    payable: L,
     incl_tax: L,
     carried: L,
     brought: L,
@@ -885,6 +893,9 @@ const EN: Lang = Lang {
     tax_plain: "VAT|Tax|Total VAT|VAT amount",
     total: "Total|Total due|Amount due|Grand total|Balance due|Invoice total|Total amount|\
         Total payable",
+    gross: "Total|Invoice total|Grand total|Total amount|Total incl. VAT",
+    prepaid: "Prepaid amount|Already paid|Less deposit|Paid on account|Advance payment",
+    payable: "Amount due|Balance due|Amount payable|Total due|Remaining amount",
     incl_tax: "incl. VAT {r}%|VAT included {r}%|of which VAT {r}%",
     carried: "Carried forward|Subtotal carried forward",
     brought: "Brought forward|Carried over",
@@ -984,6 +995,9 @@ const DE: Lang = Lang {
     tax_plain: "Umsatzsteuer|MwSt.|USt.|Mehrwertsteuer",
     total: "Gesamtbetrag|Rechnungsbetrag|Zu zahlen|Gesamtsumme|Bruttobetrag|Endbetrag|\
         Summe brutto|Zahlbetrag",
+    gross: "Gesamtbetrag|Rechnungsbetrag|Bruttobetrag|Gesamtsumme|Summe brutto",
+    prepaid: "Anzahlung|Bereits gezahlt|Abzüglich Anzahlung|Geleistete Anzahlung|Vorauszahlung",
+    payable: "Zahlbetrag|Fälliger Betrag|Noch zu zahlen|Restbetrag|Zu zahlen",
     incl_tax: "inkl. {r}% MwSt.|enth. MwSt. {r} %|darin MwSt. {r}%",
     carried: "Übertrag|Zwischensumme Übertrag",
     brought: "Übertrag|Übertrag von Vorseite",
@@ -1087,6 +1101,9 @@ const FR: Lang = Lang {
     tax_rate: "TVA {r} %|TVA {r}%|TVA ({r} %)|TVA {r} % sur {base}|Montant TVA {r} %",
     tax_plain: "TVA|Total TVA|Montant TVA",
     total: "Total TTC|Net à payer|Montant TTC|Total à payer|TOTAL TTC|Montant total|Reste à payer",
+    gross: "Total TTC|Montant TTC|TOTAL TTC|Montant total TTC|Total",
+    prepaid: "Acompte versé|Déjà payé|Montant payé|Acompte|Avance reçue",
+    payable: "Net à payer|Reste à payer|Montant à payer|Solde à payer|Total à payer",
     incl_tax: "dont TVA {r} %|TVA incluse {r}%",
     carried: "Report|À reporter",
     brought: "Report|Report page précédente",
@@ -1184,6 +1201,9 @@ const NL: Lang = Lang {
     tax_rate: "BTW {r}%|Btw {r}%|{r}% btw|BTW {r}% over {base}|Btw-bedrag {r}%",
     tax_plain: "BTW|Btw|Btw-bedrag|Totaal btw",
     total: "Totaal|Te betalen|Totaal incl. btw|Totaalbedrag|TOTAAL|Totaal te betalen",
+    gross: "Totaal|Totaal incl. btw|Totaalbedrag|Factuurbedrag",
+    prepaid: "Reeds betaald|Aanbetaling|Vooruitbetaling",
+    payable: "Te betalen|Openstaand bedrag|Nog te betalen",
     incl_tax: "incl. {r}% btw|waarvan btw {r}%",
     carried: "Transport|Over te brengen",
     brought: "Transport|Van vorige pagina",
@@ -1277,6 +1297,9 @@ const ES: Lang = Lang {
     tax_rate: "IVA {r}%|IVA {r} %|Cuota IVA {r}%|IVA ({r}%)|IVA {r}% s/ {base}",
     tax_plain: "IVA|Total IVA|Cuota IVA",
     total: "Total factura|Total|TOTAL|Importe total|Total a pagar|Total (IVA incluido)",
+    gross: "Total factura|Importe total|Total (IVA incluido)|Total",
+    prepaid: "Anticipo|Ya pagado|Pagos a cuenta",
+    payable: "Total a pagar|Importe pendiente|A pagar",
     incl_tax: "IVA incluido {r}%|incl. IVA {r}%",
     carried: "Suma y sigue|A trasladar",
     brought: "Suma anterior|Viene de pág. anterior",
@@ -1371,6 +1394,9 @@ const IT: Lang = Lang {
     tax_rate: "IVA {r}%|IVA {r} %|Imposta {r}%|IVA al {r}%|IVA {r}% su {base}",
     tax_plain: "IVA|Totale IVA|Imposta",
     total: "Totale documento|Totale|TOTALE|Totale fattura|Netto a pagare|Totale da pagare",
+    gross: "Totale documento|Totale fattura|Totale",
+    prepaid: "Acconto|Già pagato|Anticipo",
+    payable: "Netto a pagare|Totale da pagare|Importo dovuto",
     incl_tax: "di cui IVA {r}%|IVA inclusa {r}%",
     carried: "A riportare",
     brought: "Riporto",
@@ -1463,6 +1489,9 @@ const PL: Lang = Lang {
     tax_rate: "VAT {r}%|Podatek VAT {r}%|Kwota VAT {r}%|VAT {r}% od {base}",
     tax_plain: "Podatek VAT|Kwota VAT|VAT|Razem VAT",
     total: "Razem do zapłaty|Do zapłaty|Wartość brutto|Razem brutto|Kwota brutto|DO ZAPŁATY",
+    gross: "Razem brutto|Wartość brutto|Kwota brutto",
+    prepaid: "Zaliczka|Zapłacono|Wpłacono",
+    payable: "Do zapłaty|Pozostało do zapłaty",
     incl_tax: "w tym VAT {r}%|zawiera VAT {r}%",
     carried: "Do przeniesienia",
     brought: "Z przeniesienia",
@@ -2324,6 +2353,10 @@ struct Doc {
     intro: Option<String>,
     thanks: Option<String>,
     all_in: Option<String>,
+    /// Received before this invoice and deducted under its total, which
+    /// stays the gross (EN 16931's paid amount, BT-113): what is left to
+    /// pay is printed too, and is not the total.
+    prepaid: Option<Decimal>,
     page_numbers: bool,
 }
 
@@ -2768,6 +2801,8 @@ impl Doc {
             thanks: chance(rng, 0.5).then(|| translit(one(rng, lang.thanks))),
             all_in: None,
             page_numbers: !receipt && chance(rng, 0.5),
+            prepaid: (!receipt && !credit && total > Decimal::ONE_HUNDRED && chance(rng, 0.1))
+                .then(|| prepayment(rng, total)),
         };
         // Text that needs the document's date format.
         if let Some((pct, until)) = skonto {
@@ -4374,6 +4409,23 @@ fn vat_summary(pen: &mut Pen, rng: &mut Rng, x0: f64, x1: f64) {
     pen.y = y + size;
 }
 
+/// A prepayment of a fifth to three fifths of `total`: a round sum, or an
+/// exact share (a deposit invoiced before).
+fn prepayment(rng: &mut Rng, total: Decimal) -> Decimal {
+    let share = Decimal::new(i64::from(rng.u32(20..=60)), 2);
+    let exact = round2(total * share);
+    if chance(rng, 0.5) {
+        let step = if total > Decimal::from(2000) {
+            Decimal::from(500)
+        } else {
+            Decimal::from(50)
+        };
+        ((exact / step).floor() * step).max(step).min(exact)
+    } else {
+        exact
+    }
+}
+
 /// Net, tax per rate and total: labels left with values at the right
 /// margin, labels right-aligned against the values, or label and value
 /// side by side.
@@ -4394,7 +4446,27 @@ fn totals(pen: &mut Pen, rng: &mut Rng, x0: f64, x1: f64) {
             rows.push((l, doc.money(doc.tax, cur_all), false));
         }
     }
-    rows.push((doc.total_label(), doc.money(doc.total, true), true));
+    match doc.prepaid {
+        None => rows.push((doc.total_label(), doc.money(doc.total, true), true)),
+        Some(paid) => {
+            rows.push((
+                doc.label(one(rng, doc.lang.gross)),
+                doc.money(doc.total, true),
+                false,
+            ));
+            let deducted = if chance(rng, 0.5) { -paid } else { paid };
+            rows.push((
+                doc.label(one(rng, doc.lang.prepaid)),
+                doc.money(deducted, cur_all),
+                false,
+            ));
+            rows.push((
+                doc.label(one(rng, doc.lang.payable)),
+                doc.money(doc.total - paid, true),
+                true,
+            ));
+        }
+    }
     let bold = pen.bold();
     let reg = pen.reg;
     let total_size = fs + f64::from(rng.u32(0..3)) * 0.5;
@@ -5048,6 +5120,36 @@ mod tests {
                 "seed {seed}: no currency"
             );
         }
+    }
+
+    #[test]
+    fn a_prepayment_is_printed_under_a_gross_total() {
+        let mut prepaid = 0;
+        for seed in 0..400 {
+            let mut rng = Rng::with_seed(seed);
+            let layout = Layout::random(&mut rng);
+            let doc = Doc::random(&mut rng, layout);
+            let Some(paid) = doc.prepaid else { continue };
+            prepaid += 1;
+            assert!(paid > Decimal::ZERO && paid < doc.total, "seed {seed}");
+            let canvas = render(&doc, &mut rng);
+            let texts: Vec<String> = canvas
+                .pages
+                .iter()
+                .flat_map(|p| &p.ops)
+                .filter_map(|op| match op {
+                    Op::Text { text, .. } => Some(text.clone()),
+                    _ => None,
+                })
+                .collect();
+            let all = texts.join("\n");
+            for amount in [doc.total, doc.total - paid] {
+                let printed = doc.money(amount, false);
+                assert!(all.contains(&printed), "seed {seed}: {printed} not printed");
+            }
+            assert_eq!(doc.truth().total_amount, doc.total, "seed {seed}");
+        }
+        assert!(prepaid >= 10, "{prepaid} prepaid invoices in 400");
     }
 
     #[test]
