@@ -39,6 +39,7 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
         mut invoice,
         till,
         rounding,
+        prepayment,
     } = rules::read_visual(&doc.pages);
     if let Some(m) = model
         && let Err(e) = m.apply(&doc.pages, &mut invoice)
@@ -51,6 +52,9 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
     // model could choose.
     if let Some(rounding) = rounding {
         rounding.apply(&mut invoice);
+    }
+    if let Some(prepayment) = prepayment {
+        prepayment.apply(&mut invoice);
     }
     if let Some(till) = till {
         till.close(&mut invoice);

@@ -418,6 +418,103 @@ static ROUNDING: LazyLock<Vec<Label>> = LazyLock::new(|| {
 /// Switzerland) or 0.10, it moves it by less.
 const MAX_ROUNDING: Decimal = Decimal::from_parts(10, 0, 0, false, 2);
 
+/// A prepayment deducted under the total: "Acompte versé", "Anzahlung",
+/// "Already paid".
+static PREPAID: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"(?:prepaid|already\s+paid|deposit\s+paid|less\s+deposit|paid\s+on\s+account|advance\s+payment)(?:\s+amount)?",
+        r"acompte(?:\s+vers[ée])?",
+        r"d[ée]j[àa]\s+(?:pay[ée]|r[ée]gl[ée])",
+        r"montant\s+(?:pay[ée]|r[ée]gl[ée])",
+        r"avance\s+re[çc]ue",
+        r"(?:abz[üu]glich\s+|geleistete\s+|erhaltene\s+)?anzahlung(?:en)?",
+        r"bereits\s+(?:gezahlt|bezahlt|erhalten)",
+        r"vorauszahlung(?:en)?",
+        r"reeds\s+betaald",
+        r"aanbetaling",
+        r"vooruitbetaling",
+        r"anticipo",
+        r"ya\s+pagado",
+        r"pagos?\s+a\s+cuenta",
+        r"acconto",
+        r"gi[àa]\s+pagato",
+        r"zaliczka",
+        r"zap[łl]acono",
+        r"wp[łl]acono",
+    ])
+});
+/// What is left to pay after a prepayment.
+static PAYABLE: LazyLock<Vec<Label>> = LazyLock::new(|| {
+    labels(&[
+        r"(?:net|reste|solde|montant|total)\s+[àa]\s+(?:payer|r[ée]gler)",
+        r"(?:total\s+|balance\s+|amount\s+)due",
+        r"(?:total\s+)?amount\s+payable",
+        r"remaining\s+amount",
+        r"zahlbetrag",
+        r"f[äa]lliger\s+betrag",
+        r"noch\s+zu\s+zahlen",
+        r"restbetrag",
+        r"zu\s+zahlen",
+        r"(?:nog\s+)?te\s+betalen",
+        r"openstaand\s+bedrag",
+        r"total\s+a\s+pagar",
+        r"importe\s+pendiente",
+        r"netto\s+a\s+pagare",
+        r"totale\s+da\s+pagare",
+        r"importo\s+dovuto",
+        r"(?:pozosta[łl]o\s+)?do\s+zap[łl]aty",
+    ])
+});
+/// The confidence of an amount due the page does not confirm: a person
+/// checks it before anything is paid.
+const UNCONFIRMED_DUE: f32 = 0.4;
+
+/// A prepayment printed under the total: the total stays the gross, and
+/// what is paid is what is left (`amount_due`), as an e-invoice's BT-115
+/// says. Read visually, paying the total would pay the prepayment twice.
+pub(super) struct Prepayment {
+    paid: Field<Decimal>,
+    payable: Option<Field<Decimal>>,
+}
+
+impl Prepayment {
+    fn read(grid: &[Vec<Vec<Cell>>], style: &Style) -> Option<Prepayment> {
+        let paid = find_amount(grid, &PREPAID, style)?;
+        (!paid.value.is_zero()).then(|| Prepayment {
+            paid,
+            payable: find_amount(grid, &PAYABLE, style),
+        })
+    }
+
+    /// Sets the amount due to the total less the prepayment: at the
+    /// confidence of the page's own "left to pay" when it prints that
+    /// amount, else low, so that a person checks it (the total chosen may
+    /// be the amount left already, or the prepayment something else).
+    /// Applied after the model, which decides the total.
+    pub(super) fn apply(&self, inv: &mut ExtractedInvoice) {
+        let Some(total) = inv
+            .total_amount
+            .as_ref()
+            .filter(|_| inv.amount_due.is_none())
+        else {
+            return;
+        };
+        let left = total.value - self.paid.value.abs();
+        inv.amount_due = Some(match &self.payable {
+            Some(p) if p.value == left => Field {
+                value: left,
+                confidence: p.confidence.min(total.confidence),
+                location: p.location,
+            },
+            _ => Field {
+                value: left,
+                confidence: UNCONFIRMED_DUE,
+                location: self.paid.location,
+            },
+        });
+    }
+}
+
 /// What the rules read of the pages, and the till's arithmetic of a
 /// receipt, which is applied after the model (see [`Till::close`] and
 /// [`CashRounding::apply`]).
@@ -425,6 +522,7 @@ pub(super) struct VisualReading {
     pub invoice: ExtractedInvoice,
     pub till: Option<Till>,
     pub rounding: Option<CashRounding>,
+    pub prepayment: Option<Prepayment>,
 }
 
 /// A receipt's cash rounding, printed under a total that is before it:
@@ -558,6 +656,7 @@ pub(super) fn read_visual(pages: &[Page]) -> VisualReading {
         invoice: inv,
         till: Till::read(&grid, &style),
         rounding: CashRounding::read(&grid, &style),
+        prepayment: Prepayment::read(&grid, &style),
     }
 }
 
@@ -1680,6 +1779,37 @@ pub(super) mod tests {
         assert_eq!(amount(&inv.tax_amount).as_deref(), Some("20.00"));
         assert_eq!(amount(&inv.total_amount).as_deref(), Some("120.00"));
         assert_eq!(inv.po_number.map(|f| f.value).as_deref(), Some("CMD-4711"));
+    }
+
+    #[test]
+    fn a_prepayment_leaves_the_total_gross_and_sets_what_is_due() {
+        let due = |lines: &[&[(f32, &str)]], total: &str| {
+            let VisualReading {
+                mut invoice,
+                prepayment,
+                ..
+            } = read_visual(&[page(lines)]);
+            // The total as the model might decide it.
+            invoice.total_amount = Some(Field::exact(total.parse().expect("amount")));
+            prepayment.expect("a prepayment").apply(&mut invoice);
+            invoice
+                .amount_due
+                .map(|f| (f.value.to_string(), f.confidence))
+        };
+        let page: &[&[(f32, &str)]] = &[
+            &[(300.0, "Total TTC"), (450.0, "1 190,00 €")],
+            &[(300.0, "Acompte versé"), (450.0, "-500,00 €")],
+            &[(300.0, "Net à payer"), (450.0, "690,00 €")],
+        ];
+        // Confirmed by the page's own amount left to pay.
+        let (value, confidence) = due(page, "1190.00").expect("due");
+        assert_eq!(value, "690.00");
+        assert!(confidence >= 0.5);
+        // The amount left taken for the total: what is left does not
+        // close, and a person checks it.
+        let (value, confidence) = due(page, "690.00").expect("due");
+        assert_eq!(value, "190.00");
+        assert!(confidence < 0.5);
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub fn not_to_be_paid(inv: &ExtractedInvoice) -> Option<&'static str> {
         .as_ref()
         .is_some_and(|d| d.value <= Decimal::ZERO)
     {
-        return Some("nothing is due: the e-invoice says it was paid in advance");
+        return Some("nothing is due: the invoice says it was paid in advance");
     }
     if inv.direct_debit.is_some() {
         return Some(
@@ -207,7 +207,7 @@ pub fn plan(
     };
     let reason = match (&inv.amount_due, &inv.total_amount) {
         (Some(due), Some(whole)) => format!(
-            "{reason}; {} due of the total {} (the e-invoice's amount due after prepayment or rounding)",
+            "{reason}; {} due of the total {} (the invoice's amount due after prepayment or rounding)",
             due.value, whole.value
         ),
         _ => reason,

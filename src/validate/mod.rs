@@ -209,7 +209,7 @@ fn how_it_is_to_be_paid(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
                 ReasonCode::TotalsMismatch,
                 Some("amount_due"),
                 format!(
-                    "the e-invoice asks for {}, more than its total {}: a rounding or prepayment of {} is not plausible",
+                    "the invoice asks for {}, more than its total {}: a rounding or prepayment of {} is not plausible",
                     due.value,
                     total.value,
                     due.value - total.value
@@ -227,7 +227,7 @@ fn how_it_is_to_be_paid(inv: &ExtractedInvoice, findings: &mut Vec<Finding>) {
             ReasonCode::NothingDue,
             Some("amount_due"),
             format!(
-                "the e-invoice says nothing is due of its total {} (paid in advance): nothing is transferred; check the prepayment",
+                "the invoice says nothing is due of its total {} (paid in advance): nothing is transferred; check the prepayment",
                 total.value
             ),
         ));
@@ -365,6 +365,7 @@ fn confidence(inv: &ExtractedInvoice, min: f32, findings: &mut Vec<Finding>) {
             "total_amount",
             inv.total_amount.as_ref().map(|f| f.confidence),
         ),
+        ("amount_due", inv.amount_due.as_ref().map(|f| f.confidence)),
         ("currency", inv.currency.as_ref().map(|f| f.confidence)),
         ("po_number", inv.po_number.as_ref().map(|f| f.confidence)),
         ("iban", inv.iban.as_ref().map(|f| f.confidence)),

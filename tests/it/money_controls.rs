@@ -1012,3 +1012,79 @@ async fn a_total_from_cash_less_change_is_never_paid_without_a_person() {
         pool.close().await;
     }
 }
+
+/// A visual invoice that prints a prepayment under its total: what is paid
+/// is what is left, never the total (which would pay the prepayment twice).
+/// An approver approves it as it is, on SQLite and PostgreSQL.
+#[tokio::test]
+async fn a_printed_prepayment_is_never_paid_again() {
+    for db in BOTH {
+        let t = fresh(db).await;
+        crate::helpers::load_sample_master_data(&t.store).await;
+        let lines = [
+            "Nordlicht Buerobedarf GmbH",
+            "USt-IdNr. DE273849154",
+            "Rechnungsnummer: RE-2026-09998",
+            "Rechnungsdatum: 05.11.2026",
+            "IBAN DE34 2005 0550 1234 5678 90",
+            "Nettobetrag 1000.00",
+            "USt 19% 190.00",
+            "Gesamtbetrag 1190.00 EUR",
+            "Anzahlung -500.00 EUR",
+            "Zahlbetrag 690.00 EUR",
+        ];
+        let text: String = lines.iter().map(|l| format!("({l}) Tj T* ")).collect();
+        let content = format!("BT /F1 11 Tf 14 TL 72 760 Td {text}ET").into_bytes();
+        let pdf = crate::hostile::pdf_with_contents(&[content], false);
+        let doc = crate::helpers::process_upload(&t, "prepaid.pdf", pdf).await;
+        let id = t
+            .store
+            .invoice_for_document(doc)
+            .await
+            .unwrap()
+            .expect("an invoice")
+            .0;
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let field = |name: &'static str| {
+            let pool = pool.clone();
+            async move {
+                let (v,): (String,) = sqlx::query_as(
+                    "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
+                )
+                .bind(id)
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                v.parse::<rust_decimal::Decimal>().unwrap()
+            }
+        };
+        assert_eq!(
+            field("total_amount").await,
+            rust_decimal::Decimal::new(119000, 2),
+            "{db:?}"
+        );
+        assert_eq!(
+            field("amount_due").await,
+            rust_decimal::Decimal::new(69000, 2),
+            "{db:?}"
+        );
+        let status = status_of(&pool, id).await;
+        if status != "scheduled" {
+            let admin = Api::as_role(&t, Role::Admin).await;
+            let approver = Api::as_role(&t, Role::Approver).await;
+            let (code, why) =
+                act(&admin, id, "request-approval", r#"{"comment": "checked"}"#).await;
+            assert_eq!(code, 204, "{db:?}: {why}");
+            let (code, why) = act(&approver, id, "approve", "{}").await;
+            assert_eq!(code, 204, "{db:?}: {why} {:?}", reasons_of(&pool, id).await);
+        }
+        let (_, amount, _) = payment_of(&pool, id).await.expect("a payment");
+        assert_eq!(
+            amount.parse::<rust_decimal::Decimal>().unwrap(),
+            rust_decimal::Decimal::new(69000, 2),
+            "{db:?}: paid {amount}"
+        );
+        pool.close().await;
+    }
+}
