@@ -11,7 +11,7 @@ use crate::domain::{DocumentId, InvoiceId, PlannedPayment};
 
 /// Fields a person may correct, and the `invoices` column each mirrors
 /// (the ones lists and matching read directly).
-pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 11] = [
+pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 12] = [
     // A vendor of the master data, by id, picked by a person.
     ("vendor_id", Some("vendor_id")),
     ("invoice_number", Some("invoice_number")),
@@ -21,6 +21,8 @@ pub const CORRECTABLE_FIELDS: [(&str, Option<&str>); 11] = [
     ("net_amount", Some("net_amount")),
     ("tax_amount", Some("tax_amount")),
     ("total_amount", Some("total_amount")),
+    // What is left to pay after a prepayment: kept with the fields only.
+    ("amount_due", None),
     ("po_number", Some("po_number")),
     ("iban", Some("iban")),
     ("payment_terms", None),

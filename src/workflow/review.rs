@@ -17,7 +17,7 @@ use crate::store::{AuditEntry, CORRECTABLE_FIELDS, Correction, Reopen, Store};
 /// invoice is paid only once a second person, an approver, approved it.
 /// (A corrected PO number is not among them: matching against that order
 /// is the control.)
-pub const MONEY_FIELDS: [&str; 11] = [
+pub const MONEY_FIELDS: [&str; 12] = [
     // Who is paid: the vendor whose verified accounts the payment goes to.
     "vendor_id",
     // The lines decide the match against the order, and a match can pay
@@ -30,6 +30,8 @@ pub const MONEY_FIELDS: [&str; 11] = [
     "net_amount",
     "tax_amount",
     "total_amount",
+    // What is paid when a prepayment is deducted from the total.
+    "amount_due",
     "iban",
     "payment_terms",
 ];
@@ -184,7 +186,7 @@ pub fn correction_value(field: &str, value: &str) -> Result<String, ReviewError>
         "invoice_date" | "due_date" => normalize::parse_date(value, true)
             .map(|d| d.format("%Y-%m-%d").to_string())
             .ok_or_else(|| bad(" (write it as 31.12.2026 or 2026-12-31)")),
-        "net_amount" | "tax_amount" | "total_amount" => typed_amount(value)
+        "net_amount" | "tax_amount" | "total_amount" | "amount_due" => typed_amount(value)
             .map(|a| a.normalize().to_string())
             .ok_or_else(|| bad(" (write it as 1234.56 or 1.234,56)")),
         "currency" => {

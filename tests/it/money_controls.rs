@@ -23,6 +23,49 @@ async fn payment_of(pool: &sqlx::AnyPool, id: i64) -> Option<(String, String, Op
         .unwrap()
 }
 
+/// Uploads a one-page text PDF from a known vendor of the sample master
+/// data (its name, VAT id and verified IBAN, an invoice number and date)
+/// followed by `lines`; the invoice's id.
+async fn upload_from_known_vendor(t: &TestDb, file: &str, number: &str, lines: &[&str]) -> i64 {
+    crate::helpers::load_sample_master_data(&t.store).await;
+    let head = [
+        "Nordlicht Buerobedarf GmbH",
+        "USt-IdNr. DE273849154",
+        &format!("Rechnungsnummer: {number}"),
+        "Rechnungsdatum: 05.11.2026",
+        "IBAN DE34 2005 0550 1234 5678 90",
+    ]
+    .map(str::to_string);
+    let text: String = head
+        .iter()
+        .map(String::as_str)
+        .chain(lines.iter().copied())
+        .map(|l| format!("({l}) Tj T* "))
+        .collect();
+    let content = format!("BT /F1 11 Tf 14 TL 72 760 Td {text}ET").into_bytes();
+    let pdf = crate::hostile::pdf_with_contents(&[content], false);
+    let doc = crate::helpers::process_upload(t, file, pdf).await;
+    t.store
+        .invoice_for_document(doc)
+        .await
+        .unwrap()
+        .expect("an invoice")
+        .0
+}
+
+/// A field's stored value and confidence.
+async fn stored_field(pool: &sqlx::AnyPool, id: i64, name: &str) -> (rust_decimal::Decimal, f64) {
+    let (value, confidence): (String, f64) = sqlx::query_as(
+        "SELECT value, confidence FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
+    )
+    .bind(id)
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    (value.parse().unwrap(), confidence)
+}
+
 /// POSTs JSON as `api` to `/api/invoices/{id}/{action}`; status and body.
 async fn drain(t: &TestDb) {
     apflow::workflow::drain(&t.store, &t.settings, &[])
@@ -960,55 +1003,32 @@ async fn a_clerk_cannot_correct_a_credit_note_into_a_payment() {
 async fn a_total_from_cash_less_change_is_never_paid_without_a_person() {
     for db in BOTH {
         let t = fresh(db).await;
-        crate::helpers::load_sample_master_data(&t.store).await;
-        let lines = [
-            "Nordlicht Buerobedarf GmbH",
-            "USt-IdNr. DE273849154",
-            "Rechnungsnummer: RE-2026-09999",
-            "Rechnungsdatum: 05.11.2026",
-            "IBAN DE34 2005 0550 1234 5678 90",
-            "CASH 1000.00",
-            "CHANGE 0.00",
-        ];
-        let text: String = lines.iter().map(|l| format!("({l}) Tj T* ")).collect();
-        let content = format!("BT /F1 11 Tf 14 TL 72 760 Td {text}ET").into_bytes();
-        let pdf = crate::hostile::pdf_with_contents(&[content], false);
-        let doc = crate::helpers::process_upload(&t, "receipt.pdf", pdf).await;
-        let id = t
-            .store
-            .invoice_for_document(doc)
-            .await
-            .unwrap()
-            .expect("an invoice");
-        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-        let (total, confidence): (String, f64) = sqlx::query_as(
-            "SELECT value, confidence FROM invoice_fields WHERE invoice_id = $1 AND field = 'total_amount'",
+        let id = upload_from_known_vendor(
+            &t,
+            "receipt.pdf",
+            "RE-2026-09999",
+            &["CASH 1000.00", "CHANGE 0.00"],
         )
-        .bind(id.0)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+        .await;
+        let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
+        let (total, confidence) = stored_field(&pool, id, "total_amount").await;
         // The till's arithmetic gave the total, and says it is unsure.
-        assert_eq!(
-            total.parse::<rust_decimal::Decimal>().unwrap(),
-            rust_decimal::Decimal::new(1000, 0),
-            "{db:?}"
-        );
+        assert_eq!(total, rust_decimal::Decimal::new(1000, 0), "{db:?}");
         assert!(confidence < 0.5, "{db:?}: {confidence}");
         // Held for a person to check that total, whatever else holds it.
-        let reasons = reasons_of(&pool, id.0).await;
+        let reasons = reasons_of(&pool, id).await;
         assert!(
             reasons.contains(&"low_confidence".into()),
             "{db:?}: {reasons:?}"
         );
-        let status = status_of(&pool, id.0).await;
+        let status = status_of(&pool, id).await;
         assert!(
             !["scheduled", "approved", "paid"].contains(&status.as_str()),
             "{db:?}: {status} {reasons:?}"
         );
         let clerk = Api::as_role(&t, Role::Clerk).await;
-        assert_eq!(act(&clerk, id.0, "approve", "{}").await.0, 403, "{db:?}");
-        assert_eq!(payment_of(&pool, id.0).await, None, "{db:?}");
+        assert_eq!(act(&clerk, id, "approve", "{}").await.0, 403, "{db:?}");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
         pool.close().await;
     }
 }
@@ -1020,55 +1040,35 @@ async fn a_total_from_cash_less_change_is_never_paid_without_a_person() {
 async fn a_printed_prepayment_is_never_paid_again() {
     for db in BOTH {
         let t = fresh(db).await;
-        crate::helpers::load_sample_master_data(&t.store).await;
-        let lines = [
-            "Nordlicht Buerobedarf GmbH",
-            "USt-IdNr. DE273849154",
-            "Rechnungsnummer: RE-2026-09998",
-            "Rechnungsdatum: 05.11.2026",
-            "IBAN DE34 2005 0550 1234 5678 90",
-            "Nettobetrag 1000.00",
-            "USt 19% 190.00",
-            "Gesamtbetrag 1190.00 EUR",
-            "Anzahlung -500.00 EUR",
-            "Zahlbetrag 690.00 EUR",
-        ];
-        let text: String = lines.iter().map(|l| format!("({l}) Tj T* ")).collect();
-        let content = format!("BT /F1 11 Tf 14 TL 72 760 Td {text}ET").into_bytes();
-        let pdf = crate::hostile::pdf_with_contents(&[content], false);
-        let doc = crate::helpers::process_upload(&t, "prepaid.pdf", pdf).await;
-        let id = t
-            .store
-            .invoice_for_document(doc)
-            .await
-            .unwrap()
-            .expect("an invoice")
-            .0;
+        let id = upload_from_known_vendor(
+            &t,
+            "prepaid.pdf",
+            "RE-2026-09998",
+            &[
+                "Nettobetrag 1000.00",
+                "USt 19% 190.00",
+                "Gesamtbetrag 1190.00 EUR",
+                "Anzahlung -500.00 EUR",
+                "Zahlbetrag 690.00 EUR",
+            ],
+        )
+        .await;
         let pool = sqlx::AnyPool::connect(&t.url).await.unwrap();
-        let field = |name: &'static str| {
-            let pool = pool.clone();
-            async move {
-                let (v,): (String,) = sqlx::query_as(
-                    "SELECT value FROM invoice_fields WHERE invoice_id = $1 AND field = $2",
-                )
-                .bind(id)
-                .bind(name)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-                v.parse::<rust_decimal::Decimal>().unwrap()
-            }
-        };
-        assert_eq!(
-            field("total_amount").await,
-            rust_decimal::Decimal::new(119000, 2),
-            "{db:?}"
-        );
-        assert_eq!(
-            field("amount_due").await,
-            rust_decimal::Decimal::new(69000, 2),
-            "{db:?}"
-        );
+        let due = rust_decimal::Decimal::new(69000, 2);
+        let total = stored_field(&pool, id, "total_amount").await.0;
+        assert_eq!(total, rust_decimal::Decimal::new(119000, 2), "{db:?}");
+        assert_eq!(stored_field(&pool, id, "amount_due").await.0, due, "{db:?}");
+        // A clerk alone puts the prepayment back into the amount due and
+        // approves: refused.
+        let clerk = Api::as_role(&t, Role::Clerk).await;
+        let raise = correction("amount_due", "1190.00");
+        assert_eq!(act(&clerk, id, "fields", &raise).await.0, 204, "{db:?}");
+        drain(&t).await;
+        assert_eq!(act(&clerk, id, "approve", "{}").await.0, 403, "{db:?}");
+        assert_eq!(payment_of(&pool, id).await, None, "{db:?}");
+        let undo = correction("amount_due", "690.00");
+        assert_eq!(act(&clerk, id, "fields", &undo).await.0, 204, "{db:?}");
+        drain(&t).await;
         let status = status_of(&pool, id).await;
         if status != "scheduled" {
             let admin = Api::as_role(&t, Role::Admin).await;
@@ -1082,7 +1082,7 @@ async fn a_printed_prepayment_is_never_paid_again() {
         let (_, amount, _) = payment_of(&pool, id).await.expect("a payment");
         assert_eq!(
             amount.parse::<rust_decimal::Decimal>().unwrap(),
-            rust_decimal::Decimal::new(69000, 2),
+            due,
             "{db:?}: paid {amount}"
         );
         pool.close().await;
