@@ -60,6 +60,7 @@ pub fn invoice_json(inv: &ExtractedInvoice) -> Value {
     );
     put(&mut o, &mut c, "currency", &inv.currency, String::clone);
     put(&mut o, &mut c, "total_amount", &inv.total_amount, dec);
+    put(&mut o, &mut c, "amount_due", &inv.amount_due, dec);
     put(&mut o, &mut c, "net_amount", &inv.net_amount, dec);
     put(&mut o, &mut c, "tax_amount", &inv.tax_amount, dec);
     put(&mut o, &mut c, "po_number", &inv.po_number, String::clone);

@@ -428,7 +428,8 @@ static PREPAID: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"montant\s+(?:pay[ée]|r[ée]gl[ée])",
         r"avance\s+re[çc]ue",
         r"(?:abz[üu]glich\s+|geleistete\s+|erhaltene\s+)?anzahlung(?:en)?",
-        r"bereits\s+(?:gezahlt|bezahlt|erhalten)",
+        r"bereits\s+(?:gezahlt|bezahlt|erhalten)(?:e[rn]?\s+betrag)?",
+        r"voraus\s*(?:be)?zahlte?r?\s+betrag",
         r"vorauszahlung(?:en)?",
         r"reeds\s+betaald",
         r"aanbetaling",
@@ -449,7 +450,8 @@ static PAYABLE: LazyLock<Vec<Label>> = LazyLock::new(|| {
         r"(?:net|reste|solde|montant|total)\s+[àa]\s+(?:payer|r[ée]gler)",
         r"(?:total\s+|balance\s+|amount\s+)due",
         r"(?:total\s+)?amount\s+payable",
-        r"remaining\s+amount",
+        r"(?:remaining|open|outstanding)\s+amount",
+        r"offener\s+betrag",
         r"zahlbetrag",
         r"f[äa]lliger\s+betrag",
         r"noch\s+zu\s+zahlen",
@@ -486,10 +488,11 @@ impl Prepayment {
         })
     }
 
-    /// Sets the amount due to the total less the prepayment: at the
-    /// confidence of the page's own "left to pay" when it prints that
-    /// amount, else low, so that a person checks it (the total chosen may
-    /// be the amount left already, or the prepayment something else).
+    /// Sets the amount due to the total less the prepayment: the page's
+    /// own "left to pay" at its confidence when it prints that amount
+    /// (within a rounding), else the difference at a low confidence, so
+    /// that a person checks it (the total chosen may be the amount left
+    /// already, or the prepayment something else).
     /// Applied after the model, which decides the total.
     pub(super) fn apply(&self, inv: &mut ExtractedInvoice) {
         let Some(total) = inv
@@ -501,8 +504,10 @@ impl Prepayment {
         };
         let left = total.value - self.paid.value.abs();
         inv.amount_due = Some(match &self.payable {
-            Some(p) if p.value == left => Field {
-                value: left,
+            // Equal, or apart by a printed rounding amount (EN 16931's
+            // BT-114): the page's own figure is what is due.
+            Some(p) if (p.value - left).abs() < MAX_ROUNDING => Field {
+                value: p.value,
                 confidence: p.confidence.min(total.confidence),
                 location: p.location,
             },
@@ -1810,6 +1815,16 @@ pub(super) mod tests {
         let (value, confidence) = due(page, "690.00").expect("due");
         assert_eq!(value, "190.00");
         assert!(confidence < 0.5);
+        // A rounding amount between: the page's open amount is due.
+        let rounded: &[&[(f32, &str)]] = &[
+            &[(300.0, "Gesamtbetrag Brutto"), (450.0, "144,59 €")],
+            &[(300.0, "Rundungsbetrag"), (450.0, "0,01 €")],
+            &[(300.0, "Vorausbezahlter Betrag"), (450.0, "10,00 €")],
+            &[(300.0, "Offener Betrag"), (450.0, "134,60 €")],
+        ];
+        let (value, confidence) = due(rounded, "144.59").expect("due");
+        assert_eq!(value, "134.60");
+        assert!(confidence >= 0.5);
     }
 
     #[test]
