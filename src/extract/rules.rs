@@ -1276,7 +1276,7 @@ pub(super) fn amount_value(text: &str, style: &Style) -> Option<Decimal> {
 }
 
 pub(super) fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
-    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let tokens = date_tokens(text);
     // A date is one token (05.03.2026), three (5. März 2026, Mar 5, 2026)
     // or five (5 de marzo de 2026).
     for window in [1usize, 3, 5] {
@@ -1292,10 +1292,19 @@ pub(super) fn date_value(text: &str, style: &Style) -> Option<NaiveDate> {
     None
 }
 
+/// The words of `text` a date is looked for in, without the quotes OCR
+/// hangs on them ("04/12/2017’").
+fn date_tokens(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|t| t.trim_matches(|c| matches!(c, '’' | '‘' | '\'' | '"' | '`')))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
 /// A date that `text` begins with, after any separators.
 fn leading_date(text: &str, style: &Style) -> Option<NaiveDate> {
-    let tokens: Vec<&str> = text
-        .split_whitespace()
+    let tokens: Vec<&str> = date_tokens(text)
+        .into_iter()
         .skip_while(|t| t.chars().all(|c| matches!(c, ':' | '.' | '-' | '#')))
         .collect();
     [1usize, 3, 5]
@@ -1849,6 +1858,11 @@ pub(super) mod tests {
             ])
             .as_deref(),
             Some("2026-02-05")
+        );
+        // OCR's quote hanging on the date.
+        assert_eq!(
+            date(&[&[(50.0, "Receipt #: CS00093091 Date: 04/12/2017’")]]).as_deref(),
+            Some("2017-12-04")
         );
     }
 
