@@ -37,9 +37,7 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
     }
     let rules::VisualReading {
         mut invoice,
-        till,
-        rounding,
-        prepayment,
+        after_model,
     } = rules::read_visual(&doc.pages);
     if let Some(m) = model
         && let Err(e) = m.apply(&doc.pages, &mut invoice)
@@ -48,16 +46,6 @@ pub fn extract_with(doc: &ReadDocument, model: Option<&model::Model>) -> Extract
         // invoice.
         tracing::warn!("extraction model failed, keeping the rules' fields: {e:#}");
     }
-    // After the model: the till's arithmetic is not a printed value the
-    // model could choose.
-    if let Some(rounding) = rounding {
-        rounding.apply(&mut invoice);
-    }
-    if let Some(prepayment) = prepayment {
-        prepayment.apply(&mut invoice);
-    }
-    if let Some(till) = till {
-        till.close(&mut invoice);
-    }
+    after_model.apply(&mut invoice);
     invoice
 }

@@ -520,14 +520,36 @@ impl Prepayment {
     }
 }
 
-/// What the rules read of the pages, and the till's arithmetic of a
-/// receipt, which is applied after the model (see [`Till::close`] and
-/// [`CashRounding::apply`]).
+/// What the rules read of the pages, and what they apply after the model.
 pub(super) struct VisualReading {
     pub invoice: ExtractedInvoice,
-    pub till: Option<Till>,
-    pub rounding: Option<CashRounding>,
-    pub prepayment: Option<Prepayment>,
+    pub after_model: AfterModel,
+}
+
+/// Amounts the page implies but does not print as the field (a total less
+/// its cash rounding, what is left after a prepayment, cash less change):
+/// applied after the model, which chooses among printed values and would
+/// drop them.
+pub(super) struct AfterModel {
+    till: Option<Till>,
+    rounding: Option<CashRounding>,
+    prepayment: Option<Prepayment>,
+}
+
+impl AfterModel {
+    /// The rounding first, since it changes the total; then the amount due
+    /// from that total; the till's total last, only where none was read.
+    pub(super) fn apply(&self, inv: &mut ExtractedInvoice) {
+        if let Some(rounding) = &self.rounding {
+            rounding.apply(inv);
+        }
+        if let Some(prepayment) = &self.prepayment {
+            prepayment.apply(inv);
+        }
+        if let Some(till) = &self.till {
+            till.close(inv);
+        }
+    }
 }
 
 /// A receipt's cash rounding, printed under a total that is before it:
@@ -659,9 +681,11 @@ pub(super) fn read_visual(pages: &[Page]) -> VisualReading {
     inv.line_items = table::line_items(pages, &grid, style.decimals);
     VisualReading {
         invoice: inv,
-        till: Till::read(&grid, &style),
-        rounding: CashRounding::read(&grid, &style),
-        prepayment: Prepayment::read(&grid, &style),
+        after_model: AfterModel {
+            till: Till::read(&grid, &style),
+            rounding: CashRounding::read(&grid, &style),
+            prepayment: Prepayment::read(&grid, &style),
+        },
     }
 }
 
@@ -1337,7 +1361,7 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
     let page = grid.first()?;
     let mut buyer_block: Option<(usize, f32, f32)> = None;
     for (li, line) in page.iter().enumerate() {
-        for cell in line {
+        for (ci, cell) in line.iter().enumerate() {
             if BUYER_LABEL.is_match(&cell.text) {
                 buyer_block = Some((li, cell.bbox.x0 - 5.0, cell.bbox.x1 + 150.0));
             }
@@ -1367,7 +1391,7 @@ fn vendor_name(grid: &[Vec<Vec<Cell>>]) -> Option<Field<String>> {
             // split into cells or too long for one line of a receipt: the
             // cells before it on its line begin it, else the line above.
             if LEGAL_FORM_ALONE.is_match(name)
-                && let Some((start, bbox)) = name_start(page, li, cell)
+                && let Some((start, bbox)) = name_start(page, li, ci)
             {
                 return Some(Field {
                     value: ocr_name(&format!("{start} {name}")),
@@ -1425,18 +1449,15 @@ fn ocr_name(text: &str) -> String {
     SDN.replace_all(&words.join(" "), "SDN$1").into_owned()
 }
 
-/// The words before a legal form printed alone in `cell` on line `li`:
+/// The words before a legal form printed alone in cell `ci` of line `li`:
 /// the cells left of it on its line, else the line right above.
-fn name_start(page: &[Vec<Cell>], li: usize, cell: &Cell) -> Option<(String, BBox)> {
+fn name_start(page: &[Vec<Cell>], li: usize, ci: usize) -> Option<(String, BBox)> {
     let wordy =
         |t: &str| t.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !FIELD_LABEL.is_match(t);
     let line = page.get(li)?;
-    let left: Vec<Cell> = line
-        .iter()
-        .take_while(|c| !std::ptr::eq(*c, cell))
-        .cloned()
-        .collect();
-    let (text, _) = join_from(&left);
+    let cell = line.get(ci)?;
+    let left = &line[..ci];
+    let (text, _) = join_from(left);
     if wordy(&text) {
         return Some((text, left.iter().map(|c| c.bbox).reduce(BBox::union)?));
     }
@@ -1673,6 +1694,7 @@ pub(super) mod tests {
             &[(10.0, "CHANGE :"), (200.0, "10.00")],
         ]);
         let till = read_visual(std::slice::from_ref(&receipt))
+            .after_model
             .till
             .expect("cash and change read");
         let mut inv = ExtractedInvoice::empty(ExtractionSource::Visual);
@@ -1718,10 +1740,9 @@ pub(super) mod tests {
         let total = |lines: &[&[(f32, &str)]]| {
             let VisualReading {
                 mut invoice,
-                rounding,
-                ..
+                after_model,
             } = read_visual(&[page(lines)]);
-            if let Some(r) = rounding {
+            if let Some(r) = after_model.rounding {
                 r.apply(&mut invoice);
             }
             invoice.total_amount.map(|f| f.value.to_string())
@@ -1800,12 +1821,14 @@ pub(super) mod tests {
         let due = |lines: &[&[(f32, &str)]], total: &str| {
             let VisualReading {
                 mut invoice,
-                prepayment,
-                ..
+                after_model,
             } = read_visual(&[page(lines)]);
             // The total as the model might decide it.
             invoice.total_amount = Some(Field::exact(total.parse().expect("amount")));
-            prepayment.expect("a prepayment").apply(&mut invoice);
+            after_model
+                .prepayment
+                .expect("a prepayment")
+                .apply(&mut invoice);
             invoice
                 .amount_due
                 .map(|f| (f.value.to_string(), f.confidence))
