@@ -52,7 +52,7 @@ const CONFIDENT: f64 = 0.9;
 /// that routes on confidence needs the top band (>= 0.9) right at least
 /// 97% of the time.
 fn calibration_table(reported: &[(f64, bool)]) -> Vec<(f64, f64, usize, usize)> {
-    [(0.9, 1.0), (0.7, 0.9), (0.5, 0.7), (0.0, 0.5)]
+    [(CONFIDENT, 1.0), (0.7, CONFIDENT), (0.5, 0.7), (0.0, 0.5)]
         .into_iter()
         .map(|(lo, hi)| {
             let in_band: Vec<bool> = reported
