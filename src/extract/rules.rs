@@ -1847,6 +1847,17 @@ pub(super) mod tests {
         let (value, confidence) = due(page, "690.00").expect("due");
         assert_eq!(value, "190.00");
         assert!(confidence < 0.5);
+        // An outside sender asks for more than its total after a
+        // "prepayment": what is due is never more than the total less it,
+        // and a person checks it.
+        let greedy: &[&[(f32, &str)]] = &[
+            &[(300.0, "Gesamtbetrag"), (450.0, "1.190,00 €")],
+            &[(300.0, "Anzahlung"), (450.0, "-500,00 €")],
+            &[(300.0, "Zahlbetrag"), (450.0, "1.690,00 €")],
+        ];
+        let (value, confidence) = due(greedy, "1190.00").expect("due");
+        assert_eq!(value, "690.00");
+        assert!(confidence < 0.5);
         // A rounding amount between: the page's open amount is due.
         let rounded: &[&[(f32, &str)]] = &[
             &[(300.0, "Gesamtbetrag Brutto"), (450.0, "144,59 €")],
